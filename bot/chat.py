@@ -1,0 +1,108 @@
+"""`python -m bot chat`: ask again and again, with line editing and history (readline)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from corpus import Corpus, CorpusError
+
+from . import render_text
+
+__all__ = ["run_chat"]
+
+_log = logging.getLogger(__name__)
+
+HELP = """Type a question and press Enter. Commands:
+  :summary [short|medium|long] [topic words]   summarise, optionally about a topic
+  :doc ID                                      only ask that document (:doc alone: all)
+  :docs                                        list the documents
+  :help                                        this text
+  :quit                                        leave (Ctrl-D works too)"""
+
+
+def run_chat(
+    corpus: Corpus,
+    *,
+    doc_id: str | None = None,
+    history_file: Path | None = None,
+    read_line: Callable[[str], str] = input,
+) -> int:
+    _enable_history(history_file)
+    state = {"doc": doc_id}
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(
+            f"Ask about {len(corpus.index.spans)} article(s). :help for commands, :quit to leave."
+        )
+    while True:
+        try:
+            line = read_line("ask> " if interactive else "").strip()
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            print()
+            break
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            break
+        try:
+            print(_respond(corpus, line, state))
+        except CorpusError as exc:
+            print(exc)
+        print()
+    _save_history(history_file)
+    return 0
+
+
+def _respond(corpus: Corpus, line: str, state: dict[str, str | None]) -> str:
+    if not line.startswith(":"):
+        return render_text.render_answer(corpus.ask(line, doc_id=state["doc"]))
+    command, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if command == ":help":
+        return HELP
+    if command == ":docs":
+        return "\n".join(f"{d.id}: {d.title}" for d in corpus.index.documents)
+    if command == ":doc":
+        if rest and rest not in corpus.index.spans:
+            return f"No document {rest!r}. :docs lists them."
+        state["doc"] = rest or None
+        return f"Asking {rest}." if rest else "Asking all documents."
+    if command == ":summary":
+        length, _, topic = rest.partition(" ")
+        if length not in ("short", "medium", "long"):
+            length, topic = "short", rest
+        summary = corpus.summarize(length=length, topic=topic or None, doc_id=state["doc"])  # type: ignore[arg-type]
+        return render_text.render_summary(summary)
+    return f"Unknown command {command}. {HELP}"
+
+
+def _enable_history(history_file: Path | None) -> None:
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input still works
+        return
+    if history_file is not None and history_file.exists():
+        try:
+            readline.read_history_file(history_file)
+        except OSError as exc:
+            _log.warning("Could not read the chat history %s: %s", history_file, exc)
+
+
+def _save_history(history_file: Path | None) -> None:
+    try:
+        import readline
+    except ImportError:
+        return
+    if history_file is None:
+        return
+    try:
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        readline.set_history_length(1000)
+        readline.write_history_file(history_file)
+    except OSError as exc:
+        _log.warning("Could not save the chat history %s: %s", history_file, exc)

@@ -1,0 +1,253 @@
+"""The command line: `python -m bot ask|summary|chat|index|run`.
+
+Exit codes: 0 success (an unanswered question included), 2 usage or bad input, 1 anything else.
+Results go to stdout, messages to stderr. `main` is the one place where errors become text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from corpus import Corpus, CorpusError
+from corpus.models import Answer
+
+from . import render_text
+from .settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+_log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (a missing file, a malformed batch line)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _use_utf8_streams()
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage message on its own
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(levelname)s: %(message)s", stream=sys.stderr
+        )
+        return args.handler(args, settings)
+    except (CorpusError, SettingsError, UsageError) as exc:
+        _print_error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _print_error("Interrupted.")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK  # the reader went away (`| head`); nothing more to say
+    except Exception as exc:
+        _log.debug("Unexpected error", exc_info=True)
+        _print_error(
+            f"Unexpected error ({type(exc).__name__}: {exc}). "
+            "Run again with LOG_LEVEL=DEBUG to see the traceback, and please report it."
+        )
+        return EXIT_ERROR
+
+
+def _use_utf8_streams() -> None:
+    """Articles quote curly apostrophes and any script; never fail to print or read them."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer questions about news articles by quoting them, with citations.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer a question with quoted sentences")
+    ask.add_argument("question", nargs="*", help="the question (quotes optional)")
+    ask.add_argument("--top", type=_top_count, default=3, help="quotes to return (1-100)")
+    ask.add_argument(
+        "--batch",
+        metavar="FILE",
+        help='JSON lines {"question": ..., "doc": ...} from FILE or - (stdin); '
+        "one JSON answer per line, in order",
+    )
+    _add_common(ask)
+    ask.set_defaults(handler=_ask)
+
+    summary = commands.add_parser("summary", help="summarise the article(s) in quoted sentences")
+    summary.add_argument("--length", choices=["short", "medium", "long"], default="short")
+    summary.add_argument("--topic", help="only what the article says about this")
+    _add_common(summary)
+    summary.set_defaults(handler=_summary)
+
+    chat = commands.add_parser("chat", help="ask again and again in an interactive session")
+    _add_common(chat, json_flag=False)
+    chat.set_defaults(handler=_chat)
+
+    index = commands.add_parser("index", help="build or refresh the index cache; show statistics")
+    index.add_argument("--rebuild", action="store_true", help="ignore the cache and rebuild")
+    _add_common(index, doc_flag=False)
+    index.set_defaults(handler=_index)
+
+    run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    run.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def _add_common(
+    parser: argparse.ArgumentParser, *, json_flag: bool = True, doc_flag: bool = True
+) -> None:
+    parser.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
+    if doc_flag:
+        parser.add_argument("--doc", help="only this document (its file name without .txt)")
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _top_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {value}")
+    return value
+
+
+def _open_corpus(args: argparse.Namespace, settings: Settings, **options: Any) -> Corpus:
+    corpus = Corpus.open(
+        args.seeds or settings.seeds_dir,
+        cache_dir=settings.cache_dir,
+        max_question_chars=settings.max_question_length,
+        **options,
+    )
+    for problem in corpus.problems:
+        _print_error(f"warning: skipped {problem}")
+    return corpus
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    corpus = _open_corpus(args, settings)
+    if args.batch is not None:
+        if args.question:
+            raise UsageError("Give either a question or --batch, not both.")
+        return _ask_batch(corpus, args.batch, args.top, args.doc)
+    answer = corpus.ask(" ".join(args.question), top=args.top, doc_id=args.doc)
+    _print(_answer_json(answer) if args.json else render_text.render_answer(answer))
+    return EXIT_OK
+
+
+def _ask_batch(corpus: Corpus, source: str, top: int, default_doc: str | None) -> int:
+    bad_lines = 0
+    for line_number, line in _batch_lines(source):
+        try:
+            question, doc = _parse_batch_line(line, line_number)
+            answer = corpus.ask(question, top=top, doc_id=doc or default_doc)
+            _print(_answer_json(answer))
+        except (CorpusError, UsageError) as exc:
+            bad_lines += 1
+            _print_error(f"line {line_number}: {exc}")
+            _print(_error_json(line, str(exc)))
+    return EXIT_USAGE if bad_lines else EXIT_OK
+
+
+def _batch_lines(source: str) -> Iterator[tuple[int, str]]:
+    """Numbered non-blank lines of the batch input; blank lines get no answer line."""
+    if source == "-":
+        yield from _numbered_non_blank(sys.stdin)
+        return
+    try:
+        handle = open(source, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise UsageError(f"Cannot read the batch file {source}: {exc.strerror}.") from exc
+    with handle:
+        yield from _numbered_non_blank(handle)
+
+
+def _numbered_non_blank(handle: IO[str]) -> Iterator[tuple[int, str]]:
+    try:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"The batch input is not UTF-8 text ({exc.reason}).") from exc
+
+
+def _parse_batch_line(line: str, line_number: int) -> tuple[str, str | None]:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise UsageError('expected an object like {"question": "...", "doc": "optional id"}')
+    doc = item.get("doc")
+    if doc is not None and not isinstance(doc, str):
+        raise UsageError('"doc" must be a string (a document id)')
+    return item["question"], doc
+
+
+def _answer_json(answer: Answer) -> str:
+    return json.dumps(answer.model_dump(mode="json"), ensure_ascii=False)
+
+
+def _error_json(line: str, message: str) -> str:
+    try:
+        question = json.loads(line).get("question")
+    except (json.JSONDecodeError, AttributeError):
+        question = None
+    return json.dumps(
+        {"question": question, "found": False, "quotes": [], "error": message}, ensure_ascii=False
+    )
+
+
+def _summary(args: argparse.Namespace, settings: Settings) -> int:
+    corpus = _open_corpus(args, settings)
+    summary = corpus.summarize(length=args.length, topic=args.topic, doc_id=args.doc)
+    if args.json:
+        _print(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        _print(render_text.render_summary(summary))
+    return EXIT_OK
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    corpus = _open_corpus(args, settings, force_rebuild=args.rebuild)
+    _print(render_text.render_stats(corpus.stats(), corpus.cache_status, corpus.open_seconds))
+    return EXIT_OK
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .chat import run_chat  # readline set-up is only for interactive use
+
+    corpus = _open_corpus(args, settings)
+    history = settings.cache_dir / "chat_history" if settings.cache_dir else None
+    return run_chat(corpus, doc_id=args.doc, history_file=history)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here so that the other commands never pay for importing discord.py.
+    from .discord_app import run_bot
+
+    return run_bot(settings, seeds_dir=args.seeds)
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _print_error(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()

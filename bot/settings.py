@@ -1,0 +1,95 @@
+"""Configuration, read in exactly one place: the environment over a `.env` file.
+
+Nothing else in the project reads `os.environ`. The token is a `SecretStr`, so it never shows in
+a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+__all__ = ["DISCORD_API_BASE_URL", "Settings", "SettingsError", "load_settings"]
+
+DISCORD_API_BASE_URL = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+
+
+def _default_cache_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", ".")) / ".cache")
+    return Path(base) / "quotebot"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it and never contains its value."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    seeds_dir: Path = Field(default=Path("seeds"), alias="SEEDS_DIR")
+    cache_dir: Path | None = Field(default=None, alias="CACHE_DIR")
+    max_question_length: int = Field(default=500, ge=10, le=4000, alias="MAX_QUESTION_LENGTH")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", alias="LOG_LEVEL"
+    )
+
+    # Discord; only `python -m bot run` needs these.
+    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+    allowed_channel_ids: frozenset[int] = Field(default=frozenset(), alias="ALLOWED_CHANNEL_IDS")
+    admin_role_ids: frozenset[int] = Field(default=frozenset(), alias="ADMIN_ROLE_IDS")
+    cooldown_rate: int = Field(default=3, ge=1, le=100, alias="COOLDOWN_RATE")
+    cooldown_seconds: float = Field(default=30.0, gt=0, le=3600, alias="COOLDOWN_SECONDS")
+    ephemeral_by_default: bool = Field(default=True, alias="EPHEMERAL_BY_DEFAULT")
+    mod_log_channel_id: int | None = Field(default=None, alias="MOD_LOG_CHANNEL_ID")
+    dev_guild_id: int | None = Field(default=None, alias="DEV_GUILD_ID")
+    discord_api_base_url: str = Field(
+        default=DISCORD_API_BASE_URL, pattern=r"^https?://\S+$", alias="DISCORD_API_BASE_URL"
+    )
+    discord_gateway_url: str = Field(
+        default=DISCORD_GATEWAY_URL, pattern=r"^wss?://\S+$", alias="DISCORD_GATEWAY_URL"
+    )
+    shard_count: int | None = Field(default=None, ge=1, le=10_000, alias="SHARD_COUNT")
+    shard_ids: tuple[int, ...] | None = Field(default=None, alias="SHARD_IDS")
+
+    @field_validator("allowed_channel_ids", "admin_role_ids", "shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+
+def load_settings(
+    env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from `environ` (default: the process environment) over `env_file`.
+
+    Empty values count as unset, so `SHARD_COUNT=` in a `.env` means "use the default".
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(environ)
+    known = {field.alias for field in Settings.model_fields.values() if field.alias}
+    chosen = {k: v for k, v in values.items() if k in known and v.strip() != ""}
+    chosen.setdefault("CACHE_DIR", str(_default_cache_dir(environ)))
+    try:
+        return Settings.model_validate(chosen)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Name each bad setting and what is wrong, never echoing the value (it may be a secret)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in error["loc"][:1])
+        problems.append(f"{name}: {error['msg']}")
+    return "Invalid setting " + "; ".join(problems)

@@ -1,0 +1,109 @@
+"""The corpus as front ends see it: open a seeds directory, ask, summarise, describe.
+
+This is the whole surface the command line and the Discord bot use. It holds no Discord or
+terminal concerns, and every method is a plain function of the index it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answer import answer_question
+from .errors import SeedFileError, UnknownDocumentError
+from .index import CorpusIndex
+from .models import (
+    Answer,
+    CorpusStats,
+    DocumentStats,
+    IndexConfig,
+    Paragraph,
+    Summary,
+    SummaryLength,
+)
+from .question import DEFAULT_MAX_QUESTION_CHARS
+from .store import CacheStatus, open_index
+from .summarize import summarize
+
+__all__ = ["Corpus"]
+
+
+@dataclass
+class Corpus:
+    index: CorpusIndex
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
+    cache_status: CacheStatus = "uncached"
+    open_seconds: float = 0.0
+    problems: list[SeedFileError] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        seeds_dir: Path,
+        *,
+        cache_dir: Path | None = None,
+        config: IndexConfig | None = None,
+        max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
+        force_rebuild: bool = False,
+    ) -> Corpus:
+        opened = open_index(
+            seeds_dir, cache_dir=cache_dir, config=config, force_rebuild=force_rebuild
+        )
+        return cls(
+            index=opened.index,
+            max_question_chars=max_question_chars,
+            cache_status=opened.cache_status,
+            open_seconds=opened.seconds,
+            problems=opened.problems,
+        )
+
+    def ask(self, question: str, *, top: int = 3, doc_id: str | None = None) -> Answer:
+        return answer_question(
+            self.index, question, top=top, doc_id=doc_id, max_chars=self.max_question_chars
+        )
+
+    def summarize(
+        self,
+        *,
+        length: SummaryLength = "short",
+        topic: str | None = None,
+        doc_id: str | None = None,
+    ) -> Summary:
+        return summarize(
+            self.index,
+            length=length,
+            topic=topic,
+            doc_id=doc_id,
+            max_chars=self.max_question_chars,
+        )
+
+    def paragraphs(self, doc_id: str) -> list[Paragraph]:
+        if doc_id not in self.index.spans:
+            raise UnknownDocumentError(doc_id, list(self.index.spans))
+        span = self.index.spans[doc_id]
+        return [self.index.paragraphs[p] for p in span.paragraphs]
+
+    def paragraph_text(self, paragraph: Paragraph) -> str:
+        return self.index.spans[paragraph.doc_id].document.text[paragraph.start : paragraph.end]
+
+    def stats(self) -> CorpusStats:
+        index = self.index
+        documents = tuple(
+            DocumentStats(
+                id=doc_id,
+                title=span.document.title,
+                characters=len(span.document.text),
+                paragraphs=len(span.paragraphs),
+                sentences=len(span.sentences),
+                passages=len(span.passages),
+            )
+            for doc_id, span in index.spans.items()
+        )
+        return CorpusStats(
+            documents=documents,
+            sentences=len(index.sentences),
+            passages=len(index.passages),
+            vocabulary=len(index.postings),
+            content_hash=index.content_hash,
+            built_at=index.built_at,
+        )

@@ -1,0 +1,189 @@
+"""Stage 5: the corpus index. It owns documents, sentences and passages, and scores passages
+with rank-bm25's BM25Okapi.
+
+rank-bm25 has traps that must never reach a user, and each is handled here:
+- BM25Okapi gives an IDF of zero, or a small floor, to a term found in half or more of the
+  passages, so a small corpus can score every passage 0. Passages are therefore ranked by their
+  BM25 score and then by how much of the question they contain (a positive IDF that never
+  vanishes), and only passages that share a term with the question are candidates at all.
+- An empty corpus, or one without a single content word, divides by zero inside rank-bm25.
+  Such an index has no BM25 model and simply finds nothing.
+- `get_top_n` returns ties in reverse document order. It is not used: ties keep document order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rank_bm25 import BM25Okapi
+
+from .models import Document, IndexConfig, Paragraph, Passage, Sentence
+from .passages import make_passages
+from .segment import segment_document
+from .tokenize import tokenize
+
+__all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentSpan:
+    """Where one document's paragraphs, sentences and passages sit in the index's lists."""
+
+    document: Document
+    paragraphs: range
+    sentences: range
+    passages: range
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    passage: Passage
+    position: int
+    bm25: float
+    matched_weight: float
+
+
+def positive_idf(document_frequency: int, total: int) -> float:
+    """An IDF that stays positive however common the term (Lucene's form); unseen terms get
+    the highest value, which is what makes a question about an absent subject look absent."""
+    return math.log(1.0 + (total - document_frequency + 0.5) / (document_frequency + 0.5))
+
+
+@dataclass
+class CorpusIndex:
+    config: IndexConfig
+    content_hash: str
+    built_at: datetime
+    spans: dict[str, DocumentSpan]
+    paragraphs: list[Paragraph]
+    sentences: list[Sentence]
+    sentence_tokens: list[list[str]]
+    passages: list[Passage]
+    passage_tokens: list[list[str]]
+    # Derived from the lists above at build time; kept because rebuilding them costs a pass
+    # over every token.
+    bm25: BM25Okapi | None = None
+    postings: dict[str, list[int]] = field(default_factory=dict)  # term -> passage positions
+    sentence_df: Counter[str] = field(default_factory=Counter)
+    sentence_passages: list[list[int]] = field(default_factory=list)  # sentence -> passages
+    average_sentence_length: float = 1.0
+
+    @property
+    def documents(self) -> list[Document]:
+        return [span.document for span in self.spans.values()]
+
+    def sentence_idf(self, term: str) -> float:
+        return positive_idf(self.sentence_df.get(term, 0), len(self.sentences))
+
+    def search(
+        self, query_tokens: list[str], limit: int, doc_id: str | None = None
+    ) -> list[ScoredPassage]:
+        """The best `limit` passages sharing a term with the query, best first."""
+        if self.bm25 is None or limit <= 0:
+            return []
+        candidates = self._candidates(query_tokens, doc_id)
+        if not candidates:
+            return []
+        scores = self.bm25.get_batch_scores(query_tokens, candidates)
+        distinct = set(query_tokens)
+        scored = [
+            ScoredPassage(
+                passage=self.passages[position],
+                position=position,
+                bm25=float(score),
+                matched_weight=self._matched_weight(position, distinct),
+            )
+            for position, score in zip(candidates, scores, strict=True)
+        ]
+        scored.sort(key=lambda s: (-s.bm25, -s.matched_weight, s.position))
+        return scored[:limit]
+
+    def _candidates(self, query_tokens: list[str], doc_id: str | None) -> list[int]:
+        positions: set[int] = set()
+        for term in set(query_tokens):
+            positions.update(self.postings.get(term, ()))
+        if doc_id is not None:
+            allowed = self.spans[doc_id].passages
+            positions = {p for p in positions if p in allowed}
+        return sorted(positions)
+
+    def _matched_weight(self, position: int, terms: set[str]) -> float:
+        present = self.bm25.doc_freqs[position] if self.bm25 else {}
+        return sum(self.sentence_idf(t) for t in terms if t in present)
+
+
+def build_index(documents: list[Document], config: IndexConfig, content_hash: str) -> CorpusIndex:
+    index = CorpusIndex(
+        config=config,
+        content_hash=content_hash,
+        built_at=datetime.now(UTC),
+        spans={},
+        paragraphs=[],
+        sentences=[],
+        sentence_tokens=[],
+        passages=[],
+        passage_tokens=[],
+    )
+    for document in documents:
+        _add_document(index, document)
+    _derive(index)
+    return index
+
+
+def _add_document(index: CorpusIndex, document: Document) -> None:
+    paragraphs, sentences = segment_document(document)
+    first_paragraph, first_sentence, first_passage = (
+        len(index.paragraphs),
+        len(index.sentences),
+        len(index.passages),
+    )
+    passages = make_passages(
+        sentences,
+        first_sentence,
+        index.config.passage_sentences,
+        index.config.passage_overlap,
+    )
+    index.paragraphs.extend(paragraphs)
+    index.sentences.extend(sentences)
+    index.sentence_tokens.extend(tokenize(s.text) for s in sentences)
+    index.passages.extend(passages)
+    for passage in passages:
+        index.passage_tokens.append(
+            [
+                t
+                for tokens in index.sentence_tokens[passage.first : passage.last + 1]
+                for t in tokens
+            ]
+        )
+    index.spans[document.id] = DocumentSpan(
+        document=document,
+        paragraphs=range(first_paragraph, len(index.paragraphs)),
+        sentences=range(first_sentence, len(index.sentences)),
+        passages=range(first_passage, len(index.passages)),
+    )
+
+
+def _derive(index: CorpusIndex) -> None:
+    index.sentence_df = Counter(t for tokens in index.sentence_tokens for t in set(tokens))
+    total_tokens = sum(len(tokens) for tokens in index.sentence_tokens)
+    index.average_sentence_length = max(total_tokens / max(len(index.sentences), 1), 1.0)
+    index.sentence_passages = [[] for _ in index.sentences]
+    for position, passage in enumerate(index.passages):
+        for sentence in range(passage.first, passage.last + 1):
+            index.sentence_passages[sentence].append(position)
+    postings: dict[str, list[int]] = {}
+    for position, tokens in enumerate(index.passage_tokens):
+        for term in set(tokens):
+            postings.setdefault(term, []).append(position)
+    index.postings = postings
+    if any(index.passage_tokens):
+        c = index.config
+        index.bm25 = BM25Okapi(index.passage_tokens, k1=c.k1, b=c.b, epsilon=c.epsilon)
+    else:
+        _log.warning("The corpus has no searchable words; every question will go unanswered.")

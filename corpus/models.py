@@ -1,0 +1,175 @@
+"""Boundary types of the corpus: what the pipeline stages hand each other and the front ends.
+
+Every model is frozen and rejects unknown fields, so a typo in a caller is an error, not a
+silently ignored value.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Answer",
+    "Citation",
+    "CorpusStats",
+    "Document",
+    "DocumentMeta",
+    "DocumentStats",
+    "IndexConfig",
+    "Paragraph",
+    "Passage",
+    "Quote",
+    "Sentence",
+    "Summary",
+    "SummaryLength",
+]
+
+SummaryLength = Literal["short", "medium", "long"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DocumentMeta(_Frozen):
+    """Optional facts about a seed, read from `<id>.meta.toml` next to `<id>.txt`."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    source: str | None = Field(default=None, min_length=1, max_length=200)
+    date: datetime.date | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+
+
+class Document(_Frozen):
+    """One seed file: its id (file name without extension), metadata and original text."""
+
+    id: str
+    title: str
+    source: str | None = None
+    date: datetime.date | None = None
+    url: str | None = None
+    path: str
+    text: str
+    sha256: str
+
+
+class Paragraph(_Frozen):
+    doc_id: str
+    number: int  # 1-based within the document
+    start: int
+    end: int
+
+
+class Sentence(_Frozen):
+    """A sentence is always `document.text[start:end]`; numbers are 1-based."""
+
+    doc_id: str
+    paragraph: int
+    number_in_paragraph: int
+    number: int  # within the document
+    start: int
+    end: int
+    text: str
+
+
+class Passage(_Frozen):
+    """A window of consecutive sentences of one document; the unit the BM25 index scores.
+
+    `first` and `last` are positions in the index's sentence list (inclusive); the id only
+    depends on the document and the window, so it is stable across rebuilds of unchanged text.
+    """
+
+    id: str
+    doc_id: str
+    first: int
+    last: int
+
+
+class Citation(_Frozen):
+    doc_id: str
+    title: str
+    paragraph: int
+    sentence: int  # within the paragraph
+    sentence_in_document: int
+    start: int
+    end: int
+
+
+class Quote(_Frozen):
+    """A verbatim sentence from a seed, with where it came from and why it was picked."""
+
+    text: str
+    citation: Citation
+    score: float
+    # Share of the question's IDF weight this sentence contains, and whether that is enough for
+    # it to count as an answer by itself (the decline rule, applied per quote).
+    coverage: float = 0.0
+    answers_question: bool = False
+    matched_terms: tuple[str, ...] = ()
+
+
+class Answer(_Frozen):
+    question: str
+    found: bool
+    # Why nothing is quoted as the answer, in words a reader can act on; None when found.
+    reason: str | None = None
+    # Best first; listed even when found is false, as the nearest candidates.
+    quotes: tuple[Quote, ...] = ()
+
+
+class Summary(_Frozen):
+    length: SummaryLength
+    topic: str | None = None
+    doc_id: str | None = None
+    found: bool
+    reason: str | None = None
+    quotes: tuple[Quote, ...] = ()  # in article order
+
+    @field_validator("quotes")
+    @classmethod
+    def _in_article_order(cls, quotes: tuple[Quote, ...]) -> tuple[Quote, ...]:
+        keys = [(q.citation.doc_id, q.citation.start) for q in quotes]
+        if len({k[0] for k in keys}) == 1 and keys != sorted(keys):
+            raise ValueError("summary quotes must be in article order")
+        return quotes
+
+
+class DocumentStats(_Frozen):
+    id: str
+    title: str
+    characters: int
+    paragraphs: int
+    sentences: int
+    passages: int
+
+
+class CorpusStats(_Frozen):
+    documents: tuple[DocumentStats, ...]
+    sentences: int
+    passages: int
+    vocabulary: int
+    content_hash: str
+    built_at: datetime.datetime
+
+
+class IndexConfig(_Frozen):
+    """How seeds become passages and how BM25 scores them; part of the cache key."""
+
+    passage_sentences: int = Field(default=3, ge=1, le=50)
+    passage_overlap: int = Field(default=1, ge=0, le=49)
+    k1: float = Field(default=1.5, gt=0)
+    b: float = Field(default=0.75, ge=0, le=1)
+    epsilon: float = Field(default=0.25, ge=0)
+
+    @field_validator("passage_overlap")
+    @classmethod
+    def _overlap_below_size(cls, overlap: int, info) -> int:  # type: ignore[no-untyped-def]
+        size = info.data.get("passage_sentences", 3)
+        if overlap >= size:
+            raise ValueError(
+                f"passage_overlap ({overlap}) must be below passage_sentences ({size})"
+            )
+        return overlap

@@ -1,0 +1,130 @@
+"""Stage 2: split a document into paragraphs and sentences, as character offsets into its text.
+
+Nothing here edits text: a sentence is whatever lies between two offsets of the original, so a
+quote is always `document.text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import Document, Paragraph, Sentence
+
+__all__ = ["paragraph_spans", "segment_document", "sentence_spans"]
+
+# A blank line separates paragraphs when the text has any; otherwise every line is one
+# (news feeds and the WikiQA layout put one paragraph, or one sentence, per line).
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_BLOCK_SEPARATOR = re.compile(r"(?:\r?\n[ \t\r\f\v]*){2,}")
+_LINE_SEPARATOR = re.compile(r"\r?\n|\r|\u2028|\u2029")
+
+# Candidate sentence ends: terminal punctuation, closing quotes or brackets, then white space.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+
+# Words whose period never ends a sentence: titles and other abbreviations that precede a name
+# or a number.
+_NEVER_FINAL = frozenset(
+    "mr mrs ms dr prof st gen col lt sgt capt maj cmdr adm rep sen gov rev hon pres fr "
+    "no nos vol fig pp approx dept est jan feb mar apr jun jul aug sep sept oct nov dec "
+    "vs mt ft".split()
+)
+# After a dotted acronym (U.S., U.N.) a capital usually starts a name ("U.S. Army"); only these
+# openers show that a new sentence began instead.
+_SENTENCE_OPENERS = frozenset(
+    "the a an this that these those it he she they we i in on at but however yet so and "
+    "there its his her their our after before when while since as if".split()
+)
+_DOTTED = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?$")
+_OPENING = "\"'\u201c\u2018([¿¡"
+_NEXT_WORD = re.compile(r"\s*[\"'\u201c\u2018(]*(\w+)")
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph, without surrounding white space; empty ones dropped."""
+    separator = _BLOCK_SEPARATOR if _BLANK_LINE.search(text.strip()) else _LINE_SEPARATOR
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for match in separator.finditer(text):
+        spans.extend(_trimmed(text, position, match.start()))
+        position = match.end()
+    spans.extend(_trimmed(text, position, len(text)))
+    return spans
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each sentence within text[start:end]; the spans cover all its words."""
+    spans: list[tuple[int, int]] = []
+    sentence_start = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if _ends_sentence(text, match.start(), match.end(), end):
+            spans.extend(_trimmed(text, sentence_start, match.end()))
+            sentence_start = match.end()
+    spans.extend(_trimmed(text, sentence_start, end))
+    return spans
+
+
+def segment_document(document: Document) -> tuple[list[Paragraph], list[Sentence]]:
+    paragraphs: list[Paragraph] = []
+    sentences: list[Sentence] = []
+    for p_number, (p_start, p_end) in enumerate(paragraph_spans(document.text), start=1):
+        paragraphs.append(Paragraph(doc_id=document.id, number=p_number, start=p_start, end=p_end))
+        for s_number, (s_start, s_end) in enumerate(
+            sentence_spans(document.text, p_start, p_end), start=1
+        ):
+            sentences.append(
+                Sentence(
+                    doc_id=document.id,
+                    paragraph=p_number,
+                    number_in_paragraph=s_number,
+                    number=len(sentences) + 1,
+                    start=s_start,
+                    end=s_end,
+                    text=document.text[s_start:s_end],
+                )
+            )
+    return paragraphs, sentences
+
+
+def _ends_sentence(text: str, punct_start: int, punct_end: int, limit: int) -> bool:
+    following = _next_visible(text, punct_end, limit)
+    if following is None:
+        return True
+    if following.islower() or following in ",;:":
+        return False
+    if not (following.isupper() or following.isdigit() or following in _OPENING):
+        # Scripts without case (CJK, Arabic, emoji) cannot tell us; trust the punctuation.
+        return not following.isalpha() or not following.isascii()
+    if text[punct_start] != ".":
+        return True
+    word = _word_before(text, punct_start)
+    if word in _NEVER_FINAL or (len(word) == 1 and word.isalpha()):
+        return False  # "Dr. Smith", "J. Smith"
+    if _DOTTED.match(word):
+        return _next_word(text, punct_end, limit) in _SENTENCE_OPENERS
+    return True
+
+
+def _next_visible(text: str, position: int, limit: int) -> str | None:
+    while position < limit and text[position].isspace():
+        position += 1
+    return text[position] if position < limit else None
+
+
+def _word_before(text: str, position: int) -> str:
+    start = position
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in _OPENING:
+        start -= 1
+    return text[start:position].lower()
+
+
+def _next_word(text: str, position: int, limit: int) -> str:
+    match = _NEXT_WORD.match(text, position, limit)
+    return match.group(1).lower() if match else ""
+
+
+def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return [(start, end)] if start < end else []

@@ -1,0 +1,123 @@
+"""Persistence: the built index is cached on disk and reused while the seeds are unchanged.
+
+The cache key is a hash of every seed's content and metadata, the index settings, the tokenizer
+version and this file format's version, so editing, adding or removing a seed, or upgrading the
+tokenizer, rebuilds. One cache file per seeds directory, replaced atomically. A cache file that
+cannot be read (truncated, corrupt, written by another version) is rebuilt with a warning.
+
+The cache is a pickle: only point the cache directory at files this program wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .errors import SeedFileError
+from .index import CorpusIndex, build_index
+from .loader import load_seeds
+from .models import Document, IndexConfig
+from .tokenize import TOKENIZER_VERSION
+
+__all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_hash", "open_index"]
+
+_log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
+
+
+@dataclass(frozen=True)
+class OpenedIndex:
+    index: CorpusIndex
+    cache_status: CacheStatus
+    seconds: float  # to load from cache, or to build
+    problems: list[SeedFileError]
+
+
+def content_hash(documents: list[Document], config: IndexConfig) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"format={CACHE_FORMAT};tokenizer={TOKENIZER_VERSION};".encode())
+    digest.update(config.model_dump_json().encode())
+    for document in documents:
+        digest.update(f"\n{document.id}\0{document.sha256}".encode())
+    return digest.hexdigest()
+
+
+def cache_path(cache_dir: Path, seeds_dir: Path) -> Path:
+    where = hashlib.sha256(str(seeds_dir.resolve()).encode()).hexdigest()[:16]
+    return cache_dir / f"index-{where}.pickle"
+
+
+def open_index(
+    seeds_dir: Path,
+    *,
+    cache_dir: Path | None,
+    config: IndexConfig | None = None,
+    force_rebuild: bool = False,
+) -> OpenedIndex:
+    """Load the seeds and return their index, from the cache when it is still valid."""
+    config = config or IndexConfig()
+    started = time.perf_counter()
+    loaded = load_seeds(seeds_dir)
+    key = content_hash(loaded.documents, config)
+    if cache_dir is None:
+        index = build_index(loaded.documents, config, key)
+        return OpenedIndex(index, "uncached", time.perf_counter() - started, loaded.problems)
+
+    path = cache_path(cache_dir, seeds_dir)
+    existed = path.exists()
+    cached = None if force_rebuild else _read_cache(path)
+    if cached is not None and cached.content_hash == key:
+        return OpenedIndex(cached, "reused", time.perf_counter() - started, loaded.problems)
+
+    index = build_index(loaded.documents, config, key)
+    _write_cache(path, index)
+    status: CacheStatus = "rebuilt" if existed else "built"
+    return OpenedIndex(index, status, time.perf_counter() - started, loaded.problems)
+
+
+def _read_cache(path: Path) -> CorpusIndex | None:
+    try:
+        with path.open("rb") as handle:
+            payload = pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:
+        _log.warning("The index cache %s could not be read (%s); rebuilding it.", path, exc)
+        return None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != CACHE_FORMAT
+        or not isinstance(payload.get("index"), CorpusIndex)
+    ):
+        _log.warning("The index cache %s is from another version; rebuilding it.", path)
+        return None
+    return payload["index"]
+
+
+def _write_cache(path: Path, index: CorpusIndex) -> None:
+    """Write atomically, so a crash mid-write never leaves a half file behind."""
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".index-")
+        with os.fdopen(descriptor, "wb") as handle:
+            payload = {"format": CACHE_FORMAT, "index": index}
+            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError as exc:
+        _log.warning(
+            "Could not save the index cache to %s (%s); it will be rebuilt next time.",
+            path,
+            exc.strerror or exc,
+        )
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)

@@ -1,0 +1,43 @@
+"""Builders shared by the tests: seed directories and corpora made from small texts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corpus import Corpus
+
+PROJECT = Path(__file__).resolve().parent.parent
+ARTICLE_ID = "niger-coup-2023"
+ARTICLE = PROJECT / "seeds" / f"{ARTICLE_ID}.txt"
+
+
+def make_seeds(directory: Path, texts: dict[str, str | bytes]) -> Path:
+    """A seeds directory with one file per entry: name (without .txt) → text or raw bytes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        path = directory / (name if "." in name else f"{name}.txt")
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    return directory
+
+
+def build_corpus(directory: Path, texts: dict[str, str]) -> Corpus:
+    return Corpus.open(make_seeds(directory, texts))
+
+
+@pytest.fixture(scope="session")
+def article_text() -> str:
+    return ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def article_corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    seeds = tmp_path_factory.mktemp("seeds")
+    shutil.copy(ARTICLE, seeds)
+    shutil.copy(ARTICLE.with_name(f"{ARTICLE_ID}.meta.toml"), seeds)
+    return Corpus.open(seeds)

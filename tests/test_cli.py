@@ -1,0 +1,219 @@
+"""The command line at the process boundary: stdout, stderr, exit code, JSON shape."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ARTICLE_ID, PROJECT, make_seeds
+
+SEEDS = PROJECT / "seeds"
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "DISCORD_TOKEN"}}
+    env.update(CACHE_DIR=str(tmp_path / "cache"), HOME=str(tmp_path), PYTHONIOENCODING="utf-8")
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            cwd=PROJECT,
+            env=env,
+            timeout=60,
+        )
+
+    return run
+
+
+def assert_clean_failure(result, code, message):
+    assert result.returncode == code, result
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+
+
+def test_ask_prints_quotes_with_citations(run):
+    result = run("ask", "Who is the head of the Wagner Group?")
+    assert result.returncode == 0, result.stderr
+    assert "“While Putin has called for a return to constitutional order" in result.stdout
+    assert f"({ARTICLE_ID})" in result.stdout
+    assert "[1] paragraph 11, sentence 1" in result.stdout
+    assert result.stderr == ""
+
+
+def test_ask_json_shape(run):
+    result = run("ask", "--json", "--top", "4", "Where", "will", "army", "chiefs", "meet?")
+    assert result.returncode == 0
+    answer = json.loads(result.stdout)
+    assert answer["found"] is True
+    assert answer["question"] == "Where will army chiefs meet?"
+    assert len(answer["quotes"]) == 4
+    first = answer["quotes"][0]
+    assert "set to meet in Ghana" in first["text"]
+    assert set(first["citation"]) >= {"doc_id", "title", "paragraph", "sentence", "start", "end"}
+    text = (SEEDS / f"{ARTICLE_ID}.txt").read_text(encoding="utf-8")
+    assert text[first["citation"]["start"] : first["citation"]["end"]] == first["text"]
+
+
+def test_not_found_is_a_clear_message_and_success(run):
+    result = run("ask", "What is the capital of Australia?")
+    assert result.returncode == 0
+    assert "do not seem to answer" in result.stdout and "summary" in result.stdout
+    assert "“" not in result.stdout
+
+
+def test_not_found_json_still_lists_candidates(run):
+    answer = json.loads(run("ask", "--json", "What is the population of Niger?").stdout)
+    assert answer["found"] is False
+    assert answer["quotes"] and all(not q["answers_question"] for q in answer["quotes"])
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x07\x1b"])
+def test_empty_question_is_a_usage_error(run, question):
+    assert_clean_failure(run("ask", question), 2, "Please type a question")
+
+
+def test_huge_question_is_a_usage_error(run):
+    assert_clean_failure(run("ask", "why " * 25_000), 2, "the limit is 500")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did **Putin** call for? <@123> @everyone",
+        "Where will army chiefs meet? 🇬🇭 \u202eRTL\u202c",
+        "من هو زعيم مالي؟ Who leads Mali?",
+    ],
+)
+def test_odd_questions_get_answers(run, question):
+    result = run("ask", question)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+
+
+def test_stopwords_only_question(run):
+    result = run("ask", "what is it?")
+    assert result.returncode == 0
+    assert "only common words" in result.stdout
+
+
+def test_batch_answers_line_by_line_in_order(run):
+    lines = [
+        {"question": "Who is the head of the Wagner Group?"},
+        {"question": "What is the capital of Australia?"},
+        {"question": "Where will army chiefs meet?", "doc": ARTICLE_ID},
+    ]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\n\n"
+    result = run("ask", "--batch", "-", "--json", "--top", "2", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["question"] for a in answers] == [line["question"] for line in lines]
+    assert [a["found"] for a in answers] == [True, False, True]
+    assert [len(a["quotes"]) for a in answers] == [2, 0, 2]  # nothing shares a word with #2
+
+
+def test_batch_from_a_file_with_a_bad_line(run, tmp_path):
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(
+        '{"question": "Who is the head of the Wagner Group?"}\nnot json\n{"question": ""}\n'
+    )
+    result = run("ask", "--batch", str(batch), "--json")
+    assert result.returncode == 2
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 3
+    assert answers[0]["found"] is True
+    assert "not valid JSON" in answers[1]["error"]
+    assert "Please type a question" in answers[2]["error"]
+    assert "line 2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_batch_file(run, tmp_path):
+    assert_clean_failure(run("ask", "--batch", str(tmp_path / "no.jsonl")), 2, "Cannot read")
+
+
+def test_unknown_document(run):
+    assert_clean_failure(run("ask", "--doc", "nope", "Who leads Mali?"), 2, "no document")
+
+
+def test_bad_top_is_a_usage_error(run):
+    result = run("ask", "--top", "0", "Who leads Mali?")
+    assert result.returncode == 2 and "between 1 and 100" in result.stderr
+
+
+def test_missing_seeds_directory(run, tmp_path):
+    result = run("ask", "--seeds", str(tmp_path / "none"), "Who leads Mali?")
+    assert_clean_failure(result, 2, "the seeds directory does not exist")
+
+
+def test_empty_seeds_directory(run, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("ask", "--seeds", str(tmp_path / "empty"), "Who leads Mali?")
+    assert_clean_failure(result, 2, "has no .txt files")
+
+
+def test_broken_seed_alone_is_an_error_naming_it(run, tmp_path):
+    seeds = make_seeds(tmp_path / "s", {"bad": b"\xff\xfe\xfa broken"})
+    assert_clean_failure(run("ask", "--seeds", str(seeds), "Who?  leads"), 2, "bad.txt")
+
+
+def test_broken_seed_beside_good_ones_is_a_warning(run, tmp_path):
+    seeds = make_seeds(tmp_path / "s", {"bad": b"\xff broken", "empty": "", "good": "Ann leads."})
+    result = run("ask", "--seeds", str(seeds), "Who leads?")
+    assert result.returncode == 0
+    assert "warning: skipped Seed file" in result.stderr
+    assert "bad.txt" in result.stderr and "empty.txt" in result.stderr
+    assert "“Ann leads.”" in result.stdout
+
+
+def test_summary_text_and_json(run):
+    text = run("summary", "--length", "medium")
+    assert text.returncode == 0
+    assert text.stdout.startswith("“In the midst of the ongoing crisis in Niger")
+    summary = json.loads(run("summary", "--length", "long", "--json").stdout)
+    assert summary["found"] is True and len(summary["quotes"]) == 8
+
+
+def test_summary_about_a_topic(run):
+    result = run("summary", "--topic", "Wagner Group")
+    assert result.returncode == 0 and "Wagner Group" in result.stdout
+    missing = run("summary", "--topic", "Japanese cars")
+    assert missing.returncode == 0 and "say nothing specific" in missing.stdout
+
+
+def test_index_builds_then_reuses(run):
+    first = run("index")
+    assert first.returncode == 0
+    assert "Index built" in first.stdout and "26 sentences" in first.stdout
+    assert "Index reused" in run("index").stdout
+    assert "Index rebuilt" in run("index", "--rebuild").stdout
+
+
+def test_chat_session(run):
+    stdin = "Who is the head of the Wagner Group?\n:summary short\n:doc nope\n:help\n:quit\n"
+    result = run("chat", stdin=stdin)
+    assert result.returncode == 0
+    assert "Yevgeny Prigozhin" in result.stdout
+    assert "In the midst of the ongoing crisis" in result.stdout
+    assert "No document 'nope'" in result.stdout
+    assert ":summary" in result.stdout
+
+
+def test_command_line_does_not_import_discord(run):
+    code = "import sys, bot.cli; print('discord' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_no_command_is_a_usage_error(run):
+    result = run()
+    assert result.returncode == 2 and "usage" in result.stderr

@@ -1,0 +1,103 @@
+"""The index keeps rank-bm25's traps from users."""
+
+from __future__ import annotations
+
+from rank_bm25 import BM25Okapi
+
+from corpus.index import build_index
+from corpus.loader import load_seeds
+from corpus.models import IndexConfig
+from corpus.tokenize import tokenize
+from tests.conftest import build_corpus, make_seeds
+
+
+def index_of(tmp_path, texts, **config):
+    documents = load_seeds(make_seeds(tmp_path, texts)).documents
+    return build_index(documents, IndexConfig(**config), "test")
+
+
+def test_two_sentence_corpus_still_answers(tmp_path):
+    # One passage holds both sentences, so every term is in all passages and BM25Okapi scores
+    # the only passage below zero.
+    corpus = build_corpus(tmp_path, {"d": "Goats eat grass.\nSharks eat fish."})
+    assert corpus.index.bm25 is not None
+    assert max(corpus.index.bm25.get_scores(tokenize("What do sharks eat?"))) < 0
+    answer = corpus.ask("What do sharks eat?")
+    assert answer.found
+    assert answer.quotes[0].text == "Sharks eat fish."
+
+
+def test_two_passages_with_zero_idf_still_rank(tmp_path):
+    # Each term is in one of two passages: BM25Okapi's IDF is exactly zero for all of them.
+    index = index_of(
+        tmp_path,
+        {"d": "Goats eat grass.\nSharks eat fish."},
+        passage_sentences=1,
+        passage_overlap=0,
+    )
+    assert list(index.bm25.get_scores(tokenize("sharks fish"))) == [0.0, 0.0]
+    assert [h.passage.id for h in index.search(tokenize("sharks fish"), 2)] == ["d:2-2"]
+
+
+def test_term_in_half_the_passages_ranks_by_the_other_terms(tmp_path):
+    texts = {
+        "d": "Rain fell in Accra.\nRain fell in Lagos.\nSun shone in Dakar.\nWind blew in Lome."
+    }
+    index = index_of(tmp_path, texts, passage_sentences=1, passage_overlap=0)
+    hits = index.search(tokenize("rain in Lagos"), 4)
+    assert hits[0].passage.id == "d:2-2"
+    assert [h.passage.id for h in hits] == ["d:2-2", "d:1-1"]
+
+
+def test_ties_keep_document_order(tmp_path):
+    texts = {"d": "Alpha beta.\nGamma delta.\nAlpha beta.\nAlpha beta."}
+    index = index_of(tmp_path, texts, passage_sentences=1, passage_overlap=0)
+    hits = index.search(tokenize("alpha"), 10)
+    assert [h.position for h in hits] == [0, 2, 3]
+    assert len({h.bm25 for h in hits}) == 1
+
+
+def test_scores_equal_rank_bm25_on_the_candidates(tmp_path, article_text):
+    make_seeds(tmp_path, {"a": article_text})
+    index = build_index(load_seeds(tmp_path).documents, IndexConfig(), "x")
+    reference = BM25Okapi(index.passage_tokens)
+    query = tokenize("military intervention in Niger by West African states")
+    expected = reference.get_scores(query)
+    for hit in index.search(query, 100):
+        assert abs(hit.bm25 - expected[hit.position]) < 1e-9
+
+
+def test_corpus_without_content_words_finds_nothing(tmp_path):
+    corpus = build_corpus(tmp_path, {"d": "It is what it is. And so on."})
+    assert corpus.index.bm25 is None
+    answer = corpus.ask("What is the army doing?")
+    assert not answer.found and answer.quotes == ()
+
+
+def test_empty_index_is_safe():
+    index = build_index([], IndexConfig(), "empty")
+    assert index.search(["anything"], 5) == []
+
+
+def test_passages_are_windows_with_stable_ids(tmp_path):
+    text = "\n".join(f"Sentence number {n} here." for n in range(1, 8))
+    index = index_of(tmp_path, {"d": text}, passage_sentences=3, passage_overlap=1)
+    assert [p.id for p in index.passages] == ["d:1-3", "d:3-5", "d:5-7"]
+    again = index_of(tmp_path / "again", {"d": text}, passage_sentences=3, passage_overlap=1)
+    assert [p.id for p in again.passages] == [p.id for p in index.passages]
+
+
+def test_every_sentence_is_the_slice_of_its_document(article_corpus):
+    index = article_corpus.index
+    for sentence in index.sentences:
+        text = index.spans[sentence.doc_id].document.text
+        assert sentence.text == text[sentence.start : sentence.end]
+    assert len(index.sentences) == 26
+
+
+def test_questions_can_be_restricted_to_one_document(tmp_path):
+    corpus = build_corpus(
+        tmp_path, {"one": "The river flooded the town.", "two": "The river dried up in summer."}
+    )
+    answer = corpus.ask("What happened to the river?", doc_id="two", top=5)
+    assert {q.citation.doc_id for q in answer.quotes} == {"two"}

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from corpus import NoSeedsError
+from corpus.loader import load_seeds
+from tests.conftest import make_seeds
+
+
+def test_plain_txt_seed_gets_a_title_from_its_file_name(tmp_path):
+    result = load_seeds(make_seeds(tmp_path, {"west-africa_report": "Troops left.\n"}))
+    (document,) = result.documents
+    assert (document.id, document.title) == ("west-africa_report", "West africa report")
+    assert document.source is None
+
+
+def test_metadata_file_is_read_and_validated(tmp_path):
+    make_seeds(
+        tmp_path, {"a": "Text.", "a.meta.toml": 'title = "T"\nsource = "S"\ndate = 2023-08-01\n'}
+    )
+    (document,) = load_seeds(tmp_path).documents
+    assert (document.title, document.source, str(document.date)) == ("T", "S", "2023-08-01")
+
+
+def test_broken_metadata_is_ignored_with_a_warning(tmp_path, caplog):
+    make_seeds(tmp_path, {"a": "Text.", "a.meta.toml": 'title = "T"\nurl = "not a url"\n'})
+    (document,) = load_seeds(tmp_path).documents
+    assert document.title == "A"
+    assert "a.meta.toml" in caplog.text
+
+
+def test_hidden_files_and_other_extensions_are_ignored(tmp_path):
+    make_seeds(tmp_path, {".hidden": "Secret.", "notes.md": "No.", "kept": "Yes."})
+    assert [d.id for d in load_seeds(tmp_path).documents] == ["kept"]
+
+
+def test_byte_order_mark_is_not_part_of_the_text(tmp_path):
+    make_seeds(tmp_path, {"bom": "\ufeffHello there.".encode()})
+    assert load_seeds(tmp_path).documents[0].text == "Hello there."
+
+
+def test_non_utf8_seed_is_reported_by_name_and_the_rest_loads(tmp_path):
+    make_seeds(tmp_path, {"good": "Fine text.", "latin": "caf\xe9 au lait".encode("latin-1")})
+    result = load_seeds(tmp_path)
+    assert [d.id for d in result.documents] == ["good"]
+    (problem,) = result.problems
+    assert "latin.txt" in str(problem) and "not UTF-8" in str(problem)
+
+
+def test_empty_seed_is_reported(tmp_path):
+    make_seeds(tmp_path, {"good": "Fine.", "blank": "  \n\n"})
+    (problem,) = load_seeds(tmp_path).problems
+    assert "blank.txt" in str(problem) and "empty" in str(problem)
+
+
+def test_only_broken_seeds_is_an_error_naming_them(tmp_path):
+    make_seeds(tmp_path, {"blank": ""})
+    with pytest.raises(NoSeedsError, match=r"blank\.txt.*empty"):
+        load_seeds(tmp_path)
+
+
+@pytest.mark.parametrize("setup", ["missing", "empty", "file"])
+def test_missing_empty_or_wrong_seeds_directory(tmp_path, setup):
+    target = tmp_path / "seeds"
+    if setup == "empty":
+        target.mkdir()
+    elif setup == "file":
+        target.write_text("not a directory")
+    with pytest.raises(NoSeedsError, match="No articles to answer from"):
+        load_seeds(target)
+
+
+def test_the_bundled_article_loads_with_its_metadata(article_corpus):
+    (document,) = article_corpus.index.documents
+    assert document.id == "niger-coup-2023"
+    assert document.source == "News Agencies"

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_without_environment(tmp_path):
+    settings = load_settings(env_file=None, environ={"HOME": str(tmp_path)})
+    assert str(settings.seeds_dir) == "seeds"
+    assert settings.cache_dir == tmp_path / ".cache" / "quotebot"
+    assert settings.discord_token is None
+
+
+def test_environment_overrides_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("SEEDS_DIR=from-file\nMAX_QUESTION_LENGTH=300\nALLOWED_CHANNEL_IDS=1, 2\n")
+    settings = load_settings(env_file=env_file, environ={"SEEDS_DIR": "from-env"})
+    assert str(settings.seeds_dir) == "from-env"
+    assert settings.max_question_length == 300
+    assert settings.allowed_channel_ids == frozenset({1, 2})
+
+
+def test_invalid_setting_is_named_and_the_token_never_shown(tmp_path):
+    environ = {"DISCORD_TOKEN": "super-secret-token", "MAX_QUESTION_LENGTH": "lots"}
+    with pytest.raises(SettingsError) as error:
+        load_settings(env_file=None, environ=environ)
+    assert "MAX_QUESTION_LENGTH" in str(error.value)
+    assert "lots" not in str(error.value)
+    settings = load_settings(env_file=None, environ={"DISCORD_TOKEN": "super-secret-token"})
+    assert "super-secret-token" not in repr(settings)
+
+
+def test_empty_values_mean_default():
+    settings = load_settings(env_file=None, environ={"SHARD_COUNT": "", "LOG_LEVEL": " "})
+    assert settings.shard_count is None and settings.log_level == "WARNING"

@@ -1,0 +1,77 @@
+"""The index cache: reused while seeds are unchanged, rebuilt when they change or break."""
+
+from __future__ import annotations
+
+import pickle
+
+from corpus import Corpus
+from corpus.store import cache_path
+from tests.conftest import make_seeds
+
+
+def open_corpus(seeds, cache):
+    return Corpus.open(seeds, cache_dir=cache)
+
+
+def test_first_open_builds_second_reuses(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass. Sharks eat fish."})
+    first = open_corpus(seeds, tmp_path / "cache")
+    second = open_corpus(seeds, tmp_path / "cache")
+    assert (first.cache_status, second.cache_status) == ("built", "reused")
+    assert second.index.content_hash == first.index.content_hash
+    assert second.ask("What do sharks eat?").quotes[0].text == "Sharks eat fish."
+
+
+def test_changed_added_or_removed_seed_rebuilds(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
+    cache = tmp_path / "cache"
+    open_corpus(seeds, cache)
+    (seeds / "a.txt").write_text("Goats eat hay.", encoding="utf-8")
+    changed = open_corpus(seeds, cache)
+    assert changed.cache_status == "rebuilt"
+    assert changed.ask("What do goats eat?").quotes[0].text == "Goats eat hay."
+    make_seeds(seeds, {"b": "Sharks eat fish."})
+    added = open_corpus(seeds, cache)
+    assert added.cache_status == "rebuilt" and set(added.index.spans) == {"a", "b"}
+    (seeds / "b.txt").unlink()
+    removed = open_corpus(seeds, cache)
+    assert removed.cache_status == "rebuilt" and set(removed.index.spans) == {"a"}
+    assert open_corpus(seeds, cache).cache_status == "reused"
+
+
+def test_metadata_change_rebuilds(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
+    open_corpus(seeds, tmp_path / "cache")
+    (seeds / "a.meta.toml").write_text('title = "Goats"\n', encoding="utf-8")
+    reopened = open_corpus(seeds, tmp_path / "cache")
+    assert reopened.cache_status == "rebuilt"
+    assert reopened.index.documents[0].title == "Goats"
+
+
+def test_corrupt_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
+    cache = tmp_path / "cache"
+    open_corpus(seeds, cache)
+    cache_path(cache, seeds).write_bytes(b"\x80\x05garbage")
+    reopened = open_corpus(seeds, cache)
+    assert reopened.cache_status == "rebuilt"
+    assert "could not be read" in caplog.text
+    assert open_corpus(seeds, cache).cache_status == "reused"
+
+
+def test_cache_from_another_version_is_rebuilt(tmp_path, caplog):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache_path(cache, seeds).write_bytes(pickle.dumps({"format": -1, "index": None}))
+    assert open_corpus(seeds, cache).cache_status == "rebuilt"
+    assert "another version" in caplog.text
+
+
+def test_unwritable_cache_still_answers(tmp_path, caplog):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache directory should be")
+    corpus = open_corpus(seeds, blocker)
+    assert corpus.ask("What do goats eat?").found
+    assert "Could not save the index cache" in caplog.text
