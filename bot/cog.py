@@ -1,0 +1,442 @@
+"""The Discord commands: a thin layer that parses input, calls the corpus, renders the result.
+
+Every message the bot sends goes through `_send` or `_reply`, which set
+`AllowedMentions.none()`, so text echoed from users can never ping anyone. Errors become user
+text in `_error_message` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from corpus import CorpusError
+from corpus.models import Answer
+
+from . import render_discord as render
+from .moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .service import CorpusService
+
+__all__ = ["ContextButton", "QuoteCog"]
+
+_log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+T = TypeVar("T")
+
+DISALLOWED_CHANNEL = "I only answer in the channels the moderators chose. Please ask there."
+EMPTY_MENTION = "Ask me a question after the mention, for example: @me Who leads Mali's army?"
+NOT_ADMIN = "Only server admins (or the configured admin roles) can do that."
+ARTICLES_CHANGED = "The articles have changed since this answer. Please ask again."
+SOMETHING_WRONG = (
+    "Sorry, something went wrong on my side. The moderators can find details in the log."
+)
+
+
+class ContextButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ctx:(?P<corpus>[0-9a-f]{8}):(?P<positions>\d+(?:,\d+){0,9})",
+):
+    """ "Show context" under an answer. The custom id carries which sentences were quoted and
+    which index they came from, so the button keeps working after a restart."""
+
+    def __init__(self, corpus_hash: str, positions: list[int]) -> None:
+        self.corpus_hash = corpus_hash[:8]
+        self.positions = positions
+        custom_id = f"ctx:{self.corpus_hash}:{','.join(map(str, positions[:10]))}"
+        super().__init__(
+            discord.ui.Button(
+                label="Show context", style=discord.ButtonStyle.secondary, custom_id=custom_id
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ContextButton:
+        return cls(match["corpus"], [int(p) for p in match["positions"].split(",")])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog(QuoteCog.__cog_name__)
+        assert isinstance(cog, QuoteCog)
+        await cog.show_context(interaction, self.corpus_hash, self.positions)
+
+
+class QuoteCog(commands.Cog, name="Quotes"):
+    def __init__(self, bot: commands.Bot, service: CorpusService, settings: Settings) -> None:
+        self.bot = bot
+        self.service = service
+        self.settings = settings
+        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        # Answers that take longer than this are deferred, well inside Discord's 3 seconds.
+        self.defer_after = 1.5
+        self.ask_menu = app_commands.ContextMenu(
+            name="Ask the article", callback=self.ask_from_message
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.ask_menu)
+        self.bot.tree.on_error = self.on_app_command_error
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
+
+    # Slash commands
+
+    @app_commands.command(name="ask")
+    @app_commands.describe(
+        question="What do you want to know about the articles?",
+        public="Show the answer to everyone in the channel (default: only you)",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, 4000],
+        public: bool | None = None,
+    ) -> None:
+        """Answer a question with sentences quoted from the articles."""
+        await self._answer(interaction, question, public=public)
+
+    @app_commands.command(name="summary")
+    @app_commands.describe(
+        length="short: 3 sentences, medium: 5, long: 8 (default: short)",
+        topic="Only what the articles say about this (a person, place or thing)",
+    )
+    async def summary(
+        self,
+        interaction: discord.Interaction,
+        length: Literal["short", "medium", "long"] = "short",
+        topic: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        """Summarise the articles in their own words, sentence by sentence."""
+        if not await self._admit(interaction, topic or ""):
+            return
+        summary = await self._in_time(
+            interaction,
+            self.service.summarize(length=length, topic=topic),
+            ephemeral=self._ephemeral(None),
+        )
+        await self._send(interaction, embed=render.summary_embed(summary), ephemeral=None)
+
+    @app_commands.command(name="source")
+    @app_commands.describe(paragraph="The paragraph to show (start typing to search)")
+    async def source(self, interaction: discord.Interaction, paragraph: str) -> None:
+        """Show a cited paragraph in full, with the paragraphs around it."""
+        views = self._paragraph_views(paragraph)
+        if views is None:
+            await self._send(
+                interaction,
+                content="I don't know that paragraph. Pick one from the list as you type.",
+                ephemeral=True,
+            )
+            return
+        target, neighbours = views
+        await self._send(
+            interaction, embed=render.paragraph_embed(target, neighbours), ephemeral=None
+        )
+
+    @source.autocomplete("paragraph")
+    async def source_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold().strip()
+        choices = []
+        corpus = self.service.corpus
+        for document in corpus.index.documents:
+            for paragraph in corpus.paragraphs(document.id):
+                text = corpus.paragraph_text(paragraph)
+                label = f"{document.id} ¶{paragraph.number}: {text}"
+                if wanted and wanted not in label.casefold():
+                    continue
+                name = label if len(label) <= 100 else label[:99] + "…"
+                choices.append(
+                    app_commands.Choice(name=name, value=f"{document.id}#{paragraph.number}")
+                )
+                if len(choices) == 25:
+                    return choices
+        return choices
+
+    @app_commands.command(name="about")
+    async def about(self, interaction: discord.Interaction) -> None:
+        """Which articles I answer from, how big they are and how fresh the index is."""
+        await self._send(
+            interaction, embed=render.about_embed(self.service.corpus.stats()), ephemeral=True
+        )
+
+    @app_commands.command(name="help")
+    async def help(self, interaction: discord.Interaction) -> None:
+        """How to ask me about the articles."""
+        await self._send(interaction, embed=render.help_embed(), ephemeral=True)
+
+    @app_commands.command(name="reload")
+    @app_commands.default_permissions(manage_guild=True)
+    async def reload(self, interaction: discord.Interaction) -> None:
+        """Rebuild the index from the seeds directory (admins only)."""
+        if not self._is_admin(interaction):
+            await self._send(interaction, content=NOT_ADMIN, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        corpus = await self.service.reload()
+        stats = corpus.stats()
+        await self._send(
+            interaction,
+            content=(
+                f"Reloaded: {len(stats.documents)} article(s), {stats.sentences} sentences "
+                f"(index {corpus.cache_status} in {corpus.open_seconds * 1000:.0f} ms)."
+            ),
+            ephemeral=True,
+        )
+
+    async def ask_from_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """The "Ask the article" message command: the selected message is the question."""
+        await self._answer(interaction, message.content, public=None)
+
+    # Mentions
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None or message.author.bot or message.webhook_id is not None:
+            return
+        if message.author.id == me.id or not any(u.id == me.id for u in message.mentions):
+            return
+        parent = getattr(message.channel, "parent_id", None)
+        if not is_allowed_channel(self.settings.allowed_channel_ids, message.channel.id, parent):
+            return  # silent: answering elsewhere would defeat the moderators' choice
+        question = question_from_mention(message.content, me.id)
+        if not question:
+            await self._reply(message, content=EMPTY_MENTION)
+            return
+        refusal = self._refusal(message.author.id, question)
+        if refusal:
+            await self._reply(message, content=refusal)
+            return
+        try:
+            answer = await self.service.ask(question)
+        except CorpusError as exc:
+            await self._reply(message, content=self._error_message(exc))
+            return
+        await self._reply(
+            message, embed=render.answer_embed(answer), view=self._answer_view(answer)
+        )
+        await self._mod_log(message.author.id, message.channel.id, question, answer)
+
+    # Shared steps
+
+    async def _answer(
+        self, interaction: discord.Interaction, question: str, *, public: bool | None
+    ) -> None:
+        if not await self._admit(interaction, question):
+            return
+        ephemeral = self._ephemeral(public)
+        answer = await self._in_time(interaction, self.service.ask(question), ephemeral=ephemeral)
+        await self._send(
+            interaction,
+            embed=render.answer_embed(answer),
+            view=self._answer_view(answer),
+            ephemeral=ephemeral,
+        )
+        await self._mod_log(interaction.user.id, interaction.channel_id, question, answer)
+
+    async def _admit(self, interaction: discord.Interaction, question: str) -> bool:
+        """Channel, cooldown and length checks; answers the refusal itself, ephemerally."""
+        channel = interaction.channel
+        parent = getattr(channel, "parent_id", None)
+        if not is_allowed_channel(
+            self.settings.allowed_channel_ids, interaction.channel_id, parent
+        ):
+            await self._send(interaction, content=DISALLOWED_CHANNEL, ephemeral=True)
+            return False
+        refusal = self._refusal(interaction.user.id, question)
+        if refusal:
+            await self._send(interaction, content=refusal, ephemeral=True)
+            return False
+        return True
+
+    def _refusal(self, user_id: int, question: str) -> str | None:
+        limit = self.settings.max_question_length
+        if len(question) > limit:
+            return (
+                f"That question is {len(question):,} characters long; the limit is {limit:,}. "
+                "Please ask something shorter."
+            )
+        wait = self.cooldown.retry_after(user_id)
+        if wait > 0:
+            return f"You're asking quickly. Please try again in {max(1, round(wait))} s."
+        return None
+
+    async def _in_time(
+        self, interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool
+    ) -> T:
+        """Run `work`; if it is not done within `defer_after`, defer so Discord keeps waiting."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        if not done and not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        return await task
+
+    def _ephemeral(self, public: bool | None) -> bool:
+        return self.settings.ephemeral_by_default if public is None else not public
+
+    def _answer_view(self, answer: Answer) -> discord.ui.View | None:
+        if not answer.found:
+            return None
+        positions = self._positions(answer)
+        if not positions:
+            return None
+        view = discord.ui.View(timeout=None)
+        view.add_item(ContextButton(self.service.corpus.index.content_hash, positions))
+        return view
+
+    def _positions(self, answer: Answer) -> list[int]:
+        index = self.service.corpus.index
+        positions = []
+        for quote in answer.quotes:
+            if quote.answers_question:
+                span = index.spans[quote.citation.doc_id]
+                positions.append(span.sentences.start + quote.citation.sentence_in_document - 1)
+        return positions
+
+    async def show_context(
+        self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]
+    ) -> None:
+        index = self.service.corpus.index
+        if not index.content_hash.startswith(corpus_hash) or max(positions) >= len(index.sentences):
+            await self._send(interaction, content=ARTICLES_CHANGED, ephemeral=True)
+            return
+        views = []
+        for n, position in enumerate(positions, start=1):
+            sentence = index.sentences[position]
+            span = index.spans[sentence.doc_id]
+            paragraph = index.paragraphs[span.paragraphs.start + sentence.paragraph - 1]
+            views.append(
+                (
+                    n,
+                    render.ParagraphView(
+                        doc_id=sentence.doc_id,
+                        title=span.document.title,
+                        number=paragraph.number,
+                        text=span.document.text[paragraph.start : paragraph.end],
+                        highlight=(
+                            sentence.start - paragraph.start,
+                            sentence.end - paragraph.start,
+                        ),
+                    ),
+                )
+            )
+        await self._send(interaction, embed=render.context_embed(views), ephemeral=True)
+
+    def _paragraph_views(
+        self, value: str
+    ) -> tuple[render.ParagraphView, list[render.ParagraphView]] | None:
+        doc_id, _, number_text = value.rpartition("#")
+        corpus = self.service.corpus
+        if doc_id not in corpus.index.spans or not number_text.isdigit():
+            return None
+        paragraphs = corpus.paragraphs(doc_id)
+        number = int(number_text)
+        if not 1 <= number <= len(paragraphs):
+            return None
+        title = corpus.index.spans[doc_id].document.title
+
+        def view(p: int) -> render.ParagraphView:
+            paragraph = paragraphs[p - 1]
+            return render.ParagraphView(doc_id, title, p, corpus.paragraph_text(paragraph))
+
+        neighbours = [view(p) for p in (number - 1, number + 1) if 1 <= p <= len(paragraphs)]
+        return view(number), neighbours
+
+    def _is_admin(self, interaction: discord.Interaction) -> bool:
+        user = interaction.user
+        if not isinstance(user, discord.Member):
+            return False  # direct messages have no admins
+        roles = [role.id for role in user.roles]
+        # interaction.permissions are the member's resolved permissions, sent with the event.
+        administrator = interaction.permissions.administrator
+        return is_admin(self.settings.admin_role_ids, roles, administrator)
+
+    async def _mod_log(
+        self, user_id: int, channel_id: int | None, question: str, answer: Answer
+    ) -> None:
+        channel_id_for_log = self.settings.mod_log_channel_id
+        if channel_id_for_log is None:
+            return
+        channel = self.bot.get_channel(channel_id_for_log)
+        if not isinstance(channel, discord.abc.Messageable):
+            _log.warning(
+                "The mod-log channel %s is not a text channel I can see.", channel_id_for_log
+            )
+            return
+        try:
+            await channel.send(
+                render.mod_log_text(user_id, channel_id, question, answer),
+                allowed_mentions=NO_PINGS,
+            )
+        except discord.HTTPException:
+            _log.exception("Could not write to the mod-log channel %s", channel_id_for_log)
+
+    # Sending, and the one place errors become text
+
+    async def _send(
+        self,
+        interaction: discord.Interaction,
+        *,
+        content: str | None = None,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+        ephemeral: bool | None,
+    ) -> None:
+        ephemeral = self._ephemeral(None) if ephemeral is None else ephemeral
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if embed is not None:
+            extra["embed"] = embed
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+            )
+        else:
+            await interaction.response.send_message(
+                content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+            )
+
+    async def _reply(
+        self,
+        message: discord.Message,
+        *,
+        content: str | None = None,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        await message.reply(
+            content=content, embed=embed, allowed_mentions=NO_PINGS, mention_author=False, **extra
+        )
+
+    def _error_message(self, error: BaseException) -> str:
+        if isinstance(error, CorpusError):
+            return render.echo(str(error), render.CONTENT_LIMIT)
+        return SOMETHING_WRONG
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if not isinstance(cause, CorpusError):
+            command = interaction.command.name if interaction.command else "?"
+            _log.error("Command %s failed", command, exc_info=cause)
+        try:
+            await self._send(interaction, content=self._error_message(cause), ephemeral=True)
+        except discord.HTTPException:
+            _log.exception("Could not tell the user about the error")

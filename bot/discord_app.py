@@ -1,0 +1,157 @@
+"""Running the Discord bot: `python -m bot run`.
+
+Builds the bot over a `CorpusService`, points discord.py at the configured REST and gateway URLs
+(Discord's by default; a proxy's, or the tests' fake Discord), syncs the slash commands, and
+shuts down cleanly on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+from .cog import ContextButton, QuoteCog
+from .service import CorpusService
+from .settings import Settings, SettingsError
+
+__all__ = ["QuoteBot", "ShardedQuoteBot", "create_bot", "point_discord_at", "run_bot"]
+
+_log = logging.getLogger(__name__)
+
+# Guild and message events only: no privileged intents. Discord still delivers the content of
+# messages that mention the bot, which is all the mention feature needs.
+INTENTS = discord.Intents(guilds=True, guild_messages=True, dm_messages=True)
+
+
+class _QuoteBotMixin:
+    """What both bot classes share: loading the cog and syncing commands at start-up."""
+
+    service: CorpusService
+    settings: Settings
+
+    def _init_quote_bot(self, service: CorpusService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+
+    async def setup_hook(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        await bot.add_cog(QuoteCog(bot, self.service, self.settings))
+        bot.add_dynamic_items(ContextButton)
+        guild_id = self.settings.dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+        else:
+            synced = await bot.tree.sync()
+        _log.info("Synced %d application commands", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        # No prefix commands: mentions are handled by the cog's listener.
+        return None
+
+
+class QuoteBot(_QuoteBotMixin, commands.Bot):
+    def __init__(self, *, service: CorpusService, settings: Settings, **options: Any) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, **_client_options(options))
+        self._init_quote_bot(service, settings)
+
+
+class ShardedQuoteBot(_QuoteBotMixin, commands.AutoShardedBot):
+    def __init__(self, *, service: CorpusService, settings: Settings, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
+            **_client_options(options),
+        )
+        self._init_quote_bot(service, settings)
+
+
+def _client_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "intents": INTENTS,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "help_command": None,
+        **options,
+    }
+
+
+def create_bot(settings: Settings, service: CorpusService, **options: Any) -> commands.Bot:
+    """The bot for these settings: sharded when SHARD_COUNT or SHARD_IDS is set."""
+    point_discord_at(settings)
+    # The bot never joins voice; don't warn at every start that voice libraries are missing.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+    if settings.shard_count is not None or settings.shard_ids:
+        return ShardedQuoteBot(service=service, settings=settings, **options)
+    return QuoteBot(service=service, settings=settings, **options)
+
+
+def point_discord_at(settings: Settings) -> None:
+    """discord.py keeps its endpoints in class attributes; this is the one place we set them."""
+    discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
+    token = _token(settings)
+    service = CorpusService.open(
+        seeds_dir or settings.seeds_dir,
+        cache_dir=settings.cache_dir,
+        max_question_chars=settings.max_question_length,
+    )
+    bot = create_bot(settings, service)
+    try:
+        asyncio.run(_serve(bot, token))
+    except discord.LoginFailure:
+        raise SettingsError(
+            "Discord rejected DISCORD_TOKEN. Copy the bot token again from the Developer Portal "
+            "(Bot → Reset Token) into .env."
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise SettingsError("Discord refused the requested intents.") from None
+    return 0
+
+
+def _token(settings: Settings) -> str:
+    if settings.discord_token is None:
+        raise SettingsError(
+            "DISCORD_TOKEN is not set. Put your bot token in .env (see .env.example) or the "
+            "environment."
+        )
+    token = settings.discord_token.get_secret_value().strip()
+    if not token or any(ch.isspace() for ch in token) or len(token) < 20:
+        raise SettingsError(
+            "DISCORD_TOKEN does not look like a bot token (too short, or spaces inside). "
+            "Copy it again from the Developer Portal."
+        )
+    return token
+
+
+async def _serve(bot: commands.Bot, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Windows has no signal handlers in asyncio; Ctrl-C still raises KeyboardInterrupt there.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopping.set)
+    async with bot:
+        runner = asyncio.create_task(bot.start(token))
+        stopper = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            _log.info("Shutting down")
+            await bot.close()
+        stopper.cancel()
+        await runner  # re-raises a login failure or a fatal gateway error
+    print("Stopped.", file=sys.stderr)

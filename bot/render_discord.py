@@ -1,0 +1,229 @@
+"""Answers, summaries and corpus facts as Discord embeds and messages, within Discord's limits.
+
+Pure functions of the corpus models. Quotes are never cut: a quote that does not fit is left out
+whole (and the reader is told), because half a sentence is not a quote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import discord
+from discord.utils import escape_markdown, escape_mentions
+
+from corpus.models import Answer, CorpusStats, Quote, Summary
+
+__all__ = [
+    "CONTENT_LIMIT",
+    "EMBED_TOTAL_LIMIT",
+    "ParagraphView",
+    "about_embed",
+    "answer_embed",
+    "context_embed",
+    "echo",
+    "embed_size",
+    "help_embed",
+    "mod_log_text",
+    "paragraph_embed",
+    "summary_embed",
+]
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+
+FOUND_COLOUR = discord.Colour.blurple()
+NOT_FOUND_COLOUR = discord.Colour.light_grey()
+NOT_FOUND_HINT = "Try rephrasing with words the article would use, or `/summary` for an overview."
+QUOTE_FOOTER = "Quoted word for word from the article. Press “Show context” for the paragraphs."
+
+
+@dataclass(frozen=True)
+class ParagraphView:
+    """A paragraph to show, with the character span of a sentence to highlight (or None)."""
+
+    doc_id: str
+    title: str
+    number: int
+    text: str
+    highlight: tuple[int, int] | None = None
+
+
+def echo(text: str, limit: int) -> str:
+    """User or article text made inert: no markdown, no pings, at most `limit` characters."""
+    safe = escape_mentions(escape_markdown(text))
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """Characters Discord counts towards the 6000 limit."""
+    size = len(embed.title or "") + len(embed.description or "")
+    size += len(embed.footer.text or "") + len(embed.author.name or "")
+    return size + sum(len(f.name or "") + len(f.value or "") for f in embed.fields)
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    title = echo(answer.question, TITLE_LIMIT)
+    if not answer.found:
+        description = f"{echo(answer.reason or '', 1500)}\n\n{NOT_FOUND_HINT}"
+        return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
+    quotes = [q for q in answer.quotes if q.answers_question]
+    return _quotes_embed(title, quotes, FOUND_COLOUR)
+
+
+def summary_embed(summary: Summary) -> discord.Embed:
+    if summary.topic:
+        title = echo(f"Summary ({summary.length}): {summary.topic}", TITLE_LIMIT)
+    else:
+        title = f"Summary ({summary.length})"
+    if not summary.found:
+        description = f"{echo(summary.reason or '', 1500)}\n\nTry a broader topic, or none."
+        return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
+    return _quotes_embed(title, list(summary.quotes), FOUND_COLOUR)
+
+
+def _quotes_embed(title: str, quotes: list[Quote], colour: discord.Colour) -> discord.Embed:
+    embed = discord.Embed(title=title, colour=colour)
+    embed.set_footer(text=QUOTE_FOOTER)
+    shown: list[tuple[int, Quote]] = []
+    blocks: list[str] = []
+    budget = EMBED_TOTAL_LIMIT - embed_size(embed) - FIELD_VALUE_LIMIT - 100  # room for sources
+    left_out = 0
+    for quote in quotes:
+        block = f"“{echo(quote.text, 10**6)}” **[{len(shown) + 1}]**"
+        candidate = "\n\n".join([*blocks, block])
+        if len(candidate) > min(DESCRIPTION_LIMIT, budget):
+            left_out += 1
+            continue
+        blocks.append(block)
+        shown.append((len(shown) + 1, quote))
+    if left_out:
+        blocks.append(f"*({left_out} more quote(s) too long to show here; use /source.)*")
+    embed.description = "\n\n".join(blocks)
+    if shown:
+        embed.add_field(name="Sources", value=_sources_value(shown), inline=False)
+    return embed
+
+
+def _sources_value(numbered: list[tuple[int, Quote]]) -> str:
+    lines = []
+    for n, quote in numbered:
+        c = quote.citation
+        lines.append(
+            f"[{n}] ¶{c.paragraph}, sentence {c.sentence} · {echo(c.title, 120)} (`{c.doc_id}`)"
+        )
+    value = "\n".join(lines)
+    return value if len(value) <= FIELD_VALUE_LIMIT else value[: FIELD_VALUE_LIMIT - 1] + "…"
+
+
+def paragraph_embed(target: ParagraphView, neighbours: list[ParagraphView]) -> discord.Embed:
+    """The cited paragraph in full, with the paragraphs around it while they fit."""
+    embed = discord.Embed(
+        title=echo(f"{target.title} · paragraph {target.number}", TITLE_LIMIT), colour=FOUND_COLOUR
+    )
+    embed.set_footer(text=f"Document {target.doc_id}. Paragraph text is shown word for word.")
+    ordered = sorted([target, *neighbours], key=lambda p: p.number)
+    parts = [_paragraph_block(p, is_target=p.number == target.number) for p in ordered]
+    while len("\n\n".join(parts)) > DESCRIPTION_LIMIT and len(parts) > 1:
+        # Drop the neighbour farthest from the target first.
+        farthest = max(
+            (i for i, p in enumerate(ordered) if p.number != target.number),
+            key=lambda i: abs(ordered[i].number - target.number),
+        )
+        del parts[farthest], ordered[farthest]
+    description = "\n\n".join(parts)
+    if len(description) > DESCRIPTION_LIMIT:
+        description = description[: DESCRIPTION_LIMIT - 60] + "… *(paragraph too long for Discord)*"
+    embed.description = description
+    return embed
+
+
+def context_embed(paragraphs: list[tuple[int, ParagraphView]]) -> discord.Embed:
+    """For the "Show context" button: each quote's paragraph, the quote in bold."""
+    embed = discord.Embed(title="Context of the quotes", colour=FOUND_COLOUR)
+    blocks: list[str] = []
+    for n, paragraph in paragraphs:
+        block = f"**[{n}]** ¶{paragraph.number}\n{_highlighted(paragraph)}"
+        if len("\n\n".join([*blocks, block])) > DESCRIPTION_LIMIT:
+            blocks.append(f"*[{n}] ¶{paragraph.number} is too long to show; use /source.*")
+            continue
+        blocks.append(block)
+    embed.description = "\n\n".join(blocks)[:DESCRIPTION_LIMIT]
+    return embed
+
+
+def _paragraph_block(paragraph: ParagraphView, *, is_target: bool) -> str:
+    label = f"**¶{paragraph.number}**" if is_target else f"¶{paragraph.number}"
+    body = _highlighted(paragraph) if is_target else echo(paragraph.text, 10**6)
+    return f"{label}\n{body}"
+
+
+def _highlighted(paragraph: ParagraphView) -> str:
+    if paragraph.highlight is None:
+        return echo(paragraph.text, 10**6)
+    start, end = paragraph.highlight
+    text = paragraph.text
+    return (
+        echo(text[:start], 10**6) + f"**{echo(text[start:end], 10**6)}**" + echo(text[end:], 10**6)
+    )
+
+
+def about_embed(stats: CorpusStats) -> discord.Embed:
+    built = int(stats.built_at.timestamp())
+    embed = discord.Embed(
+        title="About the articles",
+        description=(
+            f"{len(stats.documents)} article(s), {stats.sentences} sentences, "
+            f"{stats.passages} passages, {stats.vocabulary} distinct terms.\n"
+            f"Index built <t:{built}:R> (<t:{built}:f>)."
+        ),
+        colour=FOUND_COLOUR,
+    )
+    for document in stats.documents[: FIELD_COUNT_LIMIT - 1]:
+        embed.add_field(
+            name=echo(document.title, FIELD_NAME_LIMIT),
+            value=(
+                f"`{echo(document.id, 200)}` · {document.characters:,} characters, "
+                f"{document.paragraphs} paragraphs, {document.sentences} sentences"
+            ),
+            inline=False,
+        )
+    hidden = len(stats.documents) - (FIELD_COUNT_LIMIT - 1)
+    if hidden > 0:
+        embed.add_field(name="…", value=f"and {hidden} more article(s)", inline=False)
+    while embed_size(embed) > EMBED_TOTAL_LIMIT and len(embed.fields) > 1:
+        embed.remove_field(len(embed.fields) - 2)
+    return embed
+
+
+HELP_TEXT = (
+    "I answer questions about the articles by **quoting them word for word**, with a citation "
+    "for every sentence. If the articles do not say, I tell you so.\n\n"
+    "`/ask question` · quoted answer (add `public: True` to show everyone)\n"
+    "`/summary [length] [topic]` · the article in its own sentences\n"
+    "`/source paragraph` · a cited paragraph in full, with its neighbours\n"
+    "`/about` · which articles I know\n"
+    "Mention me with a question, or right-click a message → Apps → **Ask the article**."
+)
+
+
+def help_embed() -> discord.Embed:
+    return discord.Embed(title="How to ask", description=HELP_TEXT, colour=FOUND_COLOUR)
+
+
+def mod_log_text(user_id: int, channel_id: int | None, question: str, answer: Answer) -> str:
+    where = f"<#{channel_id}>" if channel_id else "a direct message"
+    lines = [f"Question from user `{user_id}` in {where}: {echo(question, 600)}"]
+    cited = [q for q in answer.quotes if q.answers_question]
+    if not cited:
+        lines.append("Not answered from the articles.")
+    for n, quote in enumerate(cited, start=1):
+        c = quote.citation
+        lines.append(f"[{n}] `{c.doc_id}` ¶{c.paragraph} s{c.sentence}: “{echo(quote.text, 400)}”")
+    text = "\n".join(lines)
+    return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"

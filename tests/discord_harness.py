@@ -1,0 +1,82 @@
+"""Running the real bot against the fake Discord inside one test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from discord.ext import commands
+
+from bot.discord_app import create_bot
+from bot.service import CorpusService
+from bot.settings import Settings, load_settings
+from tests.conftest import ARTICLE
+from tests.fake_discord import FakeDiscord
+
+TOKEN = "fake-token-for-tests.abcdefghijklmnop"
+
+
+@dataclass
+class Running:
+    fake: FakeDiscord
+    bot: commands.Bot
+    settings: Settings
+    seeds: Path
+
+
+def make_settings(fake: FakeDiscord, seeds: Path, cache: Path, **overrides: str) -> Settings:
+    environ = {
+        "DISCORD_TOKEN": TOKEN,
+        "SEEDS_DIR": str(seeds),
+        "CACHE_DIR": str(cache),
+        "DISCORD_API_BASE_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "HOME": str(cache),
+        **overrides,
+    }
+    return load_settings(env_file=None, environ=environ)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path, *, defer_after: float | None = None, **overrides: str
+) -> AsyncIterator[Running]:
+    fake = FakeDiscord()
+    await fake.start()
+    seeds = tmp_path / "seeds"
+    seeds.mkdir(exist_ok=True)
+    shutil.copy(ARTICLE, seeds)
+    settings = make_settings(fake, seeds, tmp_path / "cache", **overrides)
+    service = CorpusService.open(
+        settings.seeds_dir,
+        cache_dir=settings.cache_dir,
+        max_question_chars=settings.max_question_length,
+    )
+    bot = create_bot(settings, service, guild_ready_timeout=0.01)
+    task = asyncio.create_task(bot.start(TOKEN))
+    try:
+        await fake.wait_ready()
+        cog = bot.get_cog("Quotes")
+        if defer_after is not None:
+            cog.defer_after = defer_after  # type: ignore[union-attr]
+        yield Running(fake, bot, settings, seeds)
+    finally:
+        await bot.close()
+        await asyncio.wait_for(task, 5)
+        await fake.stop()
+
+
+class ErrorLogCatcher(logging.Handler):
+    """Exceptions inside discord.py handlers are only logged; collect them to fail the test."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

@@ -1,0 +1,514 @@
+"""A fake Discord on 127.0.0.1: the REST routes and the gateway websocket that discord.py uses.
+
+The bot's real discord.py client connects to it (through DISCORD_API_BASE_URL and
+DISCORD_GATEWAY_URL); tests then play users: they dispatch gateway events (interactions,
+messages) and read what the bot sent back over REST.
+
+Facts this relies on (checked against discord.py 2.7):
+- REST responses need `Content-Type: application/json` exactly (no charset), or discord.py
+  reads them as text.
+- A 429 needs a `Via` header and a JSON `retry_after`, or discord.py takes it for a Cloudflare
+  ban.
+- READY must carry `resume_gateway_url`, and INTERACTION_CREATE `attachment_size_limit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APP_ID = 100_000_000_000_000_001
+BOT_ID = 100_000_000_000_000_002
+GUILD_ID = 200_000_000_000_000_001
+CHANNEL_ID = 300_000_000_000_000_001
+OTHER_CHANNEL_ID = 300_000_000_000_000_002
+MOD_LOG_CHANNEL_ID = 300_000_000_000_000_003
+ADMIN_ROLE_ID = 400_000_000_000_000_001
+USER_ID = 500_000_000_000_000_001
+TIMESTAMP = "2026-11-24T12:00:00.000000+00:00"
+
+_ids = itertools.count(900_000_000_000_000_000)
+
+
+def snowflake() -> str:
+    return str(next(_ids))
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "global_name": name,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+        "public_flags": 0,
+    }
+
+
+BOT_USER = user_payload(BOT_ID, "quotebot", bot=True)
+# A token the fake treats as revoked: login gets 401, as from Discord.
+REJECTED_TOKEN = "rejected-token-000000000000000000"
+
+
+def member_payload(user_id: int, name: str, roles: list[int] | None = None) -> dict[str, Any]:
+    return {
+        "user": user_payload(user_id, name),
+        "roles": [str(r) for r in roles or []],
+        "joined_at": TIMESTAMP,
+        "deaf": False,
+        "mute": False,
+        "nick": None,
+        "flags": 0,
+        "pending": False,
+    }
+
+
+def channel_payload(channel_id: int, name: str) -> dict[str, Any]:
+    return {
+        "id": str(channel_id),
+        "type": 0,
+        "guild_id": str(GUILD_ID),
+        "name": name,
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+        "topic": None,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+    }
+
+
+def guild_payload() -> dict[str, Any]:
+    everyone = {
+        "id": str(GUILD_ID),
+        "name": "@everyone",
+        "permissions": str(0x400 | 0x800 | 0x80000000),  # view, send, use app commands
+        "position": 0,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+    admin_role = {**everyone, "id": str(ADMIN_ROLE_ID), "name": "quote-admins", "position": 1}
+    return {
+        "id": str(GUILD_ID),
+        "name": "Test Guild",
+        "icon": None,
+        "owner_id": str(USER_ID + 99),
+        "roles": [everyone, admin_role],
+        "channels": [
+            channel_payload(CHANNEL_ID, "general"),
+            channel_payload(OTHER_CHANNEL_ID, "off-topic"),
+            channel_payload(MOD_LOG_CHANNEL_ID, "mod-log"),
+        ],
+        "threads": [],
+        "members": [member_payload(BOT_ID, "quotebot")],
+        "member_count": 3,
+        "large": False,
+        "unavailable": False,
+        "features": [],
+        "emojis": [],
+        "stickers": [],
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "system_channel_flags": 0,
+        "joined_at": TIMESTAMP,
+    }
+
+
+def application_payload() -> dict[str, Any]:
+    return {
+        "id": str(APP_ID),
+        "name": "quotebot",
+        "icon": None,
+        "description": "Answers by quoting articles",
+        "bot_public": False,
+        "bot_require_code_grant": False,
+        "owner": user_payload(USER_ID + 99, "owner"),
+        "verify_key": "0" * 64,
+        "flags": 0,
+        "team": None,
+        "summary": "",
+        "rpc_origins": [],
+        "interactions_endpoint_url": None,
+        "redirect_uris": [],
+        "tags": [],
+    }
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int = 200
+
+    @property
+    def allowed_mentions(self) -> Any:
+        payload = self.body.get("data", self.body) if isinstance(self.body, dict) else {}
+        return payload.get("allowed_mentions") if isinstance(payload, dict) else None
+
+
+@dataclass
+class RateLimit:
+    method: str
+    pattern: re.Pattern[str]
+    retry_after: float
+    times: int = 1
+
+
+@dataclass
+class FakeDiscord:
+    """Start with `await fake.start()`; stop with `await fake.stop()`."""
+
+    requests: list[Request] = field(default_factory=list)
+    gateway_log: list[dict[str, Any]] = field(default_factory=list)  # what the client sent
+    sessions: int = 0  # gateway connections accepted
+    registered_commands: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._app = web.Application()
+        self._app.router.add_route("GET", "/gateway", self._gateway)
+        self._app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner: web.AppRunner | None = None
+        self._socket: web.WebSocketResponse | None = None
+        self._sequence = 0
+        self._changed = asyncio.Condition()
+        self._rate_limits: list[RateLimit] = []
+        self.port = 0
+
+    # Life cycle
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._socket is not None and not self._socket.closed:
+            await self._socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # What tests call
+
+    def rate_limit(self, method: str, path_regex: str, retry_after: float = 0.05) -> None:
+        """The next matching request gets a 429 (Discord's kind, with Via and retry_after)."""
+        self._rate_limits.append(RateLimit(method, re.compile(path_regex), retry_after))
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
+    ) -> Any:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+            except TimeoutError:
+                raise AssertionError(f"fake Discord: timed out waiting for {what}") from None
+        return predicate()
+
+    async def wait_ready(self) -> None:
+        await self.wait_for(lambda: self.registered_commands, what="command sync")
+        await self.wait_for(lambda: self._socket is not None and self.sessions, what="gateway")
+
+    def sent(self, method: str, path_regex: str) -> list[Request]:
+        pattern = re.compile(path_regex)
+        return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        assert self._socket is not None, "the bot is not connected"
+        self._sequence += 1
+        await self._socket.send_str(
+            json.dumps({"op": 0, "t": event, "s": self._sequence, "d": data})
+        )
+
+    async def request_reconnect(self) -> None:
+        """Gateway op 7: the client must reconnect and RESUME."""
+        assert self._socket is not None
+        await self._socket.send_str(json.dumps({"op": 7, "d": None}))
+
+    async def interact(self, data: dict[str, Any], **fields: Any) -> list[Request]:
+        """Send an interaction; return the callback and follow-ups the bot sent for it."""
+        interaction = interaction_payload(data, **fields)
+        token = interaction["token"]
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        callback = f"/interactions/{interaction['id']}/{token}/callback"
+        await self.wait_for(lambda: self.sent("POST", re.escape(callback)), what=callback)
+        return self.responses_to(token)
+
+    def responses_to(self, token: str) -> list[Request]:
+        return [r for r in self.requests if token in r.path]
+
+    # Gateway
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        async for message in socket:
+            if message.type != WSMsgType.TEXT:
+                break
+            payload = json.loads(message.data)
+            await self._on_gateway_message(socket, payload)
+        return socket
+
+    async def _on_gateway_message(self, socket: web.WebSocketResponse, payload: dict) -> None:
+        op = payload.get("op")
+        async with self._changed:
+            self.gateway_log.append(payload)
+            self._changed.notify_all()
+        if op == 1:
+            await socket.send_str(json.dumps({"op": 11}))
+        elif op == 2:
+            self._socket = socket
+            shard = payload["d"].get("shard", [0, 1])
+            self._sequence += 1
+            ready = {
+                "v": 10,
+                "user": BOT_USER,
+                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": self.gateway_url,
+                "application": {"id": str(APP_ID), "flags": 0},
+                "shard": shard,
+                "private_channels": [],
+                "relationships": [],
+            }
+            await socket.send_str(
+                json.dumps({"op": 0, "t": "READY", "s": self._sequence, "d": ready})
+            )
+            await self.dispatch("GUILD_CREATE", guild_payload())
+            await self._count_session()
+        elif op == 6:
+            self._socket = socket
+            await self.dispatch("RESUMED", {})
+            await self._count_session()
+
+    async def _count_session(self) -> None:
+        async with self._changed:
+            self.sessions += 1
+            self._changed.notify_all()
+
+    # REST
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            body = _parse_body(raw, request.content_type)
+        recorded = Request(request.method, path, dict(request.query), body)
+        limit = self._take_rate_limit(request.method, path)
+        if request.headers.get("Authorization") == f"Bot {REJECTED_TOKEN}":
+            recorded.status = 401
+            response = _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        elif limit is not None:
+            recorded.status = 429
+            response = _json(
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": limit.retry_after,
+                    "global": False,
+                },
+                status=429,
+                headers={"Via": "1.1 google", "Retry-After": str(limit.retry_after)},
+            )
+        else:
+            response = self._route(request.method, path, body)
+            recorded.status = response.status
+        async with self._changed:
+            self.requests.append(recorded)
+            self._changed.notify_all()
+        return response
+
+    def _take_rate_limit(self, method: str, path: str) -> RateLimit | None:
+        for limit in self._rate_limits:
+            if limit.method == method and limit.pattern.fullmatch(path) and limit.times > 0:
+                limit.times -= 1
+                return limit
+        return None
+
+    def _route(self, method: str, path: str, body: Any) -> web.Response:
+        if path == "/users/@me":
+            return _json(BOT_USER)
+        if path == "/oauth2/applications/@me":
+            return _json(application_payload())
+        if path == "/gateway/bot":
+            limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+            return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        if method == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path):
+            self.registered_commands = [
+                {
+                    "description": "",
+                    "options": [],
+                    "default_member_permissions": None,
+                    "nsfw": False,
+                    **command,
+                    "id": snowflake(),
+                    "application_id": str(APP_ID),
+                    "version": "1",
+                }
+                for command in body
+            ]
+            return _json(self.registered_commands)
+        if re.fullmatch(r"/interactions/\d+/[\w-]+/callback", path):
+            interaction_id = path.split("/")[2]
+            return _json(_callback_response(interaction_id, body))
+        if method == "POST" and re.fullmatch(r"/webhooks/\d+/[\w-]+", path):
+            return _json(message_payload(_message_data(body), author=BOT_USER))
+        if method == "PATCH" and re.fullmatch(r"/webhooks/\d+/[\w-]+/messages/@original", path):
+            return _json(message_payload(_message_data(body), author=BOT_USER))
+        match = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if method == "POST" and match:
+            return _json(message_payload(body, author=BOT_USER, channel_id=int(match.group(1))))
+        return _json(
+            {"message": f"fake Discord has no route {method} {path}", "code": 0}, status=404
+        )
+
+
+def _parse_body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    if content_type == "application/json":
+        return json.loads(raw)
+    # multipart (messages with files or components): find the payload_json part
+    match = re.search(rb'name="payload_json"\r\n(?:[^\r\n]+\r\n)*\r\n(.*?)\r\n--', raw, re.S)
+    return json.loads(match.group(1)) if match else {"raw": raw.decode("utf-8", "replace")}
+
+
+def _message_data(body: Any) -> dict[str, Any]:
+    return body if isinstance(body, dict) else {}
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _callback_response(interaction_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    kind = body.get("type")
+    data = body.get("data") or {}
+    ephemeral = bool((data.get("flags") or 0) & 64)
+    interaction = {
+        "id": interaction_id,
+        "type": 2,
+        "response_message_loading": kind == 5,
+        "response_message_ephemeral": ephemeral,
+    }
+    if kind in (4, 5):
+        message = message_payload(data, author=BOT_USER)
+        interaction["response_message_id"] = message["id"]
+        return {"interaction": interaction, "resource": {"type": kind, "message": message}}
+    return {"interaction": interaction}
+
+
+def message_payload(
+    data: dict[str, Any],
+    *,
+    author: dict[str, Any],
+    channel_id: int = CHANNEL_ID,
+    message_id: str | None = None,
+    mentions: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "id": message_id or snowflake(),
+        "channel_id": str(channel_id),
+        "author": author,
+        "content": data.get("content") or "",
+        "timestamp": TIMESTAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": mentions or [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": data.get("embeds") or [],
+        "components": data.get("components") or [],
+        "pinned": False,
+        "type": 0,
+        "flags": data.get("flags") or 0,
+        **extra,
+    }
+
+
+def interaction_payload(
+    data: dict[str, Any],
+    *,
+    kind: int = 2,
+    user_id: int = USER_ID,
+    roles: list[int] | None = None,
+    permissions: int = 0x400 | 0x800 | 0x80000000,
+    channel_id: int = CHANNEL_ID,
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    member = member_payload(user_id, f"user{user_id % 1000}", roles)
+    member["permissions"] = str(permissions)
+    payload = {
+        "id": snowflake(),
+        "application_id": str(APP_ID),
+        "type": kind,
+        "token": f"token-{snowflake()}",
+        "version": 1,
+        "guild_id": str(GUILD_ID),
+        "channel_id": str(channel_id),
+        "channel": channel_payload(channel_id, "general"),
+        "member": member,
+        "data": data,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": str(0x400 | 0x800 | 0x4000),
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(GUILD_ID)},
+        "context": 0,
+        "attachment_size_limit": 8 * 1024 * 1024,
+    }
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def slash(name: str, **options: Any) -> dict[str, Any]:
+    """The `data` of a chat-input interaction, options typed the way Discord sends them."""
+    kinds = {str: 3, bool: 5, int: 4}
+    return {
+        "id": snowflake(),
+        "name": name,
+        "type": 1,
+        "options": [
+            {"name": key, "type": kinds[type(value)], "value": value}
+            for key, value in options.items()
+        ],
+    }

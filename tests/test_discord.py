@@ -1,0 +1,624 @@
+"""The Discord bot end to end: the real discord.py client against the fake Discord.
+
+No function of ours is mocked: every test starts the bot, which logs in over REST, connects to
+the gateway and syncs its commands; the test then acts as Discord users and reads what the bot
+sent back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import signal
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT
+from tests.discord_harness import TOKEN, ErrorLogCatcher, running_bot
+from tests.fake_discord import (
+    ADMIN_ROLE_ID,
+    BOT_ID,
+    BOT_USER,
+    CHANNEL_ID,
+    GUILD_ID,
+    MOD_LOG_CHANNEL_ID,
+    OTHER_CHANNEL_ID,
+    REJECTED_TOKEN,
+    USER_ID,
+    FakeDiscord,
+    member_payload,
+    message_payload,
+    slash,
+    snowflake,
+    user_payload,
+)
+
+EPHEMERAL = 64
+NO_PINGS = {"parse": []}
+
+
+@pytest.fixture(autouse=True)
+def no_logged_errors():
+    catcher = ErrorLogCatcher()
+    loggers = [logging.getLogger("discord"), logging.getLogger("bot")]
+    for logger in loggers:
+        logger.addHandler(catcher)
+    yield catcher
+    for logger in loggers:
+        logger.removeHandler(catcher)
+    assert not catcher.records, [r.getMessage() for r in catcher.records]
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+def message_data(request):
+    """The message a response carries: interaction callbacks wrap it in `data`."""
+    return request.body["data"] if "/callback" in request.path else request.body
+
+
+def assert_no_pings(fake: FakeDiscord) -> None:
+    sent = [
+        r
+        for r in fake.requests
+        if r.method in ("POST", "PATCH")
+        and re.search(r"/callback$|/webhooks/|/channels/\d+/messages$", r.path)
+        and (r.body or {}).get("type", 4) in (4, 7)
+    ]
+    assert sent, "the bot sent nothing"
+    for request in sent:
+        assert message_data(request)["allowed_mentions"]["parse"] == [], request
+
+
+def user_message(content: str, *, author=None, channel_id=CHANNEL_ID, mentions=None, **extra):
+    author = author or user_payload(USER_ID, "asker")
+    return message_payload(
+        {"content": content},
+        author=author,
+        channel_id=channel_id,
+        mentions=[BOT_USER] if mentions is None else mentions,
+        guild_id=str(GUILD_ID),
+        member={k: v for k, v in member_payload(USER_ID, "asker").items() if k != "user"},
+        **extra,
+    )
+
+
+async def replies(fake: FakeDiscord, channel_id: int = CHANNEL_ID, count: int = 1):
+    path = rf"/channels/{channel_id}/messages"
+    return await fake.wait_for(
+        lambda: (
+            [r for r in fake.sent("POST", path) if r.status == 200][:count]
+            if len([r for r in fake.sent("POST", path) if r.status == 200]) >= count
+            else None
+        ),
+        what=f"{count} message(s) in {channel_id}",
+    )
+
+
+# Start-up
+
+
+def test_start_up_syncs_every_command_with_its_help(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            commands = {c["name"]: c for c in env.fake.registered_commands}
+            assert set(commands) == {
+                "ask",
+                "summary",
+                "source",
+                "about",
+                "help",
+                "reload",
+                "Ask the article",
+            }
+            assert env.fake.sent("PUT", r"/applications/\d+/commands")  # global sync
+            ask = {o["name"]: o for o in commands["ask"]["options"]}
+            assert commands["ask"]["description"].startswith("Answer a question")
+            assert ask["question"]["required"] and ask["question"]["max_length"] == 4000
+            assert ask["public"]["description"].startswith("Show the answer to everyone")
+            summary = {o["name"]: o for o in commands["summary"]["options"]}
+            assert [c["value"] for c in summary["length"]["choices"]] == ["short", "medium", "long"]
+            assert commands["source"]["options"][0]["autocomplete"] is True
+            assert int(commands["reload"]["default_member_permissions"]) == 1 << 5
+            assert commands["Ask the article"]["type"] == 3
+            identify = next(p for p in env.fake.gateway_log if p["op"] == 2)
+            assert identify["d"]["token"] == TOKEN
+            assert identify["d"]["intents"] & (1 << 15) == 0  # no message-content intent
+
+    run(scenario())
+
+
+def test_dev_guild_gets_instant_guild_sync(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, DEV_GUILD_ID=str(GUILD_ID)) as env:
+            assert env.fake.sent("PUT", rf"/applications/\d+/guilds/{GUILD_ID}/commands")
+
+    run(scenario())
+
+
+# Slash commands
+
+
+def test_ask_answers_with_quotes_citations_and_a_context_button(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (callback,) = await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group?")
+            )
+            assert callback.body["type"] == 4
+            data = callback.body["data"]
+            assert data["flags"] & EPHEMERAL
+            embed = data["embeds"][0]
+            assert "Yevgeny Prigozhin, head of Wagner Group" in embed["description"]
+            assert "¶11, sentence 1" in embed["fields"][0]["value"]
+            assert "niger-coup-2023" in embed["fields"][0]["value"]
+            button = data["components"][0]["components"][0]
+            assert button["label"] == "Show context"
+            assert_no_pings(env.fake)
+
+    run(scenario())
+
+
+def test_public_ask_is_visible_to_everyone(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (callback,) = await env.fake.interact(
+                slash("ask", question="Where will the army chiefs meet?", public=True)
+            )
+            assert not callback.body["data"].get("flags", 0) & EPHEMERAL
+            assert "Ghana" in callback.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_ask_when_the_article_does_not_say(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (callback,) = await env.fake.interact(
+                slash("ask", question="What is the capital of Australia?")
+            )
+            embed = callback.body["data"]["embeds"][0]
+            assert "do not seem to answer" in embed["description"]
+            assert "/summary" in embed["description"]
+            assert not callback.body["data"].get("components")
+
+    run(scenario())
+
+
+def test_user_markdown_and_mentions_are_made_inert(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            pings = "@everyone <@&400000000000000009> <@500000000000000009>"
+            question = f"**Who** heads the Wagner Group? {pings}"
+            (callback,) = await env.fake.interact(slash("ask", question=question))
+            title = callback.body["data"]["embeds"][0]["title"]
+            assert title.startswith("\\*\\*Who\\*\\*")
+            assert "@everyone" not in title
+            assert "<@&4000" not in title and "<@5000" not in title
+            assert_no_pings(env.fake)
+
+    run(scenario())
+
+
+def test_summary_with_length_and_topic(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (plain,) = await env.fake.interact(slash("summary", length="medium"))
+            embed = plain.body["data"]["embeds"][0]
+            assert embed["title"] == "Summary (medium)"
+            assert embed["description"].count("**[") == 5
+            (topic,) = await env.fake.interact(slash("summary", topic="Wagner Group"))
+            assert "Wagner" in topic.body["data"]["embeds"][0]["description"]
+            (nothing,) = await env.fake.interact(slash("summary", topic="Japanese cars"))
+            assert "say nothing specific" in nothing.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_corpus_errors_become_a_short_ephemeral_message(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (callback,) = await env.fake.interact(slash("summary", topic="what about it"))
+            data = callback.body["data"]
+            assert data["flags"] & EPHEMERAL
+            assert "only common words" in data["content"]
+
+    run(scenario())
+
+
+def test_source_autocompletes_paragraphs_and_shows_one_with_neighbours(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            data = slash("source", paragraph="Wagner")
+            data["options"][0]["focused"] = True
+            (choices,) = await env.fake.interact(data, kind=4)
+            assert choices.body["type"] == 8
+            offered = choices.body["data"]["choices"]
+            assert [c["value"] for c in offered] == ["niger-coup-2023#9", "niger-coup-2023#11"]
+            assert all(len(c["name"]) <= 100 for c in offered)
+            value = offered[0]["value"]
+            (shown,) = await env.fake.interact(slash("source", paragraph=value))
+            embed = shown.body["data"]["embeds"][0]
+            number = int(value.split("#")[1])
+            assert f"**¶{number}**" in embed["description"]
+            assert (
+                f"¶{number - 1}" in embed["description"]
+                and f"¶{number + 1}" in embed["description"]
+            )
+            (unknown,) = await env.fake.interact(slash("source", paragraph="nope#99"))
+            assert "don't know that paragraph" in unknown.body["data"]["content"]
+
+    run(scenario())
+
+
+def test_about_and_help(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (about,) = await env.fake.interact(slash("about"))
+            embed = about.body["data"]["embeds"][0]
+            assert "1 article(s), 26 sentences" in embed["description"]
+            assert "<t:" in embed["description"]
+            assert "niger-coup-2023" in embed["fields"][0]["value"]
+            (help_,) = await env.fake.interact(slash("help"))
+            assert "/ask" in help_.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_reload_by_an_admin_role_picks_up_new_seeds(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
+            (env.seeds / "extra.txt").write_text("Zebras graze on the savanna at dawn.\n")
+            responses = await env.fake.interact(slash("reload"), roles=[ADMIN_ROLE_ID])
+            await env.fake.wait_for(
+                lambda: len(env.fake.responses_to(responses[0].path.split("/")[3])) >= 2,
+                what="reload follow-up",
+            )
+            token = responses[0].path.split("/")[3]
+            defer, done = env.fake.responses_to(token)[:2]
+            assert defer.body["type"] == 5
+            assert "Reloaded: 2 article(s)" in done.body["content"]
+            (answer,) = await env.fake.interact(slash("ask", question="What do zebras graze on?"))
+            assert "Zebras graze" in answer.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_reload_is_refused_to_non_admins(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
+            (callback,) = await env.fake.interact(slash("reload"))
+            assert "Only server admins" in callback.body["data"]["content"]
+            assert callback.body["data"]["flags"] & EPHEMERAL
+
+    run(scenario())
+
+
+def test_failed_reload_keeps_the_old_index(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            for seed in env.seeds.iterdir():
+                seed.unlink()
+            admin = 0x8 | 0x400 | 0x800
+            token_of = await env.fake.interact(slash("reload"), permissions=admin)
+            token = token_of[0].path.split("/")[3]
+            await env.fake.wait_for(lambda: len(env.fake.responses_to(token)) >= 2, what="error")
+            assert "No articles to answer from" in env.fake.responses_to(token)[1].body["content"]
+            (answer,) = await env.fake.interact(
+                slash("ask", question="Where will army chiefs meet?")
+            )
+            assert "Ghana" in answer.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+# The button and the context menu
+
+
+def test_show_context_button_shows_the_paragraph_with_the_quote_in_bold(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (callback,) = await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group?")
+            )
+            answer = callback.body["data"]
+            custom_id = answer["components"][0]["components"][0]["custom_id"]
+            original = message_payload(answer, author=BOT_USER)
+            (context,) = await env.fake.interact(
+                {"custom_id": custom_id, "component_type": 2}, kind=3, message=original
+            )
+            data = context.body["data"]
+            assert data["flags"] & EPHEMERAL
+            description = data["embeds"][0]["description"]
+            assert "**While Putin has called for a return to constitutional order" in description
+
+    run(scenario())
+
+
+def test_context_menu_asks_the_selected_message(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            target = user_message("Where will the West African army chiefs meet?", mentions=[])
+            data = {
+                "id": snowflake(),
+                "name": "Ask the article",
+                "type": 3,
+                "target_id": target["id"],
+                "resolved": {"messages": {target["id"]: target}},
+            }
+            (callback,) = await env.fake.interact(data)
+            assert "set to meet in Ghana" in callback.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+# Mentions
+
+
+def test_mention_gets_a_reply_without_pinging_anyone(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Who is the head of the Wagner Group?")
+            )
+            (reply,) = await replies(env.fake)
+            assert "Yevgeny Prigozhin" in reply.body["embeds"][0]["description"]
+            assert int(reply.body["message_reference"]["channel_id"]) == CHANNEL_ID
+            assert reply.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+
+    run(scenario())
+
+
+def test_mention_without_a_question_gets_a_hint(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            await env.fake.dispatch("MESSAGE_CREATE", user_message(f"<@!{BOT_ID}>"))
+            (reply,) = await replies(env.fake)
+            assert "Ask me a question after the mention" in reply.body["content"]
+
+    run(scenario())
+
+
+def test_bots_webhooks_and_unmentioned_messages_are_ignored(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            other_bot = user_payload(USER_ID + 5, "otherbot", bot=True)
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Who?", author=other_bot)
+            )
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Who leads?", webhook_id=snowflake())
+            )
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Who?", author=BOT_USER)
+            )
+            await env.fake.dispatch("MESSAGE_CREATE", user_message("Who leads Mali?", mentions=[]))
+            # A last message that must be answered proves the earlier ones were processed.
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Where will army chiefs meet?")
+            )
+            (reply,) = await replies(env.fake)
+            assert "Ghana" in reply.body["embeds"][0]["description"]
+            await asyncio.sleep(0.05)
+            assert len(env.fake.sent("POST", r"/channels/\d+/messages")) == 1
+
+    run(scenario())
+
+
+# Moderation
+
+
+def test_cooldown_answers_try_again_in_n_seconds(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, COOLDOWN_RATE="1", COOLDOWN_SECONDS="60") as env:
+            await env.fake.interact(slash("ask", question="Where will army chiefs meet?"))
+            (second,) = await env.fake.interact(slash("ask", question="Who leads Mali?"))
+            data = second.body["data"]
+            assert re.search(r"try again in (59|60) s", data["content"])
+            assert data["flags"] & EPHEMERAL
+            (other,) = await env.fake.interact(
+                slash("ask", question="Where will army chiefs meet?"), user_id=USER_ID + 1
+            )
+            assert "embeds" in other.body["data"]
+
+    run(scenario())
+
+
+def test_disallowed_channel_is_refused(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, ALLOWED_CHANNEL_IDS=str(OTHER_CHANNEL_ID)) as env:
+            (refused,) = await env.fake.interact(slash("ask", question="Who leads Mali?"))
+            assert "only answer in the channels" in refused.body["data"]["content"]
+            assert refused.body["data"]["flags"] & EPHEMERAL
+            await env.fake.dispatch("MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Who leads Mali?"))
+            await env.fake.dispatch(
+                "MESSAGE_CREATE",
+                user_message(
+                    f"<@{BOT_ID}> Where will army chiefs meet?", channel_id=OTHER_CHANNEL_ID
+                ),
+            )
+            await replies(env.fake, OTHER_CHANNEL_ID)
+            assert not env.fake.sent("POST", rf"/channels/{CHANNEL_ID}/messages")
+            (allowed,) = await env.fake.interact(
+                slash("ask", question="Where will army chiefs meet?"), channel_id=OTHER_CHANNEL_ID
+            )
+            assert "Ghana" in allowed.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_question_over_the_length_limit_is_refused(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, MAX_QUESTION_LENGTH="40") as env:
+            (callback,) = await env.fake.interact(slash("ask", question="Why " * 20))
+            assert "the limit is 40" in callback.body["data"]["content"]
+
+    run(scenario())
+
+
+def test_mod_log_records_question_user_and_citations(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, MOD_LOG_CHANNEL_ID=str(MOD_LOG_CHANNEL_ID)) as env:
+            await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group? @here")
+            )
+            (entry,) = await replies(env.fake, MOD_LOG_CHANNEL_ID)
+            content = entry.body["content"]
+            assert f"`{USER_ID}`" in content and f"<#{CHANNEL_ID}>" in content
+            assert "¶11" in content and "Yevgeny Prigozhin" in content
+            assert "@here" not in content
+            assert entry.body["allowed_mentions"] == NO_PINGS
+
+    run(scenario())
+
+
+# Discord's transport: limits, rate limits, reconnects, slow answers
+
+
+def test_rate_limited_reply_is_retried(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            env.fake.rate_limit("POST", rf"/channels/{CHANNEL_ID}/messages", retry_after=0.05)
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Where will army chiefs meet?")
+            )
+            (reply,) = await replies(env.fake)
+            statuses = [
+                r.status for r in env.fake.sent("POST", rf"/channels/{CHANNEL_ID}/messages")
+            ]
+            assert statuses == [429, 200]
+            assert "Ghana" in reply.body["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_reconnect_and_resume_mid_session(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            await env.fake.request_reconnect()
+            await env.fake.wait_for(lambda: env.fake.sessions >= 2, what="resume")
+            resume = next(p for p in env.fake.gateway_log if p["op"] == 6)
+            assert resume["d"]["session_id"] == "fake-session"
+            assert resume["d"]["token"] == TOKEN
+            (callback,) = await env.fake.interact(
+                slash("ask", question="Where will army chiefs meet?")
+            )
+            assert "Ghana" in callback.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_slow_answer_is_deferred_then_followed_up(tmp_path):
+    async def scenario():
+        # defer_after=0: every answer counts as slow, so the bot must defer before answering.
+        async with running_bot(tmp_path, defer_after=0.0) as env:
+            (defer,) = await env.fake.interact(
+                slash("ask", question="Where will army chiefs meet?")
+            )
+            assert defer.body["type"] == 5 and defer.body["data"]["flags"] & EPHEMERAL
+            token = defer.path.split("/")[3]
+            await env.fake.wait_for(
+                lambda: env.fake.sent("POST", rf"/webhooks/\d+/{token}"), what="follow-up"
+            )
+            (followup,) = env.fake.sent("POST", rf"/webhooks/\d+/{token}")
+            assert "Ghana" in followup.body["embeds"][0]["description"]
+            assert followup.body["allowed_mentions"] == NO_PINGS
+
+    run(scenario())
+
+
+def test_sharded_bot_asks_for_the_gateway_and_identifies_its_shard(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, SHARD_COUNT="1") as env:
+            identify = next(p for p in env.fake.gateway_log if p["op"] == 2)
+            assert identify["d"]["shard"] == [0, 1]
+            (callback,) = await env.fake.interact(
+                slash("ask", question="Where will army chiefs meet?")
+            )
+            assert "Ghana" in callback.body["data"]["embeds"][0]["description"]
+
+    run(scenario())
+
+
+# `python -m bot run` as a real process
+
+
+def bot_process_env(fake: FakeDiscord, tmp_path, token: str | None):
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env.update(
+        DISCORD_API_BASE_URL=fake.api_url,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+        CACHE_DIR=str(tmp_path / "cache"),
+        HOME=str(tmp_path),
+        LOG_LEVEL="INFO",
+    )
+    if token is not None:
+        env["DISCORD_TOKEN"] = token
+    return env
+
+
+async def start_process(fake, tmp_path, token):
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=PROJECT,
+        env=bot_process_env(fake, tmp_path, token),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def test_run_command_serves_and_stops_cleanly_on_sigterm(tmp_path):
+    async def scenario():
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            process = await start_process(fake, tmp_path, TOKEN)
+            await fake.wait_for(
+                lambda: fake.registered_commands and fake.sessions, timeout=15, what="bot"
+            )
+            (callback,) = await fake.interact(slash("ask", question="Where will army chiefs meet?"))
+            assert "Ghana" in callback.body["data"]["embeds"][0]["description"]
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 10)
+            output = (stdout + stderr).decode()
+            assert process.returncode == 0, output
+            assert "Stopped." in output and "Traceback" not in output
+            assert TOKEN not in output
+        finally:
+            await fake.stop()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (None, "DISCORD_TOKEN is not set"),
+        ("abc", "does not look like a bot token"),
+        (REJECTED_TOKEN, "Discord rejected DISCORD_TOKEN"),
+    ],
+)
+def test_run_with_a_missing_or_wrong_token_explains_and_exits_2(tmp_path, token, message):
+    async def scenario():
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            process = await start_process(fake, tmp_path, token)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 15)
+            output = (stdout + stderr).decode()
+            assert process.returncode == 2, output
+            assert message in output
+            assert "Traceback" not in output
+            if token:
+                assert token not in output
+        finally:
+            await fake.stop()
+
+    run(scenario())
