@@ -54,4 +54,4 @@ def is_admin(admin_role_ids: frozenset[int], role_ids: Iterable[int], administra
 
 def question_from_mention(content: str, bot_id: int) -> str:
     """The message without the mentions of the bot ("<@id>" or the older "<@!id>")."""
-    return re.sub(rf"<@!?{bot_id}>", " ", content).strip()
+    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())

@@ -561,20 +561,21 @@ def bot_process_env(fake: FakeDiscord, tmp_path, token: str | None):
     return env
 
 
-async def start_process(fake, tmp_path, token):
+async def start_process(fake, tmp_path, token, **settings):
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "run",
         cwd=PROJECT,
-        env=bot_process_env(fake, tmp_path, token),
+        env={**bot_process_env(fake, tmp_path, token), **settings},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
 
 
-def test_run_command_serves_and_stops_cleanly_on_sigterm(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_command_serves_and_stops_cleanly_on_a_signal(tmp_path, signum):
     async def scenario():
         fake = FakeDiscord()
         await fake.start()
@@ -585,7 +586,7 @@ def test_run_command_serves_and_stops_cleanly_on_sigterm(tmp_path):
             )
             (callback,) = await fake.interact(slash("ask", question="Where will army chiefs meet?"))
             assert "Ghana" in callback.body["data"]["embeds"][0]["description"]
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(signum)
             stdout, stderr = await asyncio.wait_for(process.communicate(), 10)
             output = (stdout + stderr).decode()
             assert process.returncode == 0, output
@@ -618,6 +619,23 @@ def test_run_with_a_missing_or_wrong_token_explains_and_exits_2(tmp_path, token,
             assert "Traceback" not in output
             if token:
                 assert token not in output
+        finally:
+            await fake.stop()
+
+    run(scenario())
+
+
+def test_run_with_an_invalid_setting_names_it_and_exits_2(tmp_path):
+    async def scenario():
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            process = await start_process(fake, tmp_path, TOKEN, COOLDOWN_RATE="often")
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 15)
+            output = (stdout + stderr).decode()
+            assert process.returncode == 2
+            assert "COOLDOWN_RATE" in output and "Traceback" not in output
+            assert TOKEN not in output and not fake.requests
         finally:
             await fake.stop()
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
+from tests.conftest import PROJECT
 
 
 def test_defaults_without_environment(tmp_path):
@@ -34,3 +35,11 @@ def test_invalid_setting_is_named_and_the_token_never_shown(tmp_path):
 def test_empty_values_mean_default():
     settings = load_settings(env_file=None, environ={"SHARD_COUNT": "", "LOG_LEVEL": " "})
     assert settings.shard_count is None and settings.log_level == "WARNING"
+
+
+def test_env_example_documents_every_setting_and_loads():
+    example = PROJECT / ".env.example"
+    names = {line.split("=")[0] for line in example.read_text().splitlines() if "=" in line}
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    assert aliases <= names
+    assert load_settings(env_file=example, environ={}).cooldown_rate == 3

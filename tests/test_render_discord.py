@@ -1,0 +1,109 @@
+"""Rendering for Discord stays inside Discord's limits and never cuts a quote."""
+
+from __future__ import annotations
+
+import datetime
+
+from bot import render_discord as render
+from corpus.models import Answer, Citation, CorpusStats, DocumentStats, Quote, Summary
+
+
+def quote(text: str, n: int = 1, doc: str = "doc") -> Quote:
+    citation = Citation(
+        doc_id=doc,
+        title="Title",
+        paragraph=n,
+        sentence=1,
+        sentence_in_document=n,
+        start=0,
+        end=len(text),
+    )
+    return Quote(text=text, citation=citation, score=1.0, coverage=1.0, answers_question=True)
+
+
+def answer(*quotes: Quote, question: str = "Q?") -> Answer:
+    return Answer(question=question, found=True, quotes=quotes)
+
+
+def within_limits(embed) -> None:
+    assert len(embed.title or "") <= render.TITLE_LIMIT
+    assert len(embed.description or "") <= render.DESCRIPTION_LIMIT
+    assert len(embed.fields) <= render.FIELD_COUNT_LIMIT
+    assert all(len(f.value) <= render.FIELD_VALUE_LIMIT for f in embed.fields)
+    assert render.embed_size(embed) <= render.EMBED_TOTAL_LIMIT
+
+
+def test_quotes_are_whole_and_numbered():
+    embed = render.answer_embed(answer(quote("First one.", 1), quote("Second one.", 2)))
+    assert embed.description == "“First one.” **[1]**\n\n“Second one.” **[2]**"
+    assert "[1] ¶1, sentence 1 · Title (`doc`)" in embed.fields[0].value
+    within_limits(embed)
+
+
+def test_quotes_that_do_not_fit_are_left_out_whole_not_cut():
+    long_quotes = [quote(("word " * 700).strip() + f" {n}.", n) for n in range(1, 6)]
+    embed = render.answer_embed(answer(*long_quotes))
+    within_limits(embed)
+    shown = [block for block in embed.description.split("\n\n") if block.startswith("“")]
+    assert shown and all(block.endswith("**") for block in shown)
+    assert "too long to show here" in embed.description
+
+
+def test_huge_question_title_is_shortened():
+    embed = render.answer_embed(answer(quote("A."), question="why " * 500))
+    within_limits(embed)
+    assert embed.title.endswith("…")
+
+
+def test_not_found_has_a_hint_and_no_sources():
+    embed = render.answer_embed(Answer(question="Q?", found=False, reason="Not in the articles."))
+    assert "/summary" in embed.description and not embed.fields
+
+
+def test_article_markdown_is_escaped_in_quotes():
+    embed = render.answer_embed(answer(quote("Some *stars* and _under_ @everyone.")))
+    assert "\\*stars\\*" in embed.description and "@everyone" not in embed.description
+
+
+def test_summary_title_and_limits():
+    summary = Summary(length="long", topic="x" * 300, found=True, quotes=(quote("A."),))
+    within_limits(render.summary_embed(summary))
+
+
+def test_about_with_many_documents_stays_within_limits():
+    documents = tuple(
+        DocumentStats(
+            id=f"d{n}", title="T" * 250, characters=10, paragraphs=1, sentences=1, passages=1
+        )
+        for n in range(100)
+    )
+    stats = CorpusStats(
+        documents=documents,
+        sentences=100,
+        passages=100,
+        vocabulary=5,
+        content_hash="0" * 64,
+        built_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    )
+    embed = render.about_embed(stats)
+    within_limits(embed)
+    assert "more article(s)" in embed.fields[-1].value
+
+
+def test_paragraph_drops_far_neighbours_before_the_target():
+    target = render.ParagraphView("d", "T", 5, "target " * 400)
+    neighbours = [render.ParagraphView("d", "T", n, "x " * 1500) for n in (4, 6)]
+    embed = render.paragraph_embed(target, neighbours)
+    within_limits(embed)
+    assert "**¶5**" in embed.description
+
+
+def test_context_bolds_the_quoted_sentence():
+    paragraph = render.ParagraphView("d", "T", 2, "Before. Quoted one. After.", highlight=(8, 19))
+    embed = render.context_embed([(1, paragraph)])
+    assert "Before. **Quoted one.** After." in embed.description
+
+
+def test_mod_log_fits_in_one_message():
+    text = render.mod_log_text(1, 2, "q" * 5000, answer(*[quote("y" * 900, n) for n in range(5)]))
+    assert len(text) <= render.CONTENT_LIMIT
