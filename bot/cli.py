@@ -130,6 +130,7 @@ def _open_corpus(args: argparse.Namespace, settings: Settings, **options: Any) -
     corpus = Corpus.open(
         args.seeds or settings.seeds_dir,
         cache_dir=settings.cache_dir,
+        config=settings.index_config(),
         max_question_chars=settings.max_question_length,
         **options,
     )

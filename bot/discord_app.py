@@ -108,6 +108,7 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
     service = CorpusService.open(
         seeds_dir or settings.seeds_dir,
         cache_dir=settings.cache_dir,
+        config=settings.index_config(),
         max_question_chars=settings.max_question_length,
     )
     bot = create_bot(settings, service)

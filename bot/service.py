@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from corpus import Corpus
-from corpus.models import Answer, Summary, SummaryLength
+from corpus.models import Answer, IndexConfig, Summary, SummaryLength
 
 __all__ = ["CorpusService"]
 
@@ -21,24 +21,47 @@ _log = logging.getLogger(__name__)
 
 class CorpusService:
     def __init__(
-        self, corpus: Corpus, *, seeds_dir: Path, cache_dir: Path | None, max_question_chars: int
+        self,
+        corpus: Corpus,
+        *,
+        seeds_dir: Path,
+        cache_dir: Path | None,
+        config: IndexConfig,
+        max_question_chars: int,
     ) -> None:
         self.corpus = corpus
         self.seeds_dir = seeds_dir
         self.cache_dir = cache_dir
+        self.config = config
         self.max_question_chars = max_question_chars
         self._reload_lock = asyncio.Lock()
 
     @classmethod
     def open(
-        cls, seeds_dir: Path, *, cache_dir: Path | None, max_question_chars: int
+        cls,
+        seeds_dir: Path,
+        *,
+        cache_dir: Path | None,
+        config: IndexConfig | None = None,
+        max_question_chars: int,
     ) -> CorpusService:
-        corpus = Corpus.open(seeds_dir, cache_dir=cache_dir, max_question_chars=max_question_chars)
-        for problem in corpus.problems:
-            _log.warning("Skipped %s", problem)
-        return cls(
-            corpus, seeds_dir=seeds_dir, cache_dir=cache_dir, max_question_chars=max_question_chars
+        config = config or IndexConfig()
+        corpus = Corpus.open(
+            seeds_dir, cache_dir=cache_dir, config=config, max_question_chars=max_question_chars
         )
+        service = cls(
+            corpus,
+            seeds_dir=seeds_dir,
+            cache_dir=cache_dir,
+            config=config,
+            max_question_chars=max_question_chars,
+        )
+        service._report_problems()
+        return service
+
+    def _report_problems(self) -> None:
+        for problem in self.corpus.problems:
+            _log.warning("Skipped %s", problem)
 
     async def ask(self, question: str, *, top: int = 3) -> Answer:
         return await asyncio.to_thread(self.corpus.ask, question, top=top)
@@ -54,7 +77,9 @@ class CorpusService:
                 Corpus.open,
                 self.seeds_dir,
                 cache_dir=self.cache_dir,
+                config=self.config,
                 max_question_chars=self.max_question_chars,
             )
             self.corpus = corpus
+            self._report_problems()
             return corpus

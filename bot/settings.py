@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from corpus.models import IndexConfig
 
 __all__ = ["DISCORD_API_BASE_URL", "Settings", "SettingsError", "load_settings"]
 
@@ -38,6 +48,9 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", alias="LOG_LEVEL"
     )
+    # Passages are windows of this many sentences, sharing `passage_overlap` with the previous.
+    passage_sentences: int = Field(default=3, ge=1, le=50, alias="PASSAGE_SENTENCES")
+    passage_overlap: int = Field(default=1, ge=0, le=49, alias="PASSAGE_OVERLAP")
 
     # Discord; only `python -m bot run` needs these.
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
@@ -56,6 +69,17 @@ class Settings(BaseModel):
     )
     shard_count: int | None = Field(default=None, ge=1, le=10_000, alias="SHARD_COUNT")
     shard_ids: tuple[int, ...] | None = Field(default=None, alias="SHARD_IDS")
+
+    @model_validator(mode="after")
+    def _overlap_below_window(self) -> Settings:
+        if self.passage_overlap >= self.passage_sentences:
+            raise ValueError("PASSAGE_OVERLAP must be smaller than PASSAGE_SENTENCES")
+        return self
+
+    def index_config(self) -> IndexConfig:
+        return IndexConfig(
+            passage_sentences=self.passage_sentences, passage_overlap=self.passage_overlap
+        )
 
     @field_validator("allowed_channel_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod
@@ -91,5 +115,7 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_input=False, include_url=False):
         name = ".".join(str(part) for part in error["loc"][:1])
-        problems.append(f"{name}: {error['msg']}")
+        problems.append(
+            f"{name}: {error['msg']}" if name else error["msg"].removeprefix("Value error, ")
+        )
     return "Invalid setting " + "; ".join(problems)

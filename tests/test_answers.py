@@ -6,8 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus import BadQuestionError, UnknownDocumentError
+from corpus.answer import answer_question
+from corpus.index import build_index
+from corpus.models import Document, IndexConfig
 
 QUESTIONS = [
     json.loads(line)
@@ -105,3 +110,23 @@ def test_huge_question_is_refused_with_the_limit(article_corpus):
 def test_unknown_document_names_the_known_ones(article_corpus):
     with pytest.raises(UnknownDocumentError, match="niger-coup-2023"):
         article_corpus.ask("Who leads Mali?", doc_id="nope")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("abcdeXYZ .,!?\n\u2019\u201c\u201d-")),
+        min_size=1,
+        max_size=300,
+    ),
+    question=st.text(alphabet=st.sampled_from(list("abcdeXYZ ?")), min_size=1, max_size=40),
+)
+def test_any_text_any_question_quotes_are_verbatim(text, question):
+    if not text.strip() or not question.strip():
+        return
+    document = Document(id="d", title="D", path="d.txt", text=text, sha256="0")
+    index = build_index([document], IndexConfig(), "h")
+    answer = answer_question(index, question, top=50)
+    for quote in answer.quotes:
+        assert text[quote.citation.start : quote.citation.end] == quote.text
+    assert answer.found == (bool(answer.quotes) and answer.quotes[0].answers_question)

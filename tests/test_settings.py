@@ -43,3 +43,12 @@ def test_env_example_documents_every_setting_and_loads():
     aliases = {field.alias for field in Settings.model_fields.values()}
     assert aliases <= names
     assert load_settings(env_file=example, environ={}).cooldown_rate == 3
+
+
+def test_passage_window_settings():
+    settings = load_settings(
+        env_file=None, environ={"PASSAGE_SENTENCES": "4", "PASSAGE_OVERLAP": "2"}
+    )
+    assert settings.index_config().passage_sentences == 4
+    with pytest.raises(SettingsError, match="PASSAGE_OVERLAP must be smaller"):
+        load_settings(env_file=None, environ={"PASSAGE_SENTENCES": "2", "PASSAGE_OVERLAP": "2"})
