@@ -59,6 +59,17 @@ class _QuoteBotMixin:
         # No prefix commands: mentions are handled by the cog's listener.
         return None
 
+    async def on_ready(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        articles = len(self.service.corpus.index.spans)
+        # Printed, not logged: an admin starting the bot wants to see that it is up.
+        print(
+            f"Ready: logged in as {bot.user} in {len(bot.guilds)} server(s), "
+            f"answering from {articles} article(s). Ctrl-C to stop.",
+            file=sys.stderr,
+            flush=True,
+        )
+
 
 class QuoteBot(_QuoteBotMixin, commands.Bot):
     def __init__(self, *, service: CorpusService, settings: Settings, **options: Any) -> None:
