@@ -9,16 +9,14 @@ terms unmatched, so it is declined however high its BM25 score on the common wor
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from .errors import UnknownDocumentError
-from .index import CorpusIndex, ScoredPassage
+from .features import FEATURES, candidates
+from .index import CorpusIndex
 from .models import Answer, Citation, Quote
-from .question import DEFAULT_MAX_QUESTION_CHARS, clean_question
-from .tokenize import content_words, stem
+from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
 
 __all__ = [
     "DEFAULT_RULES",
@@ -40,7 +38,12 @@ _WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 @dataclass(frozen=True)
 class AnswerRules:
-    """The answer rules' constants, in one place, each with the reason for its value."""
+    """The answer rules' constants, in one place, each with the reason for its value.
+
+    The feature weights were fitted by coordinate ascent on WikiQA dev questions and checked
+    by five-fold cross-validation (bench/tune_answers.py prints both); the decline threshold
+    on our own answerable and unanswerable questions about the article (tests/data/).
+    """
 
     # Passages retrieved before sentences are scored: enough that the right sentence is among
     # them when BM25 ranks its passage a little low, few enough to stay fast on big corpora.
@@ -49,23 +52,40 @@ class AnswerRules:
     # that holds the answer is no worse for it, so length is normalised only lightly.
     k1: float = 1.2
     b: float = 0.3
-    # Weight of the passage around a sentence, relative to the sentence's own match.
-    passage_weight: float = 0.15
-    # Weight of question word pairs that stand next to each other in the sentence too
-    # ("Mali's military leader" beats "military leaders in Mali").
-    adjacency_weight: float = 1.0
+    # Feature weights (corpus/features.py says what each feature measures). Fitted with
+    # `python bench/tune_answers.py WikiQA-dev.tsv`: 0.742 MAP on those questions, 0.716 in
+    # five-fold cross-validation; the bundled article's own questions held steady.
+    match_weight: float = 1.0
+    # Question word pairs that stand next to each other in the sentence too ("Mali's military
+    # leader" beats "military leaders in Mali").
+    adjacency_weight: float = 1.5
+    # The strength of the passage around the sentence.
+    context_weight: float = 0.1
+    # Early in its document (scaled by coverage, as are the next ones), where news and
+    # reference text put defining facts.
+    position_weight: float = 1.5
+    # Holds the kind of thing asked for: a name for "who", a date for "when".
+    expected_weight: float = 1.5
+    coverage_weight: float = 0.0
+    overlap_weight: float = 0.0
+    # The sentence before matches too: a match often introduces the answer.
+    previous_weight: float = 0.1
+    # "What is X?" answered by a sentence saying "... is a ...".
+    definition_weight: float = 0.5
+    # Longer sentences say more (capped at 40 content words).
+    length_weight: float = 1.0
     # Share of the question's IDF weight the best sentence must contain to count as an answer.
     # A little under half: questions carry framing words that answers rarely repeat.
     min_coverage: float = 0.45
     # The word naming the kind of answer ("which *countries* have troops") is rarely in the
     # answer ("the US, France ... maintain troops"), so it counts for this share of its weight.
     answer_type_weight: float = 0.3
-    # A small preference for sentences early in their document, where news and reference text
-    # put the facts that define the subject.
-    position_weight: float = 0.1
     # A further quote is shown as an answer too only when it scores at least this share of the
     # best one, so a clear answer is not diluted by sentences that merely share its words.
     supporting_ratio: float = 0.75
+
+    def weights(self) -> dict[str, float]:
+        return {name: getattr(self, f"{name}_weight") for name in FEATURES}
 
 
 DEFAULT_RULES = AnswerRules()
@@ -88,17 +108,15 @@ def answer_question(
     max_chars: int = DEFAULT_MAX_QUESTION_CHARS,
     rules: AnswerRules = DEFAULT_RULES,
 ) -> Answer:
-    cleaned = clean_question(question, max_chars)
+    analysed = analyse_question(question, max_chars)
     if doc_id is not None and doc_id not in index.spans:
         raise UnknownDocumentError(doc_id, list(index.spans))
-    words = content_words(cleaned)
-    if not words:
-        shown = ", ".join(f"“{w}”" for w in _WORDS.findall(cleaned)[:6]) or "none"
-        return Answer(question=cleaned, found=False, reason=NO_CONTENT_WORDS.format(words=shown))
-    terms = [stem(w) for w in words]
-    ranked = score_sentences(
-        index, terms, doc_id=doc_id, rules=rules, answer_type=answer_type_word(cleaned)
-    )
+    if not analysed.terms:
+        shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6]) or "none"
+        return Answer(
+            question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
+        )
+    ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules)
     best_score = ranked[0].score if ranked else 0.0
     quotes = tuple(
         quote_for(index, s, rules, answers=_answers(s, best_score, rules))
@@ -106,27 +124,11 @@ def answer_question(
     )
     found = bool(quotes) and quotes[0].answers_question
     return Answer(
-        question=cleaned,
+        question=analysed.text,
         found=found,
         reason=None if found else NOT_IN_ARTICLES,
         quotes=quotes,
     )
-
-
-_ANSWER_TYPE = re.compile(r"^\W*(?:which|what)\s+([^\W\d_]+)\b", re.IGNORECASE)
-
-
-def answer_type_word(question: str) -> str | None:
-    """The stem of the word right after a leading "which"/"what", if it is a content word.
-
-    "Which countries have troops?" → "countri"; "What is the weather?" → None ("is" is a
-    stopword, and "weather" is the subject, which an answer must mention).
-    """
-    match = _ANSWER_TYPE.match(question)
-    if not match:
-        return None
-    words = content_words(match.group(1))
-    return stem(words[0]) if words else None
 
 
 def _answers(scored: ScoredSentence, best_score: float, rules: AnswerRules) -> bool:
@@ -141,48 +143,32 @@ def covers_question(coverage: float, rules: AnswerRules = DEFAULT_RULES) -> bool
 
 def score_sentences(
     index: CorpusIndex,
-    terms: list[str],
+    question: AnalysedQuestion,
     *,
     doc_id: str | None = None,
     rules: AnswerRules = DEFAULT_RULES,
-    answer_type: str | None = None,
+    passages: int | None = None,
 ) -> list[ScoredSentence]:
-    """Sentences of the retrieved passages, best first (ties in document order).
-
-    `answer_type` is the stem of a word naming the kind of answer wanted ("which *countries*"):
-    answers rarely repeat it, so it weighs less in a sentence's coverage.
-    """
-    hits = index.search(terms, rules.passages, doc_id)
-    if not hits:
-        return []
-    weights = {t: index.sentence_idf(t) for t in set(terms)}
-    # Only the decline rule discounts the answer-type word; ranking keeps its full weight.
-    coverage_weights = dict(weights)
-    if answer_type in coverage_weights:
-        coverage_weights[answer_type] *= rules.answer_type_weight
-    coverage_total = sum(coverage_weights.values())
-    total_weight = sum(weights.values())
-    passage_strength = _passage_strength(hits)
-    average_length = index.average_sentence_length
-    scored = []
-    for position in sorted({s for hit in hits for s in _sentences_of(hit)}):
-        tokens = index.sentence_tokens[position]
-        counts = Counter(tokens)
-        matched = tuple(t for t in weights if t in counts)
-        length_norm = rules.k1 * (1 - rules.b + rules.b * len(tokens) / average_length)
-        match_score = sum(
-            weights[t] * counts[t] * (rules.k1 + 1) / (counts[t] + length_norm) for t in matched
+    """Candidate sentences, best first (ties in document order)."""
+    weights = rules.weights()
+    found = candidates(
+        index,
+        question,
+        doc_id=doc_id,
+        passages=passages or rules.passages,
+        k1=rules.k1,
+        b=rules.b,
+        answer_type_weight=rules.answer_type_weight,
+    )
+    scored = [
+        ScoredSentence(
+            c.position,
+            sum(weights[name] * value for name, value in c.features.items()),
+            c.coverage,
+            c.matched,
         )
-        context = max(passage_strength.get(p, 0.0) for p in index.sentence_passages[position])
-        coverage = sum(coverage_weights[t] for t in matched) / coverage_total
-        adjacency = _adjacent_pairs_weight(terms, tokens, weights)
-        score = (
-            rules.position_weight / index.sentences[position].number
-            + match_score / total_weight
-            + rules.adjacency_weight * adjacency / total_weight
-            + rules.passage_weight * context
-        )
-        scored.append(ScoredSentence(position, score, coverage, matched))
+        for c in found
+    ]
     scored.sort(key=lambda s: (-s.score, s.position))
     return scored
 
@@ -213,22 +199,3 @@ def quote_for(
         answers_question=covers_question(scored.coverage, rules) if answers is None else answers,
         matched_terms=scored.matched,
     )
-
-
-def _adjacent_pairs_weight(terms: list[str], tokens: list[str], weights: dict[str, float]) -> float:
-    """IDF weight of the question's consecutive term pairs that are also consecutive here."""
-    question_pairs = {(a, b) for a, b in itertools.pairwise(terms) if a != b}
-    if not question_pairs:
-        return 0.0
-    sentence_pairs = set(itertools.pairwise(tokens))
-    return sum(min(weights[a], weights[b]) for a, b in question_pairs & sentence_pairs)
-
-
-def _sentences_of(hit: ScoredPassage) -> range:
-    return range(hit.passage.first, hit.passage.last + 1)
-
-
-def _passage_strength(hits: list[ScoredPassage]) -> dict[int, float]:
-    """Each retrieved passage's strength relative to the best one, in 0..1."""
-    best = max(max(h.bm25, 0.0) for h in hits) or 1.0
-    return {h.position: max(h.bm25, 0.0) / best for h in hits}

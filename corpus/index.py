@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rank_bm25 import BM25Okapi
 
+from .acronyms import find_acronyms
 from .models import Document, IndexConfig, Paragraph, Passage, Sentence
 from .passages import make_passages
 from .segment import segment_document
@@ -73,6 +75,8 @@ class CorpusIndex:
     sentence_df: Counter[str] = field(default_factory=Counter)
     sentence_passages: list[list[int]] = field(default_factory=list)  # sentence -> passages
     average_sentence_length: float = 1.0
+    # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def documents(self) -> list[Document]:
@@ -80,6 +84,19 @@ class CorpusIndex:
 
     def sentence_idf(self, term: str) -> float:
         return positive_idf(self.sentence_df.get(term, 0), len(self.sentences))
+
+    def expand_query(self, terms: list[str]) -> list[str]:
+        """The terms plus the long forms of the acronyms among them, for retrieval."""
+        extra = [a for t in terms for a in self.aliases.get(t, ())]
+        return terms + extra if extra else terms
+
+    def term_in(self, term: str, counts: Mapping[str, int]) -> bool:
+        """Whether a text with these token counts contains the term, or spells out the
+        acronym the term stands for."""
+        if term in counts:
+            return True
+        long_form = self.aliases.get(term)
+        return bool(long_form) and all(a in counts for a in long_form)
 
     def search(
         self, query_tokens: list[str], limit: int, doc_id: str | None = None
@@ -182,6 +199,7 @@ def _derive(index: CorpusIndex) -> None:
         for term in set(tokens):
             postings.setdefault(term, []).append(position)
     index.postings = postings
+    index.aliases = find_acronyms(span.document.text for span in index.spans.values())
     if any(index.passage_tokens):
         c = index.config
         index.bm25 = BM25Okapi(index.passage_tokens, k1=c.k1, b=c.b, epsilon=c.epsilon)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from dataclasses import dataclass
+from typing import Literal
 
 from .errors import BadQuestionError
+from .tokenize import content_words, stem
 
-__all__ = ["DEFAULT_MAX_QUESTION_CHARS", "clean_question"]
+__all__ = [
+    "DEFAULT_MAX_QUESTION_CHARS",
+    "AnalysedQuestion",
+    "ExpectedAnswer",
+    "analyse_question",
+    "clean_question",
+]
 
 DEFAULT_MAX_QUESTION_CHARS = 1000
 
@@ -31,3 +41,66 @@ def clean_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> st
             "Please ask something shorter."
         )
     return cleaned
+
+
+ExpectedAnswer = Literal["person", "time", "number", "place"]
+
+# What kind of answer a question's opening asks for. Only openings that say it plainly.
+_EXPECTS: list[tuple[ExpectedAnswer, re.Pattern[str]]] = [
+    ("person", re.compile(r"^(?:who|whom|whose)\b|^(?:what|which) (?:person|man|woman|leader)\b")),
+    (
+        "time",
+        re.compile(
+            r"^when\b|^(?:what|which) (?:year|date|month|day|time|century|decade|period)\b"
+            r"|^how long ago\b|^since when\b"
+        ),
+    ),
+    (
+        "number",
+        re.compile(
+            r"^how (?:many|much|old|long|far|big|large|tall|high|often|fast|deep|wide)\b"
+            r"|^(?:what|which) (?:percentage|percent|number|amount|population|size)\b"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"^where\b|^(?:what|which|in what|in which) "
+            r"(?:country|countries|city|cities|state|place|region|continent|town|capital)\b"
+        ),
+    ),
+]
+# The word naming the kind of answer: the content word right after a leading which/what.
+_ANSWER_TYPE = re.compile(r"^\W*(?:which|what)\s+([^\W\d_]+)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AnalysedQuestion:
+    """A cleaned question and what the answer scorer needs to know about it."""
+
+    text: str
+    words: tuple[str, ...]  # content words, folded, unstemmed, in order
+    terms: tuple[str, ...]  # their stems
+    answer_type: str | None  # stem of "which *countries*"-style words, if any
+    expects: ExpectedAnswer | None
+    mentioned: frozenset[str]  # every folded word of the question, stopwords included
+
+
+def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> AnalysedQuestion:
+    cleaned = clean_question(text, max_chars)
+    words = tuple(content_words(cleaned))
+    opening = " ".join(cleaned.casefold().split()[:4]).lstrip("¿¡\"'“‘(")
+    expects = next((kind for kind, pattern in _EXPECTS if pattern.match(opening)), None)
+    match = _ANSWER_TYPE.match(cleaned)
+    type_words = content_words(match.group(1)) if match else []
+    return AnalysedQuestion(
+        text=cleaned,
+        words=words,
+        terms=tuple(stem(w) for w in words),
+        answer_type=stem(type_words[0]) if type_words else None,
+        expects=expects,
+        mentioned=frozenset(_FOLDED_WORD.findall(cleaned.casefold())),
+    )
+
+
+_FOLDED_WORD = re.compile(r"[^\W_]+")

@@ -30,7 +30,7 @@ __all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 

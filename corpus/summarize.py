@@ -24,8 +24,7 @@ from .answer import (
 from .errors import BadQuestionError, UnknownDocumentError
 from .index import CorpusIndex
 from .models import Summary, SummaryLength
-from .question import DEFAULT_MAX_QUESTION_CHARS, clean_question
-from .tokenize import tokenize
+from .question import DEFAULT_MAX_QUESTION_CHARS, analyse_question, clean_question
 
 __all__ = ["SENTENCES_BY_LENGTH", "is_dangling", "summarize"]
 
@@ -88,13 +87,12 @@ def summarize(
 def _topic_ranking(
     index: CorpusIndex, topic: str, doc_id: str | None, rules: AnswerRules
 ) -> list[ScoredSentence]:
-    terms = tokenize(topic)
-    if not terms:
+    analysed = analyse_question(topic)
+    if not analysed.terms:
         raise BadQuestionError(
             f"The topic “{topic}” has only common words; name a person, place or thing."
         )
-    wide = dataclasses.replace(rules, passages=_TOPIC_PASSAGES)
-    ranked = score_sentences(index, terms, doc_id=doc_id, rules=wide)
+    ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules, passages=_TOPIC_PASSAGES)
     if not ranked:
         return []
     floor = _TOPIC_SHARE_OF_BEST * ranked[0].score

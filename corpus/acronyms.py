@@ -1,0 +1,65 @@
+"""Acronyms the articles define themselves: "The Economic Community of West African States" ↔
+"ECOWAS", "the United States" ↔ "US".
+
+An all-capitals word counts as defined when a run of capitalised words somewhere in the corpus
+spells it with their initials (small linking words such as "of" may lend theirs). Nothing comes
+from outside the corpus, so an acronym means what these articles mean by it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .tokenize import tokenize
+
+__all__ = ["find_acronyms"]
+
+_ACRONYM = re.compile(r"\b[A-Z]{2,8}\b")
+_LINKERS = frozenset("of the and for on in de du des la le".split())
+_PHRASE = re.compile(
+    r"[A-Z][\w’'-]*(?:\s+(?:(?:of|the|and|for|on|in|de|du|des|la|le)\s+)*[A-Z][\w’'-]*)+"
+)
+
+
+def find_acronyms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Map each defined acronym's stem to the stems of its long form (the first one found)."""
+    texts = list(texts)
+    acronyms = {a.casefold() for text in texts for a in _ACRONYM.findall(text)}
+    found: dict[str, tuple[str, ...]] = {}
+    for text in texts:
+        for phrase in _PHRASE.findall(text):
+            words = phrase.split()[:_MAX_WORDS]
+            for initials, long_form in _spellings(words):
+                if initials in acronyms and initials not in found:
+                    stems = tuple(tokenize(" ".join(long_form)))
+                    key = tokenize(initials.upper())
+                    if key and stems and stems != tuple(key):
+                        found[initials] = stems
+    return {tokenize(a.upper())[0]: stems for a, stems in found.items()}
+
+
+_MAX_WORDS = 12
+_MAX_LETTERS = 8
+
+
+def _spellings(words: list[str]) -> Iterable[tuple[str, list[str]]]:
+    """Every (initials, run of words) where the run starts and ends with a capitalised word;
+    linking words inside may lend their initial or not."""
+    for start, first in enumerate(words):
+        if _is_linker(first):
+            continue
+        partial = [(first[0].casefold(), start)]
+        for end in range(start + 1, len(words)):
+            word = words[end]
+            initial = word[0].casefold()
+            if _is_linker(word):
+                partial = partial + [(p + initial, e) for p, e in partial]
+                continue
+            partial = [(p + initial, end) for p, _ in partial if len(p) < _MAX_LETTERS]
+            for initials, last in partial:
+                yield initials, words[start : last + 1]
+
+
+def _is_linker(word: str) -> bool:
+    return word.casefold() in _LINKERS

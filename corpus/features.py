@@ -1,0 +1,159 @@
+"""What the answer scorer knows about each candidate sentence, as named numbers.
+
+Candidates are the sentences of the passages BM25 retrieves. Each gets the same small set of
+features; `answer.py` combines them with the weights in `AnswerRules` and decides whether to
+answer. Keeping the features separate lets the tuning script fit the weights on held-out
+questions (bench/tune_answers.py) without touching the scoring code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .index import CorpusIndex, ScoredPassage
+from .question import AnalysedQuestion, ExpectedAnswer
+
+__all__ = ["FEATURES", "Candidate", "candidates", "has_expected_answer"]
+
+FEATURES = (
+    "match",
+    "adjacency",
+    "context",
+    "position",
+    "expected",
+    "coverage",
+    "overlap",
+    "previous",
+    "definition",
+    "length",
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    position: int  # in the index's sentence list
+    features: dict[str, float]
+    coverage: float  # share of the question's IDF weight this sentence contains, 0..1
+    matched: tuple[str, ...]  # question stems found in the sentence
+    contributions: dict[str, float]  # each matched stem's part of the "match" feature
+
+
+def candidates(
+    index: CorpusIndex,
+    question: AnalysedQuestion,
+    *,
+    doc_id: str | None,
+    passages: int,
+    k1: float,
+    b: float,
+    answer_type_weight: float,
+) -> list[Candidate]:
+    """Every sentence of the best `passages` passages, with its features, in document order."""
+    terms = list(question.terms)
+    hits = index.search(index.expand_query(terms), passages, doc_id)
+    if not hits:
+        return []
+    weights = {t: index.sentence_idf(t) for t in set(terms)}
+    total_weight = sum(weights.values())
+    # The decline rule discounts the answer-type word; ranking keeps its full weight.
+    coverage_weights = dict(weights)
+    if question.answer_type in coverage_weights:
+        coverage_weights[question.answer_type] *= answer_type_weight
+    coverage_total = sum(coverage_weights.values())
+    strength = _passage_strength(hits)
+    result = []
+    for position in sorted(
+        {s for hit in hits for s in range(hit.passage.first, hit.passage.last + 1)}
+    ):
+        tokens = index.sentence_tokens[position]
+        counts = Counter(tokens)
+        matched = tuple(t for t in weights if index.term_in(t, counts))
+        norm = k1 * (1 - b + b * len(tokens) / index.average_sentence_length)
+        contributions = {
+            t: weights[t] * max(counts[t], 1) * (k1 + 1) / (max(counts[t], 1) + norm)
+            for t in matched
+        }
+        sentence = index.sentences[position]
+        coverage = sum(coverage_weights[t] for t in matched) / coverage_total
+        # The priors below only lift sentences that match the question: each is scaled by the
+        # sentence's coverage, so an early or long sentence that shares no word gains nothing.
+        expected = question.expects is not None and has_expected_answer(
+            sentence.text, question.expects, question.mentioned
+        )
+        definition = bool(_DEFINITION.match(question.text) and _COPULA.search(sentence.text))
+        features = {
+            "match": sum(contributions.values()) / total_weight,
+            "adjacency": _adjacent_pairs_weight(terms, tokens, weights) / total_weight,
+            "context": max(strength.get(p, 0.0) for p in index.sentence_passages[position]),
+            "position": coverage / sentence.number,
+            "expected": coverage * expected,
+            "coverage": coverage,
+            "definition": coverage * definition,
+            "length": coverage * min(len(tokens), 40) / 40,
+        }
+        features["overlap"] = len(matched) / len(weights)
+        result.append(Candidate(position, features, coverage, matched, contributions))
+    # How well the sentence before matches: a match often introduces the answer ("X is a
+    # company. It employs 6,000 people.").
+    by_position = {c.position: c for c in result}
+    for candidate in result:
+        previous = by_position.get(candidate.position - 1)
+        same_document = previous is not None and index.sentences[candidate.position].number > 1
+        candidate.features["previous"] = previous.features["match"] if same_document else 0.0
+    return result
+
+
+# "What is X?" is answered by a sentence that says what X is.
+_DEFINITION = re.compile(r"^\W*(?:what|who)\s+(?:is|are|was|were)\b", re.IGNORECASE)
+_COPULA = re.compile(r"\b(?:is|are|was|were)\s+(?:a|an|the|one)\b")
+
+# Evidence that a sentence holds the kind of answer asked for.
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'-]+)")
+_PLACE = re.compile(r"\b(?:in|at|from|near|to|of)\s+(?:the\s+)?([A-Z][\w’'-]+)")
+_TIME = re.compile(
+    r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:January|February|March|April|May|June|July|August|"
+    r"September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
+    r"Sunday|today|yesterday|tomorrow|century|decade)\b",
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|percent)\b",
+    re.IGNORECASE,
+)
+
+
+def has_expected_answer(
+    text: str, expects: ExpectedAnswer | None, mentioned: frozenset[str]
+) -> bool:
+    """Whether the sentence offers the kind of thing the question asks for, beyond what the
+    question already names ("who leads Mali?" wants a name other than Mali)."""
+    if expects == "time":
+        return bool(_TIME.search(text))
+    if expects == "number":
+        return bool(_NUMBER.search(text))
+    if expects not in ("person", "place"):
+        return False
+    # A name the question does not already give: "who leads Mali?" wants a name besides Mali.
+    # Places are names too ("the US, France and Italy"), or follow in/at/from.
+    names = _CAPITALISED.findall(text)
+    if expects == "place":
+        names += _PLACE.findall(text)
+    return any(name.casefold() not in mentioned for name in names)
+
+
+def _adjacent_pairs_weight(terms: list[str], tokens: list[str], weights: dict[str, float]) -> float:
+    """IDF weight of the question's consecutive term pairs that are also consecutive here."""
+    question_pairs = {(a, b) for a, b in itertools.pairwise(terms) if a != b}
+    if not question_pairs:
+        return 0.0
+    sentence_pairs = set(itertools.pairwise(tokens))
+    return sum(min(weights[a], weights[b]) for a, b in question_pairs & sentence_pairs)
+
+
+def _passage_strength(hits: list[ScoredPassage]) -> dict[int, float]:
+    """Each retrieved passage's strength relative to the best one, in 0..1."""
+    best = max(max(h.bm25, 0.0) for h in hits) or 1.0
+    return {h.position: max(h.bm25, 0.0) / best for h in hits}
