@@ -97,6 +97,8 @@ class ScoredSentence:
     score: float
     coverage: float
     matched: tuple[str, ...]
+    has_expected: bool = True
+    contributions: tuple[tuple[str, float], ...] = ()
 
 
 def answer_question(
@@ -133,11 +135,13 @@ def answer_question(
 
 def _answers(scored: ScoredSentence, best_score: float, rules: AnswerRules) -> bool:
     close_to_best = scored.score >= rules.supporting_ratio * best_score
-    return close_to_best and covers_question(scored.coverage, rules)
+    return close_to_best and scored.has_expected and covers_question(scored.coverage, rules)
 
 
 def covers_question(coverage: float, rules: AnswerRules = DEFAULT_RULES) -> bool:
-    """The decline rule: the best sentence must hold most of what the question is about."""
+    """The decline rule: the best sentence must hold most of what the question is about (and,
+    applied in `_answers`, the kind of thing it asks for: a date for "when", a number for "how
+    many")."""
     return coverage >= rules.min_coverage
 
 
@@ -166,6 +170,8 @@ def score_sentences(
             sum(weights[name] * value for name, value in c.features.items()),
             c.coverage,
             c.matched,
+            c.has_expected,
+            tuple(c.contributions.items()),
         )
         for c in found
     ]

@@ -39,6 +39,7 @@ class Candidate:
     coverage: float  # share of the question's IDF weight this sentence contains, 0..1
     matched: tuple[str, ...]  # question stems found in the sentence
     contributions: dict[str, float]  # each matched stem's part of the "match" feature
+    has_expected: bool  # holds the date or number the question asks for (or it asks none)
 
 
 def candidates(
@@ -62,6 +63,14 @@ def candidates(
     coverage_weights = dict(weights)
     if question.answer_type in coverage_weights:
         coverage_weights[question.answer_type] *= answer_type_weight
+    # A multi-word name weighs as much as its rarest word, shared among its words: "Burkina
+    # Faso" is one subject, and must not outweigh the "population" the question asks about.
+    for name in question.names:
+        members = [t for t in set(name) if t in coverage_weights]
+        if len(members) > 1:
+            share = max(coverage_weights[t] for t in members) / len(members)
+            for t in members:
+                coverage_weights[t] = share
     coverage_total = sum(coverage_weights.values())
     strength = _passage_strength(hits)
     result = []
@@ -95,7 +104,18 @@ def candidates(
             "length": coverage * min(len(tokens), 40) / 40,
         }
         features["overlap"] = len(matched) / len(weights)
-        result.append(Candidate(position, features, coverage, matched, contributions))
+        result.append(
+            Candidate(
+                position,
+                features,
+                coverage,
+                matched,
+                contributions,
+                # Only dates and numbers are required of an answer: names are too easy to find
+                # and may be in the question itself ("was it Mali or Russia?").
+                has_expected=question.expects not in ("time", "number") or expected,
+            )
+        )
     # How well the sentence before matches: a match often introduces the answer ("X is a
     # company. It employs 6,000 people.").
     by_position = {c.position: c for c in result}

@@ -51,7 +51,8 @@ _EXPECTS: list[tuple[ExpectedAnswer, re.Pattern[str]]] = [
     (
         "time",
         re.compile(
-            r"^when\b|^(?:what|which) (?:year|date|month|day|time|century|decade|period)\b"
+            r"^when\b|^(?:(?:on|in|at|by|since|until|from) )?(?:what|which) "
+            r"(?:year|date|month|day|time|century|decade|period)\b"
             r"|^how long ago\b|^since when\b"
         ),
     ),
@@ -84,6 +85,8 @@ class AnalysedQuestion:
     answer_type: str | None  # stem of "which *countries*"-style words, if any
     expects: ExpectedAnswer | None
     mentioned: frozenset[str]  # every folded word of the question, stopwords included
+    # Stems of multi-word names ("Burkina Faso", "Vladimir Putin"): one thing, not several.
+    names: tuple[tuple[str, ...], ...] = ()
 
 
 def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> AnalysedQuestion:
@@ -100,7 +103,21 @@ def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> 
         answer_type=stem(type_words[0]) if type_words else None,
         expects=expects,
         mentioned=frozenset(_FOLDED_WORD.findall(cleaned.casefold())),
+        names=_names(cleaned),
     )
+
+
+_NAME_RUN = re.compile(r"(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)+")
+
+
+def _names(question: str) -> tuple[tuple[str, ...], ...]:
+    """Runs of two or more capitalised words after the first word, as stems."""
+    names = []
+    for run in _NAME_RUN.findall(question):
+        stems = tuple(stem(w) for w in content_words(run))
+        if len(stems) >= 2:
+            names.append(stems)
+    return tuple(names)
 
 
 _FOLDED_WORD = re.compile(r"[^\W_]+")
