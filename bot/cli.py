@@ -100,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(index, doc_flag=False)
     index.set_defaults(handler=_index)
 
+    evaluate = commands.add_parser(
+        "eval", help="measure answer quality on a question file (.jsonl, or WikiQA .tsv)"
+    )
+    evaluate.add_argument("file", type=Path, help="questions with gold answers")
+    evaluate.add_argument("--top", type=_top_count, default=3, help="k for hit@k (default 3)")
+    evaluate.add_argument("--show", action="store_true", help="list every miss")
+    _add_common(evaluate, doc_flag=False)
+    evaluate.set_defaults(handler=_evaluate)
+
     run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     run.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
     run.set_defaults(handler=_run)
@@ -226,6 +235,17 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     corpus = _open_corpus(args, settings, force_rebuild=args.rebuild)
     _print(render_text.render_stats(corpus.stats(), corpus.cache_status, corpus.open_seconds))
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from corpus.evaluate import evaluate_file
+
+    report = evaluate_file(args.file, seeds_dir=args.seeds or settings.seeds_dir, top=args.top)
+    if args.json:
+        _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        _print(render_text.render_eval(report, show_misses=args.show))
     return EXIT_OK
 
 

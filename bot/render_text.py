@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from corpus.evaluate import EvalReport
 from corpus.models import Answer, CorpusStats, Quote, Summary
 
-__all__ = ["render_answer", "render_stats", "render_summary"]
+__all__ = ["render_answer", "render_eval", "render_stats", "render_summary"]
 
 NOT_FOUND_HINT = (
     "Try rephrasing with words the article would use, or get an overview with: "
@@ -36,6 +37,27 @@ def render_stats(stats: CorpusStats, cache_status: str, seconds: float) -> str:
             f"  {doc.id}: {doc.title!r}, {doc.characters:,} characters, "
             f"{doc.paragraphs} paragraphs, {doc.sentences} sentences, {doc.passages} passages"
         )
+    return "\n".join(lines)
+
+
+def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:
+    r = report
+    lines = [
+        f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} not",
+        f"hit@1 {r.hit_at_1:.3f}   hit@{r.k} {r.hit_at_k:.3f}   MRR {r.mrr:.3f}"
+        + (f"   MAP {r.map:.4f}" if r.map is not None else ""),
+    ]
+    if r.declined is not None:
+        lines.append(f"declined {r.declined:.3f} of the unanswerable")
+    lines.append(
+        f"answering: precision {r.precision:.3f}  recall {r.recall:.3f}  F1 {r.f1:.3f}"
+        "   (right = found and the first quote is right)"
+    )
+    lines.append(f"median answer time {r.median_ms:.3f} ms")
+    if show_misses and r.misses:
+        lines += ["", *r.misses]
+    elif r.misses:
+        lines.append(f"{len(r.misses)} miss(es); --show lists them")
     return "\n".join(lines)
 
 

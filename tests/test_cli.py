@@ -217,3 +217,16 @@ def test_command_line_does_not_import_discord(run):
 def test_no_command_is_a_usage_error(run):
     result = run()
     assert result.returncode == 2 and "usage" in result.stderr
+
+
+def test_eval_reports_metrics(run):
+    result = run("eval", "tests/data/decline_questions.jsonl", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["answerable"] == 15 and report["f1"] >= 0.9
+    text = run("eval", "tests/data/article_questions.jsonl", "--show")
+    assert "hit@1" in text.stdout and "wrong:" in text.stdout
+
+
+def test_eval_of_a_missing_file(run):
+    assert_clean_failure(run("eval", "nope.jsonl"), 2, "Cannot read the question file")

@@ -1,0 +1,56 @@
+"""Quality regression: our own question sets must keep the level reached when this was written.
+
+The numbers come from `python -m bot eval tests/data/<file>`; if a change lowers one, the change
+is worse for users, whatever else it improves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corpus import CorpusError
+from corpus.evaluate import evaluate_file
+from tests.conftest import PROJECT
+
+DATA = Path(__file__).parent / "data"
+SEEDS = PROJECT / "seeds"
+
+
+def test_article_questions_keep_their_level():
+    report = evaluate_file(DATA / "article_questions.jsonl", seeds_dir=SEEDS)
+    assert report.hit_at_1 >= 0.93  # 14 of 15
+    assert report.hit_at_k == 1.0
+    assert report.declined == 1.0
+
+
+def test_near_miss_questions_are_declined():
+    report = evaluate_file(DATA / "decline_questions.jsonl", seeds_dir=SEEDS)
+    assert report.answerable == 15 and report.unanswerable == 25
+    assert report.recall == 1.0
+    assert report.declined >= 0.92  # 23 of 25
+    assert report.f1 >= 0.93
+
+
+def test_wikiqa_format_is_scored_by_lines(tmp_path):
+    tsv = tmp_path / "mini.tsv"
+    question = "Q1\twho painted the mona lisa\tD1\tMona Lisa"
+    rows = [
+        "QuestionID\tQuestion\tDocumentID\tDocumentTitle\tSentenceID\tSentence\tLabel",
+        f"{question}\tD1-0\tThe Mona Lisa is a portrait.\t0",
+        f"{question}\tD1-1\tLeonardo da Vinci painted the Mona Lisa.\t1",
+        f"{question}\tD1-2\tIt hangs in Paris.\t0",
+    ]
+    tsv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = evaluate_file(tsv, seeds_dir=SEEDS)
+    assert report.questions == 1 and report.map == 1.0 and report.hit_at_1 == 1.0
+
+
+def test_bad_question_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    with pytest.raises(CorpusError, match="line 1"):
+        evaluate_file(bad, seeds_dir=SEEDS)
+    with pytest.raises(CorpusError, match="Cannot read"):
+        evaluate_file(tmp_path / "missing.jsonl", seeds_dir=SEEDS)
