@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*", help="the question (quotes optional)")
     ask.add_argument("--top", type=_top_count, default=3, help="quotes to return (1-100)")
     ask.add_argument(
+        "--explain", action="store_true", help="show why each quote was chosen (its score parts)"
+    )
+    ask.add_argument(
         "--batch",
         metavar="FILE",
         help='JSON lines {"question": ..., "doc": ...} from FILE or - (stdin); '
@@ -154,8 +157,13 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.question:
             raise UsageError("Give either a question or --batch, not both.")
         return _ask_batch(corpus, args.batch, args.top, args.doc)
-    answer = corpus.ask(" ".join(args.question), top=args.top, doc_id=args.doc)
-    _print(_answer_json(answer) if args.json else render_text.render_answer(answer))
+    answer = corpus.ask(
+        " ".join(args.question), top=args.top, doc_id=args.doc, explain=args.explain
+    )
+    if args.json:
+        _print(_answer_json(answer))
+    else:
+        _print(render_text.render_answer(answer, color=_color(settings), explain=args.explain))
     return EXIT_OK
 
 
@@ -228,7 +236,7 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False))
     else:
-        _print(render_text.render_summary(summary))
+        _print(render_text.render_summary(summary, color=_color(settings)))
     return EXIT_OK
 
 
@@ -262,6 +270,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .discord_app import run_bot
 
     return run_bot(settings, seeds_dir=args.seeds)
+
+
+def _color(settings: Settings) -> bool:
+    return sys.stdout.isatty() and not settings.no_color
 
 
 def _print(text: str) -> None:

@@ -92,10 +92,13 @@ def _quotes_embed(title: str, quotes: list[Quote], colour: discord.Colour) -> di
     embed.set_footer(text=QUOTE_FOOTER)
     shown: list[tuple[int, Quote]] = []
     blocks: list[str] = []
-    budget = EMBED_TOTAL_LIMIT - embed_size(embed) - FIELD_VALUE_LIMIT - 100  # room for sources
+    # Room for the two fields (sources, why) at their largest.
+    budget = EMBED_TOTAL_LIMIT - embed_size(embed) - 2 * FIELD_VALUE_LIMIT - 100
     left_out = 0
     for quote in quotes:
-        block = f"“{echo(quote.text, 10**6)}” **[{len(shown) + 1}]**"
+        block = f"“{_bold_matches(quote)}” **[{len(shown) + 1}]**"
+        if quote.lead_in:
+            block = f"“{echo(quote.lead_in.text, 10**6)}” {block}"
         candidate = "\n\n".join([*blocks, block])
         if len(candidate) > min(DESCRIPTION_LIMIT, budget):
             left_out += 1
@@ -107,7 +110,43 @@ def _quotes_embed(title: str, quotes: list[Quote], colour: discord.Colour) -> di
     embed.description = "\n\n".join(blocks)
     if shown:
         embed.add_field(name="Sources", value=_sources_value(shown), inline=False)
+        why = _why_value(shown)
+        if why:
+            embed.add_field(name="Why these sentences", value=why, inline=False)
     return embed
+
+
+def _bold_matches(quote: Quote) -> str:
+    """The quote, escaped, with the words that matched the question in bold."""
+    parts, position = [], 0
+    for start, end in _merged(quote.text, quote.highlights):
+        parts.append(echo(quote.text[position:start], 10**6))
+        parts.append(f"**{echo(quote.text[start:end], 10**6)}**")
+        position = end
+    parts.append(echo(quote.text[position:], 10**6))
+    return "".join(parts)
+
+
+def _merged(text: str, spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """Neighbouring highlighted words as one run: **West African army chiefs**."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and not text[merged[-1][1] : start].strip():
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _why_value(numbered: list[tuple[int, Quote]]) -> str:
+    lines = []
+    for n, quote in numbered:
+        words = sorted({quote.text[s:e].casefold() for s, e in quote.highlights})
+        if words:
+            shown = ", ".join(echo(w, 40) for w in words[:8])
+            lines.append(f"[{n}] matches {shown}; covers {quote.coverage:.0%} of the question")
+    value = "\n".join(lines)
+    return value if len(value) <= FIELD_VALUE_LIMIT else value[: FIELD_VALUE_LIMIT - 1] + "…"
 
 
 def _sources_value(numbered: list[tuple[int, Quote]]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from corpus.evaluate import EvalReport
 from corpus.models import Answer, CorpusStats, Quote, Summary
+from corpus.tokenize import tokenize
 
 __all__ = ["render_answer", "render_eval", "render_stats", "render_summary"]
 
@@ -13,16 +14,22 @@ NOT_FOUND_HINT = (
 )
 
 
-def render_answer(answer: Answer) -> str:
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def render_answer(answer: Answer, *, color: bool = False, explain: bool = False) -> str:
+    """The answering quotes with citation markers and sources. `color` bolds the words that
+    matched (ANSI, for terminals); `explain` adds each quote's score breakdown."""
     if not answer.found:
         return f"{answer.reason}\n{NOT_FOUND_HINT}"
-    return _quotes_with_sources([q for q in answer.quotes if q.answers_question])
+    quotes = [q for q in answer.quotes if q.answers_question]
+    return _quotes_with_sources(quotes, color=color, explain=explain)
 
 
-def render_summary(summary: Summary) -> str:
+def render_summary(summary: Summary, *, color: bool = False) -> str:
     if not summary.found:
         return f"{summary.reason}\nTry a broader topic, or leave the topic out."
-    return _quotes_with_sources(list(summary.quotes))
+    return _quotes_with_sources(list(summary.quotes), color=color, explain=False)
 
 
 def render_stats(stats: CorpusStats, cache_status: str, seconds: float) -> str:
@@ -66,9 +73,52 @@ def citation_label(quote: Quote) -> str:
     return f"{c.title} ({c.doc_id}), paragraph {c.paragraph}, sentence {c.sentence}"
 
 
-def _quotes_with_sources(quotes: list[Quote]) -> str:
-    body = "\n\n".join(f"“{q.text}” [{n}]" for n, q in enumerate(quotes, start=1))
-    return f"{body}\n\n{_sources(quotes)}"
+def _quotes_with_sources(quotes: list[Quote], *, color: bool, explain: bool) -> str:
+    blocks = []
+    for n, quote in enumerate(quotes, start=1):
+        block = f"“{_highlighted(quote, color)}” [{n}]"
+        if quote.lead_in:
+            same_paragraph = quote.lead_in.citation.paragraph == quote.citation.paragraph
+            joiner = " " if same_paragraph else "”\n“"
+            block = f"“{quote.lead_in.text}{joiner}{block[1:]}"
+        if explain and quote.explanation:
+            block += "\n" + _explanation(quote)
+        blocks.append(block)
+    return "\n\n".join(blocks) + f"\n\n{_sources(quotes)}"
+
+
+def _highlighted(quote: Quote, color: bool) -> str:
+    if not color or not quote.highlights:
+        return quote.text
+    parts, position = [], 0
+    for start, end in quote.highlights:
+        parts += [quote.text[position:start], BOLD, quote.text[start:end], RESET]
+        position = end
+    return "".join([*parts, quote.text[position:]])
+
+
+def surface_words(quote: Quote) -> dict[str, str]:
+    """Each matched stem as the quote spells it ("rais" → "raises"), for people to read."""
+    words: dict[str, str] = {}
+    for start, end in quote.highlights:
+        word = quote.text[start:end]
+        for term in tokenize(word):
+            words.setdefault(term, word)
+    return words
+
+
+def _explanation(quote: Quote) -> str:
+    assert quote.explanation is not None
+    words = surface_words(quote)
+    ranked = sorted(quote.explanation.terms.items(), key=lambda kv: -kv[1])
+    terms = ", ".join(f"{words.get(term, term)} {value:.2f}" for term, value in ranked)
+    features = ", ".join(
+        f"{name} {value:.2f}" for name, value in quote.explanation.features.items()
+    )
+    return (
+        f"    why: terms [{terms or 'none'}]; covers {quote.coverage:.0%} of the question\n"
+        f"    score {quote.score:.2f} = {features}"
+    )
 
 
 def _sources(quotes: list[Quote]) -> str:
@@ -78,8 +128,14 @@ def _sources(quotes: list[Quote]) -> str:
     for n, quote in enumerate(quotes, start=1):
         c = quote.citation
         titles[c.doc_id] = c.title
+        lead = quote.lead_in.citation if quote.lead_in else None
+        context = (
+            f" (with paragraph {lead.paragraph}, sentence {lead.sentence} before it, for context)"
+            if lead
+            else ""
+        )
         by_document.setdefault(c.doc_id, []).append(
-            f"  [{n}] paragraph {c.paragraph}, sentence {c.sentence}"
+            f"  [{n}] paragraph {c.paragraph}, sentence {c.sentence}{context}"
         )
     blocks = [
         f"Source: {titles[doc_id]} ({doc_id})\n" + "\n".join(lines)

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", alias="LOG_LEVEL"
     )
+    # https://no-color.org: any non-empty value turns off bold highlights in the terminal.
+    no_color: bool = Field(default=False, alias="NO_COLOR")
     # Passages are windows of this many sentences, sharing `passage_overlap` with the previous.
     passage_sentences: int = Field(default=3, ge=1, le=50, alias="PASSAGE_SENTENCES")
     passage_overlap: int = Field(default=1, ge=0, le=49, alias="PASSAGE_OVERLAP")
@@ -80,6 +82,11 @@ class Settings(BaseModel):
         return IndexConfig(
             passage_sentences=self.passage_sentences, passage_overlap=self.passage_overlap
         )
+
+    @field_validator("no_color", mode="before")
+    @classmethod
+    def _any_value_means_yes(cls, value: object) -> object:
+        return bool(value) if isinstance(value, str) else value
 
     @field_validator("allowed_channel_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from .errors import UnknownDocumentError
 from .features import FEATURES, candidates
 from .index import CorpusIndex
-from .models import Answer, Citation, Quote
+from .models import Answer, Citation, Explanation, LeadIn, Quote
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
+from .segment import is_dangling
+from .tokenize import term_spans
 
 __all__ = [
     "DEFAULT_RULES",
@@ -99,6 +101,7 @@ class ScoredSentence:
     matched: tuple[str, ...]
     has_expected: bool = True
     contributions: tuple[tuple[str, float], ...] = ()
+    weighted_features: tuple[tuple[str, float], ...] = ()
 
 
 def answer_question(
@@ -109,7 +112,12 @@ def answer_question(
     doc_id: str | None = None,
     max_chars: int = DEFAULT_MAX_QUESTION_CHARS,
     rules: AnswerRules = DEFAULT_RULES,
+    explain: bool = False,
 ) -> Answer:
+    """Quotes for `question`, best first, and whether they answer it.
+
+    With `explain`, each quote carries each term's and feature's part of its score.
+    """
     analysed = analyse_question(question, max_chars)
     if doc_id is not None and doc_id not in index.spans:
         raise UnknownDocumentError(doc_id, list(index.spans))
@@ -121,7 +129,7 @@ def answer_question(
     ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules)
     best_score = ranked[0].score if ranked else 0.0
     quotes = tuple(
-        quote_for(index, s, rules, answers=_answers(s, best_score, rules))
+        quote_for(index, s, rules, answers=_answers(s, best_score, rules), explain=explain)
         for s in ranked[: max(top, 0)]
     )
     found = bool(quotes) and quotes[0].answers_question
@@ -172,6 +180,7 @@ def score_sentences(
             c.matched,
             c.has_expected,
             tuple(c.contributions.items()),
+            tuple((name, weights[name] * value) for name, value in c.features.items()),
         )
         for c in found
     ]
@@ -185,23 +194,51 @@ def quote_for(
     rules: AnswerRules = DEFAULT_RULES,
     *,
     answers: bool | None = None,
+    explain: bool = False,
 ) -> Quote:
     """`answers` overrides the coverage rule, for callers that judge in context."""
     sentence = index.sentences[scored.position]
-    document = index.spans[sentence.doc_id].document
+    highlighted = set(scored.matched)
+    for term in scored.matched:
+        highlighted.update(index.aliases.get(term, ()))  # "ECOWAS" matched by its long form
     return Quote(
         text=sentence.text,
-        citation=Citation(
-            doc_id=document.id,
-            title=document.title,
-            paragraph=sentence.paragraph,
-            sentence=sentence.number_in_paragraph,
-            sentence_in_document=sentence.number,
-            start=sentence.start,
-            end=sentence.end,
-        ),
+        citation=citation_for(index, scored.position),
         score=round(scored.score, 6),
         coverage=round(scored.coverage, 4),
         answers_question=covers_question(scored.coverage, rules) if answers is None else answers,
         matched_terms=scored.matched,
+        highlights=tuple(term_spans(sentence.text, highlighted)),
+        lead_in=_lead_in(index, scored.position),
+        explanation=Explanation(
+            terms={t: round(v, 4) for t, v in scored.contributions},
+            features={name: round(v, 4) for name, v in scored.weighted_features if v},
+        )
+        if explain
+        else None,
+    )
+
+
+def citation_for(index: CorpusIndex, position: int) -> Citation:
+    sentence = index.sentences[position]
+    document = index.spans[sentence.doc_id].document
+    return Citation(
+        doc_id=document.id,
+        title=document.title,
+        paragraph=sentence.paragraph,
+        sentence=sentence.number_in_paragraph,
+        sentence_in_document=sentence.number,
+        start=sentence.start,
+        end=sentence.end,
+    )
+
+
+def _lead_in(index: CorpusIndex, position: int) -> LeadIn | None:
+    """The sentence before, when this one opens by pointing back at it. It may end the
+    previous paragraph: "This raises questions ..." opens a paragraph about the one before."""
+    sentence = index.sentences[position]
+    if sentence.number == 1 or not is_dangling(sentence.text):
+        return None
+    return LeadIn(
+        text=index.sentences[position - 1].text, citation=citation_for(index, position - 1)
     )

@@ -57,9 +57,16 @@ class Corpus:
             problems=opened.problems,
         )
 
-    def ask(self, question: str, *, top: int = 3, doc_id: str | None = None) -> Answer:
+    def ask(
+        self, question: str, *, top: int = 3, doc_id: str | None = None, explain: bool = False
+    ) -> Answer:
         return answer_question(
-            self.index, question, top=top, doc_id=doc_id, max_chars=self.max_question_chars
+            self.index,
+            question,
+            top=top,
+            doc_id=doc_id,
+            max_chars=self.max_question_chars,
+            explain=explain,
         )
 
     def summarize(

@@ -18,7 +18,9 @@ __all__ = [
     "Document",
     "DocumentMeta",
     "DocumentStats",
+    "Explanation",
     "IndexConfig",
+    "LeadIn",
     "Paragraph",
     "Passage",
     "Quote",
@@ -98,6 +100,22 @@ class Citation(_Frozen):
     end: int
 
 
+class LeadIn(_Frozen):
+    """The sentence before a quote that opens by pointing back ("This raises questions ..."),
+    shown with it so the quote makes sense on its own. Also verbatim."""
+
+    text: str
+    citation: Citation
+
+
+class Explanation(_Frozen):
+    """Why a sentence was picked: each matched question term's part of its match score, and
+    the weighted features that made its total score."""
+
+    terms: dict[str, float]
+    features: dict[str, float]
+
+
 class Quote(_Frozen):
     """A verbatim sentence from a seed, with where it came from and why it was picked."""
 
@@ -109,6 +127,10 @@ class Quote(_Frozen):
     coverage: float = 0.0
     answers_question: bool = False
     matched_terms: tuple[str, ...] = ()
+    # Character spans (relative to `text`) of the words that matched the question.
+    highlights: tuple[tuple[int, int], ...] = ()
+    lead_in: LeadIn | None = None
+    explanation: Explanation | None = None
 
 
 class Answer(_Frozen):

@@ -10,7 +10,7 @@ import re
 
 from .models import Document, Paragraph, Sentence
 
-__all__ = ["paragraph_spans", "segment_document", "sentence_spans"]
+__all__ = ["is_dangling", "paragraph_spans", "segment_document", "sentence_spans"]
 
 # A blank line separates paragraphs when the text has any; otherwise every line is one
 # (news feeds and the WikiQA layout put one paragraph, or one sentence, per line).
@@ -128,3 +128,19 @@ def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return [(start, end)] if start < end else []
+
+
+# First words that point back at the sentence before.
+_DANGLING_OPENERS = frozenset(
+    "this that these those it its he she they his her their them him both such also however "
+    "but yet still moreover furthermore meanwhile instead thus therefore hence so and or nor "
+    "then there another".split()
+)
+
+
+def is_dangling(text: str) -> bool:
+    """Whether the sentence opens by pointing back ("This", "They", "However"), so that quoted
+    alone it would leave the reader asking what it refers to."""
+    first = text.lstrip("\"'\u201c\u2018([").split(maxsplit=1)
+    word = first[0].rstrip(",;:").casefold().replace("\u2019", "'") if first else ""
+    return word.split("'")[0] in _DANGLING_OPENERS

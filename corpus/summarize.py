@@ -25,29 +25,18 @@ from .errors import BadQuestionError, UnknownDocumentError
 from .index import CorpusIndex
 from .models import Summary, SummaryLength
 from .question import DEFAULT_MAX_QUESTION_CHARS, analyse_question, clean_question
+from .segment import is_dangling
 
-__all__ = ["SENTENCES_BY_LENGTH", "is_dangling", "summarize"]
+__all__ = ["SENTENCES_BY_LENGTH", "summarize"]
 
 SENTENCES_BY_LENGTH: dict[str, int] = {"short": 3, "medium": 5, "long": 8}
 
-# First words that point back at the sentence before.
-_DANGLING_OPENERS = frozenset(
-    "this that these those it its he she they his her their them him both such also however "
-    "but yet still moreover furthermore meanwhile instead thus therefore hence so and or nor "
-    "then there another".split()
-)
 # Above this many sentences per document a topic summary stops looking for more.
 _TOPIC_PASSAGES = 200
 # A topic sentence must score at least this share of the best one: a sentence that only
 # shares a common word with the topic ("armed groups" for "Wagner Group") is left out.
 _TOPIC_SHARE_OF_BEST = 0.5
 _LEAD_BONUS = 0.5  # the first sentence counts up to 1.5 times; the bonus fades with position
-
-
-def is_dangling(text: str) -> bool:
-    first = text.lstrip("\"'\u201c\u2018([").split(maxsplit=1)
-    word = first[0].rstrip(",;:").casefold().replace("\u2019", "'") if first else ""
-    return word.split("'")[0] in _DANGLING_OPENERS
 
 
 def summarize(

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["STOPWORDS", "TOKENIZER_VERSION", "content_words", "stem", "tokenize"]
+__all__ = ["STOPWORDS", "TOKENIZER_VERSION", "content_words", "stem", "term_spans", "tokenize"]
 
 # Bump when tokenisation changes, so cached indexes built with the old rules are rebuilt.
 TOKENIZER_VERSION = 1
@@ -78,6 +78,21 @@ def content_words(text: str) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """Stems of the content words of `text`, in order, repeats kept (BM25 counts them)."""
     return [stem(word) for word in content_words(text)]
+
+
+_ORIGINAL_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def term_spans(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, int]]:
+    """Character spans of the words of `text` whose stems are among `terms` (for highlighting
+    what matched). Offsets are into `text` as given; nothing is normalised in place."""
+    if not terms:
+        return []
+    return [
+        match.span()
+        for match in _ORIGINAL_WORD.finditer(text)
+        if any(t in terms for t in tokenize(match.group(0)))
+    ]
 
 
 def _is_shouting(text: str) -> bool:

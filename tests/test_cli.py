@@ -230,3 +230,10 @@ def test_eval_reports_metrics(run):
 
 def test_eval_of_a_missing_file(run):
     assert_clean_failure(run("eval", "nope.jsonl"), 2, "Cannot read the question file")
+
+
+def test_explain_shows_why_and_pipes_get_no_colour_codes(run):
+    result = run("ask", "--explain", "Where will army chiefs meet?")
+    assert result.returncode == 0
+    assert "why: terms [" in result.stdout and "score " in result.stdout
+    assert "\x1b[" not in result.stdout

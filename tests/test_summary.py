@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from corpus import BadQuestionError
-from corpus.summarize import SENTENCES_BY_LENGTH, is_dangling
+from corpus.segment import is_dangling
+from corpus.summarize import SENTENCES_BY_LENGTH
 from tests.conftest import build_corpus
 
 

@@ -1,0 +1,81 @@
+"""Why an answer: highlighted words, context for pointing-back quotes, score breakdowns,
+acronyms the article defines, and answers that must hold a date or a number."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.acronyms import find_acronyms
+from corpus.question import analyse_question
+
+
+def test_highlights_are_the_matched_words(article_corpus):
+    quote = article_corpus.ask("What do Western governments fear?").quotes[0]
+    words = [quote.text[s:e] for s, e in quote.highlights]
+    assert words == ["Western", "governments", "fear"]
+
+
+def test_a_quote_that_points_back_comes_with_the_sentence_before(article_corpus):
+    quote = article_corpus.ask("What does this raise questions about?").quotes[0]
+    assert quote.text.startswith("This raises questions")
+    assert quote.lead_in is not None
+    assert quote.lead_in.text.startswith("The Economic Community of West African States")
+    assert quote.lead_in.citation.sentence_in_document == quote.citation.sentence_in_document - 1
+
+
+def test_self_contained_quotes_have_no_lead_in(article_corpus):
+    assert article_corpus.ask("Who is the head of the Wagner Group?").quotes[0].lead_in is None
+
+
+def test_explanation_adds_up_to_the_score(article_corpus):
+    quote = article_corpus.ask("Where will army chiefs meet?", explain=True).quotes[0]
+    assert quote.explanation is not None
+    assert set(quote.explanation.terms) == set(quote.matched_terms)
+    assert sum(quote.explanation.features.values()) == pytest.approx(quote.score, abs=1e-3)
+    assert article_corpus.ask("Where will army chiefs meet?").quotes[0].explanation is None
+
+
+def test_acronyms_defined_in_the_text():
+    texts = ["The North Atlantic Treaty Organization met. NATO said so.", "The UN and the US."]
+    found = find_acronyms(texts)
+    assert found["nato"] == ("north", "atlant", "treati", "organiz")
+    assert "un" not in found  # no "United Nations" in these texts
+    assert "us" not in found
+
+
+def test_an_acronym_matches_its_long_form(article_corpus):
+    quote = article_corpus.ask("What has ECOWAS threatened to do?").quotes[0]
+    assert quote.text.startswith("The Economic Community of West African States")
+    assert quote.coverage == 1.0
+    highlighted = [quote.text[s:e] for s, e in quote.highlights]
+    assert highlighted[:5] == ["Economic", "Community", "West", "African", "States"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["When did the coup in Niger happen?", "How many troops does France keep in Niger?"],
+)
+def test_dates_and_numbers_must_be_in_the_answer(article_corpus, question):
+    answer = article_corpus.ask(question)
+    assert not answer.found
+    assert answer.quotes, "candidates are still listed"
+
+
+@pytest.mark.parametrize(
+    ("question", "expects"),
+    [
+        ("Who leads Mali?", "person"),
+        ("On what date was Bazoum ousted?", "time"),
+        ("How many people live there?", "number"),
+        ("Which countries keep troops in Niger?", "place"),
+        ("What did Putin say?", None),
+    ],
+)
+def test_expected_kind_of_answer(question, expects):
+    assert analyse_question(question).expects == expects
+
+
+def test_multi_word_names_are_one_subject():
+    assert analyse_question("What is the population of Burkina Faso?").names == (
+        ("burkina", "faso"),
+    )
