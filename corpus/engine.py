@@ -110,7 +110,7 @@ class Corpus:
             documents=documents,
             sentences=len(index.sentences),
             passages=len(index.passages),
-            vocabulary=len(index.postings),
+            vocabulary=index.vocabulary_size,
             content_hash=index.content_hash,
             built_at=index.built_at,
         )

@@ -1,13 +1,13 @@
-"""Stage 5: the corpus index. It owns documents, sentences and passages, and scores passages
-with rank-bm25's BM25Okapi.
+"""Stage 5: the corpus index. It owns documents, sentences and passages, and ranks passages
+with BM25 as rank-bm25's BM25Okapi defines it (corpus/retrieval.py).
 
 rank-bm25 has traps that must never reach a user, and each is handled here:
 - BM25Okapi gives an IDF of zero, or a small floor, to a term found in half or more of the
-  passages, so a small corpus can score every passage 0. Passages are therefore ranked by their
-  BM25 score and then by how much of the question they contain (a positive IDF that never
-  vanishes), and only passages that share a term with the question are candidates at all.
+  passages, so a small corpus can score every passage 0 or below. Only passages that share a
+  term with the question are candidates at all, and sentences are then scored with an IDF that
+  never vanishes (`positive_idf`), so such a corpus still answers.
 - An empty corpus, or one without a single content word, divides by zero inside rank-bm25.
-  Such an index has no BM25 model and simply finds nothing.
+  Such an index has no retriever and simply finds nothing.
 - `get_top_n` returns ties in reverse document order. It is not used: ties keep document order.
 """
 
@@ -20,11 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from rank_bm25 import BM25Okapi
-
 from .acronyms import find_acronyms
 from .models import Document, IndexConfig, Paragraph, Passage, Sentence
 from .passages import make_passages
+from .retrieval import PassageRetriever, build_retriever
 from .segment import segment_document
 from .tokenize import tokenize
 
@@ -48,7 +47,6 @@ class ScoredPassage:
     passage: Passage
     position: int
     bm25: float
-    matched_weight: float
 
 
 def positive_idf(document_frequency: int, total: int) -> float:
@@ -70,8 +68,8 @@ class CorpusIndex:
     passage_tokens: list[list[str]]
     # Derived from the lists above at build time; kept because rebuilding them costs a pass
     # over every token.
-    bm25: BM25Okapi | None = None
-    postings: dict[str, list[int]] = field(default_factory=dict)  # term -> passage positions
+    retriever: PassageRetriever | None = None
+    vocabulary_size: int = 0
     sentence_df: Counter[str] = field(default_factory=Counter)
     sentence_passages: list[list[int]] = field(default_factory=list)  # sentence -> passages
     average_sentence_length: float = 1.0
@@ -102,37 +100,13 @@ class CorpusIndex:
         self, query_tokens: list[str], limit: int, doc_id: str | None = None
     ) -> list[ScoredPassage]:
         """The best `limit` passages sharing a term with the query, best first."""
-        if self.bm25 is None or limit <= 0:
+        if self.retriever is None or limit <= 0:
             return []
-        candidates = self._candidates(query_tokens, doc_id)
-        if not candidates:
-            return []
-        scores = self.bm25.get_batch_scores(query_tokens, candidates)
-        distinct = set(query_tokens)
-        scored = [
-            ScoredPassage(
-                passage=self.passages[position],
-                position=position,
-                bm25=float(score),
-                matched_weight=self._matched_weight(position, distinct),
-            )
-            for position, score in zip(candidates, scores, strict=True)
+        allowed = self.spans[doc_id].passages if doc_id is not None else None
+        return [
+            ScoredPassage(self.passages[position], position, score)
+            for position, score in self.retriever.top(query_tokens, limit, allowed)
         ]
-        scored.sort(key=lambda s: (-s.bm25, -s.matched_weight, s.position))
-        return scored[:limit]
-
-    def _candidates(self, query_tokens: list[str], doc_id: str | None) -> list[int]:
-        positions: set[int] = set()
-        for term in set(query_tokens):
-            positions.update(self.postings.get(term, ()))
-        if doc_id is not None:
-            allowed = self.spans[doc_id].passages
-            positions = {p for p in positions if p in allowed}
-        return sorted(positions)
-
-    def _matched_weight(self, position: int, terms: set[str]) -> float:
-        present = self.bm25.doc_freqs[position] if self.bm25 else {}
-        return sum(self.sentence_idf(t) for t in terms if t in present)
 
 
 def build_index(documents: list[Document], config: IndexConfig, content_hash: str) -> CorpusIndex:
@@ -194,14 +168,8 @@ def _derive(index: CorpusIndex) -> None:
     for position, passage in enumerate(index.passages):
         for sentence in range(passage.first, passage.last + 1):
             index.sentence_passages[sentence].append(position)
-    postings: dict[str, list[int]] = {}
-    for position, tokens in enumerate(index.passage_tokens):
-        for term in set(tokens):
-            postings.setdefault(term, []).append(position)
-    index.postings = postings
     index.aliases = find_acronyms(span.document.text for span in index.spans.values())
-    if any(index.passage_tokens):
-        c = index.config
-        index.bm25 = BM25Okapi(index.passage_tokens, k1=c.k1, b=c.b, epsilon=c.epsilon)
-    else:
+    index.vocabulary_size = len(index.sentence_df)
+    index.retriever = build_retriever(index.passage_tokens, index.config)
+    if index.retriever is None and index.spans:
         _log.warning("The corpus has no searchable words; every question will go unanswered.")
