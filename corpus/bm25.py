@@ -14,15 +14,14 @@ them, which is why it is not the reference for ordering.
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["Bm25Postings"]
-
-_FLUSH_TOKENS = 2_000_000  # tokens buffered before they are folded into postings
 
 
 @dataclass
@@ -33,12 +32,24 @@ class Bm25Postings:
         np.ndarray
     )  # int64, len(terms) + 1: term t's postings are [pointers[t], pointers[t+1])
     passages: np.ndarray  # int32, passage positions, ascending within each term
-    frequencies: np.ndarray  # int32, the term's count in that passage
+    frequencies: np.ndarray  # uint16 (int32 if a count needs it): the term's count there
     lengths: np.ndarray  # int64, tokens per passage
     idf: np.ndarray  # float64 per term id, rank-bm25's values
     average_length: float
     k1: float
     b: float
+    # Per-thread scratch arrays for scoring, so a query touches only its own postings and
+    # concurrent queries (the bot answers in worker threads) never share one. Not pickled.
+    _scratch: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_scratch"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._scratch = threading.local()
 
     @property
     def passage_count(self) -> int:
@@ -52,39 +63,47 @@ class Bm25Postings:
     def build(
         cls, passages: Iterable[Sequence[str]], *, k1: float, b: float, epsilon: float
     ) -> Bm25Postings:
+        """Postings for these passages' tokens. Memory stays near the size of the result:
+        passages are folded into compact (term, passage, count) chunks as they stream in, and
+        the chunks are then placed term by term into the final arrays and dropped."""
         vocabulary: dict[str, int] = {}
+        known = vocabulary.__getitem__
         lengths = array("q")
-        token_terms, token_passages = array("i"), array("i")
-        chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for position, tokens in enumerate(passages):
-            lengths.append(len(tokens))
-            token_terms.extend([vocabulary.setdefault(t, len(vocabulary)) for t in tokens])
-            token_passages.extend([position] * len(tokens))
-            if len(token_terms) >= _FLUSH_TOKENS:
-                chunks.append(_fold(token_terms, token_passages))
-                token_terms, token_passages = array("i"), array("i")
-        chunks.append(_fold(token_terms, token_passages))
-        terms_of = np.concatenate([c[0] for c in chunks])
-        passages_of = np.concatenate([c[1] for c in chunks])
-        counts = np.concatenate([c[2] for c in chunks])
-        del chunks
-        # Group by term; the stable sort keeps passages ascending within each term.
-        order = np.argsort(terms_of, kind="stable")
-        document_frequency = np.bincount(terms_of, minlength=len(vocabulary))
-        pointers = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(document_frequency, out=pointers[1:])
+        batch = _Batch()
+        chunks: list[_Chunk] = []
+        for tokens in passages:
+            try:
+                ids = list(map(known, tokens))  # the common case: every word seen before
+            except KeyError:
+                ids = [vocabulary.setdefault(t, len(vocabulary)) for t in tokens]
+            lengths.append(len(ids))
+            batch.add(ids)
+            if batch.full():
+                chunks.append(batch.fold(len(lengths) - batch.count))
+                batch = _Batch()
+        chunks.append(batch.fold(len(lengths) - batch.count))
         length_array = np.frombuffer(lengths, dtype=np.int64).copy()
         corpus_size = len(length_array)
-        average_length = float(length_array.sum()) / corpus_size if corpus_size else 0.0
+        document_frequency = np.zeros(len(vocabulary), dtype=np.int64)
+        for chunk in chunks:
+            document_frequency[: len(chunk.df)] += chunk.df
+        pointers = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(document_frequency, out=pointers[1:])
+        wide = any(chunk.counts.dtype != np.uint16 for chunk in chunks)
+        out_passages = np.empty(int(pointers[-1]), dtype=np.int32)
+        out_frequencies = np.empty(int(pointers[-1]), dtype=np.int32 if wide else np.uint16)
+        cursor = pointers[:-1].copy()
+        while chunks:
+            chunks.pop(0).place(cursor, out_passages, out_frequencies)
         return cls(
             terms=list(vocabulary),
             vocabulary=vocabulary,
             pointers=pointers,
-            passages=passages_of[order],
-            frequencies=counts[order],
+            passages=out_passages,
+            frequencies=out_frequencies,
             lengths=length_array,
             idf=_okapi_idf(document_frequency, corpus_size, epsilon),
-            average_length=average_length,
+            average_length=float(length_array.sum()) / corpus_size if corpus_size else 0.0,
             k1=k1,
             b=b,
         )
@@ -92,10 +111,52 @@ class Bm25Postings:
     def scores(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(passage positions, scores) of every passage sharing a term with the query, in
         position order. A repeated query term counts again, as in rank-bm25."""
-        known = [self.vocabulary[t] for t in query if t in self.vocabulary]
-        if not known:
+        total, touched = self._accumulate(query)
+        if touched is None:
             return np.empty(0, dtype=np.int32), np.empty(0)
-        total = np.zeros(self.passage_count)
+        positions = _unique(touched)
+        scores = total[positions]  # a copy: fancy indexing
+        total[touched] = 0.0  # leave the scratch array clean for the next query
+        return positions, scores
+
+    def top(
+        self, query: Sequence[str], limit: int, allowed: range | None = None
+    ) -> list[tuple[int, float]]:
+        """The best `limit` passages, best first; ties in position order.
+
+        Only the few best are sorted: a passage appears once per query term it contains, so
+        the `limit × terms` best entries hold the `limit` best passages (and all their ties).
+        """
+        total, touched = self._accumulate(query)
+        if touched is None:
+            return []
+        try:
+            candidates = touched
+            if allowed is not None:
+                inside = (touched >= allowed.start) & (touched < allowed.stop)
+                candidates = touched[inside]
+            if limit <= 0 or not len(candidates):
+                return []
+            values = total[candidates]
+            enough = limit * len(query)
+            if len(candidates) > 4 * enough:
+                threshold = np.partition(values, len(values) - enough)[len(values) - enough]
+                keep = values >= threshold
+                candidates = candidates[keep]
+            positions = _unique(candidates)
+            scores = total[positions]
+            order = np.argsort(-scores, kind="stable")[:limit]
+            return [(int(positions[i]), float(scores[i])) for i in order]
+        finally:
+            total[touched] = 0.0
+
+    def _accumulate(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Add each query term's BM25 part into the scratch totals; return them and every
+        posting position touched (with repeats), or None if no term is known."""
+        known = [self.vocabulary[t] for t in query if t in self.vocabulary]
+        total = self._totals()
+        if not known:
+            return total, None
         touched = []
         k1, b, average = self.k1, self.b, self.average_length
         for t in known:
@@ -108,41 +169,87 @@ class Bm25Postings:
                 frequency * (k1 + 1) / (frequency + k1 * (1 - b + b * length / average))
             )
             touched.append(where)
-        positions = np.unique(np.concatenate(touched))
-        return positions, total[positions]
+        return total, np.concatenate(touched) if len(touched) > 1 else touched[0]
 
-    def top(
-        self, query: Sequence[str], limit: int, allowed: range | None = None
-    ) -> list[tuple[int, float]]:
-        """The best `limit` passages, best first; ties in position order."""
-        positions, scores = self.scores(query)
-        if allowed is not None and len(positions):
-            keep = (positions >= allowed.start) & (positions < allowed.stop)
-            positions, scores = positions[keep], scores[keep]
-        if limit <= 0 or not len(positions):
-            return []
-        if len(positions) > 4 * limit:
-            # Keep every passage scoring at least the limit-th best, ties included.
-            threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-            keep = scores >= threshold
-            positions, scores = positions[keep], scores[keep]
-        order = np.argsort(-scores, kind="stable")[:limit]
-        return [(int(positions[i]), float(scores[i])) for i in order]
+    def _totals(self) -> np.ndarray:
+        scratch = self._scratch
+        if getattr(scratch, "size", None) != self.passage_count:
+            scratch.total = np.zeros(self.passage_count)
+            scratch.size = self.passage_count
+        return scratch.total
 
 
-def _fold(terms: array, passages: array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token-level (term, passage) pairs → unique pairs with counts, sorted by passage."""
-    if not terms:
-        empty = np.empty(0, dtype=np.int32)
-        return empty, empty, empty
-    term_ids = np.frombuffer(terms, dtype=np.int32).astype(np.int64)
-    passage_ids = np.frombuffer(passages, dtype=np.int32).astype(np.int64)
-    keys, counts = np.unique((passage_ids << 32) | term_ids, return_counts=True)
-    return (
-        (keys & 0xFFFFFFFF).astype(np.int32),
-        (keys >> 32).astype(np.int32),
-        counts.astype(np.int32),
-    )
+def _unique(positions: np.ndarray) -> np.ndarray:
+    """Sorted distinct positions (a sort is faster here than numpy's hashing unique)."""
+    ordered = np.sort(positions)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
+_BATCH_TOKENS = 2_000_000
+_BATCH_PASSAGES = 65_535  # passage numbers within a chunk fit in 16 bits
+
+
+class _Batch:
+    """Token ids of consecutive passages, waiting to be folded into a chunk."""
+
+    def __init__(self) -> None:
+        self.terms = array("i")
+        self.lengths = array("q")
+
+    @property
+    def count(self) -> int:
+        return len(self.lengths)
+
+    def add(self, ids: list[int]) -> None:
+        self.terms.extend(ids)
+        self.lengths.append(len(ids))
+
+    def full(self) -> bool:
+        return len(self.terms) >= _BATCH_TOKENS or len(self.lengths) >= _BATCH_PASSAGES
+
+    def fold(self, first_passage: int) -> _Chunk:
+        terms = np.frombuffer(self.terms, dtype=np.int32).astype(np.int64)
+        local = np.repeat(
+            np.arange(len(self.lengths), dtype=np.int64), np.frombuffer(self.lengths, np.int64)
+        )
+        keys, counts = np.unique((local << 32) | terms, return_counts=True)
+        term_ids = (keys & 0xFFFFFFFF).astype(np.int32)
+        narrow = counts.max(initial=0) <= np.iinfo(np.uint16).max
+        return _Chunk(
+            terms=term_ids,
+            local=(keys >> 32).astype(np.uint16),
+            counts=counts.astype(np.uint16 if narrow else np.int32),
+            first=first_passage,
+            df=np.bincount(term_ids),
+        )
+
+
+@dataclass
+class _Chunk:
+    """Unique (term, passage) pairs of a run of passages, with counts, in passage order."""
+
+    terms: np.ndarray
+    local: np.ndarray  # passage number within the chunk
+    counts: np.ndarray
+    first: int  # position of the chunk's first passage
+    df: np.ndarray  # passages per term id in this chunk
+
+    def place(self, cursor: np.ndarray, passages: np.ndarray, frequencies: np.ndarray) -> None:
+        """Write this chunk's postings after those of earlier chunks, term by term; within a
+        term, passages stay in ascending order."""
+        if not len(self.terms):
+            return
+        order = np.argsort(self.terms, kind="stable")
+        terms = self.terms[order]
+        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
+        sizes = np.diff(np.r_[starts, len(terms)])
+        rank = np.arange(len(terms)) - np.repeat(starts, sizes)
+        destination = cursor[terms] + rank
+        passages[destination] = self.local[order].astype(np.int32) + self.first
+        frequencies[destination] = self.counts[order]
+        cursor[terms[starts]] += sizes
 
 
 def _okapi_idf(document_frequency: np.ndarray, corpus_size: int, epsilon: float) -> np.ndarray:

@@ -1,0 +1,328 @@
+"""Scale benchmark: BM25 retrieval over 1k to 1M synthetic passages, ours against rank-bm25.
+
+    python bench/scale.py                      # 1k, 10k, 100k, 1M (about 10 minutes)
+    python bench/scale.py --sizes 1000 10000   # quicker
+    python bench/scale.py --answer-sizes 1000 10000 100000   # also the whole answer path
+
+Passages are drawn from a fixed-seed generator: words from a Zipf-distributed vocabulary of
+200,000, so a few words are everywhere and most are rare, as in real text; the 100 commonest
+stand in for stopwords and are dropped, leaving about 50 content words a passage. Queries are
+2 to 5 content words from the same distribution. Each engine runs in its own
+process, so its peak memory (max RSS) is its own. For every size the table shows build time,
+save and load time, size on disk, peak memory, median and p99 query latency, and the speed-up
+over rank-bm25's `get_scores` over all passages (what `get_top_n` does), measured side by side
+on the same queries; bm25s is measured as a peer when it is installed
+(`pip install ".[bench]"`). Every query's top 10 (positions, and scores to 1e-9) is compared
+with rank-bm25's; the `same` column counts the agreements.
+
+With --answer-sizes, whole seed directories are generated (100 passages' worth of sentences per
+file) and `Corpus.ask` is timed end to end: tokenizing the question, retrieval, sentence scoring
+and the decline decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+VOCABULARY = 200_000
+ZIPF_EXPONENT = 1.07
+# The commonest words stand in for stopwords, which the tokenizer drops from real text and
+# questions; they are drawn (so the rest keep their Zipf frequencies) and then left out.
+STOPWORD_RANKS = 100
+SEED = 20231126
+QUERIES = 200
+
+
+def vocabulary() -> list[str]:
+    # Word-like strings that the stemmer leaves alone and no stopword list contains.
+    letters = "bcdfgklmnprstvz"
+    vowels = "aeiou"
+    words = []
+    for n in range(VOCABULARY):
+        word, k = "", n
+        for _ in range(4):
+            word += letters[k % 15] + vowels[(k // 15) % 5]
+            k //= 75
+        words.append(word + "x")
+    return words
+
+
+def zipf_probabilities() -> np.ndarray:
+    weights = 1.0 / np.arange(1, VOCABULARY + 1) ** ZIPF_EXPONENT
+    return weights / weights.sum()
+
+
+CHUNK = 20_000  # passages generated at a time, so the generator's own memory stays small
+
+
+def passage_chunks(size: int):
+    """Token ids of the passages, a chunk at a time: (concatenated ids, start offsets). About
+    100 words are drawn per passage, of which about 50 remain once the stopword stand-ins go.
+    Each chunk has its own seed, so any size is a prefix of any larger one."""
+    probabilities = zipf_probabilities()
+    for first in range(0, size, CHUNK):
+        count = min(CHUNK, size - first)
+        rng = np.random.default_rng([SEED, first])
+        lengths = rng.integers(60, 141, size=count)
+        passage_of = np.repeat(np.arange(count), lengths)
+        tokens = rng.choice(VOCABULARY, size=len(passage_of), p=probabilities)
+        keep = tokens >= STOPWORD_RANKS
+        tokens, passage_of = tokens[keep].astype(np.int32), passage_of[keep]
+        yield tokens, np.searchsorted(passage_of, np.arange(count + 1))
+
+
+def queries() -> list[list[str]]:
+    rng = np.random.default_rng(SEED + 1)
+    words = vocabulary()
+    probabilities = zipf_probabilities()
+    content = probabilities[STOPWORD_RANKS:] / probabilities[STOPWORD_RANKS:].sum()
+    return [
+        [
+            words[STOPWORD_RANKS + i]
+            for i in rng.choice(len(content), size=rng.integers(2, 6), p=content)
+        ]
+        for _ in range(QUERIES)
+    ]
+
+
+def token_lists(size: int):
+    words = vocabulary()
+    for tokens, offsets in passage_chunks(size):
+        for i in range(len(offsets) - 1):
+            yield [words[t] for t in tokens[offsets[i] : offsets[i + 1]].tolist()]
+
+
+# One engine, in its own process
+
+
+def run_engine(engine: str, size: int, out: Path, query_limit: int) -> dict:
+    asked = queries()[:query_limit]
+    result: dict = {"engine": engine, "size": size}
+    # Build times exclude generating the words: time the generator alone, and subtract.
+    started = time.perf_counter()
+    for _ in token_lists(size):
+        pass
+    generating = time.perf_counter() - started
+    started = time.perf_counter()
+    if engine == "ours":
+        from corpus.bm25 import Bm25Postings
+
+        index = Bm25Postings.build(token_lists(size), k1=1.5, b=0.75, epsilon=0.25)
+
+        def search(query: list[str]) -> list[tuple[int, float]]:
+            return index.top(query, 10)
+
+    elif engine == "rank-bm25":
+        from rank_bm25 import BM25Okapi
+
+        index = BM25Okapi(list(token_lists(size)))
+
+        def search(query: list[str]) -> list[tuple[int, float]]:
+            # What get_top_n does: score every passage, sort. The exact comparable top 10
+            # (passages sharing a query word, ties by position) is read off these scores.
+            scores = index.get_scores(query)
+            np.argsort(scores)[::-1][:10]
+            candidates = np.flatnonzero(scores != 0)
+            best = candidates[np.argsort(-scores[candidates], kind="stable")[:10]]
+            return [(int(p), float(scores[p])) for p in best]
+
+    elif engine == "bm25s":
+        import bm25s
+
+        # Robertson's IDF is rank-bm25's without the floor; bm25s is here for speed, and its
+        # float32 scores are not expected to match to 1e-9.
+        index = bm25s.BM25(method="robertson", k1=1.5, b=0.75)
+        index.index(list(token_lists(size)), show_progress=False)
+
+        def search(query: list[str]) -> list[tuple[int, float]]:
+            known = [t for t in query if t in index.vocab_dict]
+            if not known:
+                return []
+            docs, scores = index.retrieve([known], k=10, show_progress=False)
+            return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True)]
+
+    else:
+        raise SystemExit(f"unknown engine {engine}")
+    result["build_s"] = time.perf_counter() - started - generating
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "index.pickle"
+        t0 = time.perf_counter()
+        with path.open("wb") as handle:
+            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        result["save_s"] = time.perf_counter() - t0
+        result["disk_mb"] = path.stat().st_size / 1e6
+        del index  # measure the reload alone, not the old and new copies side by side
+        t0 = time.perf_counter()
+        with path.open("rb") as handle:
+            index = pickle.load(handle)
+        result["load_s"] = time.perf_counter() - t0
+    latencies, tops = [], []
+    for query in asked:
+        t0 = time.perf_counter()
+        top = search(query)
+        latencies.append(time.perf_counter() - t0)
+        tops.append(top)
+    latencies.sort()
+    result["median_ms"] = statistics.median(latencies) * 1000
+    result["p99_ms"] = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["queries"] = len(asked)
+    out.write_text(json.dumps({**result, "tops": tops}))
+    return result
+
+
+# The whole answer path
+
+
+def run_answer(size: int, out: Path) -> dict:
+    from corpus import Corpus
+
+    with tempfile.TemporaryDirectory() as scratch:
+        seeds = Path(scratch) / "seeds"
+        seeds.mkdir()
+        per_file = 100
+        t0 = time.perf_counter()
+        paragraphs: list[str] = []
+        for number, passage in enumerate(token_lists(size)):
+            # Two sentences a passage: passages of three sentences overlapping by one then
+            # number about as many as these.
+            half = len(passage) // 2
+            first, second = " ".join(passage[:half]), " ".join(passage[half:])
+            paragraphs.append(f"{first.capitalize()}. {second.capitalize()}.")
+            if len(paragraphs) == per_file or number == size - 1:
+                (seeds / f"doc{number // per_file:06d}.txt").write_text("\n".join(paragraphs))
+                paragraphs = []
+        generate_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        corpus = Corpus.open(seeds, cache_dir=Path(scratch) / "cache")
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        corpus = Corpus.open(seeds, cache_dir=Path(scratch) / "cache")
+        reopen_s = time.perf_counter() - t0
+        latencies = []
+        for query in queries():
+            t0 = time.perf_counter()
+            corpus.ask(" ".join(query))
+            latencies.append(time.perf_counter() - t0)
+    latencies.sort()
+    result = {
+        "engine": "answer",
+        "size": size,
+        "passages": len(corpus.index.passages),
+        "generate_s": generate_s,
+        "build_s": build_s,
+        "reopen_s": reopen_s,
+        "median_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    out.write_text(json.dumps(result))
+    return result
+
+
+# The driver
+
+
+def child(args: list[str]) -> dict | None:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "result.json"
+        command = [sys.executable, __file__, "--child", *args, "--out", str(out)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"  {' '.join(args)} failed: {done.stderr.strip().splitlines()[-1:]}")
+            return None
+        return json.loads(out.read_text())
+
+
+def agreement(ours: dict, reference: dict) -> str:
+    same = 0
+    for a, b in zip(ours["tops"], reference["tops"], strict=False):
+        if [p for p, _ in a] == [p for p, _ in b] and np.allclose(
+            [s for _, s in a], [s for _, s in b], rtol=0, atol=1e-9
+        ):
+            same += 1
+    return f"{same}/{len(reference['tops'])}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000, 1_000_000])
+    parser.add_argument("--answer-sizes", type=int, nargs="*", default=[])
+    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "SIZE"))
+    parser.add_argument("--queries", type=int, default=QUERIES)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        engine, size = args.child[0], int(args.child[1])
+        if engine == "answer":
+            run_answer(size, args.out)
+        else:
+            run_engine(engine, size, args.out, args.queries)
+        return
+
+    try:
+        import bm25s  # noqa: F401
+
+        peers = ["bm25s"]
+    except ImportError:
+        peers = []
+        print("(bm25s is not installed: pip install '.[bench]' to measure it as a peer)")
+    header = (
+        "| passages | engine | build s | save s | load s | disk MB | peak MB "
+        "| median ms | p99 ms | speed-up | same top-10 |"
+    )
+    print(header)
+    print("|" + "---|" * 11)
+    for size in args.sizes:
+        # rank-bm25 scores every passage for every query: fewer queries at the largest sizes.
+        reference_queries = args.queries if size <= 100_000 else 30
+        reference = child(["rank-bm25", str(size), "--queries", str(reference_queries)])
+        rows = [("ours", child(["ours", str(size), "--queries", str(args.queries)]))]
+        rows += [(peer, child([peer, str(size), "--queries", str(args.queries)])) for peer in peers]
+        for name, result in [*rows, ("rank-bm25", reference)]:
+            if result is None:
+                continue
+            speed_up = f"{reference['median_ms'] / result['median_ms']:.0f}×" if reference else "?"
+            if name == "ours" and reference:
+                same = agreement(result, reference)
+            else:
+                same = "—" if name == "rank-bm25" else "other IDF"
+            print(
+                f"| {size:,} | {name} | {result['build_s']:.2f} | {result['save_s']:.2f} "
+                f"| {result['load_s']:.2f} | {result['disk_mb']:.0f} | {result['peak_mb']:.0f} "
+                f"| {result['median_ms']:.3f} | {result['p99_ms']:.3f} | {speed_up} | {same} |",
+                flush=True,
+            )
+    if args.answer_sizes:
+        print()
+        print(
+            "| passages (generated) | passages (indexed) | build s | reopen s | peak MB "
+            "| median answer ms | p99 ms |"
+        )
+        print("|" + "---|" * 7)
+        for size in args.answer_sizes:
+            result = child(["answer", str(size)])
+            if result:
+                print(
+                    f"| {size:,} | {result['passages']:,} | {result['build_s']:.1f} "
+                    f"| {result['reopen_s']:.2f} | {result['peak_mb']:.0f} "
+                    f"| {result['median_ms']:.3f} | {result['p99_ms']:.3f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
