@@ -11,7 +11,7 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -144,6 +144,7 @@ def _open_corpus(args: argparse.Namespace, settings: Settings, **options: Any) -
         cache_dir=settings.cache_dir,
         config=settings.index_config(),
         max_question_chars=settings.max_question_length,
+        progress=_progress_bar() if sys.stderr.isatty() else None,
         **options,
     )
     for problem in corpus.problems:
@@ -270,6 +271,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .discord_app import run_bot
 
     return run_bot(settings, seeds_dir=args.seeds)
+
+
+def _progress_bar() -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr, for builds of many files (terminals only)."""
+    shown = -1
+
+    def report(done: int, total: int) -> None:
+        nonlocal shown
+        percent = done * 100 // total
+        if total < 50 or (percent == shown and done != total):
+            return
+        shown = percent
+        filled = percent // 4
+        sys.stderr.write(f"\rIndexing [{'#' * filled}{'.' * (25 - filled)}] {done}/{total} files")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return report
 
 
 def _color(settings: Settings) -> bool:

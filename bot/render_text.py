@@ -39,6 +39,12 @@ def render_stats(stats: CorpusStats, cache_status: str, seconds: float) -> str:
         f"{len(stats.documents)} document(s), {stats.sentences} sentences, "
         f"{stats.passages} passages, {stats.vocabulary} distinct terms",
     ]
+    if cache_status != "reused":
+        reused = len(stats.documents) - stats.documents_read
+        lines.append(f"{stats.documents_read} document(s) read, {reused} unchanged and reused")
+    if len(stats.documents) > 20:  # thousands of files: a summary, not a listing
+        lines.append("(per-document lines omitted for more than 20 documents)")
+        return "\n".join(lines)
     for doc in stats.documents:
         lines.append(
             f"  {doc.id}: {doc.title!r}, {doc.characters:,} characters, "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .answer import answer_question
 from .errors import SeedFileError, UnknownDocumentError
-from .index import CorpusIndex
+from .index import CorpusIndex, Progress
 from .models import (
     Answer,
     CorpusStats,
@@ -45,9 +45,14 @@ class Corpus:
         config: IndexConfig | None = None,
         max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
         force_rebuild: bool = False,
+        progress: Progress | None = None,
     ) -> Corpus:
         opened = open_index(
-            seeds_dir, cache_dir=cache_dir, config=config, force_rebuild=force_rebuild
+            seeds_dir,
+            cache_dir=cache_dir,
+            config=config,
+            force_rebuild=force_rebuild,
+            progress=progress,
         )
         return cls(
             index=opened.index,
@@ -113,4 +118,5 @@ class Corpus:
             vocabulary=index.vocabulary_size,
             content_hash=index.content_hash,
             built_at=index.built_at,
+            documents_read=index.analysed_documents,
         )

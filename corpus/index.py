@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,7 +25,7 @@ from .models import Document, IndexConfig, Paragraph, Passage, Sentence
 from .passages import make_passages
 from .retrieval import PassageRetriever, build_retriever
 from .segment import segment_document
-from .tokenize import tokenize
+from .tokenize import TOKENIZER_VERSION, tokenize
 
 __all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
 
@@ -65,7 +65,6 @@ class CorpusIndex:
     sentences: list[Sentence]
     sentence_tokens: list[list[str]]
     passages: list[Passage]
-    passage_tokens: list[list[str]]
     # Derived from the lists above at build time; kept because rebuilding them costs a pass
     # over every token.
     retriever: PassageRetriever | None = None
@@ -73,6 +72,8 @@ class CorpusIndex:
     sentence_df: Counter[str] = field(default_factory=Counter)
     sentence_passages: list[list[int]] = field(default_factory=list)  # sentence -> passages
     average_sentence_length: float = 1.0
+    tokenizer_version: int = TOKENIZER_VERSION
+    analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
     # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -82,6 +83,28 @@ class CorpusIndex:
 
     def sentence_idf(self, term: str) -> float:
         return positive_idf(self.sentence_df.get(term, 0), len(self.sentences))
+
+    def passage_tokens(self) -> Iterator[list[str]]:
+        """Each passage's tokens: its sentences' tokens, in order (made on demand, not kept)."""
+        for passage in self.passages:
+            yield [
+                t
+                for tokens in self.sentence_tokens[passage.first : passage.last + 1]
+                for t in tokens
+            ]
+
+    def reusable_analyses(self) -> dict[tuple[str, str], DocumentAnalysis]:
+        """Each document's analysis by (id, content hash), for the next build to reuse."""
+        if self.tokenizer_version != TOKENIZER_VERSION:
+            return {}
+        return {
+            (doc_id, span.document.sha256): DocumentAnalysis(
+                [self.paragraphs[p] for p in span.paragraphs],
+                [self.sentences[s] for s in span.sentences],
+                [self.sentence_tokens[s] for s in span.sentences],
+            )
+            for doc_id, span in self.spans.items()
+        }
 
     def expand_query(self, terms: list[str]) -> list[str]:
         """The terms plus the long forms of the acronyms among them, for retrieval."""
@@ -109,7 +132,29 @@ class CorpusIndex:
         ]
 
 
-def build_index(documents: list[Document], config: IndexConfig, content_hash: str) -> CorpusIndex:
+@dataclass(frozen=True)
+class DocumentAnalysis:
+    """What reading one document produced: the slow part of a build, reusable while the file
+    is unchanged."""
+
+    paragraphs: list[Paragraph]
+    sentences: list[Sentence]
+    tokens: list[list[str]]
+
+
+Progress = Callable[[int, int], None]  # (documents done, documents in all)
+
+
+def build_index(
+    documents: list[Document],
+    config: IndexConfig,
+    content_hash: str,
+    *,
+    reuse: Mapping[tuple[str, str], DocumentAnalysis] | None = None,
+    progress: Progress | None = None,
+) -> CorpusIndex:
+    """Index `documents`. Documents found in `reuse` (by id and content hash) are not read
+    again; only the corpus-wide statistics are recomputed."""
     index = CorpusIndex(
         config=config,
         content_hash=content_hash,
@@ -119,39 +164,41 @@ def build_index(documents: list[Document], config: IndexConfig, content_hash: st
         sentences=[],
         sentence_tokens=[],
         passages=[],
-        passage_tokens=[],
     )
-    for document in documents:
-        _add_document(index, document)
+    reuse = reuse or {}
+    for done, document in enumerate(documents, start=1):
+        analysis = reuse.get((document.id, document.sha256))
+        if analysis is None:
+            analysis = analyse_document(document)
+            index.analysed_documents += 1
+        _add_document(index, document, analysis)
+        if progress is not None:
+            progress(done, len(documents))
     _derive(index)
     return index
 
 
-def _add_document(index: CorpusIndex, document: Document) -> None:
+def analyse_document(document: Document) -> DocumentAnalysis:
     paragraphs, sentences = segment_document(document)
+    return DocumentAnalysis(paragraphs, sentences, [tokenize(s.text) for s in sentences])
+
+
+def _add_document(index: CorpusIndex, document: Document, analysis: DocumentAnalysis) -> None:
     first_paragraph, first_sentence, first_passage = (
         len(index.paragraphs),
         len(index.sentences),
         len(index.passages),
     )
     passages = make_passages(
-        sentences,
+        analysis.sentences,
         first_sentence,
         index.config.passage_sentences,
         index.config.passage_overlap,
     )
-    index.paragraphs.extend(paragraphs)
-    index.sentences.extend(sentences)
-    index.sentence_tokens.extend(tokenize(s.text) for s in sentences)
+    index.paragraphs.extend(analysis.paragraphs)
+    index.sentences.extend(analysis.sentences)
+    index.sentence_tokens.extend(analysis.tokens)
     index.passages.extend(passages)
-    for passage in passages:
-        index.passage_tokens.append(
-            [
-                t
-                for tokens in index.sentence_tokens[passage.first : passage.last + 1]
-                for t in tokens
-            ]
-        )
     index.spans[document.id] = DocumentSpan(
         document=document,
         paragraphs=range(first_paragraph, len(index.paragraphs)),
@@ -170,6 +217,7 @@ def _derive(index: CorpusIndex) -> None:
             index.sentence_passages[sentence].append(position)
     index.aliases = find_acronyms(span.document.text for span in index.spans.values())
     index.vocabulary_size = len(index.sentence_df)
-    index.retriever = build_retriever(index.passage_tokens, index.config)
-    if index.retriever is None and index.spans:
+    if index.sentence_df:
+        index.retriever = build_retriever(index.passage_tokens(), len(index.passages), index.config)
+    elif index.spans:
         _log.warning("The corpus has no searchable words; every question will go unanswered.")

@@ -175,6 +175,8 @@ class CorpusStats(_Frozen):
     vocabulary: int
     content_hash: str
     built_at: datetime.datetime
+    # Documents read and tokenised when the index was last built; the others were reused.
+    documents_read: int = 0
 
 
 class IndexConfig(_Frozen):

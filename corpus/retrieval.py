@@ -16,7 +16,7 @@ to passage positions. README.md ("Scale") describes how it plugs in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -67,7 +67,7 @@ class RankBm25Retriever:
 
 
 class PostingsRetriever:
-    def __init__(self, passage_tokens: Sequence[Sequence[str]], config: IndexConfig) -> None:
+    def __init__(self, passage_tokens: Iterable[Sequence[str]], config: IndexConfig) -> None:
         self.postings = Bm25Postings.build(
             passage_tokens, k1=config.k1, b=config.b, epsilon=config.epsilon
         )
@@ -79,12 +79,10 @@ class PostingsRetriever:
 
 
 def build_retriever(
-    passage_tokens: list[list[str]], config: IndexConfig
-) -> PassageRetriever | None:
-    """The retriever for this many passages; None when no passage has a searchable word
-    (rank-bm25 would divide by zero)."""
-    if not any(passage_tokens):
-        return None
-    if len(passage_tokens) >= LARGE_CORPUS:
+    passage_tokens: Iterable[list[str]], count: int, config: IndexConfig
+) -> PassageRetriever:
+    """The retriever for `count` passages. At least one passage must have a searchable word
+    (rank-bm25 divides by zero otherwise); the caller checks."""
+    if count >= LARGE_CORPUS:
         return PostingsRetriever(passage_tokens, config)
-    return RankBm25Retriever(passage_tokens, config)
+    return RankBm25Retriever(list(passage_tokens), config)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import SeedFileError
-from .index import CorpusIndex, build_index
+from .index import CorpusIndex, Progress, build_index
 from .loader import load_seeds
 from .models import Document, IndexConfig
 from .tokenize import TOKENIZER_VERSION
@@ -30,7 +30,7 @@ __all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 
@@ -62,14 +62,19 @@ def open_index(
     cache_dir: Path | None,
     config: IndexConfig | None = None,
     force_rebuild: bool = False,
+    progress: Progress | None = None,
 ) -> OpenedIndex:
-    """Load the seeds and return their index, from the cache when it is still valid."""
+    """Load the seeds and return their index, from the cache when it is still valid.
+
+    When the seeds changed, documents whose files did not change are taken from the old
+    index as they are; only new and changed files are read and tokenised again.
+    """
     config = config or IndexConfig()
     started = time.perf_counter()
     loaded = load_seeds(seeds_dir)
     key = content_hash(loaded.documents, config)
     if cache_dir is None:
-        index = build_index(loaded.documents, config, key)
+        index = build_index(loaded.documents, config, key, progress=progress)
         return OpenedIndex(index, "uncached", time.perf_counter() - started, loaded.problems)
 
     path = cache_path(cache_dir, seeds_dir)
@@ -78,7 +83,8 @@ def open_index(
     if cached is not None and cached.content_hash == key:
         return OpenedIndex(cached, "reused", time.perf_counter() - started, loaded.problems)
 
-    index = build_index(loaded.documents, config, key)
+    reuse = cached.reusable_analyses() if cached is not None and not force_rebuild else None
+    index = build_index(loaded.documents, config, key, reuse=reuse, progress=progress)
     _write_cache(path, index)
     status: CacheStatus = "rebuilt" if existed else "built"
     return OpenedIndex(index, status, time.perf_counter() - started, loaded.problems)

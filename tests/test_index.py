@@ -60,7 +60,7 @@ def test_ties_keep_document_order(tmp_path):
 def test_scores_equal_rank_bm25_on_the_candidates(tmp_path, article_text):
     make_seeds(tmp_path, {"a": article_text})
     index = build_index(load_seeds(tmp_path).documents, IndexConfig(), "x")
-    reference = BM25Okapi(index.passage_tokens)
+    reference = BM25Okapi(list(index.passage_tokens()))
     query = tokenize("military intervention in Niger by West African states")
     expected = reference.get_scores(query)
     for hit in index.search(query, 100):

@@ -75,3 +75,27 @@ def test_unwritable_cache_still_answers(tmp_path, caplog):
     corpus = open_corpus(seeds, blocker)
     assert corpus.ask("What do goats eat?").found
     assert "Could not save the index cache" in caplog.text
+
+
+def test_only_changed_and_new_files_are_read_again(tmp_path):
+    texts = {f"doc{n}": f"Report number {n} says goats eat grass." for n in range(5)}
+    seeds = make_seeds(tmp_path / "seeds", texts)
+    cache = tmp_path / "cache"
+    assert open_corpus(seeds, cache).stats().documents_read == 5
+    (seeds / "doc2.txt").write_text("Report two now says sharks eat fish.", encoding="utf-8")
+    make_seeds(seeds, {"doc9": "A new report says zebras eat leaves."})
+    changed = open_corpus(seeds, cache)
+    assert changed.cache_status == "rebuilt"
+    assert changed.stats().documents_read == 2  # doc2 changed, doc9 new; four reused
+    assert changed.ask("What do sharks eat?").quotes[0].citation.doc_id == "doc2"
+    assert changed.ask("What do zebras eat?").quotes[0].citation.doc_id == "doc9"
+    fresh = Corpus.open(seeds)  # the same answers as a build from nothing
+    for question in ("What do goats eat?", "What do sharks eat?"):
+        assert changed.ask(question) == fresh.ask(question)
+
+
+def test_progress_is_reported_per_document(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {f"d{n}": "Text here." for n in range(3)})
+    calls = []
+    Corpus.open(seeds, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
