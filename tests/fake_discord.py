@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,6 +163,7 @@ class Request:
     query: dict[str, str]
     body: Any
     status: int = 200
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def allowed_mentions(self) -> Any:

@@ -1,0 +1,150 @@
+"""Load test: 500 /ask interactions at once against the bot over a 100k-passage corpus.
+
+    python bench/discord_load.py [--passages 100000] [--interactions 500]
+
+Runs the real bot (`python -m bot run`) as its own process against the fake Discord of the
+test suite (tests/fake_discord.py) on 127.0.0.1, fires every interaction over the gateway in one
+burst, each from a different user, and prints how long Discord would have waited for each
+acknowledgement (the interaction callback: an answer, or a "thinking" deferral) and for each
+answer. Discord gives up on an interaction not acknowledged within 3 s. Nothing leaves this
+machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "bench"))
+
+import scale  # noqa: E402
+
+from tests.fake_discord import FakeDiscord, interaction_payload, slash  # noqa: E402
+
+TOKEN = "load-test-token-0000000000000000000"
+
+
+def write_seeds(directory: Path, passages: int) -> None:
+    paragraphs: list[str] = []
+    for number, passage in enumerate(scale.token_lists(passages)):
+        half = len(passage) // 2
+        paragraphs.append(
+            f"{' '.join(passage[:half]).capitalize()}. {' '.join(passage[half:]).capitalize()}."
+        )
+        if len(paragraphs) == 100 or number == passages - 1:
+            (directory / f"doc{number // 100:06d}.txt").write_text("\n".join(paragraphs))
+            paragraphs = []
+
+
+def describe(name: str, seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+
+    def ms(q: float) -> str:
+        return f"{ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000:.0f} ms"
+
+    median = statistics.median(ordered) * 1000
+    return (
+        f"{name}: min {ms(0)}, median {median:.0f} ms, p90 {ms(0.9)}, p99 {ms(0.99)}, max {ms(1)}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--passages", type=int, default=100_000)
+    parser.add_argument("--interactions", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        seeds, cache = Path(scratch) / "seeds", Path(scratch) / "cache"
+        seeds.mkdir()
+        started = time.perf_counter()
+        write_seeds(seeds, args.passages)
+        env = {
+            **os.environ,
+            "SEEDS_DIR": str(seeds),
+            "CACHE_DIR": str(cache),
+            "DISCORD_TOKEN": TOKEN,
+            "COOLDOWN_RATE": "100",
+            "LOG_LEVEL": "WARNING",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "bot", "index"],
+            cwd=PROJECT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        print(
+            f"corpus of {args.passages:,} passages written and indexed in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        fake = FakeDiscord()
+        await fake.start()
+        env.update(DISCORD_API_BASE_URL=fake.api_url, DISCORD_GATEWAY_URL=fake.gateway_url)
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=PROJECT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_for(lambda: fake.registered_commands and fake.sessions, 120, "bot")
+            await asyncio.sleep(2.5)  # let the bot finish its start-up (guild wait)
+            questions = [" ".join(q) for q in scale.queries()]
+            sent: dict[str, tuple[str, float]] = {}
+            for n in range(args.interactions):
+                payload = interaction_payload(
+                    slash("ask", question=questions[n % len(questions)]), user_id=10_000 + n
+                )
+                sent[payload["token"]] = (payload["id"], time.monotonic())
+                await fake.dispatch("INTERACTION_CREATE", payload)
+            burst = time.monotonic() - min(t for _, t in sent.values())
+
+            def finished() -> bool:
+                return all(_answer(fake, token) for token in sent)
+
+            await fake.wait_for(finished, timeout=120, what="all answers")
+            acks, answers, deferred = [], [], 0
+            for token, (_, at) in sent.items():
+                callback = next(r for r in fake.responses_to(token) if "/callback" in r.path)
+                acks.append(callback.received_at - at)
+                answers.append(_answer(fake, token).received_at - at)
+                deferred += callback.body["type"] == 5
+            print(
+                f"{len(sent)} interactions sent in {burst * 1000:.0f} ms; "
+                f"{len(answers)} answered, {deferred} of them deferred first"
+            )
+            print(describe("acknowledged after", acks))
+            print(describe("answered after", answers))
+            late = sum(a > 3.0 for a in acks)
+            print(f"acknowledged later than 3 s: {late}")
+        finally:
+            bot.terminate()
+            await bot.wait()
+            await fake.stop()
+
+
+def _answer(fake: FakeDiscord, token: str):
+    """The request that carried the answer: a callback with the embed, or the follow-up."""
+    for request in fake.responses_to(token):
+        body = request.body or {}
+        data = body.get("data", body) if "/callback" in request.path else body
+        if isinstance(data, dict) and data.get("embeds") and request.status == 200:
+            return request
+    return None
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
