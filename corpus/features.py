@@ -85,19 +85,19 @@ def candidates(
             t: weights[t] * max(counts[t], 1) * (k1 + 1) / (max(counts[t], 1) + norm)
             for t in matched
         }
-        sentence = index.sentences[position]
+        text, number = index.sentences.text(position), index.sentences.number(position)
         coverage = sum(coverage_weights[t] for t in matched) / coverage_total
         # The priors below only lift sentences that match the question: each is scaled by the
         # sentence's coverage, so an early or long sentence that shares no word gains nothing.
         expected = question.expects is not None and has_expected_answer(
-            sentence.text, question.expects, question.mentioned
+            text, question.expects, question.mentioned
         )
-        definition = bool(_DEFINITION.match(question.text) and _COPULA.search(sentence.text))
+        definition = bool(_DEFINITION.match(question.text) and _COPULA.search(text))
         features = {
             "match": sum(contributions.values()) / total_weight,
             "adjacency": _adjacent_pairs_weight(terms, tokens, weights) / total_weight,
-            "context": max(strength.get(p, 0.0) for p in index.sentence_passages[position]),
-            "position": coverage / sentence.number,
+            "context": max(strength.get(p, 0.0) for p in index.passages_of_sentence(position)),
+            "position": coverage / number,
             "expected": coverage * expected,
             "coverage": coverage,
             "definition": coverage * definition,
@@ -121,7 +121,7 @@ def candidates(
     by_position = {c.position: c for c in result}
     for candidate in result:
         previous = by_position.get(candidate.position - 1)
-        same_document = previous is not None and index.sentences[candidate.position].number > 1
+        same_document = previous is not None and index.sentences.number(candidate.position) > 1
         candidate.features["previous"] = previous.features["match"] if same_document else 0.0
     return result
 

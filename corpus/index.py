@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import numpy as np
 
 from .acronyms import find_acronyms
 from .models import Document, IndexConfig, Paragraph, Passage, Sentence
 from .passages import make_passages
 from .retrieval import PassageRetriever, build_retriever
 from .segment import segment_document
+from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
 from .tokenize import TOKENIZER_VERSION, tokenize
 
 __all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
@@ -61,16 +63,19 @@ class CorpusIndex:
     content_hash: str
     built_at: datetime
     spans: dict[str, DocumentSpan]
-    paragraphs: list[Paragraph]
-    sentences: list[Sentence]
-    sentence_tokens: list[list[str]]
-    passages: list[Passage]
-    # Derived from the lists above at build time; kept because rebuilding them costs a pass
+    texts: DocumentTexts
+    paragraphs: ParagraphTable
+    sentences: SentenceTable
+    sentence_tokens: TokenTable
+    passages: PassageTable
+    # Derived from the tables above at build time; kept because rebuilding them costs a pass
     # over every token.
     retriever: PassageRetriever | None = None
     vocabulary_size: int = 0
-    sentence_df: Counter[str] = field(default_factory=Counter)
-    sentence_passages: list[list[int]] = field(default_factory=list)  # sentence -> passages
+    sentence_df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Sentence i lies in passages _holders[_holder_pointers[i]:_holder_pointers[i + 1]].
+    _holder_pointers: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    _holders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     average_sentence_length: float = 1.0
     tokenizer_version: int = TOKENIZER_VERSION
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
@@ -82,29 +87,39 @@ class CorpusIndex:
         return [span.document for span in self.spans.values()]
 
     def sentence_idf(self, term: str) -> float:
-        return positive_idf(self.sentence_df.get(term, 0), len(self.sentences))
+        t = self.sentence_tokens.vocabulary.get(term)
+        frequency = int(self.sentence_df[t]) if t is not None else 0
+        return positive_idf(frequency, len(self.sentences))
+
+    def passages_of_sentence(self, position: int) -> list[int]:
+        start, end = self._holder_pointers[position], self._holder_pointers[position + 1]
+        return self._holders[start:end].tolist()
 
     def passage_tokens(self) -> Iterator[list[str]]:
         """Each passage's tokens: its sentences' tokens, in order (made on demand, not kept)."""
-        for passage in self.passages:
-            yield [
-                t
-                for tokens in self.sentence_tokens[passage.first : passage.last + 1]
-                for t in tokens
-            ]
+        tokens = self.sentence_tokens
+        for first, last in zip(
+            self.passages.column("first").tolist(),
+            self.passages.column("last").tolist(),
+            strict=True,
+        ):
+            yield [t for s in range(first, last + 1) for t in tokens[s]]
 
-    def reusable_analyses(self) -> dict[tuple[str, str], DocumentAnalysis]:
-        """Each document's analysis by (id, content hash), for the next build to reuse."""
-        if self.tokenizer_version != TOKENIZER_VERSION:
-            return {}
-        return {
-            (doc_id, span.document.sha256): DocumentAnalysis(
-                [self.paragraphs[p] for p in span.paragraphs],
-                [self.sentences[s] for s in span.sentences],
-                [self.sentence_tokens[s] for s in span.sentences],
-            )
-            for doc_id, span in self.spans.items()
-        }
+    def reusable_analysis(self, doc_id: str, sha256: str) -> DocumentAnalysis | None:
+        """The stored analysis of this document, if its content is unchanged (made on demand,
+        one document at a time, so a rebuild never holds two corpora in memory)."""
+        span = self.spans.get(doc_id)
+        if (
+            span is None
+            or span.document.sha256 != sha256
+            or self.tokenizer_version != TOKENIZER_VERSION
+        ):
+            return None
+        return DocumentAnalysis(
+            [self.paragraphs[p] for p in span.paragraphs],
+            [self.sentences[s] for s in span.sentences],
+            [self.sentence_tokens[s] for s in span.sentences],
+        )
 
     def expand_query(self, terms: list[str]) -> list[str]:
         """The terms plus the long forms of the acronyms among them, for retrieval."""
@@ -143,6 +158,7 @@ class DocumentAnalysis:
 
 
 Progress = Callable[[int, int], None]  # (documents done, documents in all)
+Reuse = Callable[[str, str], "DocumentAnalysis | None"]  # (doc id, content hash) -> analysis
 
 
 def build_index(
@@ -150,30 +166,33 @@ def build_index(
     config: IndexConfig,
     content_hash: str,
     *,
-    reuse: Mapping[tuple[str, str], DocumentAnalysis] | None = None,
+    reuse: Reuse | None = None,
     progress: Progress | None = None,
 ) -> CorpusIndex:
-    """Index `documents`. Documents found in `reuse` (by id and content hash) are not read
+    """Index `documents`. Documents `reuse` knows (by id and content hash) are not read
     again; only the corpus-wide statistics are recomputed."""
+    texts = DocumentTexts()
     index = CorpusIndex(
         config=config,
         content_hash=content_hash,
         built_at=datetime.now(UTC),
         spans={},
-        paragraphs=[],
-        sentences=[],
-        sentence_tokens=[],
-        passages=[],
+        texts=texts,
+        paragraphs=ParagraphTable(texts),
+        sentences=SentenceTable(texts),
+        sentence_tokens=TokenTable(),
+        passages=PassageTable(texts),
     )
-    reuse = reuse or {}
     for done, document in enumerate(documents, start=1):
-        analysis = reuse.get((document.id, document.sha256))
+        analysis = reuse(document.id, document.sha256) if reuse else None
         if analysis is None:
             analysis = analyse_document(document)
             index.analysed_documents += 1
         _add_document(index, document, analysis)
         if progress is not None:
             progress(done, len(documents))
+    for table in (index.paragraphs, index.sentences, index.sentence_tokens, index.passages):
+        table.freeze()
     _derive(index)
     return index
 
@@ -195,10 +214,12 @@ def _add_document(index: CorpusIndex, document: Document, analysis: DocumentAnal
         index.config.passage_sentences,
         index.config.passage_overlap,
     )
-    index.paragraphs.extend(analysis.paragraphs)
-    index.sentences.extend(analysis.sentences)
-    index.sentence_tokens.extend(analysis.tokens)
-    index.passages.extend(passages)
+    number = index.texts.add(document.id, document.text)
+    index.paragraphs.append_document(number, analysis.paragraphs)
+    index.sentences.append_document(number, analysis.sentences)
+    for tokens in analysis.tokens:
+        index.sentence_tokens.append(tokens)
+    index.passages.append_document(number, passages, analysis.sentences, first_sentence)
     index.spans[document.id] = DocumentSpan(
         document=document,
         paragraphs=range(first_paragraph, len(index.paragraphs)),
@@ -208,16 +229,30 @@ def _add_document(index: CorpusIndex, document: Document, analysis: DocumentAnal
 
 
 def _derive(index: CorpusIndex) -> None:
-    index.sentence_df = Counter(t for tokens in index.sentence_tokens for t in set(tokens))
-    total_tokens = sum(len(tokens) for tokens in index.sentence_tokens)
-    index.average_sentence_length = max(total_tokens / max(len(index.sentences), 1), 1.0)
-    index.sentence_passages = [[] for _ in index.sentences]
-    for position, passage in enumerate(index.passages):
-        for sentence in range(passage.first, passage.last + 1):
-            index.sentence_passages[sentence].append(position)
-    index.aliases = find_acronyms(span.document.text for span in index.spans.values())
-    index.vocabulary_size = len(index.sentence_df)
-    if index.sentence_df:
+    tokens = index.sentence_tokens
+    index.sentence_df = _sentence_frequencies(tokens)
+    index.average_sentence_length = max(tokens.total() / max(len(index.sentences), 1), 1.0)
+    index._holder_pointers, index._holders = index.passages.sentences_by_passage(
+        len(index.sentences)
+    )
+    index.aliases = find_acronyms(index.texts.texts)
+    index.vocabulary_size = len(tokens.terms)
+    if tokens.total():
         index.retriever = build_retriever(index.passage_tokens(), len(index.passages), index.config)
     elif index.spans:
         _log.warning("The corpus has no searchable words; every question will go unanswered.")
+
+
+def _sentence_frequencies(tokens: TokenTable) -> np.ndarray:
+    """In how many sentences each term occurs (a term twice in a sentence counts once)."""
+    frequencies = np.zeros(len(tokens.terms), dtype=np.int64)
+    step = 200_000  # sentences at a time, to bound the temporary arrays
+    for first in range(0, len(tokens), step):
+        last = min(first + step, len(tokens))
+        start, end = int(tokens._pointers[first]), int(tokens._pointers[last])
+        ids = np.asarray(tokens._ids[start:end], dtype=np.int64)
+        sizes = np.diff(np.asarray(tokens._pointers[first : last + 1]))
+        sentence = np.repeat(np.arange(last - first, dtype=np.int64), sizes)
+        pairs = np.unique((sentence << 32) | ids)
+        frequencies += np.bincount(pairs & 0xFFFFFFFF, minlength=len(frequencies))
+    return frequencies

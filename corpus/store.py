@@ -30,7 +30,7 @@ __all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 
@@ -83,7 +83,7 @@ def open_index(
     if cached is not None and cached.content_hash == key:
         return OpenedIndex(cached, "reused", time.perf_counter() - started, loaded.problems)
 
-    reuse = cached.reusable_analyses() if cached is not None and not force_rebuild else None
+    reuse = cached.reusable_analysis if cached is not None and not force_rebuild else None
     index = build_index(loaded.documents, config, key, reuse=reuse, progress=progress)
     _write_cache(path, index)
     status: CacheStatus = "rebuilt" if existed else "built"

@@ -101,7 +101,7 @@ def _central_in_document(index: CorpusIndex, positions: range) -> list[ScoredSen
     vectors = {
         p: _tfidf(index, index.sentence_tokens[p])
         for p in positions
-        if _is_summary_material(index.sentences[p].text, index.sentence_tokens[p])
+        if _is_summary_material(index.sentences.text(p), index.sentence_tokens[p])
     }
     centroid: Counter[str] = Counter()
     for vector in vectors.values():
@@ -132,10 +132,10 @@ def _pick(index: CorpusIndex, ranked: list[ScoredSentence], budget: int) -> set[
         if (
             previous is None
             or previous in chosen
-            or not is_dangling(index.sentences[position].text)
+            or not is_dangling(index.sentences.text(position))
         ):
             chosen.add(position)
-        elif len(chosen) + 2 <= budget and not is_dangling(index.sentences[previous].text):
+        elif len(chosen) + 2 <= budget and not is_dangling(index.sentences.text(previous)):
             chosen.update((previous, position))
     return chosen
 

@@ -1,0 +1,241 @@
+"""Columnar storage for the index's paragraphs, sentences, passages and tokens.
+
+A corpus of a million passages has millions of sentences; as Python objects they would take
+gigabytes and seconds to unpickle. Here each field is one numpy array, and the familiar models
+(`Sentence`, `Passage`, `Paragraph`) are made only when one is asked for. The tables behave as
+read-only sequences, so code that indexes `index.sentences[i]` does not care.
+
+Tables are filled a document at a time (`append_*`), then `freeze()` turns the growing arrays
+into numpy arrays.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+import numpy as np
+
+from .models import Paragraph, Passage, Sentence
+
+__all__ = ["DocumentTexts", "ParagraphTable", "PassageTable", "SentenceTable", "TokenTable"]
+
+
+class DocumentTexts:
+    """Document ids and texts by document number (shared with the documents, not copied)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+
+    def add(self, doc_id: str, text: str) -> int:
+        self.ids.append(doc_id)
+        self.texts.append(text)
+        return len(self.ids) - 1
+
+
+class _Table:
+    _int_fields: tuple[str, ...] = ()
+
+    def __init__(self, documents: DocumentTexts) -> None:
+        self.documents = documents
+        self._columns: dict[str, array | np.ndarray] = {f: array("q") for f in self._int_fields}
+
+    def __len__(self) -> int:
+        return len(self._columns[self._int_fields[0]])
+
+    def freeze(self) -> None:
+        self._columns = {
+            name: np.asarray(column, dtype=np.int64) if isinstance(column, array) else column
+            for name, column in self._columns.items()
+        }
+
+    def column(self, name: str) -> np.ndarray:
+        return np.asarray(self._columns[name])
+
+    def _value(self, name: str, i: int) -> int:
+        return int(self._columns[name][i])
+
+    def _check(self, i: int) -> int:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return i
+
+
+class SentenceTable(_Table, Sequence[Sentence]):
+    _int_fields = ("doc", "paragraph", "in_paragraph", "number", "start", "end")
+
+    def append_document(self, doc: int, sentences: list[Sentence]) -> None:
+        c = self._columns
+        for s in sentences:
+            c["doc"].append(doc)
+            c["paragraph"].append(s.paragraph)
+            c["in_paragraph"].append(s.number_in_paragraph)
+            c["number"].append(s.number)
+            c["start"].append(s.start)
+            c["end"].append(s.end)
+
+    def text(self, i: int) -> str:
+        c = self._columns
+        return self.documents.texts[int(c["doc"][i])][int(c["start"][i]) : int(c["end"][i])]
+
+    def number(self, i: int) -> int:
+        """Position of sentence `i` in its document, from 1."""
+        return self._value("number", i)
+
+    @overload
+    def __getitem__(self, i: int) -> Sentence: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Sentence]: ...
+    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = self._check(i)
+        c = self._columns
+        doc = int(c["doc"][i])
+        start, end = int(c["start"][i]), int(c["end"][i])
+        return Sentence(
+            doc_id=self.documents.ids[doc],
+            paragraph=int(c["paragraph"][i]),
+            number_in_paragraph=int(c["in_paragraph"][i]),
+            number=int(c["number"][i]),
+            start=start,
+            end=end,
+            text=self.documents.texts[doc][start:end],
+        )
+
+    def __iter__(self) -> Iterator[Sentence]:
+        return (self[i] for i in range(len(self)))
+
+
+class ParagraphTable(_Table, Sequence[Paragraph]):
+    _int_fields = ("doc", "number", "start", "end")
+
+    def append_document(self, doc: int, paragraphs: list[Paragraph]) -> None:
+        c = self._columns
+        for p in paragraphs:
+            c["doc"].append(doc)
+            c["number"].append(p.number)
+            c["start"].append(p.start)
+            c["end"].append(p.end)
+
+    @overload
+    def __getitem__(self, i: int) -> Paragraph: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Paragraph]: ...
+    def __getitem__(self, i: int | slice) -> Paragraph | list[Paragraph]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = self._check(i)
+        c = self._columns
+        return Paragraph(
+            doc_id=self.documents.ids[int(c["doc"][i])],
+            number=int(c["number"][i]),
+            start=int(c["start"][i]),
+            end=int(c["end"][i]),
+        )
+
+    def __iter__(self) -> Iterator[Paragraph]:
+        return (self[i] for i in range(len(self)))
+
+
+class PassageTable(_Table, Sequence[Passage]):
+    _int_fields = ("doc", "first", "last", "first_number", "last_number")
+
+    def append_document(
+        self, doc: int, passages: list[Passage], sentences: list[Sentence], offset: int
+    ) -> None:
+        c = self._columns
+        for p in passages:
+            c["doc"].append(doc)
+            c["first"].append(p.first)
+            c["last"].append(p.last)
+            c["first_number"].append(sentences[p.first - offset].number)
+            c["last_number"].append(sentences[p.last - offset].number)
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = self._check(i)
+        c = self._columns
+        doc_id = self.documents.ids[int(c["doc"][i])]
+        return Passage(
+            id=f"{doc_id}:{int(c['first_number'][i])}-{int(c['last_number'][i])}",
+            doc_id=doc_id,
+            first=int(c["first"][i]),
+            last=int(c["last"][i]),
+        )
+
+    def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
+
+    def sentences_by_passage(self, sentence_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """CSR from sentence to the passages that hold it: (pointers, passage positions)."""
+        first, last = self.column("first"), self.column("last")
+        sizes = last - first + 1
+        passage_of = np.repeat(np.arange(len(first)), sizes)
+        within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        sentence_of = np.repeat(first, sizes) + within
+        order = np.argsort(sentence_of, kind="stable")
+        pointers = np.zeros(sentence_count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(sentence_of, minlength=sentence_count), out=pointers[1:])
+        return pointers, passage_of[order].astype(np.int32)
+
+
+class TokenTable(Sequence[list[str]]):
+    """Each sentence's tokens, stored as term ids in one array."""
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []
+        self.vocabulary: dict[str, int] = {}
+        self._ids: array | np.ndarray = array("i")
+        self._pointers: array | np.ndarray = array("q", [0])
+
+    def append(self, tokens: list[str]) -> None:
+        vocabulary = self.vocabulary
+        for token in tokens:
+            term = vocabulary.get(token)
+            if term is None:
+                term = vocabulary[token] = len(self.terms)
+                self.terms.append(token)
+            self._ids.append(term)
+        self._pointers.append(len(self._ids))
+
+    def freeze(self) -> None:
+        self._ids = np.asarray(self._ids, dtype=np.int32)
+        self._pointers = np.asarray(self._pointers, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._pointers) - 1
+
+    def ids(self, i: int) -> np.ndarray:
+        return np.asarray(self._ids[int(self._pointers[i]) : int(self._pointers[i + 1])])
+
+    @overload
+    def __getitem__(self, i: int) -> list[str]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[list[str]]: ...
+    def __getitem__(self, i: int | slice) -> list[str] | list[list[str]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        terms = self.terms
+        start, end = int(self._pointers[i]), int(self._pointers[i + 1])
+        return [terms[t] for t in self._ids[start:end].tolist()]
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return (self[i] for i in range(len(self)))
+
+    def total(self) -> int:
+        return len(self._ids)
