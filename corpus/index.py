@@ -238,7 +238,9 @@ def _derive(index: CorpusIndex) -> None:
     index.aliases = find_acronyms(index.texts.texts)
     index.vocabulary_size = len(tokens.terms)
     if tokens.total():
-        index.retriever = build_retriever(index.passage_tokens(), len(index.passages), index.config)
+        index.retriever = build_retriever(
+            tokens, index.passages, index.passage_tokens(), index.config
+        )
     elif index.spans:
         _log.warning("The corpus has no searchable words; every question will go unanswered.")
 

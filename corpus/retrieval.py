@@ -24,6 +24,7 @@ from rank_bm25 import BM25Okapi
 
 from .bm25 import Bm25Postings
 from .models import IndexConfig
+from .tables import PassageTable, TokenTable
 
 __all__ = [
     "LARGE_CORPUS",
@@ -67,9 +68,29 @@ class RankBm25Retriever:
 
 
 class PostingsRetriever:
-    def __init__(self, passage_tokens: Iterable[Sequence[str]], config: IndexConfig) -> None:
-        self.postings = Bm25Postings.build(
-            passage_tokens, k1=config.k1, b=config.b, epsilon=config.epsilon
+    def __init__(self, postings: Bm25Postings) -> None:
+        self.postings = postings
+
+    @classmethod
+    def from_tables(
+        cls, tokens: TokenTable, passages: PassageTable, config: IndexConfig
+    ) -> PostingsRetriever:
+        """A passage is a run of consecutive sentences, so its tokens are one slice of the
+        sentence token array: the postings are built from term ids, no strings involved."""
+        pointers = tokens.pointers()
+        starts = pointers[passages.column("first")]
+        ends = pointers[passages.column("last") + 1]
+        return cls(
+            Bm25Postings.from_token_ids(
+                tokens.all_ids(),
+                starts,
+                ends,
+                terms=tokens.terms,
+                vocabulary=tokens.vocabulary,
+                k1=config.k1,
+                b=config.b,
+                epsilon=config.epsilon,
+            )
         )
 
     def top(
@@ -79,10 +100,13 @@ class PostingsRetriever:
 
 
 def build_retriever(
-    passage_tokens: Iterable[list[str]], count: int, config: IndexConfig
+    tokens: TokenTable,
+    passages: PassageTable,
+    passage_tokens: Iterable[list[str]],
+    config: IndexConfig,
 ) -> PassageRetriever:
-    """The retriever for `count` passages. At least one passage must have a searchable word
-    (rank-bm25 divides by zero otherwise); the caller checks."""
-    if count >= LARGE_CORPUS:
-        return PostingsRetriever(passage_tokens, config)
+    """The retriever for these passages. At least one must have a searchable word (rank-bm25
+    divides by zero otherwise); the caller checks."""
+    if len(passages) >= LARGE_CORPUS:
+        return PostingsRetriever.from_tables(tokens, passages, config)
     return RankBm25Retriever(list(passage_tokens), config)

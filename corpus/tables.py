@@ -239,3 +239,11 @@ class TokenTable(Sequence[list[str]]):
 
     def total(self) -> int:
         return len(self._ids)
+
+    def all_ids(self) -> np.ndarray:
+        """Every sentence's term ids, concatenated (frozen tables only)."""
+        return np.asarray(self._ids)
+
+    def pointers(self) -> np.ndarray:
+        """Sentence i's ids are all_ids()[pointers[i]:pointers[i + 1]]."""
+        return np.asarray(self._pointers)

@@ -46,7 +46,8 @@ def test_both_retrievers_agree(passages, query):
     if not any(passages):
         return
     config = IndexConfig()
-    small, large = RankBm25Retriever(passages, config), PostingsRetriever(passages, config)
+    small = RankBm25Retriever(passages, config)
+    large = PostingsRetriever(Bm25Postings.build(passages, k1=1.5, b=0.75, epsilon=0.25))
     allowed = range(len(passages) // 3, len(passages))
     assert small.top(query, 10) == large.top(query, 10)
     assert small.top(query, 10, allowed) == large.top(query, 10, allowed)
@@ -84,3 +85,29 @@ def test_ties_at_the_cut_keep_position_order(limit):
     postings = Bm25Postings.build(passages, k1=1.5, b=0.75, epsilon=0.25)
     model = BM25Okapi(passages)
     assert postings.top(["x"], limit) == reference_top(model, ["x"], limit)
+
+
+def test_postings_from_the_index_tables_equal_rank_bm25(tmp_path):
+    """The large-corpus path builds from the index's term ids; it must rank as rank-bm25."""
+    from corpus.index import build_index
+    from corpus.loader import load_seeds
+    from tests.conftest import make_seeds
+
+    rng = random.Random(3)
+    words = [f"word{n}" for n in range(300)]
+    texts = {
+        f"d{d}": "\n".join(
+            " ".join(rng.choices(words, k=rng.randint(3, 15))).capitalize() + "."
+            for _ in range(rng.randint(1, 12))
+        )
+        for d in range(40)
+    }
+    index = build_index(load_seeds(make_seeds(tmp_path, texts)).documents, IndexConfig(), "h")
+    config = IndexConfig()
+    small = RankBm25Retriever(list(index.passage_tokens()), config)
+    large = PostingsRetriever.from_tables(index.sentence_tokens, index.passages, config)
+    for _ in range(100):
+        query = rng.choices(words, k=rng.randint(1, 4))
+        allowed = index.spans[f"d{rng.randrange(40)}"].passages
+        assert small.top(query, 10) == large.top(query, 10)
+        assert small.top(query, 10, allowed) == large.top(query, 10, allowed)
