@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 import Stemmer
 
@@ -48,36 +47,56 @@ STOPWORDS = frozenset(w.replace("'", "") for w in _STOPWORD_TEXT.split()) | froz
 _stemmer = Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=200_000)
+# Stems by word. A plain dict is the fastest cache here; it is emptied if it grows past
+# _STEM_CACHE_LIMIT entries (a corpus's vocabulary is usually far smaller).
+_stems: dict[str, str] = {}
+_STEM_CACHE_LIMIT = 1_000_000
+
+
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    found = _stems.get(word)
+    if found is None:
+        if len(_stems) >= _STEM_CACHE_LIMIT:
+            _stems.clear()
+        found = _stems[word] = _stemmer.stemWord(word)
+    return found
 
 
 def content_words(text: str) -> list[str]:
     """The folded, unstemmed words of `text` that carry meaning, in order."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
-    shouting = _is_shouting(text)
+    if not text.isascii():  # NFKC changes nothing in ASCII, and costs a pass
+        text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_APOSTROPHES)
+    if "." in text:
+        text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    shouting: bool | None = None  # worked out only if a word in capitals needs it
     words: list[str] = []
-    for match in _WORD.finditer(text):
-        original = match.group(0)
+    append = words.append
+    for original in _WORD.findall(text):
         word = original.casefold()
-        if word.endswith("'s"):
-            word = word[:-2]
-        word = word.replace("'", "")
-        # "US" or "IT" written in capitals is a name, not the pronoun.
-        is_acronym = not shouting and 2 <= len(original) <= 5 and original.isupper()
-        if not word or (word in STOPWORDS and not is_acronym):
+        if "'" in word:
+            if word.endswith("'s"):
+                word = word[:-2]
+            word = word.replace("'", "")
+        if word in STOPWORDS:
+            # "US" or "IT" written in capitals is a name, not the pronoun, unless the whole
+            # text is written in capitals.
+            if not (2 <= len(original) <= 5 and original.isupper()):
+                continue
+            if shouting is None:
+                shouting = _is_shouting(text)
+            if shouting:
+                continue
+        if len(word) < 2 and not word.isdigit():
             continue
-        if len(word) == 1 and not word.isdigit():
-            continue
-        words.append(word)
+        append(word)
     return words
 
 
 def tokenize(text: str) -> list[str]:
     """Stems of the content words of `text`, in order, repeats kept (BM25 counts them)."""
-    return [stem(word) for word in content_words(text)]
+    cached = _stems.get
+    return [cached(word) or stem(word) for word in content_words(text)]
 
 
 _ORIGINAL_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
