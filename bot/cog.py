@@ -328,7 +328,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
                         doc_id=sentence.doc_id,
                         title=span.document.title,
                         number=paragraph.number,
-                        text=span.document.text[paragraph.start : paragraph.end],
+                        text=index.text_slice(sentence.doc_id, paragraph.start, paragraph.end),
                         highlight=(
                             sentence.start - paragraph.start,
                             sentence.end - paragraph.start,

@@ -96,7 +96,7 @@ class Corpus:
         return [self.index.paragraphs[p] for p in span.paragraphs]
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
-        return self.index.spans[paragraph.doc_id].document.text[paragraph.start : paragraph.end]
+        return self.index.text_slice(paragraph.doc_id, paragraph.start, paragraph.end)
 
     def stats(self) -> CorpusStats:
         index = self.index
@@ -104,7 +104,7 @@ class Corpus:
             DocumentStats(
                 id=doc_id,
                 title=span.document.title,
-                characters=len(span.document.text),
+                characters=index.texts.length(span.number),
                 paragraphs=len(span.paragraphs),
                 sentences=len(span.sentences),
                 passages=len(span.passages),

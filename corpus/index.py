@@ -36,9 +36,13 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DocumentSpan:
-    """Where one document's paragraphs, sentences and passages sit in the index's lists."""
+    """Where one document's paragraphs, sentences and passages sit in the index's lists.
+
+    `document` carries the metadata only (its `text` is empty): the index keeps the texts
+    packed in `CorpusIndex.texts`; `CorpusIndex.document_text` gives them back."""
 
     document: Document
+    number: int  # in `CorpusIndex.texts`
     paragraphs: range
     sentences: range
     passages: range
@@ -85,6 +89,12 @@ class CorpusIndex:
     @property
     def documents(self) -> list[Document]:
         return [span.document for span in self.spans.values()]
+
+    def document_text(self, doc_id: str) -> str:
+        return self.texts.text(self.spans[doc_id].number)
+
+    def text_slice(self, doc_id: str, start: int, end: int) -> str:
+        return self.texts.slice(self.spans[doc_id].number, start, end)
 
     def sentence_idf(self, term: str) -> float:
         t = self.sentence_tokens.vocabulary.get(term)
@@ -191,7 +201,15 @@ def build_index(
         _add_document(index, document, analysis)
         if progress is not None:
             progress(done, len(documents))
-    for table in (index.paragraphs, index.sentences, index.sentence_tokens, index.passages):
+    # Acronyms need the whole texts; look while they are still at hand.
+    index.aliases = find_acronyms(document.text for document in documents)
+    for table in (
+        index.texts,
+        index.paragraphs,
+        index.sentences,
+        index.sentence_tokens,
+        index.passages,
+    ):
         table.freeze()
     _derive(index)
     return index
@@ -221,7 +239,8 @@ def _add_document(index: CorpusIndex, document: Document, analysis: DocumentAnal
         index.sentence_tokens.append(tokens)
     index.passages.append_document(number, passages, analysis.sentences, first_sentence)
     index.spans[document.id] = DocumentSpan(
-        document=document,
+        document=document.model_copy(update={"text": ""}),
+        number=number,
         paragraphs=range(first_paragraph, len(index.paragraphs)),
         sentences=range(first_sentence, len(index.sentences)),
         passages=range(first_passage, len(index.passages)),
@@ -235,7 +254,6 @@ def _derive(index: CorpusIndex) -> None:
     index._holder_pointers, index._holders = index.passages.sentences_by_passage(
         len(index.sentences)
     )
-    index.aliases = find_acronyms(index.texts.texts)
     index.vocabulary_size = len(tokens.terms)
     if tokens.total():
         index.retriever = build_retriever(

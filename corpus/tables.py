@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import ClassVar, overload
 
 import numpy as np
 
@@ -23,16 +23,64 @@ __all__ = ["DocumentTexts", "ParagraphTable", "PassageTable", "SentenceTable", "
 
 
 class DocumentTexts:
-    """Document ids and texts by document number (shared with the documents, not copied)."""
+    """Document ids and texts by document number, the texts packed into one byte array.
+
+    Each text is stored with the narrowest fixed width that holds all its characters (1, 2 or 4
+    bytes, as CPython itself does), so character offsets map straight to byte offsets and a
+    sentence is decoded from exactly its own bytes. Packed this way, the texts pickle as one
+    buffer, which the index cache maps from disk instead of loading (corpus/store.py).
+    """
+
+    _CODECS: ClassVar[dict[int, str]] = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.texts: list[str] = []
+        self._pieces: list[bytes] = []
+        self._offsets = array("q")
+        self._lengths = array("q")
+        self._widths = array("b")
+        self._size = 0
+        self.blob: np.ndarray = np.zeros(0, dtype=np.uint8)
 
     def add(self, doc_id: str, text: str) -> int:
+        width = _width(text)
+        encoded = text.encode(self._CODECS[width])
         self.ids.append(doc_id)
-        self.texts.append(text)
+        self._pieces.append(encoded)
+        self._offsets.append(self._size)
+        self._lengths.append(len(text))
+        self._widths.append(width)
+        self._size += len(encoded)
         return len(self.ids) - 1
+
+    def freeze(self) -> None:
+        self.blob = np.frombuffer(b"".join(self._pieces), dtype=np.uint8)
+        self._pieces = []
+        self._offsets = np.asarray(self._offsets, dtype=np.int64)
+        self._lengths = np.asarray(self._lengths, dtype=np.int64)
+        self._widths = np.asarray(self._widths, dtype=np.int8)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def length(self, doc: int) -> int:
+        return int(self._lengths[doc])
+
+    def slice(self, doc: int, start: int, end: int) -> str:
+        width = int(self._widths[doc])
+        offset = int(self._offsets[doc])
+        data = self.blob[offset + start * width : offset + end * width]
+        return data.tobytes().decode(self._CODECS[width])
+
+    def text(self, doc: int) -> str:
+        return self.slice(doc, 0, self.length(doc))
+
+
+def _width(text: str) -> int:
+    if text.isascii():
+        return 1
+    widest = max(map(ord, text))
+    return 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
 
 
 class _Table:
@@ -40,14 +88,14 @@ class _Table:
 
     def __init__(self, documents: DocumentTexts) -> None:
         self.documents = documents
-        self._columns: dict[str, array | np.ndarray] = {f: array("q") for f in self._int_fields}
+        self._columns: dict[str, array | np.ndarray] = {f: array("i") for f in self._int_fields}
 
     def __len__(self) -> int:
         return len(self._columns[self._int_fields[0]])
 
     def freeze(self) -> None:
         self._columns = {
-            name: np.asarray(column, dtype=np.int64) if isinstance(column, array) else column
+            name: np.asarray(column, dtype=np.int32) if isinstance(column, array) else column
             for name, column in self._columns.items()
         }
 
@@ -81,7 +129,7 @@ class SentenceTable(_Table, Sequence[Sentence]):
 
     def text(self, i: int) -> str:
         c = self._columns
-        return self.documents.texts[int(c["doc"][i])][int(c["start"][i]) : int(c["end"][i])]
+        return self.documents.slice(int(c["doc"][i]), int(c["start"][i]), int(c["end"][i]))
 
     def number(self, i: int) -> int:
         """Position of sentence `i` in its document, from 1."""
@@ -105,7 +153,7 @@ class SentenceTable(_Table, Sequence[Sentence]):
             number=int(c["number"][i]),
             start=start,
             end=end,
-            text=self.documents.texts[doc][start:end],
+            text=self.documents.slice(doc, start, end),
         )
 
     def __iter__(self) -> Iterator[Sentence]:

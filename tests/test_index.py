@@ -90,7 +90,7 @@ def test_passages_are_windows_with_stable_ids(tmp_path):
 def test_every_sentence_is_the_slice_of_its_document(article_corpus):
     index = article_corpus.index
     for sentence in index.sentences:
-        text = index.spans[sentence.doc_id].document.text
+        text = index.document_text(sentence.doc_id)
         assert sentence.text == text[sentence.start : sentence.end]
     assert len(index.sentences) == 26
 
@@ -101,3 +101,17 @@ def test_questions_can_be_restricted_to_one_document(tmp_path):
     )
     answer = corpus.ask("What happened to the river?", doc_id="two", top=5)
     assert {q.citation.doc_id for q in answer.quotes} == {"two"}
+
+
+def test_texts_in_any_script_slice_exactly(tmp_path):
+    texts = {
+        "ascii": "Plain words. More words.",
+        "latin": "Café société. Déjà vu.",
+        "curly": "Mali’s leader spoke. “Yes,” he said.",
+        "emoji": "Flags 🇳🇪 waved. Crowds 👍 cheered.",
+    }
+    index = index_of(tmp_path, texts)
+    for doc_id, text in texts.items():
+        assert index.document_text(doc_id) == text
+    for sentence in index.sentences:
+        assert sentence.text == texts[sentence.doc_id][sentence.start : sentence.end]
