@@ -5,15 +5,17 @@ version and this file format's version, so editing, adding or removing a seed, o
 tokenizer, rebuilds. One cache file per seeds directory, replaced atomically. A cache file that
 cannot be read (truncated, corrupt, written by another version) is rebuilt with a warning.
 
-The cache is a pickle: only point the cache directory at files this program wrote.
+The cache holds a pickle: only point the cache directory at files this program wrote.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import os
 import pickle
+import struct
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ __all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 
@@ -90,34 +92,68 @@ def open_index(
     return OpenedIndex(index, status, time.perf_counter() - started, loaded.problems)
 
 
+# Cache file layout: MAGIC, then little-endian u64s: format, pickle length, buffer count, and
+# an (offset, length) pair per buffer; then the pickle; then the buffers, each 64-byte aligned.
+# Large numpy arrays travel as pickle-5 out-of-band buffers, so loading maps them from the file
+# instead of reading them: a big index opens in a fraction of a second and only the pages that
+# queries touch come into memory.
+_MAGIC = b"QUOTEBOT-INDEX\n"
+_ALIGN = 64
+
+
 def _read_cache(path: Path) -> CorpusIndex | None:
     try:
         with path.open("rb") as handle:
-            payload = pickle.load(handle)
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except FileNotFoundError:
         return None
-    except Exception as exc:
+    except (OSError, ValueError) as exc:
         _log.warning("The index cache %s could not be read (%s); rebuilding it.", path, exc)
         return None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") != CACHE_FORMAT
-        or not isinstance(payload.get("index"), CorpusIndex)
-    ):
+    try:
+        view = memoryview(mapped)
+        if bytes(view[: len(_MAGIC)]) != _MAGIC:
+            raise ValueError("not an index cache file")
+        header = len(_MAGIC)
+        version, pickle_length, count = struct.unpack_from("<QQQ", mapped, header)
+        if version != CACHE_FORMAT:
+            _log.warning("The index cache %s is from another version; rebuilding it.", path)
+            return None
+        table = struct.unpack_from(f"<{2 * count}Q", mapped, header + 24)
+        start = header + 24 + 16 * count
+        buffers = [view[table[2 * i] : table[2 * i] + table[2 * i + 1]] for i in range(count)]
+        index = pickle.loads(view[start : start + pickle_length], buffers=buffers)
+    except Exception as exc:  # any unreadable cache means: rebuild
+        _log.warning("The index cache %s could not be read (%s); rebuilding it.", path, exc)
+        return None
+    if not isinstance(index, CorpusIndex):
         _log.warning("The index cache %s is from another version; rebuilding it.", path)
         return None
-    return payload["index"]
+    return index
 
 
 def _write_cache(path: Path, index: CorpusIndex) -> None:
     """Write atomically, so a crash mid-write never leaves a half file behind."""
     temporary: str | None = None
     try:
+        buffers: list[pickle.PickleBuffer] = []
+        data = pickle.dumps(index, protocol=5, buffer_callback=buffers.append)
+        raws = [buffer.raw() for buffer in buffers]
+        header = len(_MAGIC) + 24 + 16 * len(raws)
+        offsets, position = [], _aligned(header + len(data))
+        for raw in raws:
+            offsets += [position, raw.nbytes]
+            position = _aligned(position + raw.nbytes)
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".index-")
         with os.fdopen(descriptor, "wb") as handle:
-            payload = {"format": CACHE_FORMAT, "index": index}
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.write(_MAGIC)
+            handle.write(struct.pack("<QQQ", CACHE_FORMAT, len(data), len(raws)))
+            handle.write(struct.pack(f"<{len(offsets)}Q", *offsets))
+            handle.write(data)
+            for raw, offset in zip(raws, offsets[::2], strict=True):
+                handle.write(b"\0" * (offset - handle.tell()))
+                handle.write(raw)
         os.replace(temporary, path)
     except OSError as exc:
         _log.warning(
@@ -127,3 +163,7 @@ def _write_cache(path: Path, index: CorpusIndex) -> None:
         )
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _aligned(position: int) -> int:
+    return -(-position // _ALIGN) * _ALIGN

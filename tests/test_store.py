@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-
 from corpus import Corpus
 from corpus.store import cache_path
 from tests.conftest import make_seeds
@@ -62,8 +60,12 @@ def test_corrupt_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
 def test_cache_from_another_version_is_rebuilt(tmp_path, caplog):
     seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
     cache = tmp_path / "cache"
-    cache.mkdir()
-    cache_path(cache, seeds).write_bytes(pickle.dumps({"format": -1, "index": None}))
+    open_corpus(seeds, cache)
+    cached = cache_path(cache, seeds)
+    header = len(b"QUOTEBOT-INDEX\n")
+    data = bytearray(cached.read_bytes())
+    data[header : header + 8] = (999).to_bytes(8, "little")  # a format from the future
+    cached.write_bytes(bytes(data))
     assert open_corpus(seeds, cache).cache_status == "rebuilt"
     assert "another version" in caplog.text
 
