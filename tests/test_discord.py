@@ -61,6 +61,14 @@ def plain(text: str) -> str:
     return text.replace("**", "")
 
 
+async def assert_it_answers(fake: FakeDiscord, **fields) -> None:
+    """Ask a question the article answers (Ghana), and check the answer came back."""
+    (callback,) = await fake.interact(
+        slash("ask", question="Where will army chiefs meet?"), **fields
+    )
+    assert "Ghana" in plain(callback.body["data"]["embeds"][0]["description"])
+
+
 def message_data(request):
     """The message a response carries: interaction callbacks wrap it in `data`."""
     return request.body["data"] if "/callback" in request.path else request.body
@@ -315,10 +323,7 @@ def test_failed_reload_keeps_the_old_index(tmp_path):
             token = token_of[0].path.split("/")[3]
             await env.fake.wait_for(lambda: len(env.fake.responses_to(token)) >= 2, what="error")
             assert "No articles to answer from" in env.fake.responses_to(token)[1].body["content"]
-            (answer,) = await env.fake.interact(
-                slash("ask", question="Where will army chiefs meet?")
-            )
-            assert "Ghana" in plain(answer.body["data"]["embeds"][0]["description"])
+            await assert_it_answers(env.fake)
 
     run(scenario())
 
@@ -452,10 +457,7 @@ def test_disallowed_channel_is_refused(tmp_path):
             )
             await replies(env.fake, OTHER_CHANNEL_ID)
             assert not env.fake.sent("POST", rf"/channels/{CHANNEL_ID}/messages")
-            (allowed,) = await env.fake.interact(
-                slash("ask", question="Where will army chiefs meet?"), channel_id=OTHER_CHANNEL_ID
-            )
-            assert "Ghana" in plain(allowed.body["data"]["embeds"][0]["description"])
+            await assert_it_answers(env.fake, channel_id=OTHER_CHANNEL_ID)
 
     run(scenario())
 
@@ -513,10 +515,7 @@ def test_reconnect_and_resume_mid_session(tmp_path):
             resume = next(p for p in env.fake.gateway_log if p["op"] == 6)
             assert resume["d"]["session_id"] == "fake-session"
             assert resume["d"]["token"] == TOKEN
-            (callback,) = await env.fake.interact(
-                slash("ask", question="Where will army chiefs meet?")
-            )
-            assert "Ghana" in plain(callback.body["data"]["embeds"][0]["description"])
+            await assert_it_answers(env.fake)
 
     run(scenario())
 
@@ -545,10 +544,7 @@ def test_sharded_bot_asks_for_the_gateway_and_identifies_its_shard(tmp_path):
         async with running_bot(tmp_path, SHARD_COUNT="1") as env:
             identify = next(p for p in env.fake.gateway_log if p["op"] == 2)
             assert identify["d"]["shard"] == [0, 1]
-            (callback,) = await env.fake.interact(
-                slash("ask", question="Where will army chiefs meet?")
-            )
-            assert "Ghana" in plain(callback.body["data"]["embeds"][0]["description"])
+            await assert_it_answers(env.fake)
 
     run(scenario())
 
@@ -593,8 +589,7 @@ def test_run_command_serves_and_stops_cleanly_on_a_signal(tmp_path, signum):
             await fake.wait_for(
                 lambda: fake.registered_commands and fake.sessions, timeout=15, what="bot"
             )
-            (callback,) = await fake.interact(slash("ask", question="Where will army chiefs meet?"))
-            assert "Ghana" in plain(callback.body["data"]["embeds"][0]["description"])
+            await assert_it_answers(fake)
             seen = b""
             if signum == signal.SIGTERM:  # once is enough: READY waits ~2 s for the guilds
                 while b"Ready:" not in seen:
