@@ -24,6 +24,7 @@ class CorpusError(Exception):
 class SeedFileError(CorpusError):
     def __init__(self, path: Path, problem: str) -> None:
         self.path = path
+        self.problem = problem
         super().__init__(f"Seed file {path}: {problem}")
 
 

@@ -82,6 +82,10 @@ class CorpusIndex:
     _holders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     average_sentence_length: float = 1.0
     tokenizer_version: int = TOKENIZER_VERSION
+    # What the seed files looked like when this index was made: (size, mtime) by file name,
+    # and the files that could not be used, as (path, problem). Set by corpus/store.py.
+    seed_stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    seed_problems: list[tuple[str, str]] = field(default_factory=list)
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
     # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from .errors import NoSeedsError, SeedFileError
 from .models import Document, DocumentMeta
 
-__all__ = ["SEED_SUFFIX", "LoadResult", "load_seeds", "seed_files"]
+__all__ = ["META_SUFFIX", "SEED_SUFFIX", "LoadResult", "load_seeds", "seed_files"]
 
 _log = logging.getLogger(__name__)
 

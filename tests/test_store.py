@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from corpus import Corpus
 from corpus.store import cache_path
 from tests.conftest import make_seeds
@@ -101,3 +103,36 @@ def test_progress_is_reported_per_document(tmp_path):
     calls = []
     Corpus.open(seeds, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_touched_but_unchanged_files_reuse_the_cache(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass.", "b": "Sharks eat fish."})
+    cache = tmp_path / "cache"
+    open_corpus(seeds, cache)
+    (seeds / "a.txt").touch()
+    os.utime(seeds / "a.txt", ns=(1, 1))  # a new time, same content
+    assert open_corpus(seeds, cache).cache_status == "reused"
+    assert open_corpus(seeds, cache).cache_status == "reused"
+
+
+def test_unchanged_files_are_not_read_again(tmp_path):
+    """When sizes and times match, the cache is trusted without opening a seed file (as make
+    and git trust them): a rewrite that keeps both is not noticed; `index --rebuild` is."""
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass.", "b": "Sharks eat fish."})
+    cache = tmp_path / "cache"
+    open_corpus(seeds, cache)
+    stamp = (seeds / "b.txt").stat()
+    (seeds / "b.txt").write_text("Sharks eat fish!", encoding="utf-8")  # same size
+    os.utime(seeds / "b.txt", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    reopened = open_corpus(seeds, cache)
+    assert reopened.cache_status == "reused"
+    assert reopened.ask("What do sharks eat?").quotes[0].text == "Sharks eat fish."
+
+
+def test_problems_are_reported_again_when_the_cache_is_reused(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"good": "Goats eat grass.", "bad": b"\xff\xfe"})
+    cache = tmp_path / "cache"
+    assert [p.path.name for p in open_corpus(seeds, cache).problems] == ["bad.txt"]
+    reopened = open_corpus(seeds, cache)
+    assert reopened.cache_status == "reused"
+    assert [p.path.name for p in reopened.problems] == ["bad.txt"]
