@@ -74,11 +74,6 @@ def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:
     return "\n".join(lines)
 
 
-def citation_label(quote: Quote) -> str:
-    c = quote.citation
-    return f"{c.title} ({c.doc_id}), paragraph {c.paragraph}, sentence {c.sentence}"
-
-
 def _quotes_with_sources(quotes: list[Quote], *, color: bool, explain: bool) -> str:
     blocks = []
     for n, quote in enumerate(quotes, start=1):
