@@ -75,7 +75,6 @@ class CorpusIndex:
     # Derived from the tables above at build time; kept because rebuilding them costs a pass
     # over every token.
     retriever: PassageRetriever | None = None
-    vocabulary_size: int = 0
     sentence_df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # Sentence i lies in passages _holders[_holder_pointers[i]:_holder_pointers[i + 1]].
     _holder_pointers: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
@@ -89,6 +88,10 @@ class CorpusIndex:
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
     # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.sentence_tokens.terms)
 
     @property
     def documents(self) -> list[Document]:
@@ -258,7 +261,6 @@ def _derive(index: CorpusIndex) -> None:
     index._holder_pointers, index._holders = index.passages.sentences_by_passage(
         len(index.sentences)
     )
-    index.vocabulary_size = len(tokens.terms)
     if tokens.total():
         index.retriever = build_retriever(
             tokens, index.passages, index.passage_tokens(), index.config
@@ -270,12 +272,12 @@ def _derive(index: CorpusIndex) -> None:
 def _sentence_frequencies(tokens: TokenTable) -> np.ndarray:
     """In how many sentences each term occurs (a term twice in a sentence counts once)."""
     frequencies = np.zeros(len(tokens.terms), dtype=np.int64)
+    pointers, all_ids = tokens.pointers(), tokens.all_ids()
     step = 200_000  # sentences at a time, to bound the temporary arrays
     for first in range(0, len(tokens), step):
         last = min(first + step, len(tokens))
-        start, end = int(tokens._pointers[first]), int(tokens._pointers[last])
-        ids = np.asarray(tokens._ids[start:end], dtype=np.int64)
-        sizes = np.diff(np.asarray(tokens._pointers[first : last + 1]))
+        ids = all_ids[pointers[first] : pointers[last]].astype(np.int64)
+        sizes = np.diff(pointers[first : last + 1])
         sentence = np.repeat(np.arange(last - first, dtype=np.int64), sizes)
         pairs = np.unique((sentence << 32) | ids)
         frequencies += np.bincount(pairs & 0xFFFFFFFF, minlength=len(frequencies))
