@@ -234,9 +234,23 @@ def run_answer_serve(size: int, work: Path, out: Path) -> dict:
         "median_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "serving_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **_resident_split(),
     }
     out.write_text(json.dumps(result))
     return result
+
+
+def _resident_split() -> dict[str, float]:
+    """Resident memory now, split into the process's own (anonymous) pages and pages of
+    mapped files: the index cache is mapped, and its pages that queries touched count as
+    resident, but they are the file's, shared and given back whenever memory is short."""
+    fields = {}
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            name, _, value = line.partition(":")
+            if name in ("RssAnon", "RssFile"):
+                fields[name] = int(value.split()[0]) / 1024
+    return {"own_mb": fields.get("RssAnon", 0.0), "mapped_mb": fields.get("RssFile", 0.0)}
 
 
 # The driver
@@ -319,7 +333,7 @@ def main() -> None:
         print()
         print(
             "| passages | build s | cache MB | peak MB building | reopen s "
-            "| peak MB serving | median answer ms | p99 ms |"
+            "| MB serving: own + mapped cache | median answer ms | p99 ms |"
         )
         print("|" + "---|" * 8)
         for size in args.answer_sizes:
@@ -330,7 +344,8 @@ def main() -> None:
                 print(
                     f"| {built['passages']:,} | {built['build_s']:.1f} "
                     f"| {built['cache_mb']:.0f} | {built['build_peak_mb']:.0f} "
-                    f"| {served['reopen_s']:.2f} | {served['serving_peak_mb']:.0f} "
+                    f"| {served['reopen_s']:.2f} "
+                    f"| {served['own_mb']:.0f} + {served['mapped_mb']:.0f} "
                     f"| {served['median_ms']:.3f} | {served['p99_ms']:.3f} |",
                     flush=True,
                 )
