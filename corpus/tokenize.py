@@ -107,11 +107,18 @@ def term_spans(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, i
     what matched). Offsets are into `text` as given; nothing is normalised in place."""
     if not terms:
         return []
-    return [
-        match.span()
-        for match in _ORIGINAL_WORD.finditer(text)
-        if any(t in terms for t in tokenize(match.group(0)))
-    ]
+    spans = []
+    for match in _ORIGINAL_WORD.finditer(text):
+        word = match.group(0)
+        # Most words are plain: stem them directly; the rest go through the full tokenizer.
+        if word.isascii() and word.isalnum():
+            folded = word.casefold()
+            stems = [] if folded in STOPWORDS and not word.isupper() else [stem(folded)]
+        else:
+            stems = tokenize(word)
+        if any(t in terms for t in stems):
+            spans.append(match.span())
+    return spans
 
 
 def _is_shouting(text: str) -> bool:
