@@ -279,6 +279,7 @@ def _sentence_frequencies(tokens: TokenTable) -> np.ndarray:
         ids = all_ids[pointers[first] : pointers[last]].astype(np.int64)
         sizes = np.diff(pointers[first : last + 1])
         sentence = np.repeat(np.arange(last - first, dtype=np.int64), sizes)
-        pairs = np.unique((sentence << 32) | ids)
+        pairs = np.sort((sentence << 32) | ids)  # sorting beats numpy's hashing unique here
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
         frequencies += np.bincount(pairs & 0xFFFFFFFF, minlength=len(frequencies))
     return frequencies

@@ -248,14 +248,19 @@ class TokenTable(Sequence[list[str]]):
         self._pointers: array | np.ndarray = array("q", [0])
 
     def append(self, tokens: list[str]) -> None:
-        vocabulary = self.vocabulary
-        for token in tokens:
-            term = vocabulary.get(token)
-            if term is None:
-                term = vocabulary[token] = len(self.terms)
-                self.terms.append(token)
-            self._ids.append(term)
+        try:
+            ids = list(map(self.vocabulary.__getitem__, tokens))  # usually all known already
+        except KeyError:
+            ids = [self._term_id(token) for token in tokens]
+        self._ids.extend(ids)
         self._pointers.append(len(self._ids))
+
+    def _term_id(self, token: str) -> int:
+        term = self.vocabulary.get(token)
+        if term is None:
+            term = self.vocabulary[token] = len(self.terms)
+            self.terms.append(token)
+        return term
 
     def freeze(self) -> None:
         self._ids = np.asarray(self._ids, dtype=np.int32)
