@@ -73,18 +73,22 @@ def candidates(
                 coverage_weights[t] = share
     coverage_total = sum(coverage_weights.values())
     strength = _passage_strength(hits)
+    # Work on term ids, as the index stores sentences: each question term, and the ids that
+    # spell out an acronym it stands for.
+    ids = _TermIds(index, terms)
+    asks_definition = bool(_DEFINITION.match(question.text))
     result = []
     for position in sorted(
         {s for hit in hits for s in range(hit.passage.first, hit.passage.last + 1)}
     ):
-        tokens = index.sentence_tokens[position]
-        counts = Counter(tokens)
-        matched = tuple(t for t in weights if index.term_in(t, counts))
-        norm = k1 * (1 - b + b * len(tokens) / index.average_sentence_length)
-        contributions = {
-            t: weights[t] * max(counts[t], 1) * (k1 + 1) / (max(counts[t], 1) + norm)
-            for t in matched
-        }
+        sentence_ids = index.sentence_tokens.ids(position).tolist()
+        counts = Counter(sentence_ids)
+        matched = tuple(t for t in weights if ids.present(t, counts))
+        norm = k1 * (1 - b + b * len(sentence_ids) / index.average_sentence_length)
+        contributions = {}
+        for t in matched:
+            count = max(counts.get(ids.of(t), 0), 1)  # an acronym spelled out counts once
+            contributions[t] = weights[t] * count * (k1 + 1) / (count + norm)
         text, number = index.sentences.text(position), index.sentences.number(position)
         coverage = sum(coverage_weights[t] for t in matched) / coverage_total
         # The priors below only lift sentences that match the question: each is scaled by the
@@ -92,18 +96,18 @@ def candidates(
         expected = question.expects is not None and has_expected_answer(
             text, question.expects, question.mentioned
         )
-        definition = bool(_DEFINITION.match(question.text) and _COPULA.search(text))
+        definition = asks_definition and bool(_COPULA.search(text))
         features = {
             "match": sum(contributions.values()) / total_weight,
-            "adjacency": _adjacent_pairs_weight(terms, tokens, weights) / total_weight,
+            "adjacency": ids.adjacent_weight(sentence_ids, weights) / total_weight,
             "context": max(strength.get(p, 0.0) for p in index.passages_of_sentence(position)),
             "position": coverage / number,
             "expected": coverage * expected,
             "coverage": coverage,
             "definition": coverage * definition,
-            "length": coverage * min(len(tokens), 40) / 40,
+            "length": coverage * min(len(sentence_ids), 40) / 40,
+            "overlap": len(matched) / len(weights),
         }
-        features["overlap"] = len(matched) / len(weights)
         result.append(
             Candidate(
                 position,
@@ -164,13 +168,40 @@ def has_expected_answer(
     return any(name.casefold() not in mentioned for name in names)
 
 
-def _adjacent_pairs_weight(terms: list[str], tokens: list[str], weights: dict[str, float]) -> float:
-    """IDF weight of the question's consecutive term pairs that are also consecutive here."""
-    question_pairs = {(a, b) for a, b in itertools.pairwise(terms) if a != b}
-    if not question_pairs:
-        return 0.0
-    sentence_pairs = set(itertools.pairwise(tokens))
-    return sum(min(weights[a], weights[b]) for a, b in question_pairs & sentence_pairs)
+class _TermIds:
+    """The question's terms as the index's term ids."""
+
+    def __init__(self, index: CorpusIndex, terms: list[str]) -> None:
+        vocabulary = index.sentence_tokens.vocabulary
+        self._id = {t: vocabulary.get(t, -1) for t in terms}
+        # An acronym also matches a sentence holding every word of its long form.
+        self._long_forms = {
+            t: [vocabulary.get(a, -1) for a in index.aliases[t]]
+            for t in terms
+            if t in index.aliases
+        }
+        # Consecutive question terms, by id, for the adjacency feature.
+        self._pairs = {
+            (self._id[a], self._id[b]): (a, b)
+            for a, b in itertools.pairwise(terms)
+            if a != b and self._id[a] >= 0 and self._id[b] >= 0
+        }
+
+    def of(self, term: str) -> int:
+        return self._id[term]
+
+    def present(self, term: str, counts: Counter[int]) -> bool:
+        if self._id[term] in counts:
+            return True
+        long_form = self._long_forms.get(term)
+        return bool(long_form) and all(t in counts for t in long_form)
+
+    def adjacent_weight(self, sentence_ids: list[int], weights: dict[str, float]) -> float:
+        """IDF weight of the question's consecutive term pairs that are consecutive here too."""
+        if not self._pairs:
+            return 0.0
+        found = self._pairs.keys() & set(itertools.pairwise(sentence_ids))
+        return sum(min(weights[self._pairs[p][0]], weights[self._pairs[p][1]]) for p in found)
 
 
 def _passage_strength(hits: list[ScoredPassage]) -> dict[int, float]:

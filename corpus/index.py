@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -142,14 +142,6 @@ class CorpusIndex:
         """The terms plus the long forms of the acronyms among them, for retrieval."""
         extra = [a for t in terms for a in self.aliases.get(t, ())]
         return terms + extra if extra else terms
-
-    def term_in(self, term: str, counts: Mapping[str, int]) -> bool:
-        """Whether a text with these token counts contains the term, or spells out the
-        acronym the term stands for."""
-        if term in counts:
-            return True
-        long_form = self.aliases.get(term)
-        return bool(long_form) and all(a in counts for a in long_form)
 
     def search(
         self, query_tokens: list[str], limit: int, doc_id: str | None = None
