@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import ClassVar, overload
+from typing import ClassVar, TypeVar, overload
 
 import numpy as np
 
 from .models import Paragraph, Passage, Sentence
 
 __all__ = ["DocumentTexts", "ParagraphTable", "PassageTable", "SentenceTable", "TokenTable"]
+
+T = TypeVar("T")
 
 
 class DocumentTexts:
@@ -83,7 +85,31 @@ def _width(text: str) -> int:
     return 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
 
 
-class _Table:
+class _Rows(Sequence[T]):
+    """A read-only sequence whose rows are made on demand by `_row`."""
+
+    def _row(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[T]:
+        return (self._row(i) for i in range(len(self)))
+
+
+class _Table(_Rows[T]):
     _int_fields: tuple[str, ...] = ()
 
     def __init__(self, documents: DocumentTexts) -> None:
@@ -105,16 +131,8 @@ class _Table:
     def _value(self, name: str, i: int) -> int:
         return int(self._columns[name][i])
 
-    def _check(self, i: int) -> int:
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(i)
-        return i
 
-
-class SentenceTable(_Table, Sequence[Sentence]):
+class SentenceTable(_Table[Sentence]):
     _int_fields = ("doc", "paragraph", "in_paragraph", "number", "start", "end")
 
     def append_document(self, doc: int, sentences: list[Sentence]) -> None:
@@ -135,14 +153,7 @@ class SentenceTable(_Table, Sequence[Sentence]):
         """Position of sentence `i` in its document, from 1."""
         return self._value("number", i)
 
-    @overload
-    def __getitem__(self, i: int) -> Sentence: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Sentence]: ...
-    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = self._check(i)
+    def _row(self, i: int) -> Sentence:
         c = self._columns
         doc = int(c["doc"][i])
         start, end = int(c["start"][i]), int(c["end"][i])
@@ -156,11 +167,8 @@ class SentenceTable(_Table, Sequence[Sentence]):
             text=self.documents.slice(doc, start, end),
         )
 
-    def __iter__(self) -> Iterator[Sentence]:
-        return (self[i] for i in range(len(self)))
 
-
-class ParagraphTable(_Table, Sequence[Paragraph]):
+class ParagraphTable(_Table[Paragraph]):
     _int_fields = ("doc", "number", "start", "end")
 
     def append_document(self, doc: int, paragraphs: list[Paragraph]) -> None:
@@ -171,14 +179,7 @@ class ParagraphTable(_Table, Sequence[Paragraph]):
             c["start"].append(p.start)
             c["end"].append(p.end)
 
-    @overload
-    def __getitem__(self, i: int) -> Paragraph: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Paragraph]: ...
-    def __getitem__(self, i: int | slice) -> Paragraph | list[Paragraph]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = self._check(i)
+    def _row(self, i: int) -> Paragraph:
         c = self._columns
         return Paragraph(
             doc_id=self.documents.ids[int(c["doc"][i])],
@@ -187,11 +188,8 @@ class ParagraphTable(_Table, Sequence[Paragraph]):
             end=int(c["end"][i]),
         )
 
-    def __iter__(self) -> Iterator[Paragraph]:
-        return (self[i] for i in range(len(self)))
 
-
-class PassageTable(_Table, Sequence[Passage]):
+class PassageTable(_Table[Passage]):
     _int_fields = ("doc", "first", "last", "first_number", "last_number")
 
     def append_document(
@@ -205,14 +203,7 @@ class PassageTable(_Table, Sequence[Passage]):
             c["first_number"].append(sentences[p.first - offset].number)
             c["last_number"].append(sentences[p.last - offset].number)
 
-    @overload
-    def __getitem__(self, i: int) -> Passage: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Passage]: ...
-    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = self._check(i)
+    def _row(self, i: int) -> Passage:
         c = self._columns
         doc_id = self.documents.ids[int(c["doc"][i])]
         return Passage(
@@ -221,9 +212,6 @@ class PassageTable(_Table, Sequence[Passage]):
             first=int(c["first"][i]),
             last=int(c["last"][i]),
         )
-
-    def __iter__(self) -> Iterator[Passage]:
-        return (self[i] for i in range(len(self)))
 
     def sentences_by_passage(self, sentence_count: int) -> tuple[np.ndarray, np.ndarray]:
         """CSR from sentence to the passages that hold it: (pointers, passage positions)."""
@@ -238,7 +226,7 @@ class PassageTable(_Table, Sequence[Passage]):
         return pointers, passage_of[order].astype(np.int32)
 
 
-class TokenTable(Sequence[list[str]]):
+class TokenTable(_Rows[list[str]]):
     """Each sentence's tokens, stored as term ids in one array."""
 
     def __init__(self) -> None:
@@ -272,23 +260,10 @@ class TokenTable(Sequence[list[str]]):
     def ids(self, i: int) -> np.ndarray:
         return np.asarray(self._ids[int(self._pointers[i]) : int(self._pointers[i + 1])])
 
-    @overload
-    def __getitem__(self, i: int) -> list[str]: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[list[str]]: ...
-    def __getitem__(self, i: int | slice) -> list[str] | list[list[str]]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def _row(self, i: int) -> list[str]:
         terms = self.terms
         start, end = int(self._pointers[i]), int(self._pointers[i + 1])
         return [terms[t] for t in self._ids[start:end].tolist()]
-
-    def __iter__(self) -> Iterator[list[str]]:
-        return (self[i] for i in range(len(self)))
 
     def total(self) -> int:
         return len(self._ids)
