@@ -45,6 +45,7 @@ class Bm25Postings:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         del state["_scratch"]
+        state.pop("_saturation_cache", None)  # derived; made again on first use
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -205,18 +206,26 @@ class Bm25Postings:
         if not known:
             return total, None
         touched = []
-        k1, b, average = self.k1, self.b, self.average_length
+        k1 = self.k1
+        saturation = self._saturation()
         for t in known:
             start, end = self.pointers[t], self.pointers[t + 1]
             where = self.passages[start:end]
-            frequency = self.frequencies[start:end].astype(np.int64)
-            length = self.lengths[where]
-            # Written exactly as rank-bm25 writes it, so the floating-point results agree.
-            total[where] += self.idf[t] * (
-                frequency * (k1 + 1) / (frequency + k1 * (1 - b + b * length / average))
-            )
+            frequency = self.frequencies[start:end]  # small ints: exact in float64
+            # rank-bm25's expression, operation for operation, so the floats agree exactly.
+            total[where] += self.idf[t] * (frequency * (k1 + 1) / (frequency + saturation[where]))
             touched.append(where)
         return total, np.concatenate(touched) if len(touched) > 1 else touched[0]
+
+    def _saturation(self) -> np.ndarray:
+        """k1 * (1 - b + b * length / average length) per passage: the length part of
+        rank-bm25's denominator, the same floats it computes, worked out once."""
+        saturation = self.__dict__.get("_saturation_cache")
+        if saturation is None:
+            k1, b, average = self.k1, self.b, self.average_length
+            saturation = k1 * (1 - b + b * self.lengths / average)
+            self.__dict__["_saturation_cache"] = saturation
+        return saturation
 
     def _totals(self) -> np.ndarray:
         scratch = self._scratch
