@@ -78,9 +78,7 @@ def candidates(
     ids = _TermIds(index, terms)
     asks_definition = bool(_DEFINITION.match(question.text))
     result = []
-    for position in sorted(
-        {s for hit in hits for s in range(hit.passage.first, hit.passage.last + 1)}
-    ):
+    for position in sorted({s for hit in hits for s in range(hit.first, hit.last + 1)}):
         sentence_ids = index.sentence_tokens.ids(position).tolist()
         counts = Counter(sentence_ids)
         matched = tuple(t for t in weights if ids.present(t, counts))

@@ -50,9 +50,15 @@ class DocumentSpan:
 
 @dataclass(frozen=True)
 class ScoredPassage:
-    passage: Passage
     position: int
     bm25: float
+    first: int  # its first and last sentences' positions
+    last: int
+    table: PassageTable = field(repr=False, compare=False)
+
+    @property
+    def passage(self) -> Passage:
+        return self.table[self.position]
 
 
 def positive_idf(document_frequency: int, total: int) -> float:
@@ -150,8 +156,11 @@ class CorpusIndex:
         if self.retriever is None or limit <= 0:
             return []
         allowed = self.spans[doc_id].passages if doc_id is not None else None
+        firsts, lasts = self.passages.column("first"), self.passages.column("last")
         return [
-            ScoredPassage(self.passages[position], position, score)
+            ScoredPassage(
+                position, score, int(firsts[position]), int(lasts[position]), self.passages
+            )
             for position, score in self.retriever.top(query_tokens, limit, allowed)
         ]
 
