@@ -1,9 +1,11 @@
 """Persistence: the built index is cached on disk and reused while the seeds are unchanged.
 
-The cache key is a hash of every seed's content and metadata, the index settings, the tokenizer
-version and this file format's version, so editing, adding or removing a seed, or upgrading the
-tokenizer, rebuilds. One cache file per seeds directory, replaced atomically. A cache file that
-cannot be read (truncated, corrupt, written by another version) is rebuilt with a warning.
+Seed files whose size and modification time are as the cache recorded are trusted unread.
+Otherwise the cache key decides: a hash of every seed's content and metadata, the index
+settings, the tokenizer version and this file format's version, so editing, adding or removing
+a seed, or upgrading the tokenizer, rebuilds (reusing what unchanged files produced). One cache
+file per seeds directory, replaced atomically. A cache file that cannot be read (truncated,
+corrupt, written by another version) is rebuilt with a warning.
 
 The cache holds a pickle: only point the cache directory at files this program wrote.
 """
@@ -55,7 +57,7 @@ def content_hash(documents: list[Document], config: IndexConfig) -> str:
 
 def cache_path(cache_dir: Path, seeds_dir: Path) -> Path:
     where = hashlib.sha256(str(seeds_dir.resolve()).encode()).hexdigest()[:16]
-    return cache_dir / f"index-{where}.pickle"
+    return cache_dir / f"index-{where}.cache"
 
 
 def open_index(
