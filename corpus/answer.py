@@ -10,7 +10,7 @@ terms unmatched, so it is declined however high its BM25 score on the common wor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import UnknownDocumentError
 from .features import FEATURES, candidates
@@ -100,8 +100,8 @@ class ScoredSentence:
     coverage: float
     matched: tuple[str, ...]
     has_expected: bool = True
-    contributions: tuple[tuple[str, float], ...] = ()
-    weighted_features: tuple[tuple[str, float], ...] = ()
+    contributions: dict[str, float] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)  # unweighted
 
 
 def answer_question(
@@ -162,7 +162,7 @@ def score_sentences(
     passages: int | None = None,
 ) -> list[ScoredSentence]:
     """Candidate sentences, best first (ties in document order)."""
-    weights = rules.weights()
+    weights = list(rules.weights().items())
     found = candidates(
         index,
         question,
@@ -175,12 +175,12 @@ def score_sentences(
     scored = [
         ScoredSentence(
             c.position,
-            sum(weights[name] * value for name, value in c.features.items()),
+            sum(weight * c.features[name] for name, weight in weights if weight),
             c.coverage,
             c.matched,
             c.has_expected,
-            tuple(c.contributions.items()),
-            tuple((name, weights[name] * value) for name, value in c.features.items()),
+            c.contributions,
+            c.features,
         )
         for c in found
     ]
@@ -210,12 +210,18 @@ def quote_for(
         matched_terms=scored.matched,
         highlights=tuple(term_spans(sentence.text, highlighted)),
         lead_in=_lead_in(index, scored.position),
-        explanation=Explanation(
-            terms={t: round(v, 4) for t, v in scored.contributions},
-            features={name: round(v, 4) for name, v in scored.weighted_features if v},
-        )
-        if explain
-        else None,
+        explanation=_explanation(scored, rules) if explain else None,
+    )
+
+
+def _explanation(scored: ScoredSentence, rules: AnswerRules) -> Explanation:
+    """Each matched term's part of the match feature, and each feature's weighted part of the
+    score (they add up to it)."""
+    weights = rules.weights()
+    weighted = {name: weights[name] * value for name, value in scored.features.items()}
+    return Explanation(
+        terms={t: round(v, 4) for t, v in scored.contributions.items()},
+        features={name: round(v, 4) for name, v in weighted.items() if v},
     )
 
 
