@@ -82,6 +82,10 @@ def candidates(
         sentence_ids = index.sentence_tokens.ids(position).tolist()
         counts = Counter(sentence_ids)
         matched = tuple(t for t in weights if ids.present(t, counts))
+        context = max(strength.get(p, 0.0) for p in index.passages_of_sentence(position))
+        if not matched:  # only its passage speaks for it; every other feature is zero
+            result.append(_unmatched(position, context))
+            continue
         norm = k1 * (1 - b + b * len(sentence_ids) / index.average_sentence_length)
         contributions = {}
         for t in matched:
@@ -98,7 +102,7 @@ def candidates(
         features = {
             "match": sum(contributions.values()) / total_weight,
             "adjacency": ids.adjacent_weight(sentence_ids, weights) / total_weight,
-            "context": max(strength.get(p, 0.0) for p in index.passages_of_sentence(position)),
+            "context": context,
             "position": coverage / number,
             "expected": coverage * expected,
             "coverage": coverage,
@@ -126,6 +130,12 @@ def candidates(
         same_document = previous is not None and index.sentences.number(candidate.position) > 1
         candidate.features["previous"] = previous.features["match"] if same_document else 0.0
     return result
+
+
+def _unmatched(position: int, context: float) -> Candidate:
+    features = dict.fromkeys(FEATURES, 0.0)
+    features["context"] = context
+    return Candidate(position, features, 0.0, (), {}, has_expected=False)
 
 
 # "What is X?" is answered by a sentence that says what X is.
