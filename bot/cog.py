@@ -149,21 +149,15 @@ class QuoteCog(commands.Cog, name="Quotes"):
     async def source_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        wanted = current.casefold().strip()
-        choices = []
         corpus = self.service.corpus
-        for document in corpus.index.documents:
-            for paragraph in corpus.paragraphs(document.id):
-                text = corpus.paragraph_text(paragraph)
-                label = f"{document.id} ¶{paragraph.number}: {text}"
-                if wanted and wanted not in label.casefold():
-                    continue
-                name = label if len(label) <= 100 else label[:99] + "…"
-                choices.append(
-                    app_commands.Choice(name=name, value=f"{document.id}#{paragraph.number}")
-                )
-                if len(choices) == 25:
-                    return choices
+        # A search, not a scan: autocomplete must answer fast however many articles there are.
+        paragraphs = await asyncio.to_thread(corpus.find_paragraphs, current, 25)
+        choices = []
+        for paragraph in paragraphs:
+            label = f"{paragraph.doc_id} ¶{paragraph.number}: {corpus.paragraph_text(paragraph)}"
+            name = label if len(label) <= 100 else label[:99] + "…"
+            value = f"{paragraph.doc_id}#{paragraph.number}"
+            choices.append(app_commands.Choice(name=name, value=value))
         return choices
 
     @app_commands.command(name="about")

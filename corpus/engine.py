@@ -24,6 +24,7 @@ from .models import (
 from .question import DEFAULT_MAX_QUESTION_CHARS
 from .store import CacheStatus, open_index
 from .summarize import summarize
+from .tokenize import tokenize
 
 __all__ = ["Corpus"]
 
@@ -94,6 +95,29 @@ class Corpus:
             raise UnknownDocumentError(doc_id, list(self.index.spans))
         span = self.index.spans[doc_id]
         return [self.index.paragraphs[p] for p in span.paragraphs]
+
+    def find_paragraphs(self, text: str, limit: int = 25) -> list[Paragraph]:
+        """Paragraphs for a picker: those of the passages that best match `text` (or of a
+        document whose id starts with it), in document order. Empty text: the first ones.
+        The work depends on the query, not on the size of the corpus."""
+        index = self.index
+        wanted = " ".join(text.split())
+        positions: set[int] = set()
+        for doc_id, span in index.spans.items():
+            if wanted and doc_id.casefold().startswith(wanted.casefold()):
+                positions.update(list(span.paragraphs)[:limit])
+                break
+        if wanted and len(positions) < limit:
+            terms = set(tokenize(wanted))
+            for hit in index.search(index.expand_query(list(terms)), limit) if terms else []:
+                for sentence in range(hit.first, hit.last + 1):
+                    if terms.isdisjoint(index.sentence_tokens[sentence]):
+                        continue  # a neighbour in the passage window, not a match
+                    found = index.sentences[sentence]
+                    positions.add(index.spans[found.doc_id].paragraphs.start + found.paragraph - 1)
+        if not wanted:
+            positions = set(range(min(limit, len(index.paragraphs))))
+        return [index.paragraphs[p] for p in sorted(positions)[:limit]]
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
         return self.index.text_slice(paragraph.doc_id, paragraph.start, paragraph.end)

@@ -115,3 +115,18 @@ def test_texts_in_any_script_slice_exactly(tmp_path):
         assert index.document_text(doc_id) == text
     for sentence in index.sentences:
         assert sentence.text == texts[sentence.doc_id][sentence.start : sentence.end]
+
+
+def test_find_paragraphs_searches_rather_than_scans(tmp_path):
+    texts = {
+        f"report{n:03d}": f"Report {n} opens here.\nGoats graze on hill {n}." for n in range(60)
+    }
+    texts["zebras"] = "Zebras cross the river at dawn.\nThey rest at noon."
+    corpus = build_corpus(tmp_path, texts)
+    assert len(corpus.find_paragraphs("", 25)) == 25
+    zebra = corpus.find_paragraphs("zebras river", 25)
+    assert [(p.doc_id, p.number) for p in zebra] == [("zebras", 1)]
+    by_id = corpus.find_paragraphs("report007", 25)
+    assert {p.doc_id for p in by_id} == {"report007"}
+    assert len(corpus.find_paragraphs("goats graze hill", 25)) == 25
+    assert corpus.find_paragraphs("nothing matches this", 25) == []
