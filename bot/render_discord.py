@@ -82,7 +82,8 @@ def summary_embed(summary: Summary) -> discord.Embed:
     else:
         title = f"Summary ({summary.length})"
     if not summary.found:
-        description = f"{echo(summary.reason or '', 1500)}\n\nTry a broader topic, or none."
+        hint = "\n\nTry a broader topic, or none." if summary.topic else ""
+        description = f"{echo(summary.reason or '', 1500)}{hint}"
         return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
     return _quotes_embed(title, list(summary.quotes), FOUND_COLOUR)
 

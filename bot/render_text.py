@@ -28,7 +28,8 @@ def render_answer(answer: Answer, *, color: bool = False, explain: bool = False)
 
 def render_summary(summary: Summary, *, color: bool = False) -> str:
     if not summary.found:
-        return f"{summary.reason}\nTry a broader topic, or leave the topic out."
+        hint = "\nTry a broader topic, or leave the topic out." if summary.topic else ""
+        return f"{summary.reason}{hint}"
     return _quotes_with_sources(list(summary.quotes), color=color, explain=False)
 
 

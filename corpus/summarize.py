@@ -30,6 +30,9 @@ from .segment import is_dangling
 __all__ = ["SENTENCES_BY_LENGTH", "summarize"]
 
 SENTENCES_BY_LENGTH: dict[str, int] = {"short": 3, "medium": 5, "long": 8}
+# Past this many articles a summary without a topic is declined: it would read every sentence
+# of every article to pick a handful of unrelated ones.
+MAX_DOCUMENTS_TO_SUMMARISE = 25
 
 # Above this many sentences per document a topic summary stops looking for more.
 _TOPIC_PASSAGES = 200
@@ -62,6 +65,16 @@ def summarize(
                 found=False,
                 reason=f"The articles say nothing specific about “{topic}”.",
             )
+    elif doc_id is None and len(index.spans) > MAX_DOCUMENTS_TO_SUMMARISE:
+        return Summary(
+            length=length,
+            doc_id=doc_id,
+            found=False,
+            reason=(
+                f"There are {len(index.spans):,} articles; a summary of all of them would be a "
+                "list of unrelated sentences. Name a topic, or one article."
+            ),
+        )
     else:
         ranked = _central_ranking(index, doc_id)
     chosen = _pick(index, ranked, budget)

@@ -86,3 +86,14 @@ def test_topic_of_common_words_only_is_refused(article_corpus):
 )
 def test_dangling_openers(text, dangling):
     assert is_dangling(text) is dangling
+
+
+def test_a_large_collection_needs_a_topic_or_an_article(tmp_path):
+    texts = {
+        f"d{n:02d}": f"Report {n} says goats graze on the hill near town {n}." for n in range(30)
+    }
+    corpus = build_corpus(tmp_path, texts)
+    summary = corpus.summarize()
+    assert not summary.found and "30 articles" in summary.reason
+    assert corpus.summarize(doc_id="d03").found
+    assert corpus.summarize(topic="goats").found
