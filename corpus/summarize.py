@@ -24,7 +24,7 @@ from .answer import (
 from .errors import BadQuestionError, UnknownDocumentError
 from .index import CorpusIndex
 from .models import Summary, SummaryLength
-from .question import DEFAULT_MAX_QUESTION_CHARS, analyse_question, clean_question
+from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
 from .segment import is_dangling
 
 __all__ = ["SENTENCES_BY_LENGTH", "summarize"]
@@ -55,8 +55,9 @@ def summarize(
         raise UnknownDocumentError(doc_id, list(index.spans))
     budget = SENTENCES_BY_LENGTH[length]
     if topic is not None:
-        topic = clean_question(topic, max_chars)
-        ranked = _topic_ranking(index, topic, doc_id, rules)
+        analysed = analyse_question(topic, max_chars)
+        topic = analysed.text
+        ranked = _topic_ranking(index, analysed, doc_id, rules)
         if not ranked:
             return Summary(
                 length=length,
@@ -87,12 +88,11 @@ def summarize(
 
 
 def _topic_ranking(
-    index: CorpusIndex, topic: str, doc_id: str | None, rules: AnswerRules
+    index: CorpusIndex, analysed: AnalysedQuestion, doc_id: str | None, rules: AnswerRules
 ) -> list[ScoredSentence]:
-    analysed = analyse_question(topic)
     if not analysed.terms:
         raise BadQuestionError(
-            f"The topic “{topic}” has only common words; name a person, place or thing."
+            f"The topic “{analysed.text}” has only common words; name a person, place or thing."
         )
     ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules, passages=_TOPIC_PASSAGES)
     if not ranked:
