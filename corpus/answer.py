@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .errors import UnknownDocumentError
 from .features import FEATURES, candidates
 from .index import CorpusIndex
-from .models import Answer, Citation, Explanation, LeadIn, Quote
+from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
 from .segment import is_dangling
 from .tokenize import term_spans
@@ -203,13 +203,13 @@ def quote_for(
         highlighted.update(index.aliases.get(term, ()))  # "ECOWAS" matched by its long form
     return Quote(
         text=sentence.text,
-        citation=citation_for(index, scored.position),
+        citation=_citation(index, sentence),
         score=round(scored.score, 6),
         coverage=round(scored.coverage, 4),
         answers_question=covers_question(scored.coverage, rules) if answers is None else answers,
         matched_terms=scored.matched,
         highlights=tuple(term_spans(sentence.text, highlighted)),
-        lead_in=_lead_in(index, scored.position),
+        lead_in=_lead_in(index, scored.position, sentence),
         explanation=_explanation(scored, rules) if explain else None,
     )
 
@@ -225,8 +225,7 @@ def _explanation(scored: ScoredSentence, rules: AnswerRules) -> Explanation:
     )
 
 
-def citation_for(index: CorpusIndex, position: int) -> Citation:
-    sentence = index.sentences[position]
+def _citation(index: CorpusIndex, sentence: Sentence) -> Citation:
     document = index.spans[sentence.doc_id].document
     return Citation(
         doc_id=document.id,
@@ -239,12 +238,10 @@ def citation_for(index: CorpusIndex, position: int) -> Citation:
     )
 
 
-def _lead_in(index: CorpusIndex, position: int) -> LeadIn | None:
+def _lead_in(index: CorpusIndex, position: int, sentence: Sentence) -> LeadIn | None:
     """The sentence before, when this one opens by pointing back at it. It may end the
     previous paragraph: "This raises questions ..." opens a paragraph about the one before."""
-    sentence = index.sentences[position]
     if sentence.number == 1 or not is_dangling(sentence.text):
         return None
-    return LeadIn(
-        text=index.sentences[position - 1].text, citation=citation_for(index, position - 1)
-    )
+    before = index.sentences[position - 1]
+    return LeadIn(text=before.text, citation=_citation(index, before))
