@@ -314,7 +314,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
         for n, position in enumerate(positions, start=1):
             sentence = index.sentences[position]
             span = index.spans[sentence.doc_id]
-            paragraph = index.paragraphs[span.paragraphs.start + sentence.paragraph - 1]
+            paragraph = index.paragraphs[index.paragraph_of(sentence)]
             views.append(
                 (
                     n,

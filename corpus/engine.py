@@ -113,8 +113,7 @@ class Corpus:
                 for sentence in range(hit.first, hit.last + 1):
                     if terms.isdisjoint(index.sentence_tokens[sentence]):
                         continue  # a neighbour in the passage window, not a match
-                    found = index.sentences[sentence]
-                    positions.add(index.spans[found.doc_id].paragraphs.start + found.paragraph - 1)
+                    positions.add(index.paragraph_of(index.sentences[sentence]))
         if not wanted:
             positions = set(range(min(limit, len(index.paragraphs))))
         return [index.paragraphs[p] for p in sorted(positions)[:limit]]

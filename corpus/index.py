@@ -114,6 +114,10 @@ class CorpusIndex:
         frequency = int(self.sentence_df[t]) if t is not None else 0
         return positive_idf(frequency, len(self.sentences))
 
+    def paragraph_of(self, sentence: Sentence) -> int:
+        """Position in `paragraphs` of the paragraph holding `sentence`."""
+        return self.spans[sentence.doc_id].paragraphs.start + sentence.paragraph - 1
+
     def passages_of_sentence(self, position: int) -> list[int]:
         start, end = self._holder_pointers[position], self._holder_pointers[position + 1]
         return self._holders[start:end].tolist()
