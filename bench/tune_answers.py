@@ -7,7 +7,8 @@ written into the project. Each document becomes a seed with one candidate senten
 in ../shared/eval/score_wikiqa.py, and MAP is computed the same way (returned sentences first,
 then the others, gold last). The script prints, for the current weights and for weights fitted
 by coordinate ascent: MAP on all questions, and the mean MAP over held-out folds, where each
-fold is scored with weights fitted on the other folds only. Paste the fitted weights into
+fold is scored with weights fitted on the other folds only (every fit starts from the same
+neutral weights, never from weights fitted on all questions). Paste the fitted weights into
 `AnswerRules` only if the held-out number improves.
 """
 
@@ -28,6 +29,9 @@ from corpus.question import analyse_question
 
 GRID = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0]
 TUNED = [name for name in FEATURES if name != "match"]  # match_weight fixes the scale
+# Every fit starts here, not from the weights in use: those were fitted on all the questions,
+# and a fold's fit that started from them would start from what the fold's own answers taught.
+NEUTRAL = {name: 1.0 if name == "match" else 0.0 for name in FEATURES}
 
 
 @dataclasses.dataclass
@@ -180,11 +184,11 @@ def main() -> None:
     for fold in range(args.folds):
         train = [it for i, it in enumerate(items) if i % args.folds != fold] + news
         test = [it for i, it in enumerate(items) if i % args.folds == fold]
-        weights = fit(train, current)
+        weights = fit(train, NEUTRAL)
         held_out.append(mean_ap(test, weights) * len(test))
         print(f"  fold {fold}: trained {weights}, held-out MAP {mean_ap(test, weights):.4f}")
     print(f"cross-validated MAP (weights never saw the fold): {sum(held_out) / len(items):.4f}")
-    fitted = fit(items + news, current)
+    fitted = fit(items + news, NEUTRAL)
     print(f"fitted on all: {fitted}: MAP {mean_ap(items, fitted):.4f}")
     if news:
         print(f"  and on the article questions: MAP {mean_ap(news, fitted):.4f}")

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .index import CorpusIndex, ScoredPassage
+from .index import CorpusIndex, ScoredPassage, positive_idf
 from .question import AnalysedQuestion, ExpectedAnswer
 
 __all__ = ["FEATURES", "Candidate", "candidates", "has_expected_answer"]
@@ -29,6 +29,7 @@ FEATURES = (
     "previous",
     "definition",
     "length",
+    "focus",
 )
 
 
@@ -78,10 +79,15 @@ def candidates(
     ids = _TermIds(index, terms)
     asks_definition = bool(_DEFINITION.match(question.text))
     result = []
+    rows = []
     for position in sorted({s for hit in hits for s in range(hit.first, hit.last + 1)}):
         sentence_ids = index.sentence_tokens.ids(position).tolist()
         counts = Counter(sentence_ids)
         matched = tuple(t for t in weights if ids.present(t, counts))
+        rows.append((position, sentence_ids, counts, matched))
+    focus_weights = _focus_weights(weights, [row[3] for row in rows])
+    focus_total = sum(focus_weights.values()) or 1.0
+    for position, sentence_ids, counts, matched in rows:
         context = max(strength.get(p, 0.0) for p in index.passages_of_sentence(position))
         if not matched:  # only its passage speaks for it; every other feature is zero
             result.append(_unmatched(position, context))
@@ -109,6 +115,7 @@ def candidates(
             "definition": coverage * definition,
             "length": coverage * min(len(sentence_ids), 40) / 40,
             "overlap": len(matched) / len(weights),
+            "focus": sum(focus_weights[t] for t in matched) / focus_total,
         }
         result.append(
             Candidate(
@@ -132,6 +139,17 @@ def candidates(
     return result
 
 
+def _focus_weights(
+    weights: dict[str, float], matched_by_candidate: list[tuple[str, ...]]
+) -> dict[str, float]:
+    """Each term's IDF weight times its rarity among the candidates themselves. The corpus
+    IDF says a word is rare in the corpus; this says it tells the candidates apart: the
+    subject of a document is in most of its sentences, the detail asked about in few."""
+    in_candidates = Counter(t for matched in matched_by_candidate for t in matched)
+    total = len(matched_by_candidate)
+    return {t: w * positive_idf(in_candidates[t], total) for t, w in weights.items()}
+
+
 def _unmatched(position: int, context: float) -> Candidate:
     features = dict.fromkeys(FEATURES, 0.0)
     features["context"] = context
@@ -150,8 +168,14 @@ _TIME = re.compile(
     r"September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
     r"Sunday|today|yesterday|tomorrow|century|decade)\b",
 )
+_DATE = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+\d{4})?\b|\b\d{1,2}\s+(?:January|"
+    r"February|March|April|May|June|July|August|September|October|November|December)\b"
+    r"|\b(?:1[5-9]\d\d|20\d\d)s?\b(?:\s*[-–]\s*\d{2,4}\b)?"
+)
 _NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"\d+(?:[,.]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|percent)\b",
     re.IGNORECASE,
 )
@@ -165,7 +189,11 @@ def has_expected_answer(
     if expects == "time":
         return bool(_TIME.search(text))
     if expects == "number":
-        return bool(_NUMBER.search(text))
+        # A count or amount, not a date: "168 lives" answers "how many were killed", while
+        # "April 19, 1995" does not; nor does a number the question already gives.
+        return any(
+            m.group(0).casefold() not in mentioned for m in _NUMBER.finditer(_DATE.sub(" ", text))
+        )
     if expects not in ("person", "place"):
         return False
     # A name the question does not already give: "who leads Mali?" wants a name besides Mali.
