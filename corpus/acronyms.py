@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from .tokenize import tokenize
 
-__all__ = ["find_acronyms"]
+__all__ = ["acronym_evidence", "acronyms_from_evidence", "find_acronyms"]
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,8}\b")
 _LINKERS = frozenset("of the and for on in de du des la le".split())
@@ -24,18 +24,33 @@ _PHRASE = re.compile(
 
 def find_acronyms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Map each defined acronym's stem to the stems of its long form (the first one found)."""
-    texts = list(texts)
-    acronyms = {a.casefold() for text in texts for a in _ACRONYM.findall(text)}
-    found: dict[str, tuple[str, ...]] = {}
+    acronyms: set[str] = set()
+    phrases: list[str] = []
     for text in texts:
-        for phrase in _PHRASE.findall(text):
-            words = phrase.split()[:_MAX_WORDS]
-            for initials, long_form in _spellings(words):
-                if initials in acronyms and initials not in found:
-                    stems = tuple(tokenize(" ".join(long_form)))
-                    key = tokenize(initials.upper())
-                    if key and stems and stems != tuple(key):
-                        found[initials] = stems
+        found, runs = acronym_evidence(text)
+        acronyms |= found
+        phrases += runs
+    return acronyms_from_evidence(acronyms, phrases)
+
+
+def acronym_evidence(text: str) -> tuple[set[str], list[str]]:
+    """What one text offers: its all-capitals words, folded, and its runs of capitalised
+    words, in order. Gathered document by document, as a build reads them."""
+    return {a.casefold() for a in _ACRONYM.findall(text)}, _PHRASE.findall(text)
+
+
+def acronyms_from_evidence(acronyms: set[str], phrases: list[str]) -> dict[str, tuple[str, ...]]:
+    """The acronyms among `acronyms` that a run in `phrases` spells out, with the stems of
+    the first such run."""
+    found: dict[str, tuple[str, ...]] = {}
+    for phrase in phrases:
+        words = phrase.split()[:_MAX_WORDS]
+        for initials, long_form in _spellings(words):
+            if initials in acronyms and initials not in found:
+                stems = tuple(tokenize(" ".join(long_form)))
+                key = tokenize(initials.upper())
+                if key and stems and stems != tuple(key):
+                    found[initials] = stems
     return {tokenize(a.upper())[0]: stems for a, stems in found.items()}
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Bm25Postings"]
+__all__ = ["Bm25Postings", "PostingChunk", "fold_passages"]
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Bm25Postings:
         known = vocabulary.__getitem__
         lengths = array("q")
         batch = _Batch()
-        chunks: list[_Chunk] = []
+        chunks: list[PostingChunk] = []
         for tokens in passages:
             try:
                 ids = list(map(known, tokens))  # the common case: every word seen before
@@ -110,19 +110,32 @@ class Bm25Postings:
         term ids (numbered in order of first appearance, as rank-bm25's IDF order needs). No
         Python work per token: a build over a million passages is a few numpy passes."""
         lengths = (ends - starts).astype(np.int64)
-        chunks: list[_Chunk] = []
-        for first in range(0, len(starts), _BATCH_PASSAGES):
-            last = min(first + _BATCH_PASSAGES, len(starts))
-            sizes = lengths[first:last]
-            offsets = np.repeat(starts[first:last] - (np.cumsum(sizes) - sizes), sizes)
-            ids = token_ids[offsets + np.arange(int(sizes.sum()))]
-            chunks.append(_fold_ids(ids, sizes, first))
+        chunks = fold_passages(token_ids, starts, ends)
+        return cls.from_chunks(
+            chunks, lengths, terms=terms, vocabulary=vocabulary, k1=k1, b=b, epsilon=epsilon
+        )
+
+    @classmethod
+    def from_chunks(
+        cls,
+        chunks: list[PostingChunk],
+        lengths: np.ndarray,
+        *,
+        terms: list[str],
+        vocabulary: dict[str, int],
+        k1: float,
+        b: float,
+        epsilon: float,
+    ) -> Bm25Postings:
+        """Postings from chunks folded beforehand (`fold_passages`), in passage order, their
+        term ids numbered as `terms`. Building an index folds each batch of documents as it is
+        read, in worker processes when there are many (corpus/analysis.py)."""
         return cls._assemble(chunks, vocabulary, terms, lengths, k1=k1, b=b, epsilon=epsilon)
 
     @classmethod
     def _assemble(
         cls,
-        chunks: list[_Chunk],
+        chunks: list[PostingChunk],
         vocabulary: dict[str, int],
         terms: list[str],
         lengths: np.ndarray,
@@ -134,15 +147,15 @@ class Bm25Postings:
         corpus_size = len(lengths)
         document_frequency = np.zeros(len(terms), dtype=np.int64)
         for chunk in chunks:
-            document_frequency[: len(chunk.df)] += chunk.df
+            document_frequency[chunk.df_terms] += chunk.df_counts
         pointers = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(document_frequency, out=pointers[1:])
         wide = any(chunk.counts.dtype != np.uint16 for chunk in chunks)
         out_passages = np.empty(int(pointers[-1]), dtype=np.int32)
         out_frequencies = np.empty(int(pointers[-1]), dtype=np.int32 if wide else np.uint16)
         cursor = pointers[:-1].copy()
-        while chunks:
-            chunks.pop(0).place(cursor, out_passages, out_frequencies)
+        for chunk in chunks:
+            chunk.place(cursor, out_passages, out_frequencies)
         return cls(
             terms=terms,
             vocabulary=vocabulary,
@@ -265,7 +278,7 @@ class _Batch:
     def full(self) -> bool:
         return len(self.terms) >= _BATCH_TOKENS or len(self.lengths) >= _BATCH_PASSAGES
 
-    def fold(self, first_passage: int) -> _Chunk:
+    def fold(self, first_passage: int) -> PostingChunk:
         return _fold_ids(
             np.frombuffer(self.terms, dtype=np.int32),
             np.frombuffer(self.lengths, dtype=np.int64),
@@ -273,45 +286,77 @@ class _Batch:
         )
 
 
-def _fold_ids(ids: np.ndarray, lengths: np.ndarray, first_passage: int) -> _Chunk:
+def fold_passages(
+    token_ids: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> list[PostingChunk]:
+    """Passage i's tokens are `token_ids[starts[i]:ends[i]]`: its unique terms with counts,
+    in chunks of at most _BATCH_PASSAGES passages, the first passage numbered 0."""
+    lengths = (ends - starts).astype(np.int64)
+    chunks = []
+    for first in range(0, len(starts), _BATCH_PASSAGES):
+        last = min(first + _BATCH_PASSAGES, len(starts))
+        sizes = lengths[first:last]
+        offsets = np.repeat(starts[first:last] - (np.cumsum(sizes) - sizes), sizes)
+        ids = token_ids[offsets + np.arange(int(sizes.sum()))]
+        chunks.append(_fold_ids(ids, sizes, first))
+    return chunks
+
+
+def _fold_ids(ids: np.ndarray, lengths: np.ndarray, first_passage: int) -> PostingChunk:
     """The term ids of consecutive passages (of these lengths) as unique (term, passage)
-    pairs with counts, sorted by passage."""
+    pairs with counts, grouped by term, passages ascending within each term."""
     local = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    keys, counts = np.unique((local << 32) | ids.astype(np.int64), return_counts=True)
-    term_ids = (keys & 0xFFFFFFFF).astype(np.int32)
+    keys, counts = np.unique((ids.astype(np.int64) << 32) | local, return_counts=True)
+    term_ids = (keys >> 32).astype(np.int32)
     narrow = counts.max(initial=0) <= np.iinfo(np.uint16).max
-    return _Chunk(
+    passages_per_term = np.bincount(term_ids)
+    present = np.flatnonzero(passages_per_term).astype(np.int32)
+    return PostingChunk(
         terms=term_ids,
-        local=(keys >> 32).astype(np.uint16),
+        local=(keys & 0xFFFFFFFF).astype(np.uint16),
         counts=counts.astype(np.uint16 if narrow else np.int32),
         first=first_passage,
-        df=np.bincount(term_ids),
+        df_terms=present,
+        df_counts=passages_per_term[present],
     )
 
 
 @dataclass
-class _Chunk:
-    """Unique (term, passage) pairs of a run of passages, with counts, in passage order."""
+class PostingChunk:
+    """Unique (term, passage) pairs of a run of passages, with counts, grouped by term (each
+    term's pairs together, passages ascending). Grouped, not sorted: renumbering the terms
+    keeps the groups, so placing a chunk never needs a sort."""
 
     terms: np.ndarray
     local: np.ndarray  # passage number within the chunk
     counts: np.ndarray
     first: int  # position of the chunk's first passage
-    df: np.ndarray  # passages per term id in this chunk
+    df_terms: np.ndarray  # the distinct term ids in this chunk
+    df_counts: np.ndarray  # and in how many of its passages each occurs
+
+    def renumbered(self, term_ids: np.ndarray, first_offset: int) -> PostingChunk:
+        """This chunk with term t as term_ids[t], and passages `first_offset` further on."""
+        return PostingChunk(
+            terms=term_ids[self.terms],
+            local=self.local,
+            counts=self.counts,
+            first=self.first + first_offset,
+            df_terms=term_ids[self.df_terms],
+            df_counts=self.df_counts,
+        )
 
     def place(self, cursor: np.ndarray, passages: np.ndarray, frequencies: np.ndarray) -> None:
         """Write this chunk's postings after those of earlier chunks, term by term; within a
         term, passages stay in ascending order."""
-        if not len(self.terms):
+        terms = self.terms
+        if not len(terms):
             return
-        order = np.argsort(self.terms, kind="stable")
-        terms = self.terms[order]
         starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
         sizes = np.diff(np.r_[starts, len(terms)])
         rank = np.arange(len(terms)) - np.repeat(starts, sizes)
         destination = cursor[terms] + rank
-        passages[destination] = self.local[order].astype(np.int32) + self.first
-        frequencies[destination] = self.counts[order]
+        passages[destination] = self.local.astype(np.int32) + self.first
+        frequencies[destination] = self.counts
         cursor[terms[starts]] += sizes
 
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
-from .acronyms import find_acronyms
-from .models import Document, IndexConfig, Paragraph, Passage, Sentence
-from .passages import make_passages
+from .acronyms import acronym_evidence, acronyms_from_evidence
+from .analysis import BATCH_CHARACTERS, AnalysedBatch, analysed_batches, batch_from_rows
+from .bm25 import PostingChunk
+from .models import Document, IndexConfig, Passage, Sentence
 from .retrieval import PassageRetriever, build_retriever
-from .segment import segment_document
 from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
-from .tokenize import TOKENIZER_VERSION, tokenize
+from .tokenize import TOKENIZER_VERSION
 
 __all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
 
@@ -94,6 +94,7 @@ class CorpusIndex:
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
     # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _reused_batches: int = 0
 
     @property
     def vocabulary_size(self) -> int:
@@ -132,20 +133,46 @@ class CorpusIndex:
         ):
             yield [t for s in range(first, last + 1) for t in tokens[s]]
 
-    def reusable_analysis(self, doc_id: str, sha256: str) -> DocumentAnalysis | None:
-        """The stored analysis of this document, if its content is unchanged (made on demand,
-        one document at a time, so a rebuild never holds two corpora in memory)."""
+    def can_reuse(self, doc_id: str, sha256: str) -> bool:
+        """Whether this index holds the analysis of this document's current content."""
         span = self.spans.get(doc_id)
-        if (
-            span is None
-            or span.document.sha256 != sha256
-            or self.tokenizer_version != TOKENIZER_VERSION
-        ):
-            return None
-        return DocumentAnalysis(
-            [self.paragraphs[p] for p in span.paragraphs],
-            [self.sentences[s] for s in span.sentences],
-            [self.sentence_tokens[s] for s in span.sentences],
+        return (
+            span is not None
+            and span.document.sha256 == sha256
+            and self.tokenizer_version == TOKENIZER_VERSION
+        )
+
+    def reused_batch(self, documents: list[Document], window: tuple[int, int]) -> AnalysedBatch:
+        """These documents' rows as stored here (each passes `can_reuse`), for a rebuild:
+        made on demand, a run of documents at a time, so a rebuild never holds two corpora
+        in memory."""
+        spans = [self.spans[d.id] for d in documents]
+        paragraphs = _positions(s.paragraphs for s in spans)
+        sentences = _positions(s.sentences for s in spans)
+        p, c = self.paragraphs.column, self.sentences.column
+        pointers, all_ids = self.sentence_tokens.pointers(), self.sentence_tokens.all_ids()
+        counts = pointers[sentences + 1] - pointers[sentences]
+        offsets = np.repeat(pointers[sentences] - (np.cumsum(counts) - counts), counts)
+        old_ids = all_ids[offsets + np.arange(int(counts.sum()))]
+        distinct, local_ids = np.unique(old_ids, return_inverse=True)
+        evidence = [acronym_evidence(d.text) for d in documents]
+        self._reused_batches += 1
+        return batch_from_rows(
+            numbering=(-1, self._reused_batches),  # its own numbering, used once
+            first_new_term=0,
+            new_terms=[self.sentence_tokens.terms[t] for t in distinct.tolist()],
+            paragraph_counts=np.array([len(s.paragraphs) for s in spans], dtype=np.int32),
+            paragraphs=np.stack([p("start")[paragraphs], p("end")[paragraphs]], axis=1),
+            sentence_counts=np.array([len(s.sentences) for s in spans], dtype=np.int32),
+            sentences=np.stack(
+                [c(name)[sentences] for name in ("paragraph", "in_paragraph", "start", "end")],
+                axis=1,
+            ),
+            token_counts=counts,
+            token_ids=local_ids.astype(np.int32),
+            window=window,
+            acronyms=set().union(*(found for found, _ in evidence)),
+            phrases=[phrase for _, runs in evidence for phrase in runs],
         )
 
     def expand_query(self, terms: list[str]) -> list[str]:
@@ -169,18 +196,7 @@ class CorpusIndex:
         ]
 
 
-@dataclass(frozen=True)
-class DocumentAnalysis:
-    """What reading one document produced: the slow part of a build, reusable while the file
-    is unchanged."""
-
-    paragraphs: list[Paragraph]
-    sentences: list[Sentence]
-    tokens: list[list[str]]
-
-
 Progress = Callable[[int, int], None]  # (documents done, documents in all)
-Reuse = Callable[[str, str], "DocumentAnalysis | None"]  # (doc id, content hash) -> analysis
 
 
 def build_index(
@@ -188,11 +204,13 @@ def build_index(
     config: IndexConfig,
     content_hash: str,
     *,
-    reuse: Reuse | None = None,
+    previous: CorpusIndex | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> CorpusIndex:
-    """Index `documents`. Documents `reuse` knows (by id and content hash) are not read
-    again; only the corpus-wide statistics are recomputed."""
+    """Index `documents`. Those `previous` already holds with the same content are not read
+    again; only the corpus-wide statistics are recomputed. Big builds read documents in
+    `workers` processes (one per core by default; corpus/analysis.py)."""
     texts = DocumentTexts()
     index = CorpusIndex(
         config=config,
@@ -205,86 +223,165 @@ def build_index(
         sentence_tokens=TokenTable(),
         passages=PassageTable(texts),
     )
-    for done, document in enumerate(documents, start=1):
-        analysis = reuse(document.id, document.sha256) if reuse else None
-        if analysis is None:
-            analysis = analyse_document(document)
-            index.analysed_documents += 1
-        _add_document(index, document, analysis)
+    texts.reserve(d.text for d in documents)
+    window = (config.passage_sentences, config.passage_overlap)
+    runs = _runs(documents, previous)
+    fresh = analysed_batches(
+        [[d.text for d in run] for run, reused in runs if not reused], window, workers
+    )
+    totals = _Totals()
+    done = 0
+    for run, reused in runs:
+        if reused:
+            assert previous is not None
+            batch = previous.reused_batch(run, window)
+        else:
+            batch = next(fresh)
+            index.analysed_documents += len(run)
+        _add_batch(index, run, batch, totals)
+        done += len(run)
         if progress is not None:
             progress(done, len(documents))
-    # Acronyms need the whole texts; look while they are still at hand.
-    index.aliases = find_acronyms(document.text for document in documents)
-    for table in (
-        index.texts,
-        index.paragraphs,
-        index.sentences,
-        index.sentence_tokens,
-        index.passages,
-    ):
+    for table in (index.texts, index.paragraphs, index.sentences, index.sentence_tokens):
         table.freeze()
-    _derive(index)
+    index.passages.freeze()
+    index.aliases = acronyms_from_evidence(totals.acronyms, totals.phrases)
+    _derive(index, totals)
     return index
 
 
-def analyse_document(document: Document) -> DocumentAnalysis:
-    paragraphs, sentences = segment_document(document)
-    return DocumentAnalysis(paragraphs, sentences, [tokenize(s.text) for s in sentences])
+@dataclass
+class _Totals:
+    """What the batches add up to, beyond their rows: the corpus statistics, gathered as each
+    batch comes in, in the index's term numbering."""
+
+    # Each numbering the batches use (one per worker process) -> the index's term ids.
+    numberings: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    postings: list[PostingChunk] = field(default_factory=list)
+    sentence_df_terms: list[np.ndarray] = field(default_factory=list)
+    sentence_df_counts: list[np.ndarray] = field(default_factory=list)
+    acronyms: set[str] = field(default_factory=set)
+    phrases: list[str] = field(default_factory=list)
 
 
-def _add_document(index: CorpusIndex, document: Document, analysis: DocumentAnalysis) -> None:
+def _runs(
+    documents: list[Document], previous: CorpusIndex | None
+) -> list[tuple[list[Document], bool]]:
+    """The documents in order, in runs of about BATCH_CHARACTERS of text that are all to be
+    read or all to be taken from `previous` (True)."""
+    runs: list[tuple[list[Document], bool]] = []
+    size = 0
+    for document in documents:
+        reused = previous is not None and previous.can_reuse(document.id, document.sha256)
+        if not runs or runs[-1][1] != reused or size >= BATCH_CHARACTERS:
+            runs.append(([], reused))
+            size = 0
+        runs[-1][0].append(document)
+        size += len(document.text)
+    return runs
+
+
+def _add_batch(
+    index: CorpusIndex, documents: list[Document], batch: AnalysedBatch, totals: _Totals
+) -> None:
     first_paragraph, first_sentence, first_passage = (
         len(index.paragraphs),
         len(index.sentences),
         len(index.passages),
     )
-    passages = make_passages(
-        analysis.sentences,
-        first_sentence,
-        index.config.passage_sentences,
-        index.config.passage_overlap,
+    numbers = np.array([index.texts.add(d.id, d.text) for d in documents], dtype=np.int32)
+    paragraph_doc = np.repeat(numbers, batch.paragraph_counts)
+    index.paragraphs.append_rows(
+        paragraph_doc,
+        _numbers_within(batch.paragraph_counts) + 1,
+        batch.paragraphs[:, 0],
+        batch.paragraphs[:, 1],
     )
-    number = index.texts.add(document.id, document.text)
-    index.paragraphs.append_document(number, analysis.paragraphs)
-    index.sentences.append_document(number, analysis.sentences)
-    for tokens in analysis.tokens:
-        index.sentence_tokens.append(tokens)
-    index.passages.append_document(number, passages, analysis.sentences, first_sentence)
-    index.spans[document.id] = DocumentSpan(
-        document=document.model_copy(update={"text": ""}),
-        number=number,
-        paragraphs=range(first_paragraph, len(index.paragraphs)),
-        sentences=range(first_sentence, len(index.sentences)),
-        passages=range(first_passage, len(index.passages)),
+    sentence_doc = np.repeat(numbers, batch.sentence_counts)
+    index.sentences.append_rows(
+        sentence_doc,
+        batch.sentences[:, 0],
+        batch.sentences[:, 1],
+        _numbers_within(batch.sentence_counts) + 1,
+        batch.sentences[:, 2],
+        batch.sentences[:, 3],
     )
+    term_ids = _term_ids(index.sentence_tokens, batch, totals.numberings)
+    index.sentence_tokens.append_rows(batch.token_counts, term_ids[batch.token_ids])
+    # Passages, from positions within their document to positions in the index.
+    document_start = np.cumsum(batch.sentence_counts) - batch.sentence_counts + first_sentence
+    offsets = np.repeat(document_start, batch.passage_counts)
+    index.passages.append_rows(
+        np.repeat(numbers, batch.passage_counts),
+        batch.passages[:, 0] + offsets,
+        batch.passages[:, 1] + offsets,
+        batch.passages[:, 0] + 1,
+        batch.passages[:, 1] + 1,
+    )
+    totals.postings += [chunk.renumbered(term_ids, first_passage) for chunk in batch.postings]
+    totals.sentence_df_terms.append(term_ids[batch.sentence_df[0]])
+    totals.sentence_df_counts.append(batch.sentence_df[1])
+    totals.acronyms |= batch.acronyms
+    totals.phrases += batch.phrases
+    passage_bounds = np.cumsum(batch.passage_counts)
+    for i, document in enumerate(documents):
+        paragraphs_before = int(batch.paragraph_counts[:i].sum())
+        sentences_before = int(document_start[i]) - first_sentence
+        passages_before = int(passage_bounds[i] - batch.passage_counts[i])
+        index.spans[document.id] = DocumentSpan(
+            document=document.model_copy(update={"text": ""}),
+            number=int(numbers[i]),
+            paragraphs=_span(first_paragraph + paragraphs_before, batch.paragraph_counts[i]),
+            sentences=_span(first_sentence + sentences_before, batch.sentence_counts[i]),
+            passages=_span(first_passage + passages_before, batch.passage_counts[i]),
+        )
 
 
-def _derive(index: CorpusIndex) -> None:
+def _positions(spans: Iterable[range]) -> np.ndarray:
+    return np.concatenate([np.arange(span.start, span.stop) for span in spans])
+
+
+def _term_ids(
+    tokens: TokenTable, batch: AnalysedBatch, numberings: dict[tuple[int, int], np.ndarray]
+) -> np.ndarray:
+    """The index's id for each term of the batch's numbering. Terms new to that numbering
+    are numbered in the index in the order they first appear in the batch (if new here too),
+    so the index numbers terms in order of first appearance, whichever worker read them."""
+    known = numbers = numberings.get(batch.numbering, np.zeros(0, dtype=np.int32))
+    if batch.new_terms:
+        first = batch.first_new_term
+        assert len(known) == first, "a numbering's batches arrive in the order it made them"
+        numbers = np.empty(first + len(batch.new_terms), dtype=np.int32)
+        numbers[:first] = known
+        in_order = batch.new_in_order
+        new_terms = batch.new_terms
+        numbers[in_order] = tokens.number_terms([new_terms[i] for i in (in_order - first).tolist()])
+        numberings[batch.numbering] = numbers
+    return numbers
+
+
+def _span(start: int, count: np.integer) -> range:
+    return range(start, start + int(count))
+
+
+def _numbers_within(counts: np.ndarray) -> np.ndarray:
+    """0, 1, … within each group of these sizes: [2, 3] -> [0, 1, 0, 1, 2]."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _derive(index: CorpusIndex, totals: _Totals) -> None:
     tokens = index.sentence_tokens
-    index.sentence_df = _sentence_frequencies(tokens)
+    index.sentence_df = np.zeros(len(tokens.terms), dtype=np.int64)
+    for terms, counts in zip(totals.sentence_df_terms, totals.sentence_df_counts, strict=True):
+        index.sentence_df[terms] += counts  # a batch's terms are distinct
     index.average_sentence_length = max(tokens.total() / max(len(index.sentences), 1), 1.0)
     index._holder_pointers, index._holders = index.passages.sentences_by_passage(
         len(index.sentences)
     )
     if tokens.total():
         index.retriever = build_retriever(
-            tokens, index.passages, index.passage_tokens(), index.config
+            tokens, index.passages, index.passage_tokens(), index.config, totals.postings
         )
     elif index.spans:
         _log.warning("The corpus has no searchable words; every question will go unanswered.")
-
-
-def _sentence_frequencies(tokens: TokenTable) -> np.ndarray:
-    """In how many sentences each term occurs (a term twice in a sentence counts once)."""
-    frequencies = np.zeros(len(tokens.terms), dtype=np.int64)
-    pointers, all_ids = tokens.pointers(), tokens.all_ids()
-    step = 200_000  # sentences at a time, to bound the temporary arrays
-    for first in range(0, len(tokens), step):
-        last = min(first + step, len(tokens))
-        ids = all_ids[pointers[first] : pointers[last]].astype(np.int64)
-        sizes = np.diff(pointers[first : last + 1])
-        sentence = np.repeat(np.arange(last - first, dtype=np.int64), sizes)
-        pairs = np.sort((sentence << 32) | ids)  # sorting beats numpy's hashing unique here
-        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-        frequencies += np.bincount(pairs & 0xFFFFFFFF, minlength=len(frequencies))
-    return frequencies

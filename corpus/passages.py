@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from .models import Passage, Sentence
+from functools import lru_cache
 
-__all__ = ["make_passages"]
+__all__ = ["window_bounds"]
 
 
-def make_passages(sentences: list[Sentence], offset: int, size: int, overlap: int) -> list[Passage]:
-    """Windows of `size` sentences that share `overlap` with the previous one.
+@lru_cache(maxsize=4096)
+def window_bounds(count: int, size: int, overlap: int) -> tuple[tuple[int, int], ...]:
+    """(first, last) sentence of each window over a document of `count` sentences, numbered
+    from 0: windows of `size` sentences sharing `overlap` with the one before.
 
-    `sentences` are one document's, in order; `offset` is the position of the first of them in
-    the index's sentence list. The last window is shifted back so it is full whenever the
-    document has `size` sentences, and every sentence lies in at least one window.
+    The last window is shifted back so it is full whenever the document has `size` sentences,
+    and every sentence lies in at least one window. Documents of the same length share the
+    answer, hence the cache.
     """
-    if not sentences:
-        return []
+    if count <= 0:
+        return ()
     stride = size - overlap
-    count = len(sentences)
     starts = list(range(0, max(count - overlap, 1), stride))
     if starts[-1] + size < count:
         starts.append(count - size)
-    passages = []
+    windows: list[tuple[int, int]] = []
     for start in starts:
         start = max(0, min(start, count - size))
-        last = min(start + size, count) - 1
-        first_sentence, last_sentence = sentences[start], sentences[last]
-        passage = Passage(
-            id=f"{first_sentence.doc_id}:{first_sentence.number}-{last_sentence.number}",
-            doc_id=first_sentence.doc_id,
-            first=offset + start,
-            last=offset + last,
-        )
-        if not passages or passages[-1].id != passage.id:
-            passages.append(passage)
-    return passages
+        window = (start, min(start + size, count) - 1)
+        if not windows or windows[-1] != window:
+            windows.append(window)
+    return tuple(windows)

@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from .bm25 import Bm25Postings
+from .bm25 import Bm25Postings, PostingChunk
 from .models import IndexConfig
 from .tables import PassageTable, TokenTable
 
@@ -104,9 +104,25 @@ def build_retriever(
     passages: PassageTable,
     passage_tokens: Iterable[list[str]],
     config: IndexConfig,
+    postings: list[PostingChunk] | None = None,
 ) -> PassageRetriever:
     """The retriever for these passages. At least one must have a searchable word (rank-bm25
-    divides by zero otherwise); the caller checks."""
-    if len(passages) >= LARGE_CORPUS:
+    divides by zero otherwise); the caller checks. `postings`, the passages' terms already
+    folded as the build read them, saves the large corpus a pass over its tokens."""
+    if len(passages) < LARGE_CORPUS:
+        return RankBm25Retriever(list(passage_tokens), config)
+    if postings is None:
         return PostingsRetriever.from_tables(tokens, passages, config)
-    return RankBm25Retriever(list(passage_tokens), config)
+    pointers = tokens.pointers()
+    lengths = pointers[passages.column("last") + 1] - pointers[passages.column("first")]
+    return PostingsRetriever(
+        Bm25Postings.from_chunks(
+            postings,
+            lengths,
+            terms=tokens.terms,
+            vocabulary=tokens.vocabulary,
+            k1=config.k1,
+            b=config.b,
+            epsilon=config.epsilon,
+        )
+    )

@@ -6,17 +6,17 @@ quote is always `document.text[start:end]`.
 
 from __future__ import annotations
 
+import itertools
 import re
 
-from .models import Document, Paragraph, Sentence
-
-__all__ = ["is_dangling", "paragraph_spans", "segment_document", "sentence_spans"]
+__all__ = ["is_dangling", "paragraph_spans", "segment_text", "sentence_spans"]
 
 # A blank line separates paragraphs when the text has any; otherwise every line is one
 # (news feeds and the WikiQA layout put one paragraph, or one sentence, per line).
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _BLOCK_SEPARATOR = re.compile(r"(?:\r?\n[ \t\r\f\v]*){2,}")
 _LINE_SEPARATOR = re.compile(r"\r?\n|\r|\u2028|\u2029")
+_BLANK = " \t\f\v"  # what a blank line may hold (and \r, handled by the patterns)
 
 # Candidate sentence ends: terminal punctuation, closing quotes or brackets, then white space.
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
@@ -41,6 +41,12 @@ _NEXT_WORD = re.compile(r"\s*[\"'\u201c\u2018(]*(\w+)")
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each paragraph, without surrounding white space; empty ones dropped."""
+    if "\r" in text or "\u2028" in text or "\u2029" in text:
+        return _paragraph_spans_by_pattern(text)
+    return _paragraph_spans_by_line(text)
+
+
+def _paragraph_spans_by_pattern(text: str) -> list[tuple[int, int]]:
     separator = _BLOCK_SEPARATOR if _BLANK_LINE.search(text.strip()) else _LINE_SEPARATOR
     spans: list[tuple[int, int]] = []
     position = 0
@@ -48,6 +54,30 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
         spans.extend(_trimmed(text, position, match.start()))
         position = match.end()
     spans.extend(_trimmed(text, position, len(text)))
+    return spans
+
+
+def _paragraph_spans_by_line(text: str) -> list[tuple[int, int]]:
+    """The same spans as the patterns give, for text whose only line break is "\n",
+    worked out from its lines (a regular expression scans such long text far slower)."""
+    lines = text.split("\n")
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    blank = [not line.strip(_BLANK) for line in lines]
+    interior = text.strip().split("\n")[1:-1]
+    if not any(not line.strip(_BLANK) for line in interior):  # no blank line: one per line
+        return [
+            (start + len(line) - len(line.lstrip()), start + len(line.rstrip()))
+            for line, start in zip(lines, starts, strict=True)
+            if not line.isspace() and line
+        ]
+    spans: list[tuple[int, int]] = []
+    first = None
+    for i, is_blank in enumerate([*blank, True]):  # a blank after the last line
+        if not is_blank and first is None:
+            first = i
+        elif is_blank and first is not None:
+            spans.extend(_trimmed(text, starts[first], starts[i - 1] + len(lines[i - 1])))
+            first = None
     return spans
 
 
@@ -63,25 +93,16 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def segment_document(document: Document) -> tuple[list[Paragraph], list[Sentence]]:
-    paragraphs: list[Paragraph] = []
-    sentences: list[Sentence] = []
-    for p_number, (p_start, p_end) in enumerate(paragraph_spans(document.text), start=1):
-        paragraphs.append(Paragraph(doc_id=document.id, number=p_number, start=p_start, end=p_end))
-        for s_number, (s_start, s_end) in enumerate(
-            sentence_spans(document.text, p_start, p_end), start=1
-        ):
-            sentences.append(
-                Sentence(
-                    doc_id=document.id,
-                    paragraph=p_number,
-                    number_in_paragraph=s_number,
-                    number=len(sentences) + 1,
-                    start=s_start,
-                    end=s_end,
-                    text=document.text[s_start:s_end],
-                )
-            )
+def segment_text(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
+    """A document's paragraphs as (start, end), and its sentences as (paragraph number,
+    number in the paragraph, start, end); numbers from 1. Plain tuples: a big corpus has
+    millions of sentences, and the index stores them as columns anyway."""
+    paragraphs = paragraph_spans(text)
+    sentences = [
+        (p_number, s_number, s_start, s_end)
+        for p_number, (p_start, p_end) in enumerate(paragraphs, start=1)
+        for s_number, (s_start, s_end) in enumerate(sentence_spans(text, p_start, p_end), 1)
+    ]
     return paragraphs, sentences
 
 

@@ -34,7 +34,7 @@ __all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 
@@ -97,8 +97,7 @@ def open_index(
     if cached is not None and cached.content_hash == key:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
     else:
-        reuse = cached.reusable_analysis if cached is not None else None
-        index = build_index(loaded.documents, config, key, reuse=reuse, progress=progress)
+        index = build_index(loaded.documents, config, key, previous=cached, progress=progress)
         status = "rebuilt" if existed else "built"
     index.seed_stamps = stamps
     index.seed_problems = [(str(p.path), p.problem) for p in loaded.problems]

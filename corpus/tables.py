@@ -5,14 +5,14 @@ gigabytes and seconds to unpickle. Here each field is one numpy array, and the f
 (`Sentence`, `Passage`, `Paragraph`) are made only when one is asked for. The tables behave as
 read-only sequences, so code that indexes `index.sentences[i]` does not care.
 
-Tables are filled a document at a time (`append_*`), then `freeze()` turns the growing arrays
-into numpy arrays.
+Tables are filled a batch of documents at a time (`append_rows`, whole columns), then
+`freeze()` joins the pieces into one array per column.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import ClassVar, TypeVar, overload
 
 import numpy as np
@@ -42,21 +42,44 @@ class DocumentTexts:
         self._lengths = array("q")
         self._widths = array("b")
         self._size = 0
+        self._reserved: np.ndarray | None = None
         self.blob: np.ndarray = np.zeros(0, dtype=np.uint8)
 
+    def reserve(self, texts: Iterable[str]) -> None:
+        """Make room for these texts at once: each is then copied into place as it is added,
+        while the build is busy anyway, rather than all joined at the end."""
+        # Four bytes a character beyond ASCII is an upper bound; pages never written to cost
+        # no memory.
+        size = sum(len(t) if t.isascii() else 4 * len(t) for t in texts)
+        self._reserved = np.empty(size, dtype=np.uint8)
+
     def add(self, doc_id: str, text: str) -> int:
-        width = _width(text)
-        encoded = text.encode(self._CODECS[width])
+        width, encoded = _encoded(text)
         self.ids.append(doc_id)
-        self._pieces.append(encoded)
+        reserved = self._reserved
+        if reserved is not None and self._size + len(encoded) <= len(reserved):
+            reserved[self._size : self._size + len(encoded)] = np.frombuffer(encoded, np.uint8)
+        else:
+            self._flush_reserved()
+            self._pieces.append(encoded)
         self._offsets.append(self._size)
         self._lengths.append(len(text))
         self._widths.append(width)
         self._size += len(encoded)
         return len(self.ids) - 1
 
+    def _flush_reserved(self) -> None:
+        if self._reserved is not None:
+            self._pieces.append(self._reserved[: self._size].tobytes())
+            self._reserved = None
+
     def freeze(self) -> None:
-        self.blob = np.frombuffer(b"".join(self._pieces), dtype=np.uint8)
+        if self._reserved is not None and not self._pieces:
+            self.blob = self._reserved[: self._size]
+        else:
+            self._flush_reserved()
+            self.blob = np.frombuffer(b"".join(self._pieces), dtype=np.uint8)
+        self._reserved = None
         self._pieces = []
         self._offsets = np.asarray(self._offsets, dtype=np.int64)
         self._lengths = np.asarray(self._lengths, dtype=np.int64)
@@ -78,11 +101,21 @@ class DocumentTexts:
         return self.slice(doc, 0, self.length(doc))
 
 
-def _width(text: str) -> int:
-    if text.isascii():
-        return 1
-    widest = max(map(ord, text))
-    return 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _encoded(text: str) -> tuple[int, bytes]:
+    """The text in the narrowest fixed width that holds it (1, 2 or 4 bytes a character),
+    found by trying the codecs, which scan in C."""
+    try:
+        return 1, text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    encoded = text.encode("utf-16-le")
+    if len(encoded) == 2 * len(text):  # no character needed a surrogate pair
+        return 2, encoded
+    return 4, text.encode("utf-32-le")
 
 
 class _Rows(Sequence[T]):
@@ -114,19 +147,28 @@ class _Table(_Rows[T]):
 
     def __init__(self, documents: DocumentTexts) -> None:
         self.documents = documents
-        self._columns: dict[str, array | np.ndarray] = {f: array("i") for f in self._int_fields}
+        self._columns: dict[str, np.ndarray] = {}
+        self._pending: dict[str, list[np.ndarray]] = {f: [] for f in self._int_fields}
+        self._length = 0
 
     def __len__(self) -> int:
-        return len(self._columns[self._int_fields[0]])
+        return self._length
+
+    def _append_columns(self, **columns: np.ndarray) -> None:
+        """Rows to add, a column at a time (every field, equal lengths)."""
+        for name in self._int_fields:
+            self._pending[name].append(np.asarray(columns[name], dtype=np.int32))
+        self._length += len(columns[self._int_fields[0]])
 
     def freeze(self) -> None:
         self._columns = {
-            name: np.asarray(column, dtype=np.int32) if isinstance(column, array) else column
-            for name, column in self._columns.items()
+            name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+            for name, parts in self._pending.items()
         }
+        self._pending = {}
 
     def column(self, name: str) -> np.ndarray:
-        return np.asarray(self._columns[name])
+        return self._columns[name]
 
     def _value(self, name: str, i: int) -> int:
         return int(self._columns[name][i])
@@ -135,15 +177,23 @@ class _Table(_Rows[T]):
 class SentenceTable(_Table[Sentence]):
     _int_fields = ("doc", "paragraph", "in_paragraph", "number", "start", "end")
 
-    def append_document(self, doc: int, sentences: list[Sentence]) -> None:
-        c = self._columns
-        for s in sentences:
-            c["doc"].append(doc)
-            c["paragraph"].append(s.paragraph)
-            c["in_paragraph"].append(s.number_in_paragraph)
-            c["number"].append(s.number)
-            c["start"].append(s.start)
-            c["end"].append(s.end)
+    def append_rows(
+        self,
+        doc: np.ndarray,
+        paragraph: np.ndarray,
+        in_paragraph: np.ndarray,
+        number: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+    ) -> None:
+        self._append_columns(
+            doc=doc,
+            paragraph=paragraph,
+            in_paragraph=in_paragraph,
+            number=number,
+            start=start,
+            end=end,
+        )
 
     def text(self, i: int) -> str:
         c = self._columns
@@ -171,13 +221,10 @@ class SentenceTable(_Table[Sentence]):
 class ParagraphTable(_Table[Paragraph]):
     _int_fields = ("doc", "number", "start", "end")
 
-    def append_document(self, doc: int, paragraphs: list[Paragraph]) -> None:
-        c = self._columns
-        for p in paragraphs:
-            c["doc"].append(doc)
-            c["number"].append(p.number)
-            c["start"].append(p.start)
-            c["end"].append(p.end)
+    def append_rows(
+        self, doc: np.ndarray, number: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> None:
+        self._append_columns(doc=doc, number=number, start=start, end=end)
 
     def _row(self, i: int) -> Paragraph:
         c = self._columns
@@ -192,16 +239,17 @@ class ParagraphTable(_Table[Paragraph]):
 class PassageTable(_Table[Passage]):
     _int_fields = ("doc", "first", "last", "first_number", "last_number")
 
-    def append_document(
-        self, doc: int, passages: list[Passage], sentences: list[Sentence], offset: int
+    def append_rows(
+        self,
+        doc: np.ndarray,
+        first: np.ndarray,
+        last: np.ndarray,
+        first_number: np.ndarray,
+        last_number: np.ndarray,
     ) -> None:
-        c = self._columns
-        for p in passages:
-            c["doc"].append(doc)
-            c["first"].append(p.first)
-            c["last"].append(p.last)
-            c["first_number"].append(sentences[p.first - offset].number)
-            c["last_number"].append(sentences[p.last - offset].number)
+        self._append_columns(
+            doc=doc, first=first, last=last, first_number=first_number, last_number=last_number
+        )
 
     def _row(self, i: int) -> Passage:
         c = self._columns
@@ -227,35 +275,41 @@ class PassageTable(_Table[Passage]):
 
 
 class TokenTable(_Rows[list[str]]):
-    """Each sentence's tokens, stored as term ids in one array."""
+    """Each sentence's tokens, stored as term ids in one array. Terms are numbered in order of
+    first appearance, the order rank-bm25's IDF is computed in."""
 
     def __init__(self) -> None:
         self.terms: list[str] = []
         self.vocabulary: dict[str, int] = {}
-        self._ids: array | np.ndarray = array("i")
-        self._pointers: array | np.ndarray = array("q", [0])
+        self._pending_ids: list[np.ndarray] = []
+        self._pending_counts: list[np.ndarray] = []
+        self._ids: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._pointers: np.ndarray = np.zeros(1, dtype=np.int64)
 
-    def append(self, tokens: list[str]) -> None:
-        try:
-            ids = list(map(self.vocabulary.__getitem__, tokens))  # usually all known already
-        except KeyError:
-            ids = [self._term_id(token) for token in tokens]
-        self._ids.extend(ids)
-        self._pointers.append(len(self._ids))
+    def number_terms(self, terms: list[str]) -> np.ndarray:
+        """The ids of `terms`, numbering those not seen before in the order given."""
+        vocabulary, known = self.vocabulary, self.terms
+        ids = list(map(vocabulary.get, terms))  # most are known after the first documents
+        for i in [i for i, t in enumerate(ids) if t is None]:  # `terms` are distinct
+            ids[i] = vocabulary[terms[i]] = len(known)
+            known.append(terms[i])
+        return np.asarray(ids, dtype=np.int32)
 
-    def _term_id(self, token: str) -> int:
-        term = self.vocabulary.get(token)
-        if term is None:
-            term = self.vocabulary[token] = len(self.terms)
-            self.terms.append(token)
-        return term
+    def append_rows(self, counts: np.ndarray, ids: np.ndarray) -> None:
+        """Sentences with `counts` tokens each, their ids concatenated (already this table's
+        numbering)."""
+        self._pending_counts.append(np.asarray(counts, dtype=np.int64))
+        self._pending_ids.append(np.asarray(ids, dtype=np.int32))
 
     def freeze(self) -> None:
-        self._ids = np.asarray(self._ids, dtype=np.int32)
-        self._pointers = np.asarray(self._pointers, dtype=np.int64)
+        counts = _joined(self._pending_counts, np.int64)
+        self._ids = _joined(self._pending_ids, np.int32)
+        self._pointers = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self._pointers[1:])
+        self._pending_ids, self._pending_counts = [], []
 
     def __len__(self) -> int:
-        return len(self._pointers) - 1
+        return len(self._pointers) - 1 + sum(map(len, self._pending_counts))
 
     def ids(self, i: int) -> np.ndarray:
         return np.asarray(self._ids[int(self._pointers[i]) : int(self._pointers[i + 1])])
@@ -266,7 +320,7 @@ class TokenTable(_Rows[list[str]]):
         return [terms[t] for t in self._ids[start:end].tolist()]
 
     def total(self) -> int:
-        return len(self._ids)
+        return len(self._ids) + sum(map(len, self._pending_ids))
 
     def all_ids(self) -> np.ndarray:
         """Every sentence's term ids, concatenated (frozen tables only)."""

@@ -10,18 +10,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import Stemmer
 
-__all__ = ["STOPWORDS", "TOKENIZER_VERSION", "content_words", "stem", "term_spans", "tokenize"]
+__all__ = [
+    "STOPWORDS",
+    "TOKENIZER_VERSION",
+    "TermNumbering",
+    "content_words",
+    "stem",
+    "term_spans",
+    "tokenize",
+]
 
 # Bump when tokenisation changes, so cached indexes built with the old rules are rebuilt.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
-# A word: letters or digits, possibly joined by inner apostrophes (o'brien, don't).
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-# Dotted acronyms (U.S., U.N.) become one word before punctuation splits them apart.
-_DOTTED_ACRONYM = re.compile(r"\b(?:[^\W\d_]\.){2,}(?!\w)")
 
 _STOPWORD_TEXT = """
 a about above after again against all almost also am among an and any are aren't around as at
@@ -64,39 +69,199 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """The folded, unstemmed words of `text` that carry meaning, in order."""
-    if not text.isascii():  # NFKC changes nothing in ASCII, and costs a pass
-        text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_APOSTROPHES)
-    if "." in text:
-        text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _normalised(text)
     shouting: bool | None = None  # worked out only if a word in capitals needs it
     words: list[str] = []
-    append = words.append
-    for original in _WORD.findall(text):
-        word = original.casefold()
-        if "'" in word:
-            if word.endswith("'s"):
-                word = word[:-2]
-            word = word.replace("'", "")
-        if word in STOPWORDS:
-            # "US" or "IT" written in capitals is a name, not the pronoun, unless the whole
-            # text is written in capitals.
-            if not (2 <= len(original) <= 5 and original.isupper()):
-                continue
+    for found in _TOKEN.findall(text):
+        word, kind = _fold(found)
+        if kind is _CAPITAL_STOPWORD:
             if shouting is None:
                 shouting = _is_shouting(text)
             if shouting:
                 continue
-        if len(word) < 2 and not word.isdigit():
+        elif kind is _DROPPED:
             continue
-        append(word)
+        words.append(word)
     return words
 
 
 def tokenize(text: str) -> list[str]:
-    """Stems of the content words of `text`, in order, repeats kept (BM25 counts them)."""
-    cached = _stems.get
-    return [cached(word) or stem(word) for word in content_words(text)]
+    """Stems of the content words of `text`, in order, repeats kept (BM25 counts them).
+
+    The same as stemming `content_words(text)`, but each distinct word is worked out once and
+    remembered (`_WordStems`), so a corpus of millions of sentences costs little more than
+    finding its words."""
+    text = _normalised(text)
+    found = _TOKEN.findall(text)
+    stems = list(map(_word_stems.__getitem__, found))
+    if _DEPENDS_ON_TEXT in stems:  # "US" in capitals: a name, unless the text shouts
+        keep = not _is_shouting(text)
+        stems = [
+            (stem(_fold(word)[0]) if keep else "") if value == _DEPENDS_ON_TEXT else value
+            for word, value in zip(found, stems, strict=True)
+        ]
+    return list(filter(None, stems))
+
+
+class TermNumbering:
+    """Tokenises many texts at once, numbering terms as it meets them, across calls: this is
+    how an index reads a corpus. The tokens are exactly `tokenize`'s. (A stopword in capitals
+    is numbered after the rest of its call, so callers that need the order of first
+    appearance work it out from the numbers: corpus/analysis.py.)
+
+    Speed comes from doing per word only what C does: punctuation becomes space
+    (`str.translate`), `str.split` cuts the text into chunks, and a dict maps each chunk to
+    its term's number; the Python rules (`_fold`, stemming) run once per distinct chunk.
+    A chunk is almost always one word; the regular expression splits the others ("3.5",
+    "U.S.", "word—word"), once each. Texts with an underscore, which the word pattern treats
+    specially, go through the pattern whole."""
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []  # number -> term
+        self._numbers: dict[str, int] = {}
+        self._chunks = _ChunkNumbers(self)
+        # Chunks holding several words: their (number, word) pairs.
+        self.spelled: dict[str, tuple[tuple[int, str], ...]] = {}
+
+    def number(self, term: str) -> int:
+        number = self._numbers.get(term)
+        if number is None:
+            number = self._numbers[term] = len(self.terms)
+            self.terms.append(term)
+        return number
+
+    def tokenize_many(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(term numbers, tokens per text): text i's tokens are the terms of its slice."""
+        normalised = [_normalised(text) for text in texts]
+        chunks: list[str] = []
+        sizes = []
+        for text in normalised:
+            found = _TOKEN.findall(text) if "_" in text else text.translate(_SPACES).split()
+            chunks += found
+            sizes.append(len(found))
+        ids = np.array(list(map(self._chunks.__getitem__, chunks)), dtype=np.int64)
+        text_of = np.repeat(np.arange(len(texts)), sizes)
+        capitals: dict[int, str] = {}  # position -> word, for stopwords in capitals
+        if (ids == _CAPITALS).any() or (ids == _SEVERAL).any():
+            ids, text_of, capitals = self._spell_out(ids, text_of, chunks)
+        for i, word in capitals.items():  # "US": a name, unless the text shouts
+            keep = not _is_shouting(normalised[text_of[i]])
+            ids[i] = self.number(stem(_fold(word)[0])) if keep else -1
+        kept = ids >= 0
+        counts = np.bincount(text_of[kept], minlength=len(texts))
+        return ids[kept].astype(np.int32), counts
+
+    def _spell_out(
+        self, ids: np.ndarray, text_of: np.ndarray, chunks: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+        """Chunks of several words replaced by their words' numbers; and the stopwords in
+        capitals, by position, for the caller to settle."""
+        several = np.flatnonzero(ids == _SEVERAL)
+        spelled = [self.spelled[chunks[i]] for i in several.tolist()]
+        lengths = np.ones(len(ids), dtype=np.int64)
+        lengths[several] = [len(pairs) for pairs in spelled]
+        starts = np.cumsum(lengths) - lengths
+        capitals = {
+            int(starts[i]): _TOKEN.findall(chunks[i])[0]
+            for i in np.flatnonzero(ids == _CAPITALS).tolist()
+        }
+        ids, text_of = np.repeat(ids, lengths), np.repeat(text_of, lengths)
+        for start, pairs in zip(starts[several].tolist(), spelled, strict=True):
+            for offset, (number, word) in enumerate(pairs):
+                ids[start + offset] = number
+                if number == _CAPITALS:
+                    capitals[start + offset] = word
+        return ids, text_of, capitals
+
+
+class _ChunkNumbers(dict[str, int]):
+    """Chunk of text -> its term's number: -1 when it holds no kept word, _CAPITALS for a
+    stopword in capitals, _SEVERAL when it holds more than one word (see `spelled`)."""
+
+    def __init__(self, owner: TermNumbering) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def __missing__(self, chunk: str) -> int:
+        words = _TOKEN.findall(chunk)
+        if len(words) == 1:
+            value = self._word_number(words[0])
+        elif not words:
+            value = -1
+        else:
+            self.owner.spelled[chunk] = tuple((self._word_number(w), w) for w in words)
+            value = _SEVERAL
+        self[chunk] = value
+        return value
+
+    def _word_number(self, found: str) -> int:
+        word, kind = _fold(found)
+        if kind is _KEPT:
+            return self.owner.number(stem(word))
+        return -1 if kind is _DROPPED else _CAPITALS
+
+
+_CAPITALS, _SEVERAL = -2, -3
+# Punctuation that never belongs to a word, as space. Apostrophes and periods stay: they may
+# join a word ("don't", "U.S."). The underscore is a word character to the pattern, so texts
+# holding one are not split this way at all.
+_SPACES = str.maketrans(
+    dict.fromkeys(
+        [c for c in map(chr, range(128)) if not c.isalnum() and c not in "'._"]
+        + list(
+            "\u00a0\u00ab\u00bb\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u201c\u201d\u201e\u2026"
+        ),
+        " ",
+    )
+)
+
+
+def _normalised(text: str) -> str:
+    if not text.isascii():  # NFKC changes nothing in ASCII, and costs a pass
+        return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    return text.translate(_APOSTROPHES) if "`" in text else text
+
+
+_KEPT, _DROPPED, _CAPITAL_STOPWORD = object(), object(), object()
+
+
+def _fold(found: str) -> tuple[str, object]:
+    """A word as found in normalised text, folded; and whether it is kept, dropped, or a
+    stopword written in capitals ("US", "IT"), which is a name unless the whole text shouts."""
+    original = found.replace(".", "") if "." in found else found  # U.S. -> US
+    word = original.casefold()
+    if "'" in word:
+        if word.endswith("'s"):
+            word = word[:-2]
+        word = word.replace("'", "")
+    if word in STOPWORDS:
+        capitals = 2 <= len(original) <= 5 and original.isupper()
+        return word, _CAPITAL_STOPWORD if capitals else _DROPPED
+    if len(word) < 2 and not word.isdigit():
+        return word, _DROPPED
+    return word, _KEPT
+
+
+class _WordStems(dict[str, str]):
+    """Word as found in normalised text -> its stem, "" when the word is dropped, or
+    _DEPENDS_ON_TEXT for a stopword in capitals. Filled on first sight of each word, and
+    emptied past _STEM_CACHE_LIMIT entries, like the stem cache."""
+
+    def __missing__(self, found: str) -> str:
+        if len(self) >= _STEM_CACHE_LIMIT:
+            self.clear()
+        word, kind = _fold(found)
+        value = stem(word) if kind is _KEPT else "" if kind is _DROPPED else _DEPENDS_ON_TEXT
+        self[found] = value
+        return value
+
+
+# No stem contains a NUL character, so this mark cannot be mistaken for one.
+_DEPENDS_ON_TEXT = "\0"
+_word_stems = _WordStems()
+# A word: letters or digits, possibly joined by inner apostrophes (o'brien, don't); or a dotted
+# acronym (U.S., U.N.), which is one word.
+_TOKEN = re.compile(r"\b(?:[^\W\d_]\.){2,}(?!\w)|[^\W_]+(?:'[^\W_]+)*")
 
 
 _ORIGINAL_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")

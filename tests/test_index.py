@@ -130,3 +130,40 @@ def test_find_paragraphs_searches_rather_than_scans(tmp_path):
     assert {p.doc_id for p in by_id} == {"report007"}
     assert len(corpus.find_paragraphs("goats graze hill", 25)) == 25
     assert corpus.find_paragraphs("nothing matches this", 25) == []
+
+
+def _documents(tmp_path, count):
+    texts = {
+        f"d{n:02d}": (
+            f"The US and IT firm {n} met in Lagos. Goats graze near hill {n}.\n\n"
+            f"THE US ARMY SAID NO. Shepherd {n % 7} counts the goats, and 3.5 tonnes of grain "
+            f"arrive; the U.S. sends word.\n"
+        )
+        for n in range(count)
+    }
+    return load_seeds(make_seeds(tmp_path / "seeds", texts)).documents
+
+
+def test_terms_are_numbered_in_order_of_first_appearance(tmp_path):
+    # rank-bm25 averages its IDFs in this order; the floor for common terms depends on it.
+    index = build_index(_documents(tmp_path, 3), IndexConfig(), "h")
+    first_seen = dict.fromkeys(t for sentence in index.sentences for t in tokenize(sentence.text))
+    assert index.sentence_tokens.terms == list(first_seen)
+
+
+def test_a_build_in_worker_processes_is_the_same_index(tmp_path, monkeypatch):
+    documents = _documents(tmp_path, 40)
+    serial = build_index(documents, IndexConfig(passage_sentences=2), "h", workers=1)
+    # Small batches and no size threshold, so two workers each read several batches.
+    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 1_000)
+    monkeypatch.setattr("corpus.analysis.PARALLEL_CHARACTERS", 0)
+    parallel = build_index(documents, IndexConfig(passage_sentences=2), "h", workers=2)
+    assert parallel.sentence_tokens.terms == serial.sentence_tokens.terms
+    assert list(parallel.sentence_tokens) == list(serial.sentence_tokens)
+    assert list(parallel.sentences) == list(serial.sentences)
+    assert list(parallel.paragraphs) == list(serial.paragraphs)
+    assert list(parallel.passages) == list(serial.passages)
+    assert parallel.sentence_df.tolist() == serial.sentence_df.tolist()
+    assert parallel.aliases == serial.aliases
+    for query in (["goat"], ["us", "armi"], ["shepherd", "3"], ["grain", "lago"]):
+        assert parallel.search(query, 10) == serial.search(query, 10)

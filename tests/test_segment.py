@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.segment import paragraph_spans, sentence_spans
+from corpus.segment import (
+    _paragraph_spans_by_line,
+    _paragraph_spans_by_pattern,
+    paragraph_spans,
+    sentence_spans,
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -96,3 +101,15 @@ def test_any_text_segments_without_error(text):
     for p_start, p_end in paragraph_spans(text):
         for start, end in sentence_spans(text, p_start, p_end):
             assert re.search(r"\S", text[start:end])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["\n", "\n\n", " ", "\t", "\f", "\u00a0", "a", "b. C", "x"]), max_size=25
+    ).map("".join)
+)
+def test_paragraphs_by_line_match_the_patterns(text):
+    # Long texts with plain newlines are split line by line, for speed; the patterns are the
+    # definition.
+    assert _paragraph_spans_by_line(text) == _paragraph_spans_by_pattern(text)

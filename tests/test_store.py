@@ -98,11 +98,12 @@ def test_only_changed_and_new_files_are_read_again(tmp_path):
         assert changed.ask(question) == fresh.ask(question)
 
 
-def test_progress_is_reported_per_document(tmp_path):
-    seeds = make_seeds(tmp_path / "seeds", {f"d{n}": "Text here." for n in range(3)})
+def test_progress_is_reported_as_batches_of_documents_are_done(tmp_path, monkeypatch):
+    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 20)  # two 10-character texts a batch
+    seeds = make_seeds(tmp_path / "seeds", {f"d{n}": "Text here." for n in range(5)})
     calls = []
     Corpus.open(seeds, progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert calls == [(2, 5), (4, 5), (5, 5)]
 
 
 def test_touched_but_unchanged_files_reuse_the_cache(tmp_path):

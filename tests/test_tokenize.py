@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from corpus.tokenize import content_words, tokenize
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus.tokenize import TermNumbering, content_words, stem, tokenize
 
 
 def test_case_folding_and_stemming():
@@ -45,3 +50,49 @@ def test_the_same_tokenizer_for_questions_and_text():
     assert set(tokenize("Who leads Mali's military?")) <= set(
         tokenize("Mali’s military leader leads the military")
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"aAbBsSuUiIt.'’`- \n3éǄﬁ", "US", "IT", "U.S.", " ", "x. "]),
+        max_size=30,
+    ).map("".join)
+)
+def test_the_fast_tokenizer_agrees_with_the_word_rules(text):
+    # tokenize() remembers each distinct word's stem; it must give exactly the stems of
+    # content_words(), which questions go through, or questions would miss their words.
+    assert tokenize(text) == [stem(word) for word in content_words(text)]
+    assert tokenize(text) == [stem(word) for word in content_words(text)]  # from the cache
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [*"aAbB sS.'’`-_\n3é—“", "US", "IT", "U.S.", "3.5", "x. ", "THE CAT SAT ON MY HAT "]
+            ),
+            max_size=20,
+        ).map("".join),
+        max_size=6,
+    )
+)
+def test_a_corpus_read_at_once_has_each_texts_own_tokens(texts):
+    # An index reads its corpus through TermNumbering, chunk by chunk; a question goes through
+    # tokenize(). Any difference would make a question miss words the article holds.
+    numbering = TermNumbering()
+    for _ in range(2):  # a second time from its caches
+        ids, counts = numbering.tokenize_many(texts)
+        bounds = [0, *itertools.accumulate(counts.tolist())]
+        for i, text in enumerate(texts):
+            found = [numbering.terms[t] for t in ids[bounds[i] : bounds[i + 1]].tolist()]
+            assert found == tokenize(text)
+
+
+def test_terms_are_numbered_as_met_and_capital_stopwords_last():
+    numbering = TermNumbering()
+    ids, counts = numbering.tokenize_many(["Goats eat grass.", "The US grows grass; goats roam."])
+    assert numbering.terms == ["goat", "eat", "grass", "grow", "roam", "us"]
+    assert ids.tolist() == [0, 1, 2, 5, 3, 2, 0, 4]
+    assert counts.tolist() == [3, 5]
