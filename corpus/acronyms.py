@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .tokenize import tokenize
+from .tokenize import acronym_words, tokenize
 
-__all__ = ["acronym_evidence", "acronyms_from_evidence", "find_acronyms"]
+__all__ = ["acronyms_from_evidence", "capitalised_runs", "find_acronyms"]
 
-_ACRONYM = re.compile(r"\b[A-Z]{2,8}\b")
 _LINKERS = frozenset("of the and for on in de du des la le".split())
 _PHRASE = re.compile(
     r"[A-Z][\w’'-]*(?:\s+(?:(?:of|the|and|for|on|in|de|du|des|la|le)\s+)*[A-Z][\w’'-]*)+"
@@ -24,19 +23,17 @@ _PHRASE = re.compile(
 
 def find_acronyms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Map each defined acronym's stem to the stems of its long form (the first one found)."""
-    acronyms: set[str] = set()
-    phrases: list[str] = []
-    for text in texts:
-        found, runs = acronym_evidence(text)
-        acronyms |= found
-        phrases += runs
-    return acronyms_from_evidence(acronyms, phrases)
+    texts = list(texts)
+    return acronyms_from_evidence(
+        acronym_words(texts), [phrase for text in texts for phrase in capitalised_runs(text)]
+    )
 
 
-def acronym_evidence(text: str) -> tuple[set[str], list[str]]:
-    """What one text offers: its all-capitals words, folded, and its runs of capitalised
-    words, in order. Gathered document by document, as a build reads them."""
-    return {a.casefold() for a in _ACRONYM.findall(text)}, _PHRASE.findall(text)
+def capitalised_runs(text: str) -> list[str]:
+    """The runs of capitalised words in `text`, in order: what may spell out an acronym.
+    Gathered document by document as a build reads them; the acronyms themselves come from
+    the tokenizer (`acronym_words`)."""
+    return _PHRASE.findall(text)
 
 
 def acronyms_from_evidence(acronyms: set[str], phrases: list[str]) -> dict[str, tuple[str, ...]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .acronyms import acronym_evidence
+from .acronyms import capitalised_runs
 from .bm25 import PostingChunk, fold_passages
 from .passages import window_bounds
 from .segment import segment_text
@@ -64,7 +64,7 @@ class AnalysedBatch:
     passage_counts: np.ndarray  # per document
     passages: np.ndarray  # (passages, 2): first and last sentence, within the document
     postings: list[PostingChunk]  # the passages' terms folded for BM25
-    acronyms: set[str]  # capitalised words that may be acronyms
+    acronyms: set[str]  # acronym words (tokenize.acronym_words), folded
     phrases: list[str]  # runs of capitalised words that may spell them out
 
 
@@ -109,7 +109,6 @@ def analyse_batch(
     paragraph_rows: list[tuple[int, int]] = []
     sentence_rows: list[tuple[int, int, int, int]] = []
     sentence_texts: list[str] = []
-    acronyms: set[str] = set()
     phrases: list[str] = []
     for text in texts:
         paragraphs, sentences = segment_text(text)
@@ -118,10 +117,8 @@ def analyse_batch(
         paragraph_rows += paragraphs
         sentence_rows += sentences
         sentence_texts += [text[start:end] for _, _, start, end in sentences]
-        acronyms_here, phrases_here = acronym_evidence(text)
-        acronyms |= acronyms_here
-        phrases += phrases_here
-    token_ids, token_counts = numbering.numbering.tokenize_many(sentence_texts)
+        phrases += capitalised_runs(text)
+    token_ids, token_counts, acronyms = numbering.numbering.tokenize_many(sentence_texts)
     first_new = numbering.sent
     new_terms = numbering.numbering.terms[first_new:]
     numbering.sent += len(new_terms)

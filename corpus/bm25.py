@@ -129,7 +129,8 @@ class Bm25Postings:
     ) -> Bm25Postings:
         """Postings from chunks folded beforehand (`fold_passages`), in passage order, their
         term ids numbered as `terms`. Building an index folds each batch of documents as it is
-        read, in worker processes when there are many (corpus/analysis.py)."""
+        read, in worker processes when there are many (corpus/analysis.py). The list is
+        emptied: each chunk is dropped once placed."""
         return cls._assemble(chunks, vocabulary, terms, lengths, k1=k1, b=b, epsilon=epsilon)
 
     @classmethod
@@ -154,8 +155,9 @@ class Bm25Postings:
         out_passages = np.empty(int(pointers[-1]), dtype=np.int32)
         out_frequencies = np.empty(int(pointers[-1]), dtype=np.int32 if wide else np.uint16)
         cursor = pointers[:-1].copy()
-        for chunk in chunks:
-            chunk.place(cursor, out_passages, out_frequencies)
+        chunks.reverse()
+        while chunks:  # each chunk is dropped once placed, so memory stays near the result
+            chunks.pop().place(cursor, out_passages, out_frequencies)
         return cls(
             terms=terms,
             vocabulary=vocabulary,

@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from .acronyms import acronym_evidence, acronyms_from_evidence
+from .acronyms import acronyms_from_evidence, capitalised_runs
 from .analysis import BATCH_CHARACTERS, AnalysedBatch, analysed_batches, batch_from_rows
 from .bm25 import PostingChunk
 from .models import Document, IndexConfig, Passage, Sentence
 from .retrieval import PassageRetriever, build_retriever
 from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
-from .tokenize import TOKENIZER_VERSION
+from .tokenize import TOKENIZER_VERSION, acronym_words
 
 __all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
 
@@ -155,7 +155,8 @@ class CorpusIndex:
         offsets = np.repeat(pointers[sentences] - (np.cumsum(counts) - counts), counts)
         old_ids = all_ids[offsets + np.arange(int(counts.sum()))]
         distinct, local_ids = np.unique(old_ids, return_inverse=True)
-        evidence = [acronym_evidence(d.text) for d in documents]
+        starts, ends = c("start")[sentences].tolist(), c("end")[sentences].tolist()
+        doc_of = np.repeat(np.arange(len(documents)), [len(s.sentences) for s in spans]).tolist()
         self._reused_batches += 1
         return batch_from_rows(
             numbering=(-1, self._reused_batches),  # its own numbering, used once
@@ -171,8 +172,10 @@ class CorpusIndex:
             token_counts=counts,
             token_ids=local_ids.astype(np.int32),
             window=window,
-            acronyms=set().union(*(found for found, _ in evidence)),
-            phrases=[phrase for _, runs in evidence for phrase in runs],
+            acronyms=acronym_words(
+                documents[d].text[a:b] for d, a, b in zip(doc_of, starts, ends, strict=True)
+            ),
+            phrases=[phrase for d in documents for phrase in capitalised_runs(d.text)],
         )
 
     def expand_query(self, terms: list[str]) -> list[str]:

@@ -96,13 +96,25 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def segment_text(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
     """A document's paragraphs as (start, end), and its sentences as (paragraph number,
     number in the paragraph, start, end); numbers from 1. Plain tuples: a big corpus has
-    millions of sentences, and the index stores them as columns anyway."""
+    millions of sentences, and the index stores them as columns anyway.
+
+    The same sentences as `sentence_spans` gives paragraph by paragraph, found with one pass
+    of the pattern over the whole text: a sentence end never spans white space, and white
+    space is all that lies between paragraphs."""
     paragraphs = paragraph_spans(text)
-    sentences = [
-        (p_number, s_number, s_start, s_end)
-        for p_number, (p_start, p_end) in enumerate(paragraphs, start=1)
-        for s_number, (s_start, s_end) in enumerate(sentence_spans(text, p_start, p_end), 1)
-    ]
+    sentences: list[tuple[int, int, int, int]] = []
+    ends = _SENTENCE_END.finditer(text)
+    end = next(ends, None)
+    for p_number, (p_start, p_end) in enumerate(paragraphs, start=1):
+        spans: list[tuple[int, int]] = []
+        sentence_start = p_start
+        while end is not None and end.start() < p_end:
+            if end.start() >= p_start and _ends_sentence(text, end.start(), end.end(), p_end):
+                spans.extend(_trimmed(text, sentence_start, end.end()))
+                sentence_start = end.end()
+            end = next(ends, None)
+        spans.extend(_trimmed(text, sentence_start, p_end))
+        sentences += [(p_number, n, start, stop) for n, (start, stop) in enumerate(spans, 1)]
     return paragraphs, sentences
 
 

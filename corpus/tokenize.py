@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import numpy as np
 import Stemmer
@@ -17,6 +18,7 @@ __all__ = [
     "STOPWORDS",
     "TOKENIZER_VERSION",
     "TermNumbering",
+    "acronym_words",
     "content_words",
     "stem",
     "term_spans",
@@ -122,6 +124,9 @@ class TermNumbering:
         self._chunks = _ChunkNumbers(self)
         # Chunks holding several words: their (number, word) pairs.
         self.spelled: dict[str, tuple[tuple[int, str], ...]] = {}
+        # Chunks holding an acronym word are coded _ACRONYMS - i: entry i is their number
+        # and their acronym words, so a batch finds its acronyms without another pass.
+        self.acronym_chunks: list[tuple[int, frozenset[str]]] = []
 
     def number(self, term: str) -> int:
         number = self._numbers.get(term)
@@ -130,16 +135,27 @@ class TermNumbering:
             self.terms.append(term)
         return number
 
-    def tokenize_many(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(term numbers, tokens per text): text i's tokens are the terms of its slice."""
+    def tokenize_many(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, set[str]]:
+        """(term numbers, tokens per text, acronym words): text i's tokens are the terms of
+        its slice; the acronym words are `acronym_words(texts)`."""
         normalised = [_normalised(text) for text in texts]
         chunks: list[str] = []
         sizes = []
+        acronyms: set[str] = set()
         for text in normalised:
-            found = _TOKEN.findall(text) if "_" in text else text.translate(_SPACES).split()
+            if "_" in text:  # words as the pattern finds them, marked as not chunks
+                found = [_WORD_MARK + word for word in _TOKEN.findall(text)]
+                acronyms.update(a.casefold() for a in _ACRONYM_WORD.findall(text))
+            else:
+                found = text.translate(_SPACES).split()
             chunks += found
             sizes.append(len(found))
         ids = np.array(list(map(self._chunks.__getitem__, chunks)), dtype=np.int64)
+        coded = ids <= _ACRONYMS
+        if coded.any():
+            entries = [self.acronym_chunks[_ACRONYMS - code] for code in ids[coded].tolist()]
+            ids[coded] = [number for number, _ in entries]
+            acronyms.update(*(words for _, words in entries))
         text_of = np.repeat(np.arange(len(texts)), sizes)
         capitals: dict[int, str] = {}  # position -> word, for stopwords in capitals
         if (ids == _CAPITALS).any() or (ids == _SEVERAL).any():
@@ -149,7 +165,7 @@ class TermNumbering:
             ids[i] = self.number(stem(_fold(word)[0])) if keep else -1
         kept = ids >= 0
         counts = np.bincount(text_of[kept], minlength=len(texts))
-        return ids[kept].astype(np.int32), counts
+        return ids[kept].astype(np.int32), counts, acronyms
 
     def _spell_out(
         self, ids: np.ndarray, text_of: np.ndarray, chunks: list[str]
@@ -183,6 +199,9 @@ class _ChunkNumbers(dict[str, int]):
         self.owner = owner
 
     def __missing__(self, chunk: str) -> int:
+        if chunk.startswith(_WORD_MARK):  # a word the pattern found: one word, no acronyms
+            self[chunk] = value = self._word_number(chunk[1:])
+            return value
         words = _TOKEN.findall(chunk)
         if len(words) == 1:
             value = self._word_number(words[0])
@@ -191,6 +210,13 @@ class _ChunkNumbers(dict[str, int]):
         else:
             self.owner.spelled[chunk] = tuple((self._word_number(w), w) for w in words)
             value = _SEVERAL
+        # A chunk never spans white space or punctuation other than ' and ., so the pattern
+        # finds in it exactly what it finds there in the whole text.
+        acronyms = _ACRONYM_WORD.findall(chunk)
+        if acronyms:
+            entries = self.owner.acronym_chunks
+            entries.append((value, frozenset(a.casefold() for a in acronyms)))
+            value = _ACRONYMS - (len(entries) - 1)
         self[chunk] = value
         return value
 
@@ -201,7 +227,18 @@ class _ChunkNumbers(dict[str, int]):
         return -1 if kind is _DROPPED else _CAPITALS
 
 
-_CAPITALS, _SEVERAL = -2, -3
+_CAPITALS, _SEVERAL, _ACRONYMS = -2, -3, -10
+_WORD_MARK = "\0"  # _SPACES makes it a space, and no word holds it: never in a chunk
+# A word of two to eight capitals ("ECOWAS", the "US" of "U.S." is not one): it may stand for
+# a run of capitalised words elsewhere in the corpus (corpus/acronyms.py).
+_ACRONYM_WORD = re.compile(r"\b[A-Z]{2,8}\b")
+
+
+def acronym_words(texts: Iterable[str]) -> set[str]:
+    """The acronym words of these texts, folded; what `TermNumbering.tokenize_many` finds."""
+    return {a.casefold() for t in texts for a in _ACRONYM_WORD.findall(_normalised(t))}
+
+
 # Punctuation that never belongs to a word, as space. Apostrophes and periods stay: they may
 # join a word ("don't", "U.S."). The underscore is a word character to the pattern, so texts
 # holding one are not split this way at all.

@@ -9,6 +9,7 @@ from corpus.segment import (
     _paragraph_spans_by_line,
     _paragraph_spans_by_pattern,
     paragraph_spans,
+    segment_text,
     sentence_spans,
 )
 
@@ -113,3 +114,23 @@ def test_paragraphs_by_line_match_the_patterns(text):
     # Long texts with plain newlines are split line by line, for speed; the patterns are the
     # definition.
     assert _paragraph_spans_by_line(text) == _paragraph_spans_by_pattern(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["\n", "\n\n", " ", "Ab", "c", ".", "!", "?", "”", '"', ")", "Dr.", "U.S.", "…", "3"]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_one_pass_over_the_text_splits_as_paragraph_by_paragraph(text):
+    paragraphs, sentences = segment_text(text)
+    expected = [
+        (p, n, start, end)
+        for p, (p_start, p_end) in enumerate(paragraph_spans(text), start=1)
+        for n, (start, end) in enumerate(sentence_spans(text, p_start, p_end), start=1)
+    ]
+    assert paragraphs == paragraph_spans(text)
+    assert sentences == expected

@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.tokenize import TermNumbering, content_words, stem, tokenize
+from corpus.tokenize import TermNumbering, acronym_words, content_words, stem, tokenize
 
 
 def test_case_folding_and_stemming():
@@ -71,7 +71,11 @@ def test_the_fast_tokenizer_agrees_with_the_word_rules(text):
     st.lists(
         st.lists(
             st.sampled_from(
-                [*"aAbB sS.'’`-_\n3é—“", "US", "IT", "U.S.", "3.5", "x. ", "THE CAT SAT ON MY HAT "]
+                [
+                    *"aAbB sS.'’`-_\n3é—“",
+                    *["US", "IT", "U.S.", "3.5", "x. ", "THE CAT SAT ON MY HAT "],
+                    *["ECOWAS", "ECOWAS's", "NATO-led", "AB_CD", "ＡＢ"],
+                ]
             ),
             max_size=20,
         ).map("".join),
@@ -83,16 +87,20 @@ def test_a_corpus_read_at_once_has_each_texts_own_tokens(texts):
     # tokenize(). Any difference would make a question miss words the article holds.
     numbering = TermNumbering()
     for _ in range(2):  # a second time from its caches
-        ids, counts = numbering.tokenize_many(texts)
+        ids, counts, acronyms = numbering.tokenize_many(texts)
         bounds = [0, *itertools.accumulate(counts.tolist())]
         for i, text in enumerate(texts):
             found = [numbering.terms[t] for t in ids[bounds[i] : bounds[i + 1]].tolist()]
             assert found == tokenize(text)
+        assert acronyms == acronym_words(texts)
 
 
 def test_terms_are_numbered_as_met_and_capital_stopwords_last():
     numbering = TermNumbering()
-    ids, counts = numbering.tokenize_many(["Goats eat grass.", "The US grows grass; goats roam."])
+    ids, counts, acronyms = numbering.tokenize_many(
+        ["Goats eat grass.", "The US grows grass; goats roam."]
+    )
     assert numbering.terms == ["goat", "eat", "grass", "grow", "roam", "us"]
     assert ids.tolist() == [0, 1, 2, 5, 3, 2, 0, 4]
     assert counts.tolist() == [3, 5]
+    assert acronyms == {"us"}
