@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .errors import UnknownDocumentError
-from .features import FEATURES, candidates
+from .features import FEATURES, candidate_table
 from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
@@ -132,7 +134,7 @@ def answer_question(
         return Answer(
             question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
         )
-    ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules)
+    ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
     best_score = ranked[0].score if ranked else 0.0
     quotes = tuple(
         quote_for(index, s, rules, answers=_answers(s, best_score, rules), explain=explain)
@@ -166,10 +168,11 @@ def score_sentences(
     doc_id: str | None = None,
     rules: AnswerRules = DEFAULT_RULES,
     passages: int | None = None,
+    limit: int | None = None,
 ) -> list[ScoredSentence]:
-    """Candidate sentences, best first (ties in document order)."""
-    weights = list(rules.weights().items())
-    found = candidates(
+    """Candidate sentences, best first (ties in document order); the best `limit` of them
+    if given."""
+    table = candidate_table(
         index,
         question,
         doc_id=doc_id,
@@ -178,20 +181,26 @@ def score_sentences(
         b=rules.b,
         answer_type_weight=rules.answer_type_weight,
     )
-    scored = [
-        ScoredSentence(
-            c.position,
-            sum(weight * c.features[name] for name, weight in weights if weight),
-            c.coverage,
-            c.matched,
-            c.has_expected,
-            c.contributions,
-            c.features,
+    if table is None:
+        return []
+    weights = rules.weights()
+    scores = table.features @ np.array([weights[name] for name in FEATURES])
+    order = np.lexsort((table.positions, -scores))[:limit]
+    ranked = []
+    for i in order.tolist():
+        candidate = table.row(i)
+        ranked.append(
+            ScoredSentence(
+                candidate.position,
+                float(scores[i]),
+                candidate.coverage,
+                candidate.matched,
+                candidate.has_expected,
+                candidate.contributions,
+                candidate.features,
+            )
         )
-        for c in found
-    ]
-    scored.sort(key=lambda s: (-s.score, s.position))
-    return scored
+    return ranked
 
 
 def quote_for(

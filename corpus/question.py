@@ -27,11 +27,14 @@ def clean_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> st
     Raises BadQuestionError for an empty question or one longer than `max_chars` (counted
     after cleaning, so stray control characters do not count against the user).
     """
-    visible = "".join(
-        " " if ch.isspace() else ch
-        for ch in text
-        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
-    )
+    if text.isascii() and text.isprintable():  # the usual case: nothing to remove
+        visible = text
+    else:
+        visible = "".join(
+            " " if ch.isspace() else ch
+            for ch in text
+            if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
+        )
     cleaned = " ".join(visible.split())
     if not cleaned:
         raise BadQuestionError("Please type a question, for example: Who leads Mali's army?")

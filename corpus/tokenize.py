@@ -312,13 +312,12 @@ def term_spans(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, i
     spans = []
     for match in _ORIGINAL_WORD.finditer(text):
         word = match.group(0)
-        # Most words are plain: stem them directly; the rest go through the full tokenizer.
-        if word.isascii() and word.isalnum():
-            folded = word.casefold()
-            stems = [] if folded in STOPWORDS and not word.isupper() else [stem(folded)]
+        if word.isascii():  # as the tokenizer read it; a stopword in capitals counts here
+            value = _word_stems[word]
+            hit = (stem(_fold(word)[0]) if value == _DEPENDS_ON_TEXT else value) in terms
         else:
-            stems = tokenize(word)
-        if any(t in terms for t in stems):
+            hit = not terms.isdisjoint(tokenize(word))
+        if hit:
             spans.append(match.span())
     return spans
 
