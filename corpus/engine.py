@@ -35,6 +35,7 @@ class Corpus:
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
     cache_status: CacheStatus = "uncached"
     open_seconds: float = 0.0
+    save_seconds: float = 0.0  # of open_seconds, writing the index cache
     problems: list[SeedFileError] = field(default_factory=list)
 
     @classmethod
@@ -60,6 +61,7 @@ class Corpus:
             max_question_chars=max_question_chars,
             cache_status=opened.cache_status,
             open_seconds=opened.seconds,
+            save_seconds=opened.save_seconds,
             problems=opened.problems,
         )
 

@@ -42,8 +42,9 @@ CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 class OpenedIndex:
     index: CorpusIndex
     cache_status: CacheStatus
-    seconds: float  # to load from cache, or to build
+    seconds: float  # to load from cache, or to build (and save)
     problems: list[SeedFileError]
+    save_seconds: float = 0.0  # of `seconds`, writing the cache
 
 
 def content_hash(documents: list[Document], config: IndexConfig) -> str:
@@ -101,8 +102,10 @@ def open_index(
         status = "rebuilt" if existed else "built"
     index.seed_stamps = stamps
     index.seed_problems = [(str(p.path), p.problem) for p in loaded.problems]
+    saving = time.perf_counter()
     _write_cache(path, index)
-    return OpenedIndex(index, status, time.perf_counter() - started, loaded.problems)
+    finished = time.perf_counter()
+    return OpenedIndex(index, status, finished - started, loaded.problems, finished - saving)
 
 
 def seed_stamps(seeds_dir: Path) -> dict[str, tuple[int, int]]:

@@ -7,6 +7,7 @@ normalised for matching; quotes always show the original characters.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -309,15 +310,17 @@ def term_spans(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, i
     what matched). Offsets are into `text` as given; nothing is normalised in place."""
     if not terms:
         return []
+    matches = list(_ORIGINAL_WORD.finditer(text))
+    if text.isascii():  # each word as the tokenizer read it, from its cache
+        stems = list(map(_word_stems.__getitem__, map(operator.itemgetter(0), matches)))
+    else:
+        stems = [tokenize(m[0]) or [""] for m in matches]
+        stems = [s[0] if len(s) == 1 else s for s in stems]  # a few words split further
     spans = []
-    for match in _ORIGINAL_WORD.finditer(text):
-        word = match.group(0)
-        if word.isascii():  # as the tokenizer read it; a stopword in capitals counts here
-            value = _word_stems[word]
-            hit = (stem(_fold(word)[0]) if value == _DEPENDS_ON_TEXT else value) in terms
-        else:
-            hit = not terms.isdisjoint(tokenize(word))
-        if hit:
+    for match, value in zip(matches, stems, strict=True):
+        if value == _DEPENDS_ON_TEXT:  # a stopword in capitals ("US") counts here
+            value = stem(_fold(match[0])[0])
+        if value in terms if isinstance(value, str) else not terms.isdisjoint(value):
             spans.append(match.span())
     return spans
 
