@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -35,7 +35,8 @@ __all__ = ["AnalysedBatch", "analyse_batch", "analysed_batches", "build_workers"
 # per-batch costs (the term list, the process hop) vanish, small enough to keep both cores
 # busy to the end and memory flat.
 BATCH_CHARACTERS = 4_000_000
-# Below this much text to read, worker processes cost more to start than they save.
+# Below this much text to read, worker processes cost more to start than they save
+# (corpus/index.py decides).
 PARALLEL_CHARACTERS = 20_000_000
 
 
@@ -219,14 +220,12 @@ def build_workers() -> int:
 
 
 def analysed_batches(
-    batches: list[list[str]], window: tuple[int, int], workers: int | None = None
+    batches: Iterable[list[str]], window: tuple[int, int], *, workers: int
 ) -> Iterator[AnalysedBatch]:
-    """Each batch of texts analysed, in order. With much text and more than one core, the
-    batches are analysed in worker processes, a few ahead of the one being consumed, so that
-    memory holds only those in flight."""
-    workers = build_workers() if workers is None else workers
-    total = sum(len(text) for batch in batches for text in batch)
-    if workers <= 1 or len(batches) < 2 or total < PARALLEL_CHARACTERS:
+    """Each batch of texts analysed, in order. With more than one worker, batches are
+    analysed in worker processes, a few ahead of the one being consumed, so that memory
+    holds only those in flight (the texts too: `batches` is read as they are needed)."""
+    if workers <= 1:
         numbering = _Numbering()  # one for this build, in this process
         for texts in batches:
             yield analyse_batch(texts, window, numbering)

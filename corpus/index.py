@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 import numpy as np
 
 from .acronyms import acronyms_from_evidence, capitalised_runs
-from .analysis import BATCH_CHARACTERS, AnalysedBatch, analysed_batches, batch_from_rows
+from .analysis import (
+    BATCH_CHARACTERS,
+    PARALLEL_CHARACTERS,
+    AnalysedBatch,
+    analysed_batches,
+    batch_from_rows,
+    build_workers,
+)
 from .bm25 import PostingChunk
 from .models import Document, IndexConfig, Passage, Sentence
 from .retrieval import PassageRetriever, build_retriever
@@ -210,10 +217,14 @@ def build_index(
     previous: CorpusIndex | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    release_texts: bool = False,
 ) -> CorpusIndex:
     """Index `documents`. Those `previous` already holds with the same content are not read
     again; only the corpus-wide statistics are recomputed. Big builds read documents in
-    `workers` processes (one per core by default; corpus/analysis.py)."""
+    `workers` processes (one per core by default; corpus/analysis.py).
+
+    With `release_texts`, each document in the list is replaced by a copy without its text
+    once the index holds the text, so that a big corpus is not held twice while it builds."""
     texts = DocumentTexts()
     index = CorpusIndex(
         config=config,
@@ -229,22 +240,29 @@ def build_index(
     texts.reserve(d.text for d in documents)
     window = (config.passage_sentences, config.passage_overlap)
     runs = _runs(documents, previous)
+    to_read = [run for run, reused in runs if not reused]
+    workers = build_workers() if workers is None else workers
+    characters = sum(len(documents[i].text) for run in to_read for i in run)
     fresh = analysed_batches(
-        [[d.text for d in run] for run, reused in runs if not reused], window, workers
+        ([documents[i].text for i in run] for run in to_read),
+        window,
+        workers=workers if len(to_read) > 1 and characters >= PARALLEL_CHARACTERS else 1,
     )
     totals = _Totals()
-    done = 0
     for run, reused in runs:
+        batch_documents = [documents[i] for i in run]
         if reused:
             assert previous is not None
-            batch = previous.reused_batch(run, window)
+            batch = previous.reused_batch(batch_documents, window)
         else:
             batch = next(fresh)
             index.analysed_documents += len(run)
-        _add_batch(index, run, batch, totals)
-        done += len(run)
+        _add_batch(index, batch_documents, batch, totals)
+        if release_texts:
+            for i in run:
+                documents[i] = index.spans[documents[i].id].document
         if progress is not None:
-            progress(done, len(documents))
+            progress(run.stop, len(documents))
     for table in (index.texts, index.paragraphs, index.sentences, index.sentence_tokens):
         table.freeze()
     index.passages.freeze()
@@ -267,19 +285,18 @@ class _Totals:
     phrases: list[str] = field(default_factory=list)
 
 
-def _runs(
-    documents: list[Document], previous: CorpusIndex | None
-) -> list[tuple[list[Document], bool]]:
-    """The documents in order, in runs of about BATCH_CHARACTERS of text that are all to be
-    read or all to be taken from `previous` (True)."""
-    runs: list[tuple[list[Document], bool]] = []
+def _runs(documents: list[Document], previous: CorpusIndex | None) -> list[tuple[range, bool]]:
+    """The documents' positions in order, in runs of about BATCH_CHARACTERS of text that are
+    all to be read or all to be taken from `previous` (True)."""
+    runs: list[tuple[range, bool]] = []
     size = 0
-    for document in documents:
+    for i, document in enumerate(documents):
         reused = previous is not None and previous.can_reuse(document.id, document.sha256)
-        if not runs or runs[-1][1] != reused or size >= BATCH_CHARACTERS:
-            runs.append(([], reused))
+        if runs and runs[-1][1] == reused and size < BATCH_CHARACTERS:
+            runs[-1] = (range(runs[-1][0].start, i + 1), reused)
+        else:
+            runs.append((range(i, i + 1), reused))
             size = 0
-        runs[-1][0].append(document)
         size += len(document.text)
     return runs
 

@@ -82,7 +82,7 @@ def open_index(
     if cache_dir is None:
         loaded = load_seeds(seeds_dir)
         key = content_hash(loaded.documents, config)
-        index = build_index(loaded.documents, config, key, progress=progress)
+        index = build_index(loaded.documents, config, key, progress=progress, release_texts=True)
         return OpenedIndex(index, "uncached", time.perf_counter() - started, loaded.problems)
 
     path = cache_path(cache_dir, seeds_dir)
@@ -98,7 +98,14 @@ def open_index(
     if cached is not None and cached.content_hash == key:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
     else:
-        index = build_index(loaded.documents, config, key, previous=cached, progress=progress)
+        index = build_index(
+            loaded.documents,
+            config,
+            key,
+            previous=cached,
+            progress=progress,
+            release_texts=True,  # nothing here reads them after the build
+        )
         status = "rebuilt" if existed else "built"
     index.seed_stamps = stamps
     index.seed_problems = [(str(p.path), p.problem) for p in loaded.problems]

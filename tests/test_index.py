@@ -156,7 +156,7 @@ def test_a_build_in_worker_processes_is_the_same_index(tmp_path, monkeypatch):
     serial = build_index(documents, IndexConfig(passage_sentences=2), "h", workers=1)
     # Small batches and no size threshold, so two workers each read several batches.
     monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 1_000)
-    monkeypatch.setattr("corpus.analysis.PARALLEL_CHARACTERS", 0)
+    monkeypatch.setattr("corpus.index.PARALLEL_CHARACTERS", 0)
     parallel = build_index(documents, IndexConfig(passage_sentences=2), "h", workers=2)
     assert parallel.sentence_tokens.terms == serial.sentence_tokens.terms
     assert list(parallel.sentence_tokens) == list(serial.sentence_tokens)
@@ -167,3 +167,13 @@ def test_a_build_in_worker_processes_is_the_same_index(tmp_path, monkeypatch):
     assert parallel.aliases == serial.aliases
     for query in (["goat"], ["us", "armi"], ["shepherd", "3"], ["grain", "lago"]):
         assert parallel.search(query, 10) == serial.search(query, 10)
+
+
+def test_texts_can_be_released_from_the_documents_as_they_are_indexed(tmp_path):
+    documents = _documents(tmp_path, 4)
+    originals = {d.id: d.text for d in documents}
+    given = list(documents)
+    index = build_index(given, IndexConfig(), "h", release_texts=True)
+    assert all(d.text == "" for d in given)  # the index holds them now, once
+    assert {d: index.document_text(d) for d in originals} == originals
+    assert documents[0].text  # only the list given was changed
