@@ -34,8 +34,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # imported late in the children, after the engine is chosen
+    from corpus import Corpus
 
 VOCABULARY = 200_000
 ZIPF_EXPONENT = 1.07
@@ -229,21 +233,29 @@ def run_answer_serve(size: int, work: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     corpus = Corpus.open(work / "seeds", cache_dir=work / "cache")
     reopen_s = time.perf_counter() - t0
-    latencies = []
-    for query in queries():
-        t0 = time.perf_counter()
-        corpus.ask(" ".join(query))
-        latencies.append(time.perf_counter() - t0)
-    latencies.sort()
+    # The first pass after a restart also brings the mapped cache's pages in from disk; the
+    # second is the steady state. Both are reported.
+    first_pass, steady = _answer_latencies(corpus), _answer_latencies(corpus)
     result = {
         "reopen_s": reopen_s,
-        "median_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "median_ms": statistics.median(steady) * 1000,
+        "p99_ms": steady[int(len(steady) * 0.99)] * 1000,
+        "first_pass_median_ms": statistics.median(first_pass) * 1000,
+        "first_pass_p99_ms": first_pass[int(len(first_pass) * 0.99)] * 1000,
         "serving_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **_resident_split(),
     }
     out.write_text(json.dumps(result))
     return result
+
+
+def _answer_latencies(corpus: Corpus) -> list[float]:
+    latencies = []
+    for query in queries():
+        t0 = time.perf_counter()
+        corpus.ask(" ".join(query))
+        latencies.append(time.perf_counter() - t0)
+    return sorted(latencies)
 
 
 def _resident_split() -> dict[str, float]:
@@ -340,9 +352,10 @@ def main() -> None:
         print(
             "| passages | build s (workers) | save s | cache MB "
             "| peak MB building: main + largest worker | reopen s "
-            "| MB serving: own + mapped cache | median answer ms | p99 ms |"
+            "| MB serving: own + mapped cache | median answer ms | p99 ms "
+            "| first pass after reopening: median, p99 ms |"
         )
-        print("|" + "---|" * 9)
+        print("|" + "---|" * 10)
         for size in args.answer_sizes:
             with tempfile.TemporaryDirectory() as work:
                 built = child(["answer-build", str(size), "--work", work])
@@ -354,7 +367,8 @@ def main() -> None:
                     f"| {built['build_peak_mb']:.0f} + {built['worker_peak_mb']:.0f} "
                     f"| {served['reopen_s']:.2f} "
                     f"| {served['own_mb']:.0f} + {served['mapped_mb']:.0f} "
-                    f"| {served['median_ms']:.3f} | {served['p99_ms']:.3f} |",
+                    f"| {served['median_ms']:.3f} | {served['p99_ms']:.3f} "
+                    f"| {served['first_pass_median_ms']:.3f}, {served['first_pass_p99_ms']:.3f} |",
                     flush=True,
                 )
 

@@ -3,10 +3,10 @@ documents at once, and the corpus statistics each batch contributes.
 
 This is the slow part of a build, and the part that runs in parallel: a big build hands
 batches of documents to worker processes (`analysed_batches`), and the index only appends
-what comes back. A batch travels as a few numpy arrays and the list of its distinct terms,
-never as millions of Python strings, so sending it back costs little. Term ids inside a batch
-are the batch's own, numbered in order of first appearance; the index maps them to its own
-(corpus/index.py), which keeps the corpus-wide numbering in order of first appearance, as
+what comes back. A batch travels as a few numpy arrays plus the terms its worker had not met
+before, never as millions of Python strings, so sending it back costs little. Term ids are
+the worker's own (one numbering per worker, kept across its batches); the index maps them to
+its own (corpus/index.py), numbering terms in order of first appearance in the corpus, as
 rank-bm25's IDF needs.
 """
 
