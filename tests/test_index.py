@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 from rank_bm25 import BM25Okapi
 
+import corpus.analysis
 from corpus.index import build_index
 from corpus.loader import load_seeds
 from corpus.models import IndexConfig
@@ -177,3 +180,23 @@ def test_texts_can_be_released_from_the_documents_as_they_are_indexed(tmp_path):
     assert all(d.text == "" for d in given)  # the index holds them now, once
     assert {d: index.document_text(d) for d in originals} == originals
     assert documents[0].text  # only the list given was changed
+
+
+def test_a_build_started_beside_other_threads_spawns_its_workers(tmp_path, monkeypatch):
+    # The bot reloads its index from a worker thread; forking then could copy a held lock,
+    # so the workers are spawned instead. Same index either way.
+    documents = _documents(tmp_path, 12)
+    serial = build_index(documents, IndexConfig(), "h", workers=1)
+    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 1_000)
+    monkeypatch.setattr("corpus.index.PARALLEL_CHARACTERS", 0)
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait)
+    beside.start()
+    try:
+        assert corpus.analysis._process_context().get_start_method() == "spawn"
+        spawned = build_index(documents, IndexConfig(), "h", workers=2)
+    finally:
+        stop.set()
+        beside.join()
+    assert list(spawned.sentence_tokens) == list(serial.sentence_tokens)
+    assert spawned.search(["goat"], 10) == serial.search(["goat"], 10)
