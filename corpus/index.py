@@ -13,6 +13,7 @@ rank-bm25 has traps that must never reach a user, and each is handled here:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -101,7 +102,6 @@ class CorpusIndex:
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
     # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _reused_batches: int = 0
 
     @property
     def vocabulary_size(self) -> int:
@@ -164,9 +164,8 @@ class CorpusIndex:
         distinct, local_ids = np.unique(old_ids, return_inverse=True)
         starts, ends = c("start")[sentences].tolist(), c("end")[sentences].tolist()
         doc_of = np.repeat(np.arange(len(documents)), [len(s.sentences) for s in spans]).tolist()
-        self._reused_batches += 1
         return batch_from_rows(
-            numbering=(-1, self._reused_batches),  # its own numbering, used once
+            numbering=(-1, next(_REUSED_NUMBERINGS)),  # its own numbering, used once
             first_new_term=0,
             new_terms=[self.sentence_tokens.terms[t] for t in distinct.tolist()],
             paragraph_counts=np.array([len(s.paragraphs) for s in spans], dtype=np.int32),
@@ -207,6 +206,8 @@ class CorpusIndex:
 
 
 Progress = Callable[[int, int], None]  # (documents done, documents in all)
+# Keys for the numberings of reused batches: each such batch numbers its own terms.
+_REUSED_NUMBERINGS = itertools.count()
 
 
 def build_index(
@@ -343,17 +344,16 @@ def _add_batch(
     totals.sentence_df_counts.append(batch.sentence_df[1])
     totals.acronyms |= batch.acronyms
     totals.phrases += batch.phrases
-    passage_bounds = np.cumsum(batch.passage_counts)
+    paragraph_spans = _spans(first_paragraph, batch.paragraph_counts)
+    sentence_spans = _spans(first_sentence, batch.sentence_counts)
+    passage_spans = _spans(first_passage, batch.passage_counts)
     for i, document in enumerate(documents):
-        paragraphs_before = int(batch.paragraph_counts[:i].sum())
-        sentences_before = int(document_start[i]) - first_sentence
-        passages_before = int(passage_bounds[i] - batch.passage_counts[i])
         index.spans[document.id] = DocumentSpan(
             document=document.model_copy(update={"text": ""}),
             number=int(numbers[i]),
-            paragraphs=_span(first_paragraph + paragraphs_before, batch.paragraph_counts[i]),
-            sentences=_span(first_sentence + sentences_before, batch.sentence_counts[i]),
-            passages=_span(first_passage + passages_before, batch.passage_counts[i]),
+            paragraphs=paragraph_spans[i],
+            sentences=sentence_spans[i],
+            passages=passage_spans[i],
         )
 
 
@@ -380,8 +380,10 @@ def _term_ids(
     return numbers
 
 
-def _span(start: int, count: np.integer) -> range:
-    return range(start, start + int(count))
+def _spans(start: int, counts: np.ndarray) -> list[range]:
+    """Consecutive ranges of these sizes, the first beginning at `start`."""
+    bounds = [start, *(start + np.cumsum(counts)).tolist()]
+    return [range(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def _numbers_within(counts: np.ndarray) -> np.ndarray:
