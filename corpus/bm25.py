@@ -94,28 +94,6 @@ class Bm25Postings:
         )
 
     @classmethod
-    def from_token_ids(
-        cls,
-        token_ids: np.ndarray,
-        starts: np.ndarray,
-        ends: np.ndarray,
-        *,
-        terms: list[str],
-        vocabulary: dict[str, int],
-        k1: float,
-        b: float,
-        epsilon: float,
-    ) -> Bm25Postings:
-        """Postings for passages that are slices `token_ids[starts[i]:ends[i]]` of one array of
-        term ids (numbered in order of first appearance, as rank-bm25's IDF order needs). No
-        Python work per token: a build over a million passages is a few numpy passes."""
-        lengths = (ends - starts).astype(np.int64)
-        chunks = fold_passages(token_ids, starts, ends)
-        return cls.from_chunks(
-            chunks, lengths, terms=terms, vocabulary=vocabulary, k1=k1, b=b, epsilon=epsilon
-        )
-
-    @classmethod
     def from_chunks(
         cls,
         chunks: list[PostingChunk],

@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from .bm25 import Bm25Postings, PostingChunk
+from .bm25 import Bm25Postings, PostingChunk, fold_passages
 from .models import IndexConfig
 from .tables import PassageTable, TokenTable
 
@@ -73,18 +73,25 @@ class PostingsRetriever:
 
     @classmethod
     def from_tables(
-        cls, tokens: TokenTable, passages: PassageTable, config: IndexConfig
+        cls,
+        tokens: TokenTable,
+        passages: PassageTable,
+        config: IndexConfig,
+        folded: list[PostingChunk] | None = None,
     ) -> PostingsRetriever:
         """A passage is a run of consecutive sentences, so its tokens are one slice of the
-        sentence token array: the postings are built from term ids, no strings involved."""
+        sentence token array: the postings are built from term ids, no strings involved.
+        `folded`, the passages' terms already folded as the build read them, saves a pass
+        over the tokens."""
         pointers = tokens.pointers()
         starts = pointers[passages.column("first")]
         ends = pointers[passages.column("last") + 1]
+        if folded is None:
+            folded = fold_passages(tokens.all_ids(), starts, ends)
         return cls(
-            Bm25Postings.from_token_ids(
-                tokens.all_ids(),
-                starts,
-                ends,
+            Bm25Postings.from_chunks(
+                folded,
+                ends - starts,
                 terms=tokens.terms,
                 vocabulary=tokens.vocabulary,
                 k1=config.k1,
@@ -104,25 +111,10 @@ def build_retriever(
     passages: PassageTable,
     passage_tokens: Iterable[list[str]],
     config: IndexConfig,
-    postings: list[PostingChunk] | None = None,
+    folded: list[PostingChunk] | None = None,
 ) -> PassageRetriever:
     """The retriever for these passages. At least one must have a searchable word (rank-bm25
-    divides by zero otherwise); the caller checks. `postings`, the passages' terms already
-    folded as the build read them, saves the large corpus a pass over its tokens."""
+    divides by zero otherwise); the caller checks."""
     if len(passages) < LARGE_CORPUS:
         return RankBm25Retriever(list(passage_tokens), config)
-    if postings is None:
-        return PostingsRetriever.from_tables(tokens, passages, config)
-    pointers = tokens.pointers()
-    lengths = pointers[passages.column("last") + 1] - pointers[passages.column("first")]
-    return PostingsRetriever(
-        Bm25Postings.from_chunks(
-            postings,
-            lengths,
-            terms=tokens.terms,
-            vocabulary=tokens.vocabulary,
-            k1=config.k1,
-            b=config.b,
-            epsilon=config.epsilon,
-        )
-    )
+    return PostingsRetriever.from_tables(tokens, passages, config, folded)
