@@ -45,8 +45,11 @@ class AnswerRules:
     """The answer rules' constants, in one place, each with the reason for its value.
 
     The feature weights were fitted by coordinate ascent on WikiQA dev questions and checked
-    by five-fold cross-validation (bench/tune_answers.py prints both); the decline threshold
-    on our own answerable and unanswerable questions about the article (tests/data/).
+    by repeated five-fold cross-validation (bench/tune_answers.py prints both); the decline
+    threshold on our own answerable and unanswerable questions about the article (tests/data/).
+    Features that cross-validation gave no weight were removed: the strength of the passage
+    around a sentence, how well the sentence before matches, the unweighted share of question
+    words, and a rarity among the candidates themselves.
     """
 
     # Passages retrieved before sentences are scored: enough that the right sentence is among
@@ -57,33 +60,21 @@ class AnswerRules:
     k1: float = 1.2
     b: float = 0.3
     # Feature weights (corpus/features.py says what each feature measures). Fitted with
-    # `python bench/tune_answers.py WikiQA-dev.tsv`: 0.742 MAP on those questions, 0.736 in
-    # five-fold cross-validation; the bundled article's own questions held steady.
+    # `python bench/tune_answers.py WikiQA-dev.tsv`: 0.746 MAP on those questions, 0.725 in
+    # cross-validation; the bundled article's own questions held steady.
     match_weight: float = 1.0
     # Question word pairs that stand next to each other in the sentence too ("Mali's military
     # leader" beats "military leaders in Mali").
     adjacency_weight: float = 0.75
-    # The strength of the passage around the sentence.
-    context_weight: float = 1.5
     # Early in its document (scaled by coverage, as are the next ones), where news and
     # reference text put defining facts.
-    position_weight: float = 1.5
+    position_weight: float = 0.75
     # Holds the kind of thing asked for: a name for "who", a date for "when".
-    expected_weight: float = 2.0
-    # Share of the question's IDF weight matched (the decline rule's measure, below).
-    coverage_weight: float = 0.75
-    # Share of the question's terms matched, unweighted: fitted to nothing.
-    overlap_weight: float = 0.0
-    # The sentence before matches too: a match often introduces the answer.
-    previous_weight: float = 0.5
+    expected_weight: float = 1.5
     # "What is X?" answered by a sentence saying "... is a ...".
-    definition_weight: float = 1.5
+    definition_weight: float = 1.0
     # Longer sentences say more (capped at 40 content words).
-    length_weight: float = 2.0
-    # Matches the terms that set this sentence apart from the other candidates, not just the
-    # subject every candidate shares ("killed" in "how many people were killed in Oklahoma
-    # City", where every sentence names Oklahoma City).
-    focus_weight: float = 2.0
+    length_weight: float = 0.75
     # Share of the question's IDF weight the best sentence must contain to count as an answer.
     # A little under half: questions carry framing words that answers rarely repeat.
     min_coverage: float = 0.45

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import CorpusIndex, ScoredPassage
+from .index import CorpusIndex
 from .question import AnalysedQuestion, ExpectedAnswer
 
 __all__ = [
@@ -26,19 +26,7 @@ __all__ = [
     "has_expected_answer",
 ]
 
-FEATURES = (
-    "match",
-    "adjacency",
-    "context",
-    "position",
-    "expected",
-    "coverage",
-    "overlap",
-    "previous",
-    "definition",
-    "length",
-    "focus",
-)
+FEATURES = ("match", "adjacency", "position", "expected", "definition", "length")
 
 
 @dataclass(frozen=True)
@@ -131,11 +119,6 @@ def candidate_table(
     positions = np.unique(np.concatenate([np.arange(h.first, h.last + 1) for h in hits]))
     tokens = _CandidateTokens(index, positions)
     counts, present = tokens.term_counts(index, distinct)
-    # The candidates' own IDF ("focus"): what sets a sentence apart from the other candidates.
-    in_candidates = present.sum(axis=0)
-    focus_weights = weights * np.log1p(
-        (len(positions) - in_candidates + 0.5) / (in_candidates + 0.5)
-    )
     norm = k1 * (1 - b + b * tokens.lengths / index.average_sentence_length)
     matched_counts = np.maximum(counts, 1)  # an acronym spelled out counts once
     contributions = np.where(
@@ -154,24 +137,16 @@ def candidate_table(
             if question.expects is not None:
                 expected[i] = has_expected_answer(text, question.expects, question.mentioned)
             definition[i] = asks_definition and bool(_COPULA.search(text))
-    match = contributions.sum(axis=1) / total_weight
     columns = {
-        "match": match,
+        "match": contributions.sum(axis=1) / total_weight,
         "adjacency": tokens.adjacent_weight(index, terms, distinct, weights) / total_weight,
-        "context": _context(hits, positions),
         # The priors below only lift sentences that match the question: each is scaled by
         # the sentence's coverage, so an early or long sentence that shares no word gains
         # nothing.
         "position": coverage / numbers,
         "expected": coverage * expected,
-        "coverage": coverage,
-        "overlap": present.sum(axis=1) / len(distinct),
-        # How well the sentence before matches: a match often introduces the answer ("X is
-        # a company. It employs 6,000 people.").
-        "previous": _previous(positions, numbers, match),
         "definition": coverage * definition,
         "length": coverage * np.minimum(tokens.lengths, 40) / 40,
-        "focus": (present * focus_weights).sum(axis=1) / (focus_weights.sum() or 1.0),
     }
     return CandidateTable(
         positions=positions,
@@ -271,25 +246,6 @@ class _CandidateTokens:
             if found.any():
                 total[np.unique(self.owner[:-1][found])] += weight
         return total
-
-
-def _context(hits: list[ScoredPassage], positions: np.ndarray) -> np.ndarray:
-    """The strength of the best retrieved passage holding each candidate, relative to the
-    best passage, in 0..1."""
-    strength = np.maximum([h.bm25 for h in hits], 0.0)
-    strength /= strength.max() or 1.0
-    first = np.array([h.first for h in hits])[:, None]
-    last = np.array([h.last for h in hits])[:, None]
-    holds = (positions >= first) & (positions <= last)  # (hits, candidates)
-    return (holds * strength[:, None]).max(axis=0)
-
-
-def _previous(positions: np.ndarray, numbers: np.ndarray, match: np.ndarray) -> np.ndarray:
-    """The match feature of the sentence before, when it is a candidate of the same document."""
-    previous = np.zeros(len(positions))
-    follows = (positions[1:] == positions[:-1] + 1) & (numbers[1:] > 1)
-    previous[1:][follows] = match[:-1][follows]
-    return previous
 
 
 # "What is X?" is answered by a sentence that says what X is.

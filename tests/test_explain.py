@@ -8,7 +8,6 @@ import pytest
 from corpus.acronyms import find_acronyms
 from corpus.features import has_expected_answer
 from corpus.question import analyse_question
-from tests.conftest import build_corpus
 
 
 def test_highlights_are_the_matched_words(article_corpus):
@@ -97,22 +96,3 @@ def test_multi_word_names_are_one_subject():
 def test_a_count_is_not_a_date_or_the_questions_own_number(text, holds_a_count):
     question = analyse_question("How many people does area code 949 serve?")
     assert has_expected_answer(text, question.expects, question.mentioned) == holds_a_count
-
-
-def test_the_detail_asked_about_outweighs_the_subject_every_candidate_shares(tmp_path):
-    # The bridge's name is rare in the corpus but in every sentence about it; "design" is in
-    # one. Corpus weights alone pick the sentence densest with the name; weighing what tells
-    # the candidates apart picks the sentence that answers.
-    texts = {
-        "bridge": "The Harbour Bridge in Sydney spans the harbour. "
-        "The Harbour Bridge is a steel arch bridge, and the Harbour Bridge is famous. "
-        "The Harbour Bridge was painted grey. "
-        "The Harbour Bridge carries rail and road traffic. "
-        "Its design came from the engineer John Bradfield.",
-    }
-    for place in ["river", "tower", "canal", "tunnel", "museum", "station"]:
-        texts[place] = f"The {place} is old. The {place} is long. People visit the {place} often."
-    corpus = build_corpus(tmp_path, texts)
-    answer = corpus.ask("What was the design of the Harbour Bridge?")
-    assert answer.found
-    assert answer.quotes[0].text == "Its design came from the engineer John Bradfield."
