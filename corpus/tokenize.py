@@ -139,13 +139,16 @@ class TermNumbering:
     def tokenize_many(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, set[str]]:
         """(term numbers, tokens per text, acronym words): text i's tokens are the terms of
         its slice; the acronym words are `acronym_words(texts)`."""
-        normalised = [_normalised(text) for text in texts]
+        # Apostrophes are unified by the same table that turns punctuation into space (one
+        # pass, not two); neither the case rules nor acronyms look at apostrophes.
+        normalised = [_compatible(text) for text in texts]
         chunks: list[str] = []
         sizes = []
         acronyms: set[str] = set()
         for text in normalised:
             if "_" in text:  # words as the pattern finds them, marked as not chunks
-                found = [_WORD_MARK + word for word in _TOKEN.findall(text)]
+                words = _TOKEN.findall(text.translate(_APOSTROPHES))
+                found = [_WORD_MARK + word for word in words]
                 acronyms.update(a.casefold() for a in _ACRONYM_WORD.findall(text))
             else:
                 found = text.translate(_SPACES).split()
@@ -243,21 +246,29 @@ def acronym_words(texts: Iterable[str]) -> set[str]:
 # Punctuation that never belongs to a word, as space. Apostrophes and periods stay: they may
 # join a word ("don't", "U.S."). The underscore is a word character to the pattern, so texts
 # holding one are not split this way at all.
-_SPACES = str.maketrans(
-    dict.fromkeys(
-        [c for c in map(chr, range(128)) if not c.isalnum() and c not in "'._"]
-        + list(
-            "\u00a0\u00ab\u00bb\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u201c\u201d\u201e\u2026"
-        ),
-        " ",
-    )
-)
+_SPACES = {
+    **str.maketrans(
+        dict.fromkeys(
+            [c for c in map(chr, range(128)) if not c.isalnum() and c not in "'._`"]
+            + list(
+                "\u00a0\u00ab\u00bb\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u201c\u201d"
+                "\u201e\u2026"
+            ),
+            " ",
+        )
+    ),
+    **_APOSTROPHES,
+}
 
 
 def _normalised(text: str) -> str:
-    if not text.isascii():  # NFKC changes nothing in ASCII, and costs a pass
-        return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    return text.translate(_APOSTROPHES) if "`" in text else text
+    text = _compatible(text)
+    return text.translate(_APOSTROPHES) if not text.isascii() or "`" in text else text
+
+
+def _compatible(text: str) -> str:
+    """Unicode compatibility forms folded (NFKC), which changes nothing in ASCII."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 _KEPT, _DROPPED, _CAPITAL_STOPWORD = object(), object(), object()
