@@ -16,9 +16,12 @@ on the same queries; bm25s is measured as a peer when it is installed
 with rank-bm25's; the `same` column counts the agreements.
 
 With --answer-sizes, whole seed directories are generated (100 passages' worth of sentences per
-file) and indexed in one process; a second process then opens the cached index, as a restarted
-bot would, and times `Corpus.ask` end to end (tokenizing the question, retrieval, sentence
-scoring, the decline decision). Its peak memory is what serving takes.
+file) and indexed by one process with its worker processes (one per core); building and
+saving the cache are timed apart, and the peak memory of the main process and of the largest
+worker are shown. A second process then opens the cached index, as a restarted bot would, and
+times `Corpus.ask` end to end (tokenizing the question, retrieval, sentence scoring, the decline
+decision) over the queries twice: the first pass also brings the mapped cache's pages in, the
+second is the steady state. Its memory is what serving takes.
 """
 
 from __future__ import annotations
