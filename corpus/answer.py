@@ -99,6 +99,7 @@ class ScoredSentence:
     coverage: float
     matched: tuple[str, ...]
     has_expected: bool = True
+    about_asked: bool = True
     contributions: dict[str, float] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)  # unweighted
 
@@ -142,13 +143,18 @@ def answer_question(
 
 def _answers(scored: ScoredSentence, best_score: float, rules: AnswerRules) -> bool:
     close_to_best = scored.score >= rules.supporting_ratio * best_score
-    return close_to_best and scored.has_expected and covers_question(scored.coverage, rules)
+    return (
+        close_to_best
+        and scored.has_expected
+        and scored.about_asked
+        and covers_question(scored.coverage, rules)
+    )
 
 
 def covers_question(coverage: float, rules: AnswerRules = DEFAULT_RULES) -> bool:
     """The decline rule: the best sentence must hold most of what the question is about (and,
     applied in `_answers`, the kind of thing it asks for: a date for "when", a number for "how
-    many")."""
+    many"; and, when the question names something, a word of what it asks about it)."""
     return coverage >= rules.min_coverage
 
 
@@ -187,6 +193,7 @@ def score_sentences(
                 candidate.coverage,
                 candidate.matched,
                 candidate.has_expected,
+                candidate.about_asked,
                 candidate.contributions,
                 candidate.features,
             )

@@ -37,6 +37,8 @@ class Candidate:
     matched: tuple[str, ...]  # question stems found in the sentence
     contributions: dict[str, float]  # each matched stem's part of the "match" feature
     has_expected: bool  # holds the date or number the question asks for (or it asks none)
+    # Matches something the question asks besides the names it gives (or it gives none).
+    about_asked: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class CandidateTable:
     features: np.ndarray  # (C, len(FEATURES)), unweighted
     coverage: np.ndarray  # (C,)
     has_expected: np.ndarray  # (C,) bool
+    about_asked: np.ndarray  # (C,) bool
     terms: tuple[str, ...]  # the question's distinct stems
     present: np.ndarray  # (C, len(terms)) bool: which terms each candidate matches
     contributions: np.ndarray  # (C, len(terms)): each term's part of the "match" feature
@@ -70,6 +73,7 @@ class CandidateTable:
                 if p
             },
             has_expected=bool(self.has_expected[i]),
+            about_asked=bool(self.about_asked[i]),
         )
 
 
@@ -155,10 +159,23 @@ def candidate_table(
         # Only dates and numbers are required of an answer: names are too easy to find and
         # may be in the question itself ("was it Mali or Russia?").
         has_expected=matched_any & (expected | (question.expects not in ("time", "number"))),
+        about_asked=_about_asked(question, distinct, present),
         terms=distinct,
         present=present,
         contributions=contributions,
     )
+
+
+def _about_asked(
+    question: AnalysedQuestion, terms: tuple[str, ...], present: np.ndarray
+) -> np.ndarray:
+    """Whether each candidate matches a term the question asks about, beyond the names it
+    gives: "Who is the president of France?" is not answered by a sentence that only names
+    France. Questions that name nothing, or nothing else, set no such condition."""
+    asked = [j for j, term in enumerate(terms) if term not in question.named]
+    if not asked or len(asked) == len(terms):
+        return np.ones(len(present), dtype=bool)
+    return present[:, asked].any(axis=1)
 
 
 def _coverage_weights(

@@ -90,6 +90,9 @@ class AnalysedQuestion:
     mentioned: frozenset[str]  # every folded word of the question, stopwords included
     # Stems of multi-word names ("Burkina Faso", "Vladimir Putin"): one thing, not several.
     names: tuple[tuple[str, ...], ...] = ()
+    # Stems of the capitalised words after the first: what the question names, as opposed to
+    # what it asks about them ("Who is the *president* of France?").
+    named: frozenset[str] = frozenset()
 
 
 def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> AnalysedQuestion:
@@ -107,9 +110,11 @@ def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> 
         expects=expects,
         mentioned=frozenset(_FOLDED_WORD.findall(cleaned.casefold())),
         names=_names(cleaned),
+        named=frozenset(stem(w) for w in content_words(" ".join(_CAPITALISED.findall(cleaned)))),
     )
 
 
+_CAPITALISED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]*")
 _NAME_RUN = re.compile(r"(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)+")
 
 

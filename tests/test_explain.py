@@ -8,6 +8,7 @@ import pytest
 from corpus.acronyms import find_acronyms
 from corpus.features import has_expected_answer
 from corpus.question import analyse_question
+from tests.conftest import build_corpus
 
 
 def test_highlights_are_the_matched_words(article_corpus):
@@ -96,3 +97,21 @@ def test_multi_word_names_are_one_subject():
 def test_a_count_is_not_a_date_or_the_questions_own_number(text, holds_a_count):
     question = analyse_question("How many people does area code 949 serve?")
     assert has_expected_answer(text, question.expects, question.mentioned) == holds_a_count
+
+
+def test_a_question_that_names_something_needs_what_it_asks_about(tmp_path):
+    # "France" is rare here and "president" common, so the sentence naming France covers
+    # most of the question's weight; it still says nothing about a president of France.
+    leaders = " ".join(f"The president of {c} spoke." for c in ("Ghana", "Mali", "Chad", "Togo"))
+    corpus = build_corpus(tmp_path, {"news": f"France signed the treaty in Rome. {leaders}"})
+    assert analyse_question("Who is the president of France?").named == {"franc"}
+    assert not corpus.ask("Who is the president of France?").found
+    assert corpus.ask("What did France sign?").found
+    assert corpus.ask("who signed the treaty").found  # names nothing: no such condition
+
+
+def test_a_sentence_about_what_is_asked_answers(tmp_path):
+    corpus = build_corpus(tmp_path, {"news": "The president of France is Emmanuel Macron."})
+    answer = corpus.ask("Who is the president of France?")
+    assert answer.found
+    assert answer.quotes[0].text == "The president of France is Emmanuel Macron."
