@@ -90,9 +90,6 @@ class CorpusIndex:
     # over every token.
     retriever: PassageRetriever | None = None
     sentence_df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    # Sentence i lies in passages _holders[_holder_pointers[i]:_holder_pointers[i + 1]].
-    _holder_pointers: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    _holders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     average_sentence_length: float = 1.0
     tokenizer_version: int = TOKENIZER_VERSION
     # What the seed files looked like when this index was made: (size, mtime) by file name,
@@ -125,10 +122,6 @@ class CorpusIndex:
     def paragraph_of(self, sentence: Sentence) -> int:
         """Position in `paragraphs` of the paragraph holding `sentence`."""
         return self.spans[sentence.doc_id].paragraphs.start + sentence.paragraph - 1
-
-    def passages_of_sentence(self, position: int) -> list[int]:
-        start, end = self._holder_pointers[position], self._holder_pointers[position + 1]
-        return self._holders[start:end].tolist()
 
     def passage_tokens(self) -> Iterator[list[str]]:
         """Each passage's tokens: its sentences' tokens, in order (made on demand, not kept)."""
@@ -398,9 +391,6 @@ def _derive(index: CorpusIndex, totals: _Totals) -> None:
     for terms, counts in zip(totals.sentence_df_terms, totals.sentence_df_counts, strict=True):
         index.sentence_df[terms] += counts  # a batch's terms are distinct
     index.average_sentence_length = max(tokens.total() / max(len(index.sentences), 1), 1.0)
-    index._holder_pointers, index._holders = index.passages.sentences_by_passage(
-        len(index.sentences)
-    )
     if tokens.total():
         index.retriever = build_retriever(
             tokens, index.passages, index.passage_tokens(), index.config, totals.postings

@@ -261,18 +261,6 @@ class PassageTable(_Table[Passage]):
             last=int(c["last"][i]),
         )
 
-    def sentences_by_passage(self, sentence_count: int) -> tuple[np.ndarray, np.ndarray]:
-        """CSR from sentence to the passages that hold it: (pointers, passage positions)."""
-        first, last = self.column("first"), self.column("last")
-        sizes = last - first + 1
-        passage_of = np.repeat(np.arange(len(first)), sizes)
-        within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        sentence_of = np.repeat(first, sizes) + within
-        order = np.argsort(sentence_of, kind="stable")
-        pointers = np.zeros(sentence_count + 1, dtype=np.int64)
-        np.cumsum(np.bincount(sentence_of, minlength=sentence_count), out=pointers[1:])
-        return pointers, passage_of[order].astype(np.int32)
-
 
 class TokenTable(_Rows[list[str]]):
     """Each sentence's tokens, stored as term ids in one array. Terms are numbered in order of
