@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 
 from corpus import Corpus
-from corpus.answer import DEFAULT_RULES, AnswerRules
-from corpus.features import FEATURES, candidates
+from corpus.answer import DEFAULT_RULES, AnswerRules, score_sentences
+from corpus.features import FEATURES
 from corpus.question import analyse_question
 
 GRID = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0]
@@ -70,15 +70,7 @@ def load(tsv: Path, rules: AnswerRules) -> list[Item]:
         if not q["gold"]:
             continue
         ids = [sid for sid, text in documents[q["doc"]].items() if text.strip()]
-        found = candidates(
-            index,
-            analyse_question(q["q"]),
-            doc_id=q["doc"],
-            passages=rules.passages,
-            k1=rules.k1,
-            b=rules.b,
-            answer_type_weight=rules.answer_type_weight,
-        )
+        found = score_sentences(index, analyse_question(q["q"]), doc_id=q["doc"], rules=rules)
         items.append(
             Item(
                 features=[c.features for c in found],
@@ -99,15 +91,7 @@ def load_article_questions(path: Path, seeds: Path, rules: AnswerRules) -> list[
         row = json.loads(line) if line.strip() else None
         if not row or not row["answers"]:
             continue
-        found = candidates(
-            index,
-            analyse_question(row["question"]),
-            doc_id=None,
-            passages=rules.passages,
-            k1=rules.k1,
-            b=rules.b,
-            answer_type_weight=rules.answer_type_weight,
-        )
+        found = score_sentences(index, analyse_question(row["question"]), doc_id=None, rules=rules)
         ids = [str(p) for p in range(len(index.sentences))]
         gold = {
             str(p)

@@ -22,7 +22,6 @@ __all__ = [
     "Candidate",
     "CandidateTable",
     "candidate_table",
-    "candidates",
     "has_expected_answer",
 ]
 
@@ -44,7 +43,7 @@ class Candidate:
 @dataclass(frozen=True)
 class CandidateTable:
     """Every candidate's features at once, a row per candidate in document order: what the
-    scorer computes with, as numpy columns (`candidates` makes the rows into objects)."""
+    scorer computes with, as numpy columns (`row` makes one into an object)."""
 
     positions: np.ndarray  # (C,) in the index's sentence list
     features: np.ndarray  # (C, len(FEATURES)), unweighted
@@ -75,29 +74,6 @@ class CandidateTable:
             has_expected=bool(self.has_expected[i]),
             about_asked=bool(self.about_asked[i]),
         )
-
-
-def candidates(
-    index: CorpusIndex,
-    question: AnalysedQuestion,
-    *,
-    doc_id: str | None,
-    passages: int,
-    k1: float,
-    b: float,
-    answer_type_weight: float,
-) -> list[Candidate]:
-    """Every sentence of the best `passages` passages, with its features, in document order."""
-    table = candidate_table(
-        index,
-        question,
-        doc_id=doc_id,
-        passages=passages,
-        k1=k1,
-        b=b,
-        answer_type_weight=answer_type_weight,
-    )
-    return [table.row(i) for i in range(len(table))] if table is not None else []
 
 
 def candidate_table(
