@@ -111,10 +111,11 @@ def _central_ranking(index: CorpusIndex, doc_id: str | None) -> list[ScoredSente
 
 
 def _central_in_document(index: CorpusIndex, positions: range) -> list[ScoredSentence]:
+    tokens = {p: index.sentence_tokens[p] for p in positions}
     vectors = {
-        p: _tfidf(index, index.sentence_tokens[p])
+        p: _tfidf(index, tokens[p])
         for p in positions
-        if _is_summary_material(index.sentences.text(p), index.sentence_tokens[p])
+        if _is_summary_material(index.sentences.text(p), tokens[p])
     }
     centroid: Counter[str] = Counter()
     for vector in vectors.values():
@@ -154,8 +155,7 @@ def _pick(index: CorpusIndex, ranked: list[ScoredSentence], budget: int) -> set[
 
 
 def _previous_in_document(index: CorpusIndex, position: int) -> int | None:
-    sentence = index.sentences[position]
-    return position - 1 if sentence.number > 1 else None
+    return position - 1 if index.sentences.number(position) > 1 else None
 
 
 def _tfidf(index: CorpusIndex, tokens: list[str]) -> Counter[str]:
