@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from corpus import CorpusError
 from corpus.models import Answer
+from corpus.question import too_long
 
 from . import render_discord as render
 from .moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
@@ -262,10 +263,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
     def _refusal(self, user_id: int, question: str) -> str | None:
         limit = self.settings.max_question_length
         if len(question) > limit:
-            return (
-                f"That question is {len(question):,} characters long; the limit is {limit:,}. "
-                "Please ask something shorter."
-            )
+            return too_long(len(question), limit)
         wait = self.cooldown.retry_after(user_id)
         if wait > 0:
             return f"You're asking quickly. Please try again in {max(1, round(wait))} s."

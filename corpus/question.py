@@ -16,6 +16,7 @@ __all__ = [
     "ExpectedAnswer",
     "analyse_question",
     "clean_question",
+    "too_long",
 ]
 
 DEFAULT_MAX_QUESTION_CHARS = 1000
@@ -39,11 +40,17 @@ def clean_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> st
     if not cleaned:
         raise BadQuestionError("Please type a question, for example: Who leads Mali's army?")
     if len(cleaned) > max_chars:
-        raise BadQuestionError(
-            f"That question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
-            "Please ask something shorter."
-        )
+        raise BadQuestionError(too_long(len(cleaned), max_chars))
     return cleaned
+
+
+def too_long(length: int, limit: int) -> str:
+    """The polite refusal for a question over the length limit (the bot also checks it before
+    a question reaches the corpus, so that it costs no cooldown)."""
+    return (
+        f"That question is {length:,} characters long; the limit is {limit:,}. "
+        "Please ask something shorter."
+    )
 
 
 ExpectedAnswer = Literal["person", "time", "number", "place"]
