@@ -83,11 +83,11 @@ class Bm25Postings:
                 chunks.append(batch.fold(len(lengths) - batch.count))
                 batch = _Batch()
         chunks.append(batch.fold(len(lengths) - batch.count))
-        return cls._assemble(
+        return cls.from_chunks(
             chunks,
-            vocabulary,
-            list(vocabulary),
             np.frombuffer(lengths, dtype=np.int64).copy(),
+            terms=list(vocabulary),
+            vocabulary=vocabulary,
             k1=k1,
             b=b,
             epsilon=epsilon,
@@ -109,20 +109,6 @@ class Bm25Postings:
         term ids numbered as `terms`. Building an index folds each batch of documents as it is
         read, in worker processes when there are many (corpus/analysis.py). The list is
         emptied: each chunk is dropped once placed."""
-        return cls._assemble(chunks, vocabulary, terms, lengths, k1=k1, b=b, epsilon=epsilon)
-
-    @classmethod
-    def _assemble(
-        cls,
-        chunks: list[PostingChunk],
-        vocabulary: dict[str, int],
-        terms: list[str],
-        lengths: np.ndarray,
-        *,
-        k1: float,
-        b: float,
-        epsilon: float,
-    ) -> Bm25Postings:
         corpus_size = len(lengths)
         document_frequency = np.zeros(len(terms), dtype=np.int64)
         for chunk in chunks:
