@@ -117,9 +117,14 @@ def _explanation(quote: Quote) -> str:
     features = ", ".join(
         f"{name} {value:.2f}" for name, value in quote.explanation.features.items()
     )
+    stand_ins = "; ".join(
+        f"{', '.join(words.get(s, s) for s in held)} for “{term}”"
+        for term, held in quote.explanation.stand_ins.items()
+    )
     return (
         f"    why: terms [{terms or 'none'}]; covers {quote.coverage:.0%} of the question\n"
-        f"    score {quote.score:.2f} = {features}"
+        + (f"    related words: {stand_ins}\n" if stand_ins else "")
+        + f"    score {quote.score:.2f} = {features}"
     )
 
 

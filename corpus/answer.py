@@ -20,7 +20,7 @@ from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
 from .segment import is_dangling
-from .tokenize import term_spans
+from .tokenize import term_spans, tokenize
 
 __all__ = [
     "DEFAULT_RULES",
@@ -60,7 +60,7 @@ class AnswerRules:
     k1: float = 1.2
     b: float = 0.3
     # Feature weights (corpus/features.py says what each feature measures). Fitted with
-    # `python bench/tune_answers.py WikiQA-dev.tsv`: 0.746 MAP on those questions, 0.725 in
+    # `python bench/tune_answers.py WikiQA-dev.tsv`: 0.767 MAP on those questions, 0.752 in
     # cross-validation; the bundled article's own questions held steady.
     match_weight: float = 1.0
     # Question word pairs that stand next to each other in the sentence too ("Mali's military
@@ -75,7 +75,11 @@ class AnswerRules:
     definition_weight: float = 1.0
     # Longer sentences say more (capped at 40 content words).
     length_weight: float = 0.75
-    # Share of the question's IDF weight the best sentence must contain to count as an answer.
+    # Holds a word related to a question word it lacks: a WordNet synonym or an irregular form
+    # (corpus/lexicon.py). Ranking only: the decline rule counts the question's own words.
+    related_weight: float = 0.5
+    # Share of the question's IDF weight the best sentence must contain to count as an answer
+    # (in the question's own words, or an acronym's long form; not in related words).
     # A little under half: questions carry framing words that answers rarely repeat.
     min_coverage: float = 0.45
     # The word naming the kind of answer ("which *countries* have troops") is rarely in the
@@ -84,6 +88,9 @@ class AnswerRules:
     # A further quote is shown as an answer too only when it scores at least this share of the
     # best one, so a clear answer is not diluted by sentences that merely share its words.
     supporting_ratio: float = 0.75
+    # Sentences judged for the answer even when fewer quotes are asked for, so that one that
+    # answers is found just below one that ranks first without answering.
+    contenders: int = 3
 
     def weights(self) -> dict[str, float]:
         return {name: getattr(self, f"{name}_weight") for name in FEATURES}
@@ -102,6 +109,8 @@ class ScoredSentence:
     about_asked: bool = True
     contributions: dict[str, float] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)  # unweighted
+    # Unmatched question stems the sentence holds a related word of, with their related stems.
+    stand_ins: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def answer_question(
@@ -126,11 +135,17 @@ def answer_question(
         return Answer(
             question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
         )
-    ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
+    ranked = score_sentences(
+        index, analysed, doc_id=doc_id, rules=rules, limit=max(top, rules.contenders)
+    )
     best_score = ranked[0].score if ranked else 0.0
+    judged = [(s, _answers(s, best_score, rules)) for s in ranked]
+    # Among the first few, a sentence that answers by the rule comes before one that only
+    # ranks higher (through related words or the priors): the first quote is one we stand by.
+    judged[: rules.contenders] = sorted(judged[: rules.contenders], key=lambda pair: not pair[1])
     quotes = tuple(
-        quote_for(index, s, rules, answers=_answers(s, best_score, rules), explain=explain)
-        for s in ranked[: max(top, 0)]
+        quote_for(index, s, rules, answers=answers, explain=explain)
+        for s, answers in judged[: max(top, 0)]
     )
     found = bool(quotes) and quotes[0].answers_question
     return Answer(
@@ -196,6 +211,7 @@ def score_sentences(
                 candidate.about_asked,
                 candidate.contributions,
                 candidate.features,
+                candidate.stand_ins,
             )
         )
     return ranked
@@ -214,6 +230,9 @@ def quote_for(
     highlighted = set(scored.matched)
     for term in scored.matched:
         highlighted.update(index.aliases.get(term, ()))  # "ECOWAS" matched by its long form
+    stand_ins = _stand_ins(sentence.text, scored)
+    for words in stand_ins.values():
+        highlighted.update(words)
     return Quote(
         text=sentence.text,
         citation=_citation(index, sentence),
@@ -223,18 +242,33 @@ def quote_for(
         matched_terms=scored.matched,
         highlights=tuple(term_spans(sentence.text, highlighted)),
         lead_in=_lead_in(index, scored.position, sentence),
-        explanation=_explanation(scored, rules) if explain else None,
+        explanation=_explanation(scored, rules, stand_ins) if explain else None,
     )
 
 
-def _explanation(scored: ScoredSentence, rules: AnswerRules) -> Explanation:
-    """Each matched term's part of the match feature, and each feature's weighted part of the
-    score (they add up to it)."""
+def _stand_ins(text: str, scored: ScoredSentence) -> dict[str, tuple[str, ...]]:
+    """Which of the related words the sentence holds, by the question stem they stand in for."""
+    if not scored.stand_ins:
+        return {}
+    held = set(tokenize(text))
+    return {
+        term: tuple(sorted(words & held))
+        for term, words in scored.stand_ins.items()
+        if words & held
+    }
+
+
+def _explanation(
+    scored: ScoredSentence, rules: AnswerRules, stand_ins: dict[str, tuple[str, ...]]
+) -> Explanation:
+    """Each matched term's part of the match feature, the words standing in for unmatched
+    ones, and each feature's weighted part of the score (they add up to it)."""
     weights = rules.weights()
     weighted = {name: weights[name] * value for name, value in scored.features.items()}
     return Explanation(
         terms={t: round(v, 4) for t, v in scored.contributions.items()},
         features={name: round(v, 4) for name, v in weighted.items() if v},
+        stand_ins=stand_ins,
     )
 
 

@@ -1,9 +1,11 @@
 """What the answer scorer knows about each candidate sentence, as named numbers.
 
 Candidates are the sentences of the passages BM25 retrieves. Each gets the same small set of
-features; `answer.py` combines them with the weights in `AnswerRules` and decides whether to
-answer. Keeping the features separate lets the tuning script fit the weights on held-out
-questions (bench/tune_answers.py) without touching the scoring code.
+features (the question's words, and words WordNet relates to them, found in the sentence; its
+place in the document; the kind of answer it holds); `answer.py` combines them with the
+weights in `AnswerRules` and decides whether to answer. Keeping the features separate lets
+the tuning script fit the weights on held-out questions (bench/tune_answers.py) without
+touching the scoring code.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ __all__ = [
     "has_expected_answer",
 ]
 
-FEATURES = ("match", "adjacency", "position", "expected", "definition", "length")
+FEATURES = ("match", "adjacency", "position", "expected", "definition", "length", "related")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Candidate:
     features: dict[str, float]
     coverage: float  # share of the question's IDF weight this sentence contains, 0..1
     matched: tuple[str, ...]  # question stems found in the sentence
+    # The question stems the sentence lacks but holds a related word of (a synonym, an
+    # irregular form), each with the stems of all its related words.
+    stand_ins: dict[str, frozenset[str]]
     contributions: dict[str, float]  # each matched stem's part of the "match" feature
     has_expected: bool  # holds the date or number the question asks for (or it asks none)
     # Matches something the question asks besides the names it gives (or it gives none).
@@ -52,6 +57,9 @@ class CandidateTable:
     about_asked: np.ndarray  # (C,) bool
     terms: tuple[str, ...]  # the question's distinct stems
     present: np.ndarray  # (C, len(terms)) bool: which terms each candidate matches
+    # (C, len(terms)) bool: which terms each candidate lacks but holds a related word of.
+    related: np.ndarray
+    stand_ins: tuple[frozenset[str], ...]  # by term: its related stems
     contributions: np.ndarray  # (C, len(terms)): each term's part of the "match" feature
 
     def __len__(self) -> int:
@@ -64,6 +72,13 @@ class CandidateTable:
             features=dict(zip(FEATURES, self.features[i].tolist(), strict=True)),
             coverage=float(self.coverage[i]),
             matched=tuple(t for t, p in zip(self.terms, present.tolist(), strict=True) if p),
+            stand_ins={
+                t: words
+                for t, r, words in zip(
+                    self.terms, self.related[i].tolist(), self.stand_ins, strict=True
+                )
+                if r
+            },
             contributions={
                 t: float(c)
                 for t, p, c in zip(
@@ -99,20 +114,29 @@ def candidate_table(
     positions = np.unique(np.concatenate([np.arange(h.first, h.last + 1) for h in hits]))
     tokens = _CandidateTokens(index, positions)
     counts, present = tokens.term_counts(index, distinct)
+    # A word WordNet relates to an unmatched term ("perished" for "died") stands in for it,
+    # with the term's weight. (Weighing it by its own IDF, often lower, did worse in
+    # cross-validation on WikiQA: 0.742 against 0.752.)
+    related = tokens.holds_related(index, distinct, question) & ~present
+    stand_in = related * weights
     norm = k1 * (1 - b + b * tokens.lengths / index.average_sentence_length)
     matched_counts = np.maximum(counts, 1)  # an acronym spelled out counts once
     contributions = np.where(
         present, weights * matched_counts * (k1 + 1) / (matched_counts + norm[:, None]), 0.0
     )
     total_weight = weights.sum()
+    # Whether a sentence answers is judged on the question's own words: a stand-in may be
+    # another sense of the word ("use" ~ "role"), and quoting on a guess is what we must not
+    # do. For ranking, stand-ins count too: `lifted` is the share the priors are scaled by.
     coverage = (present * coverage_weights).sum(axis=1) / coverage_weights.sum()
+    lifted = ((present | related) * coverage_weights).sum(axis=1) / coverage_weights.sum()
     matched_any = present.any(axis=1)
     numbers = index.sentences.column("number")[positions]
     expected = np.zeros(len(positions), dtype=bool)
     definition = np.zeros(len(positions), dtype=bool)
     asks_definition = bool(_DEFINITION.match(question.text))
     if question.expects is not None or asks_definition:
-        for i in np.flatnonzero(matched_any).tolist():  # the priors only lift matches
+        for i in np.flatnonzero(lifted).tolist():  # the priors only lift matches
             text = index.sentences.text(int(positions[i]))
             if question.expects is not None:
                 expected[i] = has_expected_answer(text, question.expects, question.mentioned)
@@ -121,12 +145,13 @@ def candidate_table(
         "match": contributions.sum(axis=1) / total_weight,
         "adjacency": tokens.adjacent_weight(index, terms, distinct, weights) / total_weight,
         # The priors below only lift sentences that match the question: each is scaled by
-        # the sentence's coverage, so an early or long sentence that shares no word gains
-        # nothing.
-        "position": coverage / numbers,
-        "expected": coverage * expected,
-        "definition": coverage * definition,
-        "length": coverage * np.minimum(tokens.lengths, 40) / 40,
+        # the share of the question the sentence covers (related words included), so an
+        # early or long sentence that shares no word gains nothing.
+        "position": lifted / numbers,
+        "expected": lifted * expected,
+        "definition": lifted * definition,
+        "length": lifted * np.minimum(tokens.lengths, 40) / 40,
+        "related": stand_in.sum(axis=1) / total_weight,
     }
     return CandidateTable(
         positions=positions,
@@ -138,6 +163,8 @@ def candidate_table(
         about_asked=_about_asked(question, distinct, present),
         terms=distinct,
         present=present,
+        related=related,
+        stand_ins=tuple(question.related.get(t, frozenset()) for t in distinct),
         contributions=contributions,
     )
 
@@ -212,6 +239,18 @@ class _CandidateTokens:
                     spelled &= self.occurrences(vocabulary.get(word, -1)) > 0
                 present[:, j] |= spelled
         return counts, present
+
+    def holds_related(
+        self, index: CorpusIndex, terms: tuple[str, ...], question: AnalysedQuestion
+    ) -> np.ndarray:
+        """(C, len(terms)) bool: whether each candidate holds a word related to each term."""
+        vocabulary = index.sentence_tokens.vocabulary
+        held = np.zeros((self.count, len(terms)), dtype=bool)
+        for j, term in enumerate(terms):
+            ids = [vocabulary[w] for w in question.related.get(term, ()) if w in vocabulary]
+            if ids:
+                held[self.owner[np.isin(self.ids, ids)], j] = True
+        return held
 
     def adjacent_weight(
         self,

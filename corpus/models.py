@@ -109,11 +109,13 @@ class LeadIn(_Frozen):
 
 
 class Explanation(_Frozen):
-    """Why a sentence was picked: each matched question term's part of its match score, and
-    the weighted features that made its total score."""
+    """Why a sentence was picked: each matched question term's part of its match score, the
+    sentence's words that stand in for question terms it lacks (WordNet synonyms, irregular
+    forms: "died" ← "perished"), and the weighted features that made its total score."""
 
     terms: dict[str, float]
     features: dict[str, float]
+    stand_ins: dict[str, tuple[str, ...]] = {}  # question stem -> stems of the sentence's words
 
 
 class Quote(_Frozen):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import BadQuestionError
+from .lexicon import related_stems
 from .tokenize import content_words, stem
 
 __all__ = [
@@ -100,6 +101,9 @@ class AnalysedQuestion:
     # Stems of the capitalised words after the first: what the question names, as opposed to
     # what it asks about them ("Who is the *president* of France?").
     named: frozenset[str] = frozenset()
+    # Stems of words that mean the same as a term (WordNet synonyms, irregular forms), by term;
+    # never for what the question names: "Bush" is a person, not a shrub.
+    related: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> AnalysedQuestion:
@@ -109,16 +113,34 @@ def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> 
     expects = next((kind for kind, pattern in _EXPECTS if pattern.match(opening)), None)
     match = _ANSWER_TYPE.match(cleaned)
     type_words = content_words(match.group(1)) if match else []
+    terms = tuple(stem(w) for w in words)
+    named = frozenset(stem(w) for w in content_words(" ".join(_CAPITALISED.findall(cleaned))))
     return AnalysedQuestion(
         text=cleaned,
         words=words,
-        terms=tuple(stem(w) for w in words),
+        terms=terms,
         answer_type=stem(type_words[0]) if type_words else None,
         expects=expects,
         mentioned=frozenset(_FOLDED_WORD.findall(cleaned.casefold())),
         names=_names(cleaned),
-        named=frozenset(stem(w) for w in content_words(" ".join(_CAPITALISED.findall(cleaned)))),
+        named=named,
+        related=_related(words, terms, named),
     )
+
+
+def _related(
+    words: tuple[str, ...], terms: tuple[str, ...], named: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """Each term's related stems that are not terms of the question themselves."""
+    own = set(terms)
+    related: dict[str, frozenset[str]] = {}
+    for word, term in zip(words, terms, strict=True):
+        if term in named:
+            continue
+        found = related_stems(word) - own
+        if found:
+            related[term] = related.get(term, frozenset()) | found
+    return related
 
 
 _CAPITALISED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]*")

@@ -237,3 +237,9 @@ def test_explain_shows_why_and_pipes_get_no_colour_codes(run):
     assert result.returncode == 0
     assert "why: terms [" in result.stdout and "score " in result.stdout
     assert "\x1b[" not in result.stdout
+
+
+def test_explain_names_the_words_that_stand_in_for_the_question_s(run):
+    result = run("ask", "--explain", "--top", "1", "What did the Wagner chief offer?")
+    assert result.returncode == 0
+    assert "related words: head for “chief”" in result.stdout
