@@ -20,7 +20,7 @@ from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
 from .segment import is_dangling
-from .tokenize import term_spans, tokenize
+from .tokenize import term_spans
 
 __all__ = [
     "DEFAULT_RULES",
@@ -230,7 +230,7 @@ def quote_for(
     highlighted = set(scored.matched)
     for term in scored.matched:
         highlighted.update(index.aliases.get(term, ()))  # "ECOWAS" matched by its long form
-    stand_ins = _stand_ins(sentence.text, scored)
+    stand_ins = _stand_ins(index.sentence_tokens[scored.position], scored)
     for words in stand_ins.values():
         highlighted.update(words)
     return Quote(
@@ -246,11 +246,12 @@ def quote_for(
     )
 
 
-def _stand_ins(text: str, scored: ScoredSentence) -> dict[str, tuple[str, ...]]:
-    """Which of the related words the sentence holds, by the question stem they stand in for."""
+def _stand_ins(tokens: list[str], scored: ScoredSentence) -> dict[str, tuple[str, ...]]:
+    """Which of the related words the sentence (its indexed `tokens`) holds, by the question
+    stem they stand in for."""
     if not scored.stand_ins:
         return {}
-    held = set(tokenize(text))
+    held = set(tokens)
     return {
         term: tuple(sorted(words & held))
         for term, words in scored.stand_ins.items()

@@ -21,6 +21,7 @@ no related words and answers are matched on the question's own words, as before.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import mmap
@@ -89,18 +90,11 @@ class WordNet:
                     irregular.setdefault(lemma, []).append(inflected)
             self._base_forms[part] = base
             self._irregular_forms[part] = irregular
-        self._memo: dict[str, frozenset[str]] = {}
-
-    def related_stems(self, word: str) -> frozenset[str]:
-        """Stems of the words related to `word` (folded, unstemmed), never its own stem."""
-        found = self._memo.get(word)
-        if found is None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            found = self._memo[word] = self._look_up(word)
-        return found
+        # Each word is looked up once per process (questions repeat their words).
+        self.related_stems = functools.lru_cache(maxsize=_MEMO_LIMIT)(self._look_up)
 
     def _look_up(self, word: str) -> frozenset[str]:
+        """Stems of the words related to `word` (folded, unstemmed), never its own stem."""
         if not word.isascii() or not word.isalpha():
             return frozenset()
         words: set[str] = set()
