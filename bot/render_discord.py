@@ -39,6 +39,7 @@ EMBED_TOTAL_LIMIT = 6000
 
 FOUND_COLOUR = discord.Colour.blurple()
 NOT_FOUND_COLOUR = discord.Colour.light_grey()
+CLOSEST_COLOUR = discord.Colour.gold()
 NOT_FOUND_HINT = "Try rephrasing with words the article would use, or `/summary` for an overview."
 QUOTE_FOOTER = "Quoted word for word from the article. Press “Show context” for the paragraphs."
 
@@ -69,6 +70,14 @@ def embed_size(embed: discord.Embed) -> int:
 
 def answer_embed(answer: Answer) -> discord.Embed:
     title = echo(answer.question, TITLE_LIMIT)
+    if answer.outcome == "closest" and answer.quotes:
+        embed = _quotes_embed(title, [answer.quotes[0]], CLOSEST_COLOUR)
+        embed.set_author(name=echo(answer.reason or "", FIELD_NAME_LIMIT))
+        embed.set_footer(
+            text=f"Not an answer: {answer.confidence:.0%} sure it answers the question. "
+            + NOT_FOUND_HINT.replace("`", "")
+        )
+        return embed
     if not answer.found:
         description = f"{echo(answer.reason or '', 1500)}\n\n{NOT_FOUND_HINT}"
         return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)

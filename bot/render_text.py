@@ -20,6 +20,13 @@ BOLD, RESET = "\033[1m", "\033[0m"
 def render_answer(answer: Answer, *, color: bool = False, explain: bool = False) -> str:
     """The answering quotes with citation markers and sources. `color` bolds the words that
     matched (ANSI, for terminals); `explain` adds each quote's score breakdown."""
+    if answer.outcome == "closest" and answer.quotes:
+        closest = _quotes_with_sources([answer.quotes[0]], color=color, explain=explain)
+        return (
+            f"{answer.reason}\n\n{closest}\n\n"
+            f"(Not an answer: {answer.confidence:.0%} sure it answers the question.)\n"
+            f"{NOT_FOUND_HINT}"
+        )
     if not answer.found:
         return f"{answer.reason}\n{NOT_FOUND_HINT}"
     quotes = [q for q in answer.quotes if q.answers_question]

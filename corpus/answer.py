@@ -1,10 +1,10 @@
 """Stage 6: answer a question with verbatim sentences, or decline.
 
-Passages are retrieved with BM25; the sentences inside them are scored against the question;
-the best come back as quotes, best first. Whether the articles answer at all is decided by
-`covers_question`, a rule on how much of the question the best sentence contains, weighted by
-how rare each term is. A question about something the corpus never mentions leaves its rarest
-terms unmatched, so it is declined however high its BM25 score on the common words.
+Passages are retrieved with BM25; the sentences inside them get the features of
+corpus/features.py and are ranked by the learned model of corpus/scorer.py; the best come back
+as quotes, best first. Whether the articles answer is the model's confidence that the first
+quote answers: above one threshold it is an answer, above a lower one the closest passage
+(shown as not an answer), below both nothing relevant.
 """
 
 from __future__ import annotations
@@ -15,20 +15,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import UnknownDocumentError
-from .features import FEATURES, candidate_table
+from .features import candidate_table
 from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
+from .scorer import answer_model, confidence_inputs
 from .segment import is_dangling
 from .tokenize import term_spans
 
 __all__ = [
     "DEFAULT_RULES",
     "AnswerRules",
+    "RankedCandidates",
     "ScoredSentence",
     "answer_question",
     "covers_question",
     "quote_for",
+    "rank_candidates",
     "score_sentences",
 ]
 
@@ -37,20 +40,14 @@ NO_CONTENT_WORDS = (
     "Name who or what you are asking about."
 )
 NOT_IN_ARTICLES = "The articles do not seem to answer that."
+MAY_NOT_ANSWER = "The articles may not answer this directly; the closest passage is:"
 _WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 @dataclass(frozen=True)
 class AnswerRules:
-    """The answer rules' constants, in one place, each with the reason for its value.
-
-    The feature weights were fitted by coordinate ascent on WikiQA dev questions and checked
-    by repeated five-fold cross-validation (bench/tune_answers.py prints both); the decline
-    threshold on our own answerable and unanswerable questions about the article (tests/data/).
-    Features that cross-validation gave no weight were removed: the strength of the passage
-    around a sentence, how well the sentence before matches, the unweighted share of question
-    words, and a rarity among the candidates themselves.
-    """
+    """The answer rules' constants, in one place, each with the reason for its value. The
+    ranking weights and the answer confidence are learned (corpus/scorer.py)."""
 
     # Passages retrieved before sentences are scored: enough that the right sentence is among
     # them when BM25 ranks its passage a little low, few enough to stay fast on big corpora.
@@ -59,41 +56,15 @@ class AnswerRules:
     # that holds the answer is no worse for it, so length is normalised only lightly.
     k1: float = 1.2
     b: float = 0.3
-    # Feature weights (corpus/features.py says what each feature measures). Fitted with
-    # `python bench/tune_answers.py WikiQA-dev.tsv`: 0.767 MAP on those questions, 0.752 in
-    # cross-validation; the bundled article's own questions held steady.
-    match_weight: float = 1.0
-    # Question word pairs that stand next to each other in the sentence too ("Mali's military
-    # leader" beats "military leaders in Mali").
-    adjacency_weight: float = 0.75
-    # Early in its document (scaled by coverage, as are the next ones), where news and
-    # reference text put defining facts.
-    position_weight: float = 0.75
-    # Holds the kind of thing asked for: a name for "who", a date for "when".
-    expected_weight: float = 1.5
-    # "What is X?" answered by a sentence saying "... is a ...".
-    definition_weight: float = 1.0
-    # Longer sentences say more (capped at 40 content words).
-    length_weight: float = 0.75
-    # Holds a word related to a question word it lacks: a WordNet synonym or an irregular form
-    # (corpus/lexicon.py). Ranking only: the decline rule counts the question's own words.
-    related_weight: float = 0.5
-    # Share of the question's IDF weight the best sentence must contain to count as an answer
-    # (in the question's own words, or an acronym's long form; not in related words).
-    # A little under half: questions carry framing words that answers rarely repeat.
+    # Share of the question's IDF weight a sentence must contain to be about a summary's topic.
     min_coverage: float = 0.45
     # The word naming the kind of answer ("which *countries* have troops") is rarely in the
-    # answer ("the US, France ... maintain troops"), so it counts for this share of its weight.
+    # answer ("the US, France ... maintain troops"), so it counts for this share of its weight
+    # in the coverage features.
     answer_type_weight: float = 0.3
-    # A further quote is shown as an answer too only when it scores at least this share of the
-    # best one, so a clear answer is not diluted by sentences that merely share its words.
-    supporting_ratio: float = 0.75
-    # Sentences judged for the answer even when fewer quotes are asked for, so that one that
-    # answers is found just below one that ranks first without answering.
-    contenders: int = 3
-
-    def weights(self) -> dict[str, float]:
-        return {name: getattr(self, f"{name}_weight") for name in FEATURES}
+    # A further quote is shown as an answer too only when its score is within this much of the
+    # best one's (the scores are log-odds: 1.0 is e times less likely to be the answer).
+    supporting_gap: float = 1.0
 
 
 DEFAULT_RULES = AnswerRules()
@@ -113,6 +84,14 @@ class ScoredSentence:
     stand_ins: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RankedCandidates:
+    """The best candidates, best first, and the answer model's confidence in the first."""
+
+    sentences: list[ScoredSentence]
+    confidence: float
+
+
 def answer_question(
     index: CorpusIndex,
     question: str,
@@ -123,7 +102,8 @@ def answer_question(
     rules: AnswerRules = DEFAULT_RULES,
     explain: bool = False,
 ) -> Answer:
-    """Quotes for `question`, best first, and whether they answer it.
+    """Quotes for `question`, best first, how sure the model is that the first answers it, and
+    the outcome that follows: an answer, the closest passage, or nothing relevant.
 
     With `explain`, each quote carries each term's and feature's part of its score.
     """
@@ -135,45 +115,37 @@ def answer_question(
         return Answer(
             question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
         )
-    ranked = score_sentences(
-        index, analysed, doc_id=doc_id, rules=rules, limit=max(top, rules.contenders)
-    )
-    best_score = ranked[0].score if ranked else 0.0
-    judged = [(s, _answers(s, best_score, rules)) for s in ranked]
-    # Among the first few, a sentence that answers by the rule comes before one that only
-    # ranks higher (through related words or the priors): the first quote is one we stand by.
-    judged[: rules.contenders] = sorted(judged[: rules.contenders], key=lambda pair: not pair[1])
+    ranked = rank_candidates(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
+    model = answer_model()
+    outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"
+    found = outcome == "answer"
+    best = ranked.sentences[0].score if ranked.sentences else 0.0
     quotes = tuple(
-        quote_for(index, s, rules, answers=answers, explain=explain)
-        for s, answers in judged[: max(top, 0)]
+        quote_for(
+            index,
+            s,
+            rules,
+            answers=found and (i == 0 or s.score >= best - rules.supporting_gap),
+            explain=explain,
+        )
+        for i, s in enumerate(ranked.sentences[: max(top, 0)])
     )
-    found = bool(quotes) and quotes[0].answers_question
     return Answer(
         question=analysed.text,
         found=found,
-        reason=None if found else NOT_IN_ARTICLES,
+        outcome=outcome,
+        confidence=round(ranked.confidence, 4),
+        reason={"answer": None, "closest": MAY_NOT_ANSWER, "none": NOT_IN_ARTICLES}[outcome],
         quotes=quotes,
     )
 
 
-def _answers(scored: ScoredSentence, best_score: float, rules: AnswerRules) -> bool:
-    close_to_best = scored.score >= rules.supporting_ratio * best_score
-    return (
-        close_to_best
-        and scored.has_expected
-        and scored.about_asked
-        and covers_question(scored.coverage, rules)
-    )
-
-
 def covers_question(coverage: float, rules: AnswerRules = DEFAULT_RULES) -> bool:
-    """The decline rule: the best sentence must hold most of what the question is about (and,
-    applied in `_answers`, the kind of thing it asks for: a date for "when", a number for "how
-    many"; and, when the question names something, a word of what it asks about it)."""
+    """Whether a sentence holds most of what a topic or question is about (its IDF weight)."""
     return coverage >= rules.min_coverage
 
 
-def score_sentences(
+def rank_candidates(
     index: CorpusIndex,
     question: AnalysedQuestion,
     *,
@@ -181,9 +153,9 @@ def score_sentences(
     rules: AnswerRules = DEFAULT_RULES,
     passages: int | None = None,
     limit: int | None = None,
-) -> list[ScoredSentence]:
-    """Candidate sentences, best first (ties in document order); the best `limit` of them
-    if given."""
+) -> RankedCandidates:
+    """The candidate sentences, best first (ties in document order), the best `limit` of them
+    if given, with the confidence that the first answers."""
     table = candidate_table(
         index,
         question,
@@ -194,12 +166,17 @@ def score_sentences(
         answer_type_weight=rules.answer_type_weight,
     )
     if table is None:
-        return []
-    weights = rules.weights()
-    scores = table.features @ np.array([weights[name] for name in FEATURES])
-    order = np.lexsort((table.positions, -scores))[:limit]
+        return RankedCandidates([], 0.0)
+    model = answer_model()
+    scores = model.scores(table.features)
+    order = np.lexsort((table.positions, -scores))
+    first = int(order[0])
+    flags = {"has_expected": table.has_expected, "about_asked": table.about_asked}
+    confidence = model.confidence(
+        confidence_inputs(table.features[first], scores[order], flags, first)
+    )
     ranked = []
-    for i in order.tolist():
+    for i in order[:limit].tolist():
         candidate = table.row(i)
         ranked.append(
             ScoredSentence(
@@ -214,7 +191,23 @@ def score_sentences(
                 candidate.stand_ins,
             )
         )
-    return ranked
+    return RankedCandidates(ranked, confidence)
+
+
+def score_sentences(
+    index: CorpusIndex,
+    question: AnalysedQuestion,
+    *,
+    doc_id: str | None = None,
+    rules: AnswerRules = DEFAULT_RULES,
+    passages: int | None = None,
+    limit: int | None = None,
+) -> list[ScoredSentence]:
+    """Candidate sentences, best first (ties in document order); the best `limit` of them
+    if given."""
+    return rank_candidates(
+        index, question, doc_id=doc_id, rules=rules, passages=passages, limit=limit
+    ).sentences
 
 
 def quote_for(
@@ -264,8 +257,7 @@ def _explanation(
 ) -> Explanation:
     """Each matched term's part of the match feature, the words standing in for unmatched
     ones, and each feature's weighted part of the score (they add up to it)."""
-    weights = rules.weights()
-    weighted = {name: weights[name] * value for name, value in scored.features.items()}
+    weighted = answer_model().contributions(np.array(list(scored.features.values())))
     return Explanation(
         terms={t: round(v, 4) for t, v in scored.contributions.items()},
         features={name: round(v, 4) for name, v in weighted.items() if v},

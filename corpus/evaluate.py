@@ -1,15 +1,20 @@
 """Measuring answer quality on a question file, the way a user meets the answers.
 
-Two formats:
-- JSON lines `{"id", "question", "answers": [gold substrings], "doc"?: id}`; empty `answers`
-  means the articles do not answer and the right response is to decline.
-- WikiQA's TSV (QuestionID, Question, DocumentID, SentenceID, Sentence, Label): each document
-  becomes a seed with one candidate sentence per line, and each question is asked of its own
-  document, as in the standard protocol.
+The question sets, in three formats, each loaded into an index and a list of cases:
+- JSON lines `{"id", "question", "answers": [gold substrings], "doc"?: id}` over a seeds
+  directory; empty `answers` means the articles do not answer and the right response is to
+  decline.
+- WikiQA's TSV (QuestionID, Question, DocumentID, SentenceID, Sentence, Label), also TREC-QA in
+  that form: each document becomes a seed with one candidate sentence per line, and each
+  question is asked of its own document, as in the standard protocol.
+- SQuAD 2.0 JSON: each article becomes a seed (paragraphs separated by blank lines), each
+  question is asked of its article, and a sentence is right when it holds the gold answer's
+  start; questions without answers should be declined.
 
-Metrics: hit@1 / hit@k and MRR on answerable questions (a quote holds a gold substring, or is
-a gold sentence), the share of unanswerable questions declined, and precision / recall / F1 of
-answering: an answer counts as correct when `found` is true and the first quote is right.
+Metrics: hit@1 / hit@k and MRR on answerable questions, MAP (WikiQA form), the share of
+unanswerable questions declined, and precision / recall / F1 of answering: an answer counts as
+correct when `found` is true and the first quote is right. The training script
+(bench/train_answers.py) reads the same sets through `load_question_set`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import statistics
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +38,15 @@ from .index import CorpusIndex
 from .models import Answer
 from .store import open_index
 
-__all__ = ["EvalReport", "evaluate_file"]
+__all__ = [
+    "Case",
+    "EvalReport",
+    "QuestionSet",
+    "average_precision",
+    "evaluate_file",
+    "load_question_set",
+    "normalise",
+]
 
 
 class EvalReport(BaseModel):
@@ -41,7 +55,7 @@ class EvalReport(BaseModel):
     questions: int
     answerable: int
     unanswerable: int
-    hit_at_1: float
+    hit_at_1: float  # the first quote is right (whether or not the bot claims an answer)
     hit_at_k: float
     k: int
     mrr: float
@@ -54,30 +68,53 @@ class EvalReport(BaseModel):
     misses: tuple[str, ...] = ()  # one line per wrong or wrongly declined question
 
 
+# Whether a sentence (its text and its character span in the document) answers the case.
+GoldTest = Callable[[str, int, int], bool]
+
+
 @dataclass
-class _Case:
+class Case:
     label: str
     question: str
     doc: str | None
-    is_gold: Callable[[str], bool]  # does this quote answer it?
+    is_gold: GoldTest
     answerable: bool
     # WikiQA: the document's candidate lines (normalised) and whether each is correct.
     lines: tuple[tuple[str, bool], ...] = ()
 
 
+@dataclass
+class QuestionSet:
+    index: CorpusIndex
+    cases: list[Case]
+    with_map: bool  # WikiQA-form: every question has a document of candidate lines
+
+
 def evaluate_file(path: Path, *, seeds_dir: Path, top: int = 3) -> EvalReport:
-    """Evaluate `path` (.jsonl against `seeds_dir`, or WikiQA .tsv with its own documents)."""
-    if path.suffix.lower() in (".tsv", ".tab"):
+    """Evaluate `path`: .jsonl against `seeds_dir`; WikiQA .tsv or SQuAD .json with their own
+    documents."""
+    with load_question_set(path, seeds_dir=seeds_dir) as questions:
+        return _evaluate(questions, top=max(top, 1))
+
+
+@contextmanager
+def load_question_set(path: Path, *, seeds_dir: Path) -> Iterator[QuestionSet]:
+    """The question set in `path` with the index its questions are asked of."""
+    suffix = path.suffix.lower()
+    if suffix in (".tsv", ".tab", ".json"):
         with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as seeds:
-            cases = _wikiqa_cases(path, Path(seeds))
-            index = open_index(Path(seeds), cache_dir=None).index
-            return _evaluate(index, cases, top=max(top, 1), with_map=True)
+            loader = _wikiqa_cases if suffix != ".json" else _squad_cases
+            cases = loader(path, Path(seeds))
+            yield QuestionSet(
+                open_index(Path(seeds), cache_dir=None).index, cases, suffix != ".json"
+            )
+        return
     cases = _jsonl_cases(path)
-    index = open_index(seeds_dir, cache_dir=None).index
-    return _evaluate(index, cases, top=max(top, 1), with_map=False)
+    yield QuestionSet(open_index(seeds_dir, cache_dir=None).index, cases, with_map=False)
 
 
-def _evaluate(index: CorpusIndex, cases: list[_Case], *, top: int, with_map: bool) -> EvalReport:
+def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
+    cases = questions.cases
     if not cases:
         raise CorpusError("The question file has no questions.")
     ranks: list[int | None] = []  # 1-based rank of the first right quote, per answerable case
@@ -85,12 +122,12 @@ def _evaluate(index: CorpusIndex, cases: list[_Case], *, top: int, with_map: boo
     declined = answered = correct = 0
     misses: list[str] = []
     timings: list[float] = []
-    depth = max(top, 50) if with_map else top
+    depth = max(top, 50) if questions.with_map else top
     for case in cases:
         started = time.perf_counter()
-        answer = answer_question(index, case.question, top=depth, doc_id=case.doc)
+        answer = answer_question(questions.index, case.question, top=depth, doc_id=case.doc)
         timings.append(time.perf_counter() - started)
-        right = [case.is_gold(q.text) for q in answer.quotes]
+        right = [case.is_gold(q.text, q.citation.start, q.citation.end) for q in answer.quotes]
         answered += answer.found
         if not case.answerable:
             declined += not answer.found
@@ -105,8 +142,9 @@ def _evaluate(index: CorpusIndex, cases: list[_Case], *, top: int, with_map: boo
             misses.append(
                 f"{'wrong' if answer.found else 'declined'}: {case.label} -> {_first(answer)}"
             )
-        if with_map:
-            average_precisions.append(_average_precision(answer, case.lines))
+        if questions.with_map:
+            quoted = [normalise(q.text) for q in answer.quotes]
+            average_precisions.append(average_precision(quoted, case.lines))
     answerable = len(ranks)
     precision = correct / answered if answered else 0.0
     recall = correct / answerable if answerable else 0.0
@@ -129,12 +167,12 @@ def _evaluate(index: CorpusIndex, cases: list[_Case], *, top: int, with_map: boo
     )
 
 
-def _average_precision(answer: Answer, lines: tuple[tuple[str, bool], ...]) -> float:
+def average_precision(quoted: list[str], lines: tuple[tuple[str, bool], ...]) -> float:
     """AP over the document's lines as the shared WikiQA scorer ranks them: the lines of the
-    quotes in order, then the other wrong lines, then the right lines never quoted."""
+    quotes (normalised texts, best first) in order, then the other wrong lines, then the right
+    lines never quoted."""
     ranked: list[int] = []
-    for quote in answer.quotes:
-        text = _normalise(quote.text)
+    for text in quoted:
         line = next((i for i, (t, _) in enumerate(lines) if text in t and i not in ranked), None)
         if line is not None:
             ranked.append(line)
@@ -157,15 +195,15 @@ def _first(answer: Answer) -> str:
     return repr(answer.quotes[0].text[:90]) if answer.quotes else "(no candidate)"
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
     return " ".join(text.split()).casefold()
 
 
-def _jsonl_cases(path: Path) -> list[_Case]:
+def _jsonl_cases(path: Path) -> list[Case]:
     cases = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"Cannot read the question file {path}: {exc}") from exc
     for number, line in enumerate(lines, start=1):
@@ -173,29 +211,31 @@ def _jsonl_cases(path: Path) -> list[_Case]:
             continue
         try:
             row = json.loads(line)
-            question, gold = row["question"], [_normalise(g) for g in row.get("answers", [])]
+            question, gold = row["question"], [normalise(g) for g in row.get("answers", [])]
+            if not isinstance(question, str):
+                raise TypeError(question)
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise CorpusError(
                 f"{path}, line {number}: expected "
                 '{"question": "...", "answers": ["gold substring", ...]}'
             ) from exc
         cases.append(
-            _Case(
+            Case(
                 label=f"{row.get('id', number)} {question!r}",
                 question=question,
                 doc=row.get("doc"),
-                is_gold=lambda text, gold=gold: any(g in _normalise(text) for g in gold),
+                is_gold=lambda text, _s, _e, gold=gold: any(g in normalise(text) for g in gold),
                 answerable=bool(gold),
             )
         )
     return cases
 
 
-def _wikiqa_cases(path: Path, seeds: Path) -> list[_Case]:
+def _wikiqa_cases(path: Path, seeds: Path) -> list[Case]:
     questions: dict[str, dict] = {}
     documents: dict[str, dict[str, str]] = {}
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:
             for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
                 q = questions.setdefault(
                     row["QuestionID"],
@@ -204,26 +244,62 @@ def _wikiqa_cases(path: Path, seeds: Path) -> list[_Case]:
                 documents.setdefault(row["DocumentID"], {})[row["SentenceID"]] = row["Sentence"]
                 if int(row.get("Label") or 0):
                     q["gold"].add(row["SentenceID"])
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, csv.Error) as exc:
         raise CorpusError(f"Cannot read {path} as WikiQA TSV: {exc}") from exc
+    # Seed names are made here, never taken from the file: a DocumentID may hold "../".
+    seed_of = {doc: f"d{number}" for number, doc in enumerate(documents)}
     for doc, sentences in documents.items():
         text = "\n".join(s.strip() for s in sentences.values()) + "\n"
-        (seeds / f"{doc}.txt").write_text(text, encoding="utf-8")
+        (seeds / f"{seed_of[doc]}.txt").write_text(text, encoding="utf-8")
     cases = []
     for qid, q in questions.items():
         lines = tuple(
-            (_normalise(text), sid in q["gold"]) for sid, text in documents[q["doc"]].items()
+            (normalise(text), sid in q["gold"]) for sid, text in documents[q["doc"]].items()
         )
         gold_lines = [line for line, gold in lines if gold]
         cases.append(
-            _Case(
+            Case(
                 label=f"{qid} {q['q']!r}",
                 question=q["q"],
-                doc=q["doc"],
+                doc=seed_of[q["doc"]],
                 # A quote is one sentence of a candidate line: right when inside a gold line.
-                is_gold=lambda text, gold=gold_lines: any(_normalise(text) in g for g in gold),
+                is_gold=lambda text, _s, _e, gold=gold_lines: any(
+                    normalise(text) in g for g in gold
+                ),
                 answerable=bool(gold_lines),
                 lines=lines,
             )
         )
+    return cases
+
+
+def _squad_cases(path: Path, seeds: Path) -> list[Case]:
+    """SQuAD 2.0 articles as seeds, laid out as ../shared/eval/score_squad.py does."""
+    try:
+        articles = json.loads(path.read_text(encoding="utf-8-sig"))["data"]
+        cases = []
+        for number, article in enumerate(articles):
+            doc = f"a{number}"
+            parts, offset = [], 0
+            for paragraph in article["paragraphs"]:
+                context = paragraph["context"].strip()
+                lead = len(paragraph["context"]) - len(paragraph["context"].lstrip())
+                for qa in paragraph["qas"]:
+                    starts = sorted(
+                        {offset + a["answer_start"] - lead for a in qa.get("answers", [])}
+                    )
+                    cases.append(
+                        Case(
+                            label=f"{qa['id']} {qa['question']!r}",
+                            question=qa["question"],
+                            doc=doc,
+                            is_gold=lambda _t, s, e, starts=starts: any(s <= x < e for x in starts),
+                            answerable=bool(starts),
+                        )
+                    )
+                parts.append(context)
+                offset += len(context) + 2
+            (seeds / f"{doc}.txt").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(f"Cannot read {path} as SQuAD 2.0 JSON: {exc}") from exc
     return cases

@@ -18,6 +18,8 @@ import numpy as np
 
 from .index import CorpusIndex
 from .question import AnalysedQuestion, ExpectedAnswer
+from .tokenize import stem
+from .vectors import text_vectors
 
 __all__ = [
     "FEATURES",
@@ -27,7 +29,43 @@ __all__ = [
     "has_expected_answer",
 ]
 
-FEATURES = ("match", "adjacency", "position", "expected", "definition", "length", "related")
+FEATURES = (
+    "match",
+    "adjacency",
+    "position",
+    "expected",
+    "definition",
+    "length",
+    "related",
+    # Coverage of the question's weight: in the sentence's own words; in the sentence and the
+    # sentences beside it; in the whole article ("the company" in a Nestle story answers a
+    # question about Nestle).
+    "coverage",
+    "context",
+    "article",
+    # The retrieval score of the best passage holding the sentence, relative to the best.
+    "passage",
+    # The largest share of the question's weight the sentence lacks (a question about an
+    # absent subject lacks its rarest word).
+    "missing",
+    # The article's headline: context for the sentences below it, rarely an answer itself.
+    "headline",
+    # Share of what the question asks about, besides the names it gives, that the sentence
+    # holds (its own words or related ones): "coach" in "Who coaches Daria Kovalenko?".
+    "asked",
+    # "How many *firefighters*": a number right before the thing counted.
+    "counted",
+    # A question that wants the gist ("What happened in Niger?"): the article's first sentence
+    # below the headline, scaled by how well the article matches.
+    "lead",
+    # Closeness in meaning of the sentence to the question (cosine of mean word vectors,
+    # corpus/vectors.py), and how far it falls short of the closest candidate's.
+    "meaning",
+    "meaning_gap",
+    # Share of the names the question gives ("Wagner" in "Who leads Wagner?") that neither the
+    # sentence nor the sentences beside it hold.
+    "unnamed",
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +150,7 @@ def candidate_table(
     weights = np.array([index.sentence_idf(t) for t in distinct])
     coverage_weights = _coverage_weights(distinct, weights, question, answer_type_weight)
     positions = np.unique(np.concatenate([np.arange(h.first, h.last + 1) for h in hits]))
+    passage_strength = _passage_strength(hits, positions)
     tokens = _CandidateTokens(index, positions)
     counts, present = tokens.term_counts(index, distinct)
     # A word WordNet relates to an unmatched term ("perished" for "died") stands in for it,
@@ -132,6 +171,14 @@ def candidate_table(
     lifted = ((present | related) * coverage_weights).sum(axis=1) / coverage_weights.sum()
     matched_any = present.any(axis=1)
     numbers = index.sentences.column("number")[positions]
+    total_coverage = coverage_weights.sum()
+    in_article = _article_presence(index, positions, distinct)
+    beside = present | _neighbour_presence(index, positions, distinct)
+    in_context = beside | in_article & (numbers <= 2)[:, None]
+    headline = _headlines(index, positions, numbers)
+    article_share = (in_article * coverage_weights).sum(axis=1) / total_coverage
+    asked_share = _asked_share(question, distinct, present | related, coverage_weights)
+    counted = np.zeros(len(positions), dtype=bool)
     expected = np.zeros(len(positions), dtype=bool)
     definition = np.zeros(len(positions), dtype=bool)
     asks_definition = bool(_DEFINITION.match(question.text))
@@ -141,6 +188,8 @@ def candidate_table(
             if question.expects is not None:
                 expected[i] = has_expected_answer(text, question.expects, question.mentioned)
             definition[i] = asks_definition and bool(_COPULA.search(text))
+            if question.counted is not None:
+                counted[i] = _counts(text, question.counted, question.related)
     columns = {
         "match": contributions.sum(axis=1) / total_weight,
         "adjacency": tokens.adjacent_weight(index, terms, distinct, weights) / total_weight,
@@ -152,6 +201,19 @@ def candidate_table(
         "definition": lifted * definition,
         "length": lifted * np.minimum(tokens.lengths, 40) / 40,
         "related": stand_in.sum(axis=1) / total_weight,
+        "coverage": coverage,
+        "context": (in_context * coverage_weights).sum(axis=1) / total_coverage,
+        "article": article_share,
+        "passage": passage_strength,
+        "missing": np.where(present | related, 0.0, coverage_weights).max(axis=1) / total_coverage,
+        "headline": headline.astype(float),
+        "asked": asked_share,
+        "counted": lifted * counted,
+        **_meaning(index, positions, question),
+        "unnamed": _unnamed(question, distinct, beside),
+        "lead": _leads(index, positions, numbers, headline) * article_share
+        if question.broad
+        else np.zeros(len(positions)),
     }
     return CandidateTable(
         positions=positions,
@@ -159,7 +221,8 @@ def candidate_table(
         coverage=coverage,
         # Only dates and numbers are required of an answer: names are too easy to find and
         # may be in the question itself ("was it Mali or Russia?").
-        has_expected=matched_any & (expected | (question.expects not in ("time", "number"))),
+        has_expected=matched_any
+        & (expected | (question.expects not in ("time", "number", "money", "score"))),
         about_asked=_about_asked(question, distinct, present),
         terms=distinct,
         present=present,
@@ -167,6 +230,118 @@ def candidate_table(
         stand_ins=tuple(question.related.get(t, frozenset()) for t in distinct),
         contributions=contributions,
     )
+
+
+def _meaning(
+    index: CorpusIndex, positions: np.ndarray, question: AnalysedQuestion
+) -> dict[str, np.ndarray]:
+    texts = [" ".join(question.words)] + [index.sentences.text(int(p)) for p in positions]
+    vectors = text_vectors(texts)
+    if vectors is None:
+        return {"meaning": np.zeros(len(positions)), "meaning_gap": np.zeros(len(positions))}
+    cosine = vectors[1:] @ vectors[0]
+    return {"meaning": cosine, "meaning_gap": cosine - cosine.max()}
+
+
+def _unnamed(question: AnalysedQuestion, terms: tuple[str, ...], held: np.ndarray) -> np.ndarray:
+    named = np.array([t in question.named for t in terms])
+    if not named.any():
+        return np.zeros(len(held))
+    return (~held[:, named]).sum(axis=1) / named.sum()
+
+
+def _asked_share(
+    question: AnalysedQuestion, terms: tuple[str, ...], held: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Share of the weight of the terms the question asks about (not the names it gives) that
+    each candidate holds; all terms when it names nothing else."""
+    asked = np.array([t not in question.named for t in terms])
+    if not asked.any():
+        asked[:] = True
+    w = weights * asked
+    return (held * w).sum(axis=1) / w.sum()
+
+
+def _leads(
+    index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray, headline: np.ndarray
+) -> np.ndarray:
+    """Whether each candidate is its article's first sentence below any headline."""
+    lead = (numbers == 1) & ~headline
+    for i in np.flatnonzero(numbers == 2).tolist():
+        previous = int(positions[i]) - 1
+        lead[i] = bool(_headlines(index, np.array([previous]), np.array([1]))[0])
+    return lead.astype(float)
+
+
+def _counts(text: str, counted: str, related: dict[str, frozenset[str]]) -> bool:
+    """Whether a number stands right before the counted thing ("more than 1,100
+    firefighters", "43 homes" for houses)."""
+    wanted = {counted} | related.get(counted, frozenset())
+    for match in _COUNTED.finditer(text):
+        if any(stem(w) in wanted for w in _FOLDED_WORDS.findall(match.group(1).casefold())):
+            return True
+    return False
+
+
+def _passage_strength(hits: list, positions: np.ndarray) -> np.ndarray:
+    """Each candidate's best passage score, as a share of the best passage's."""
+    strength = np.zeros(len(positions))
+    best = max(h.bm25 for h in hits)
+    scale = best if best > 0 else 1.0
+    for h in hits:
+        lo, hi = np.searchsorted(positions, [h.first, h.last + 1])
+        strength[lo:hi] = np.maximum(strength[lo:hi], h.bm25 / scale)
+    return strength
+
+
+def _article_presence(
+    index: CorpusIndex, positions: np.ndarray, terms: tuple[str, ...]
+) -> np.ndarray:
+    """(C, len(terms)) bool: whether each candidate's article holds each term anywhere."""
+    vocabulary = index.sentence_tokens.vocabulary
+    ids = np.array([vocabulary.get(t, -1) for t in terms])
+    docs = index.sentences.column("doc")[positions]
+    pointers = index.sentence_tokens.pointers()
+    all_ids = index.sentence_tokens.all_ids()
+    presence = np.zeros((len(positions), len(terms)), dtype=bool)
+    for doc in np.unique(docs).tolist():
+        span = index.spans[index.texts.ids[doc]].sentences
+        held = np.isin(ids, all_ids[pointers[span.start] : pointers[span.stop]])
+        presence[docs == doc] = held & (ids >= 0)
+    return presence
+
+
+def _neighbour_presence(
+    index: CorpusIndex, positions: np.ndarray, terms: tuple[str, ...]
+) -> np.ndarray:
+    """(C, len(terms)) bool: whether the sentence just before or after, in the same article,
+    holds each term."""
+    vocabulary = index.sentence_tokens.vocabulary
+    ids = np.array([vocabulary.get(t, -1) for t in terms])
+    docs = index.sentences.column("doc")
+    presence = np.zeros((len(positions), len(terms)), dtype=bool)
+    for i, position in enumerate(positions.tolist()):
+        for neighbour in (position - 1, position + 1):
+            if 0 <= neighbour < len(index.sentences) and docs[neighbour] == docs[position]:
+                presence[i] |= np.isin(ids, index.sentence_tokens.ids(neighbour)) & (ids >= 0)
+    return presence
+
+
+def _headlines(index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Whether each candidate is its article's headline: a first line of its own, short and
+    without a full stop, above more text."""
+    headline = np.zeros(len(positions), dtype=bool)
+    for i in np.flatnonzero(numbers == 1).tolist():
+        text = index.sentences.text(int(positions[i])).strip()
+        sentence = index.sentences[int(positions[i])]
+        span = index.spans[sentence.doc_id]
+        headline[i] = (
+            len(span.paragraphs) > 1
+            and sentence.paragraph == 1
+            and len(text.split()) <= 20
+            and not text.endswith((".", "!", "?", "”", '"', ":"))
+        )
+    return headline
 
 
 def _about_asked(
@@ -305,6 +480,27 @@ _NUMBER = re.compile(
 )
 
 
+_COUNTED = re.compile(
+    r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|dozen|"
+    r"dozens)\b)((?:\s+[\w’'-]+){1,3})",
+    re.IGNORECASE,
+)
+_FOLDED_WORDS = re.compile(r"[^\W\d_]+")
+_MONEY = re.compile(
+    r"[$€£¥]\s?\d|\d\s?[$€£¥]|\b\d[\d,.]*\s*(?:million|billion|trillion|bn|m|k)?[\s-]*"
+    r"(?:dollars?|euros?|pounds?|yen|francs?|rupees?|yuan|crowns?|kronor|pence|cents?|"
+    r"rand|pesos?|rubles?|roubles?)\b|\b(?:USD|EUR|GBP)\s?\d",
+    re.IGNORECASE,
+)
+_SCORE = re.compile(r"(?<![\d/.-])\d{1,3}\s?[-–]\s?\d{1,3}(?![\d/.-])")
+_PERSON = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sir|Dame|Lord|Lady)\.?\s+[A-Z]|\b[A-Z][a-z’'-]+"
+    r"(?:\s+(?:van|von|de|der|den|da|di|du|la|le|bin|al|el|ter|[A-Z]\.)){0,2}"
+    r"\s+[A-Z][a-z’'-]+"
+)
+
+
 def has_expected_answer(
     text: str, expects: ExpectedAnswer | None, mentioned: frozenset[str]
 ) -> bool:
@@ -318,11 +514,19 @@ def has_expected_answer(
         return any(
             m.group(0).casefold() not in mentioned for m in _NUMBER.finditer(_DATE.sub(" ", text))
         )
-    if expects not in ("person", "place"):
+    if expects == "money":
+        return bool(_MONEY.search(text))
+    if expects == "score":
+        return bool(_SCORE.search(_DATE.sub(" ", text)))
+    if expects == "person":
+        # A name of two words (or a title and a name) the question does not already give.
+        return any(
+            not set(_FOLDED_WORDS.findall(m.group(0).casefold())) <= mentioned
+            for m in _PERSON.finditer(text)
+        )
+    if expects != "place":
         return False
     # A name the question does not already give: "who leads Mali?" wants a name besides Mali.
     # Places are names too ("the US, France and Italy"), or follow in/at/from.
-    names = _CAPITALISED.findall(text)
-    if expects == "place":
-        names += _PLACE.findall(text)
+    names = _CAPITALISED.findall(text) + _PLACE.findall(text)
     return any(name.casefold() not in mentioned for name in names)

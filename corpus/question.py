@@ -54,10 +54,28 @@ def too_long(length: int, limit: int) -> str:
     )
 
 
-ExpectedAnswer = Literal["person", "time", "number", "place"]
+ExpectedAnswer = Literal["person", "time", "number", "place", "money", "score"]
 
 # What kind of answer a question's opening asks for. Only openings that say it plainly.
 _EXPECTS: list[tuple[ExpectedAnswer, re.Pattern[str]]] = [
+    # Before "number": "how much did it cost" wants an amount of money, not any number.
+    (
+        "money",
+        re.compile(
+            r"^how much (?:money|cash|revenue|profit|\w+ (?:cost|pay|paid|earn|make|made|raise|"
+            r"spend|spent|sell|sold|charge|lose|lost|fetch|win|won|get|receive|invest))"
+            r"|^how much (?:does|did|do|will|would|is|was|are|were) .*\b(?:cost|pay|paid|earn|"
+            r"worth|make|made|raise|spend|charge|lose|invest|owe|fine|price)"
+            r"|^(?:what|which) (?:price|cost|fee|salary|fine|revenue|profit|sum)\b"
+        ),
+    ),
+    (
+        "score",
+        re.compile(
+            r"^(?:what|whats|what's) (?:was |is )?(?:the )?(?:final |full-time |half-time )?"
+            r"(?:score|scoreline|result)\b|^how did .* (?:end|finish)\b"
+        ),
+    ),
     ("person", re.compile(r"^(?:who|whom|whose)\b|^(?:what|which) (?:person|man|woman|leader)\b")),
     (
         "time",
@@ -82,8 +100,26 @@ _EXPECTS: list[tuple[ExpectedAnswer, re.Pattern[str]]] = [
         ),
     ),
 ]
-# The word naming the kind of answer: the content word right after a leading which/what.
-_ANSWER_TYPE = re.compile(r"^\W*(?:which|what)\s+([^\W\d_]+)\b", re.IGNORECASE)
+# The word naming the kind of answer: the content word right after a leading which/what, or
+# the thing counted after "how many".
+_ANSWER_TYPE = re.compile(
+    r"^\W*(?:(?:which|what)\s+|how\s+many\s+(?:more\s+|other\s+)?)([^\W\d_]+)\b",
+    re.IGNORECASE,
+)
+# Questions that want the gist, not a fact: "What happened in Niger?", "What is this about?"
+_BROAD = re.compile(
+    r"^\W*(?:what(?:'s|’s| is| was)? (?:happened|happening|going on)|what (?:is|was) "
+    r"(?:this|the|that) (?:article|story|report|news)\b|what(?:'s|’s| is) the (?:story|deal|news)"
+    r"|(?:tell me|give me the gist) about|what (?:is|was) (?:this|it) (?:all )?about"
+    r"|what(?:'s|’s| is) (?:new|up) with|summari[sz]e)",
+    re.IGNORECASE,
+)
+# Questions answered by yes or no, settled by the sentence that states the fact.
+_YES_NO = re.compile(
+    r"^\W*(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|"
+    r"may|might)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -104,27 +140,37 @@ class AnalysedQuestion:
     # Stems of words that mean the same as a term (WordNet synonyms, irregular forms), by term;
     # never for what the question names: "Bush" is a person, not a shrub.
     related: dict[str, frozenset[str]] = field(default_factory=dict)
+    broad: bool = False  # wants the gist: "What happened in Niger?"
+    yes_no: bool = False  # "Did Okafor win?"
+    # Stem of the thing counted in "how many *firefighters*", if any.
+    counted: str | None = None
 
 
 def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> AnalysedQuestion:
     cleaned = clean_question(text, max_chars)
     words = tuple(content_words(cleaned))
-    opening = " ".join(cleaned.casefold().split()[:4]).lstrip("¿¡\"'“‘(")
+    opening = " ".join(cleaned.casefold().split()[:8]).lstrip("¿¡\"'“‘(")
     expects = next((kind for kind, pattern in _EXPECTS if pattern.match(opening)), None)
     match = _ANSWER_TYPE.match(cleaned)
     type_words = content_words(match.group(1)) if match else []
     terms = tuple(stem(w) for w in words)
     named = frozenset(stem(w) for w in content_words(" ".join(_CAPITALISED.findall(cleaned))))
+    broad = bool(_BROAD.match(cleaned))
+    answer_type = stem(type_words[0]) if type_words and not broad else None
+    counted = answer_type if opening.startswith("how many") else None
     return AnalysedQuestion(
         text=cleaned,
         words=words,
         terms=terms,
-        answer_type=stem(type_words[0]) if type_words else None,
+        answer_type=answer_type,
         expects=expects,
         mentioned=frozenset(_FOLDED_WORD.findall(cleaned.casefold())),
         names=_names(cleaned),
         named=named,
         related=_related(words, terms, named),
+        broad=broad,
+        yes_no=bool(_YES_NO.match(cleaned)),
+        counted=counted,
     )
 
 

@@ -36,9 +36,10 @@ MAX_DOCUMENTS_TO_SUMMARISE = 25
 
 # Above this many sentences per document a topic summary stops looking for more.
 _TOPIC_PASSAGES = 200
-# A topic sentence must score at least this share of the best one: a sentence that only
-# shares a common word with the topic ("armed groups" for "Wagner Group") is left out.
-_TOPIC_SHARE_OF_BEST = 0.5
+# A topic sentence must score within this much of the best one (scores are log-odds): a
+# sentence that only shares a common word with the topic ("armed groups" for "Wagner Group")
+# is left out.
+_TOPIC_GAP = 2.0
 _LEAD_BONUS = 0.5  # the first sentence counts up to 1.5 times; the bonus fades with position
 
 
@@ -97,7 +98,7 @@ def _topic_ranking(
     ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules, passages=_TOPIC_PASSAGES)
     if not ranked:
         return []
-    floor = _TOPIC_SHARE_OF_BEST * ranked[0].score
+    floor = ranked[0].score - _TOPIC_GAP
     return [s for s in ranked if covers_question(s.coverage, rules) and s.score >= floor]
 
 

@@ -23,25 +23,50 @@ def test_article_questions_keep_their_level():
     assert report.hit_at_1 >= 0.93  # 14 of 15
     assert report.hit_at_k == 1.0
     assert report.declined == 1.0
+    assert report.recall >= 0.86  # 13 of 15 answered, and right
 
 
 def test_near_miss_questions_are_declined():
     report = evaluate_file(DATA / "decline_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 15 and report.unanswerable == 25
-    assert report.recall == 1.0
-    assert report.declined >= 0.96  # 24 of 25
+    assert report.recall >= 0.93  # 14 of 15
+    assert report.declined == 1.0
     assert report.f1 >= 0.96
 
 
 def test_paraphrased_questions_find_their_sentence_and_never_a_wrong_answer():
     """Questions in other words than the article's ("keep soldiers" for "maintain troops"):
-    related words from WordNet rank the right sentence first (0.78 without them), but the bot
-    claims an answer only on the question's own words, so it declines most of these."""
+    related words and word vectors rank the right sentence first; the answer model is
+    confident about fewer than half of them, and right whenever it is."""
     report = evaluate_file(DATA / "paraphrase_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 18
-    assert report.hit_at_1 >= 0.83  # 15 of 18
-    assert report.hit_at_k >= 0.88  # 16 of 18
+    assert report.hit_at_1 >= 0.88  # 16 of 18
+    assert report.hit_at_k >= 0.88
     assert report.precision == 1.0
+    assert report.recall >= 0.44  # 8 of 18
+
+
+# Sets the answer model never saw (bench/train_answers.py gives them the "test" role): the
+# levels reached when the model was fitted, so that a change that lowers them shows.
+
+
+def test_new_articles_asked_without_naming_one_keep_their_level():
+    """Six new articles written for testing and 82 everyday questions, 20 of them near misses
+    (tests/data/fresh_b*), asked of all six at once."""
+    report = evaluate_file(DATA / "fresh_b_questions.jsonl", seeds_dir=DATA / "fresh_b")
+    assert report.answerable == 62 and report.unanswerable == 20
+    assert report.hit_at_1 >= 0.46  # 29 of 62
+    assert report.hit_at_k >= 0.67
+    assert report.declined >= 0.80  # 16 of 20
+
+
+def test_a_new_readers_questions_about_the_bundled_article_keep_their_level():
+    """46 questions a new reader wrote about the bundled article without seeing the code."""
+    report = evaluate_file(DATA / "niger_user_questions.jsonl", seeds_dir=SEEDS)
+    assert report.answerable == 32 and report.unanswerable == 14
+    assert report.hit_at_1 >= 0.46  # 15 of 32
+    assert report.hit_at_k >= 0.71
+    assert report.declined >= 0.78  # 11 of 14
 
 
 def test_wikiqa_format_is_scored_by_lines(tmp_path):

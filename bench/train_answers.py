@@ -1,0 +1,461 @@
+"""Fit the answer model (ranking weights and answer confidence) and measure it honestly.
+
+    python bench/train_answers.py [--sets NAME ...] [--write] [--l2 X]
+
+Every question set is read where it lies (../shared/eval, ../shared/corpora, tests/data) and
+nothing of the shared data is written into the project. Each set's candidates get the features
+of corpus/features.py; then:
+
+- **leave one set out**: for each set, the model is fitted on the *training* sets other than it
+  and measured on it, so every number printed in that table is on questions the fit never saw;
+- plain rank-bm25 over the same sentences (BM25Okapi over the document's sentences, or over
+  every sentence when the question names no document) is measured beside it;
+- with `--write`, the model fitted on all training sets is written to corpus/answer_model.json,
+  with the confidence thresholds chosen on the dev sets (never on the test sets).
+
+Sets have roles: `train` sets fit the weights, `dev` sets choose the thresholds and the
+regularisation, `test` sets are only ever measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from corpus.answer import DEFAULT_RULES  # noqa: E402
+from corpus.evaluate import average_precision, load_question_set, normalise  # noqa: E402
+from corpus.features import FEATURES, candidate_table  # noqa: E402
+from corpus.question import analyse_question  # noqa: E402
+from corpus.scorer import (  # noqa: E402
+    CONFIDENCE_INPUTS,
+    MODEL_FILE,
+    AnswerModel,
+    confidence_inputs,
+)
+
+SHARED = ROOT.parent / "shared"
+QSETS = Path("/work/qsets")
+DATA = ROOT / "tests" / "data"
+BBC = SHARED / "corpora" / "bbc-news"
+SQUAD = "eval/squad/squad2-dev-half.json"
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    name: str
+    path: Path
+    seeds: Path
+    role: str  # train, dev or test
+    # SQuAD's articles are split: even-numbered ones fit, odd-numbered ones choose.
+    articles: str = "all"
+
+
+SETS = [
+    SetSpec("trec-train", SHARED / "eval/trecqa/TREC-QA-train.tsv", ROOT / "seeds", "train"),
+    SetSpec(
+        "squad-even", SHARED / "eval/squad/squad2-dev-half.json", ROOT / "seeds", "train", "even"
+    ),
+    SetSpec("wikiqa-dev", SHARED / "eval/wikiqa/WikiQA-dev.tsv", ROOT / "seeds", "train"),
+    SetSpec("own-decline", DATA / "decline_questions.jsonl", ROOT / "seeds", "train"),
+    SetSpec("fresh-a", DATA / "fresh_a_questions.jsonl", DATA / "fresh_a", "train"),
+    SetSpec("bbc-dev", DATA / "bbc_dev_questions.jsonl", BBC, "train"),
+    SetSpec("niger-dev", DATA / "article_questions.jsonl", ROOT / "seeds", "train"),
+    SetSpec("trec-dev", SHARED / "eval/trecqa/TREC-QA-dev.tsv", ROOT / "seeds", "dev"),
+    SetSpec("squad-odd", SHARED / SQUAD, ROOT / "seeds", "dev", "odd"),
+    SetSpec("article-dev", SHARED / "eval/article_qa_dev.jsonl", ROOT / "seeds", "dev"),
+    SetSpec("paraphrase", DATA / "paraphrase_questions.jsonl", ROOT / "seeds", "dev"),
+    SetSpec("fresh-b", DATA / "fresh_b_questions.jsonl", DATA / "fresh_b", "test"),
+    SetSpec("bbc-test", DATA / "bbc_test_questions.jsonl", BBC, "test"),
+    SetSpec("niger-user", DATA / "niger_user_questions.jsonl", ROOT / "seeds", "test"),
+]
+
+
+NEWS = {"own-decline", "fresh-a", "bbc-dev", "niger-dev", "article-dev", "paraphrase"}
+
+
+@dataclass
+class Item:
+    """One question's candidates: features, which are right, and what is needed to score."""
+
+    features: np.ndarray  # (C, F)
+    gold: np.ndarray  # (C,) bool
+    texts: list[str]  # normalised candidate texts, for MAP
+    positions: np.ndarray
+    answerable: bool
+    lines: tuple = ()
+    bm25_first_right: bool = False  # plain rank-bm25 puts a right sentence first
+    bm25_ap: float = 0.0
+    extra: dict = field(default_factory=dict)  # has_expected, about_asked
+
+
+@dataclass
+class LoadedSet:
+    spec: SetSpec
+    items: list[Item]
+    with_map: bool
+    seconds: float
+
+
+def load_set(spec: SetSpec) -> LoadedSet:
+    started = time.perf_counter()
+    rules = DEFAULT_RULES
+    items: list[Item] = []
+    with load_question_set(spec.path, seeds_dir=spec.seeds) as questions:
+        index = questions.index
+        baseline = _Bm25Baseline(index)
+        for case in questions.cases:
+            if spec.articles != "all" and int(case.doc[1:]) % 2 != (spec.articles == "odd"):
+                continue
+            analysed = analyse_question(case.question)
+            table = candidate_table(
+                index,
+                analysed,
+                doc_id=case.doc,
+                passages=rules.passages,
+                k1=rules.k1,
+                b=rules.b,
+                answer_type_weight=rules.answer_type_weight,
+            )
+            if table is None:
+                items.append(
+                    Item(
+                        np.zeros((0, len(FEATURES))),
+                        np.zeros(0, bool),
+                        [],
+                        np.zeros(0, int),
+                        case.answerable,
+                        case.lines,
+                    )
+                )
+                continue
+            sentences = [index.sentences[int(p)] for p in table.positions]
+            gold = np.array([case.is_gold(s.text, s.start, s.end) for s in sentences])
+            ranked = baseline.rank(analysed.terms, case.doc)
+            first = index.sentences[ranked[0]] if ranked else None
+            item = Item(
+                features=table.features,
+                gold=gold,
+                texts=[normalise(s.text) for s in sentences],
+                positions=table.positions,
+                answerable=case.answerable,
+                lines=case.lines,
+                bm25_first_right=bool(first and case.is_gold(first.text, first.start, first.end)),
+                extra={"has_expected": table.has_expected, "about_asked": table.about_asked},
+            )
+            if questions.with_map and case.lines:
+                item.bm25_ap = average_precision(
+                    [normalise(index.sentences[p].text) for p in ranked[:50]], case.lines
+                )
+            items.append(item)
+        with_map = questions.with_map
+    return LoadedSet(spec, items, with_map, time.perf_counter() - started)
+
+
+class _Bm25Baseline:
+    """Plain rank-bm25 (BM25Okapi, its defaults) over a document's sentences, or over every
+    sentence of the corpus when the question names no document."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self.models: dict[str | None, tuple[BM25Okapi, range]] = {}
+
+    def rank(self, terms: tuple[str, ...], doc: str | None) -> list[int]:
+        if doc not in self.models:
+            span = self.index.spans[doc].sentences if doc else range(len(self.index.sentences))
+            tokens = [self.index.sentence_tokens[p] or ["\x00"] for p in span]
+            self.models[doc] = (BM25Okapi(tokens), span)
+        model, span = self.models[doc]
+        scores = model.get_scores(list(terms))
+        order = np.argsort(-scores, kind="stable")
+        return [span.start + int(i) for i in order[:50] if scores[i] > 0] or [span.start]
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def fit_ranker(items: list[Item], weights: list[float], l2: float) -> np.ndarray:
+    """Listwise logistic ranking (softmax over a question's candidates, the right ones the
+    target), L2-regularised, by gradient descent with Adam."""
+    usable = [(it, w) for it, w in zip(items, weights, strict=True) if it.gold.any()]
+    X = [it.features for it, _ in usable]
+    G = [it.gold for it, _ in usable]
+    W = np.array([w for _, w in usable])
+    W = W / W.sum()
+    dims = len(FEATURES)
+    theta = np.zeros(dims)
+    m = np.zeros(dims)
+    v = np.zeros(dims)
+    stacked = np.concatenate(X)
+    owner = np.repeat(np.arange(len(X)), [len(x) for x in X])
+    gold = np.concatenate(G)
+    for step in range(1, 1001):
+        s = stacked @ theta
+        s -= np.maximum.reduceat(s, _starts(X))[owner]
+        e = np.exp(s)
+        z = np.add.reduceat(e, _starts(X))[owner]
+        p = e / z
+        zg = np.add.reduceat(e * gold, _starts(X))[owner]
+        q = np.where(gold, e / np.maximum(zg, 1e-300), 0.0)
+        grad = ((p - q) * W[owner]) @ stacked + l2 * theta
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        theta -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+    return theta
+
+
+def _starts(X: list[np.ndarray]) -> np.ndarray:
+    return np.cumsum([0] + [len(x) for x in X[:-1]])
+
+
+def top_of(item: Item, theta: np.ndarray) -> tuple[int, np.ndarray] | None:
+    if not len(item.features):
+        return None
+    scores = item.features @ theta
+    order = np.lexsort((item.positions, -scores))
+    return int(order[0]), scores[order]
+
+
+def fit_confidence(items: list[Item], weights: list[float], theta: np.ndarray, l2: float):
+    """Logistic regression: does the first quote answer? (0 for unanswerable questions)."""
+    rows, labels, w = [], [], []
+    for it, weight in zip(items, weights, strict=True):
+        top = top_of(it, theta)
+        if top is None:
+            continue
+        first, ordered = top
+        rows.append(confidence_inputs(it.features[first], ordered, it.extra, first))
+        labels.append(bool(it.answerable and it.gold[first]))
+        w.append(weight)
+    X = np.array(rows)
+    y = np.array(labels, dtype=float)
+    sw = np.array(w) / np.mean(w)
+    mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-6
+    Z = np.hstack([(X - mean) / scale, np.ones((len(X), 1))])
+    beta = np.zeros(Z.shape[1])
+    for _ in range(30):  # Newton's method
+        p = 1 / (1 + np.exp(-Z @ beta))
+        grad = Z.T @ ((p - y) * sw) + l2 * np.r_[beta[:-1], 0]
+        hess = (Z * (p * (1 - p) * sw)[:, None]).T @ Z + l2 * np.diag(
+            np.r_[np.ones(len(beta) - 1), 0]
+        )
+        beta -= np.linalg.solve(hess, grad)
+    weights_raw = beta[:-1] / scale
+    bias = beta[-1] - (beta[:-1] * mean / scale).sum()
+    return weights_raw, bias
+
+
+def confidence(item: Item, theta, conf) -> float:
+    top = top_of(item, theta)
+    if top is None:
+        return 0.0
+    first, ordered = top
+    x = confidence_inputs(item.features[first], ordered, item.extra, first)
+    w, b = conf
+    return float(1 / (1 + np.exp(-(x @ w + b))))
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def measure(loaded: LoadedSet, theta, conf, threshold: float) -> dict:
+    items = loaded.items
+    answerable = [it for it in items if it.answerable]
+    hit1 = aps = bm_hit = bm_ap = 0.0
+    answered = correct = declined = 0
+    for it in items:
+        top = top_of(it, theta)
+        c = confidence(it, theta, conf)
+        found = c >= threshold
+        answered += found
+        if not it.answerable:
+            declined += not found
+            continue
+        right = top is not None and bool(it.gold[top[0]])
+        hit1 += right
+        correct += right and found
+        bm_hit += it.bm25_first_right
+        if loaded.with_map:
+            scores = it.features @ theta
+            order = np.lexsort((it.positions, -scores))
+            aps += average_precision([it.texts[i] for i in order[:50]], it.lines)
+            bm_ap += it.bm25_ap
+    n = max(len(answerable), 1)
+    unanswerable = len(items) - len(answerable)
+    precision = correct / answered if answered else 0.0
+    recall = correct / n
+    return {
+        "questions": len(items),
+        "hit1": hit1 / n,
+        "bm25_hit1": bm_hit / n,
+        "map": aps / n if loaded.with_map else None,
+        "bm25_map": bm_ap / n if loaded.with_map else None,
+        "precision": precision,
+        "recall": recall,
+        "declined": declined / unanswerable if unanswerable else None,
+    }
+
+
+NEWS_WEIGHT = 3.0  # the bot answers questions about news: news sets weigh this much more
+
+
+def question_weights(items_by_set: dict[str, list[Item]]) -> dict[str, list[float]]:
+    """Each set weighs as much as about 150 questions, so SQuAD's thousands do not drown the
+    news sets; sets of questions about news articles weigh NEWS_WEIGHT times more."""
+    return {
+        name: [min(1.0, 150 / len(items)) * (NEWS_WEIGHT if name in NEWS else 1.0)] * len(items)
+        for name, items in items_by_set.items()
+    }
+
+
+def fit(loaded: dict[str, LoadedSet], names: list[str], l2: float):
+    items_by_set = {n: loaded[n].items for n in names}
+    weights = question_weights(items_by_set)
+    items = [it for n in names for it in items_by_set[n]]
+    w = [x for n in names for x in weights[n]]
+    theta = fit_ranker(items, w, l2)
+    conf = fit_confidence(items, w, theta, 1.0)
+    return theta, conf
+
+
+def choose_threshold(loaded: dict[str, LoadedSet], names, theta, conf, wrong_cost: float):
+    """The confidence from which answering pays on the dev sets (each set weighing as much as
+    about 150 questions): a right answer gains 1, a wrong one (or any answer to an
+    unanswerable question) costs `wrong_cost`, declining costs nothing. With a cost of 2 an
+    answer must be right two times in three at the margin."""
+    pairs = []
+    weights = question_weights({n: loaded[n].items for n in names})
+    for n in names:
+        for it, w in zip(loaded[n].items, weights[n], strict=True):
+            top = top_of(it, theta)
+            right = bool(it.answerable and top is not None and it.gold[top[0]])
+            pairs.append((confidence(it, theta, conf), right, w))
+    pairs.sort(reverse=True)
+    best, best_gain, gain = 1.0, 0.0, 0.0
+    for c, right, w in pairs:
+        gain += w if right else -wrong_cost * w
+        if gain > best_gain:
+            best, best_gain = c, gain
+    return best
+
+
+def choose_closest(loaded, names, theta, conf, answer_threshold: float, share: float) -> float:
+    """The confidence from which the first quote, below the answer threshold, is worth showing
+    as the closest passage: the point that maximises the gain on the dev sets (each set
+    weighing as much as about 150 questions) when a right passage gains 1 and a wrong one costs
+    share / (1 - share), so that at the margin it is right `share` of the time. Under it
+    nothing is offered."""
+    pairs = []
+    weights = question_weights({n: loaded[n].items for n in names})
+    for n in names:
+        for it, w in zip(loaded[n].items, weights[n], strict=True):
+            c = confidence(it, theta, conf)
+            if c < answer_threshold:
+                top = top_of(it, theta)
+                right = bool(it.answerable and top is not None and it.gold[top[0]])
+                pairs.append((c, right, w))
+    pairs.sort(reverse=True)
+    cost = share / (1 - share)
+    chosen, best, gain = answer_threshold, 0.0, 0.0
+    for c, right, w in pairs:
+        gain += w if right else -cost * w
+        if gain > best:
+            chosen, best = c, gain
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--l2", type=float, default=0.001)
+    parser.add_argument(
+        "--wrong-cost",
+        type=float,
+        default=1.5,
+        help="cost of a wrong answer, against 1 gained by a right one",
+    )
+    parser.add_argument("--closest-share", type=float, default=0.3)
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep extracted features in this file between runs (delete "
+        "it when the features change)",
+    )
+    args = parser.parse_args()
+    loaded: dict[str, LoadedSet] = {}
+    if args.cache and args.cache.exists():
+        import pickle
+
+        loaded = pickle.loads(args.cache.read_bytes())  # our own file, from an earlier run
+    for spec in SETS if not loaded else []:
+        if not spec.path.exists():
+            print(f"(skipping {spec.name}: {spec.path} is not here)")
+            continue
+        loaded[spec.name] = load_set(spec)
+        one = loaded[spec.name]
+        print(f"loaded {spec.name}: {len(one.items)} questions in {one.seconds:.1f} s", flush=True)
+    if args.cache and not args.cache.exists():
+        import pickle
+
+        args.cache.write_bytes(pickle.dumps(loaded))
+    train = [n for n in loaded if loaded[n].spec.role == "train"]
+    dev = [n for n in loaded if loaded[n].spec.role == "dev"]
+    threshold_sets = dev
+    print(f"\nleave one set out (l2 {args.l2}); each row fitted without its own set")
+    print(
+        f"{'set':<13}{'role':<6}{'n':>5}  {'hit@1':>6} {'bm25':>6}  {'MAP':>6} {'bm25':>6}  "
+        f"{'P':>5} {'R':>5} {'decl':>5}"
+    )
+    for name, one in loaded.items():
+        fit_on = [n for n in train if n != name]
+        theta, conf = fit(loaded, fit_on, args.l2)
+        threshold = choose_threshold(
+            loaded, [n for n in threshold_sets if n != name], theta, conf, args.wrong_cost
+        )
+        r = measure(one, theta, conf, threshold)
+        print(
+            f"{name:<13}{one.spec.role:<6}{r['questions']:>5}  {r['hit1']:>6.3f} "
+            f"{r['bm25_hit1']:>6.3f}  {_f(r['map'])} {_f(r['bm25_map'])}  "
+            f"{r['precision']:>5.2f} {r['recall']:>5.2f} {_f(r['declined'], 5)}"
+        )
+    theta, conf = fit(loaded, train, args.l2)
+    threshold = choose_threshold(loaded, threshold_sets, theta, conf, args.wrong_cost)
+    print("\nranking weights (fitted on all training sets):")
+    for name, value in zip(FEATURES, theta.tolist(), strict=True):
+        print(f"  {name:<12}{value:+.3f}")
+    print("confidence weights:")
+    for name, value in zip(CONFIDENCE_INPUTS, conf[0].tolist(), strict=True):
+        print(f"  {name:<12}{value:+.3f}")
+    closest = choose_closest(loaded, threshold_sets, theta, conf, threshold, args.closest_share)
+    print(
+        f"  bias {conf[1]:+.3f}; answer from {threshold:.3f} (wrong answers cost "
+        f"{args.wrong_cost} on dev), closest passage from {closest:.3f}"
+    )
+    if args.write:
+        model = AnswerModel(theta, conf[0], float(conf[1]), threshold, closest)
+        data = model.to_json(
+            fitted_on=train,
+            thresholds_chosen_on=threshold_sets,
+            command="python bench/train_answers.py --write",
+        )
+        MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {MODEL_FILE}")
+
+
+def _f(x, width=6):
+    return f"{x:>{width}.3f}" if x is not None else " " * (width - 1) + "-"
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    main()

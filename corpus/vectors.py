@@ -1,0 +1,132 @@
+"""Static word vectors for soft matching: "boss" is near "chief executive" though no word is shared.
+
+The `wordllama` package ships, as files inside its wheel, a 32,000 × 256 token embedding matrix
+(safetensors) and the byte-pair tokenizer it was trained with. Those files are read from the
+package's own directory (its code, which can fetch models from a hub, is never imported): the
+matrix memory-mapped, the tokenizer's merges applied word by word here. A text's vector is the
+mean of its tokens' vectors, normalised, which is how WordLlama itself embeds text.
+
+Without the package (or with unreadable files) there are no vectors: `text_vectors` returns
+None, answers rank on words alone, and one warning says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import itertools
+import json
+import logging
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["WordVectors", "text_vectors", "word_vectors"]
+
+log = logging.getLogger(__name__)
+
+_WEIGHTS = "weights/l2_supercat_256.safetensors"
+_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+
+
+class WordVectors:
+    """The embedding matrix, memory-mapped, and the tokenizer's byte-pair merges, applied word
+    by word (each word once per process)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.matrix = _mapped_matrix(directory / _WEIGHTS)
+        config = json.loads((directory / _TOKENIZER).read_text(encoding="utf-8"))
+        model = config["model"]
+        if model.get("type") != "BPE":
+            raise ValueError(f"expected a BPE tokenizer, found {model.get('type')!r}")
+        self.vocabulary: dict[str, int] = model["vocab"]
+        merges = model["merges"]
+        # Merges are "left right" strings (or pairs, in newer tokenizer files).
+        self.ranks = {m if isinstance(m, str) else " ".join(m): r for r, m in enumerate(merges)}
+        self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
+
+    def _word_ids(self, word: str) -> tuple[int, ...]:
+        """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
+        symbols = list("▁" + word)
+        while len(symbols) > 1:
+            pairs = [
+                (self.ranks.get(f"{a} {b}", _NEVER), i)
+                for i, (a, b) in enumerate(itertools.pairwise(symbols))
+            ]
+            rank, i = min(pairs)
+            if rank == _NEVER:
+                break
+            symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+        return tuple(self.vocabulary[s] for s in symbols if s in self.vocabulary)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
+        (zero for a text without words)."""
+        out = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = [i for word in _WORD.findall(text) for i in self.word_ids(word)]
+            if ids:
+                vector = self.matrix[ids].astype(np.float32).mean(axis=0)
+                norm = float(np.linalg.norm(vector))
+                if norm:
+                    out[row] = vector / norm
+        return out
+
+
+_NEVER = 1 << 60
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _mapped_matrix(path: Path) -> np.ndarray:
+    """The one tensor of a safetensors file, memory-mapped (8 bytes of header length, a JSON
+    header, then the raw little-endian data)."""
+    with path.open("rb") as handle:
+        length = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(length))
+    (name,) = [key for key in header if key != "__metadata__"]
+    entry = header[name]
+    dtype = {"F16": "<f2", "F32": "<f4"}[entry["dtype"]]
+    start, _ = entry["data_offsets"]
+    return np.memmap(
+        path, dtype=dtype, mode="r", offset=8 + length + start, shape=tuple(entry["shape"])
+    )
+
+
+_lock = threading.Lock()
+_loaded: list[WordVectors | None] = []
+
+
+def word_vectors() -> WordVectors | None:
+    """The installed vectors, loaded once per process (None, with one warning, without)."""
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                _loaded.append(_open())
+    return _loaded[0]
+
+
+def _open() -> WordVectors | None:
+    try:
+        spec = importlib.util.find_spec("wordllama")  # finds the package without running it
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        directory = Path(location)
+        if (directory / _WEIGHTS).is_file() and (directory / _TOKENIZER).is_file():
+            try:
+                return WordVectors(directory)
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                log.warning("The word vectors in %s could not be read (%s).", directory, error)
+                return None
+    log.warning(
+        "Word vectors were not found (pip install wordllama): answers will match words only, "
+        "not meanings."
+    )
+    return None
+
+
+def text_vectors(texts: list[str]) -> np.ndarray | None:
+    vectors = word_vectors()
+    return vectors.embed(texts) if vectors is not None else None

@@ -1,0 +1,174 @@
+"""The learned answer model: its file, its three outcomes, the word vectors it reads, and the
+question-set loaders it is trained through."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from bot import render_discord, render_text
+from corpus import vectors
+from corpus.evaluate import evaluate_file, load_question_set
+from corpus.features import FEATURES
+from corpus.models import Answer, Citation, Quote
+from corpus.scorer import CONFIDENCE_INPUTS, MODEL_FILE, AnswerModel, answer_model
+from corpus.vectors import WordVectors
+from tests.conftest import build_corpus
+
+
+def test_shipped_model_matches_the_features_and_orders_its_thresholds():
+    model = answer_model()
+    assert model.rank_weights.shape == (len(FEATURES),)
+    assert model.confidence_weights.shape == (len(CONFIDENCE_INPUTS),)
+    assert 0.0 <= model.closest_threshold <= model.answer_threshold <= 1.0
+    assert model.outcome(model.answer_threshold) == "answer"
+    assert model.outcome(model.closest_threshold) in ("closest", "answer")
+    assert model.outcome(0.0) == "none" or model.closest_threshold == 0.0
+
+
+def test_a_model_for_other_features_is_refused():
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    del data["rank_weights"][FEATURES[0]]
+    with pytest.raises(ValueError, match="do not match"):
+        AnswerModel.from_json(data)
+
+
+def test_scores_split_into_contributions_that_add_up():
+    model = answer_model()
+    features = np.linspace(0.1, 1.0, len(FEATURES))
+    parts = model.contributions(features)
+    assert sum(parts.values()) == pytest.approx(float(model.scores(features[None, :])[0]))
+
+
+def test_answers_carry_a_confidence_and_one_of_three_outcomes(article_corpus):
+    answered = article_corpus.ask("Who is the head of the Wagner Group?")
+    assert answered.outcome == "answer" and answered.found
+    assert answered.confidence >= answer_model().answer_threshold
+    declined = article_corpus.ask("What is the capital of Australia?")
+    assert declined.outcome == "none" and not declined.found
+    assert 0.0 <= declined.confidence < answer_model().closest_threshold
+
+
+def closest_answer() -> Answer:
+    text = "Yevgeny Prigozhin, head of Wagner Group, welcomed the army takeover."
+    citation = Citation(
+        doc_id="doc",
+        title="Title",
+        paragraph=2,
+        sentence=1,
+        sentence_in_document=3,
+        start=0,
+        end=len(text),
+    )
+    quote = Quote(text=text, citation=citation, score=1.0)
+    return Answer(
+        question="Who runs Wagner?",
+        found=False,
+        outcome="closest",
+        confidence=0.38,
+        reason="The articles may not answer this directly; the closest passage is:",
+        quotes=(quote,),
+    )
+
+
+def test_the_closest_passage_is_shown_marked_as_not_an_answer():
+    text = render_text.render_answer(closest_answer())
+    assert text.startswith("The articles may not answer this directly")
+    assert "“Yevgeny Prigozhin, head of Wagner Group" in text
+    assert "Not an answer: 38% sure" in text
+    embed = render_discord.answer_embed(closest_answer())
+    assert embed.author.name.startswith("The articles may not answer this directly")
+    assert "Prigozhin" in embed.description
+    assert "Not an answer" in embed.footer.text
+    assert embed.colour == render_discord.CLOSEST_COLOUR
+
+
+def write_tiny_vectors(directory):
+    """A 6-token BPE tokenizer and a safetensors matrix, in the wordllama layout."""
+    (directory / "weights").mkdir(parents=True)
+    (directory / "tokenizers").mkdir()
+    vocab = {"<s>": 0, "▁": 1, "c": 2, "a": 3, "t": 4, "▁cat": 5, "at": 6, "▁c": 7}
+    merges = ["a t", "▁ c", "▁c at"]
+    config = {"model": {"type": "BPE", "vocab": vocab, "merges": merges}}
+    (directory / vectors._TOKENIZER).write_text(json.dumps(config), encoding="utf-8")
+    matrix = np.zeros((8, 4), dtype="<f2")
+    matrix[5] = [1, 0, 0, 0]  # "▁cat"
+    matrix[3] = [0, 1, 0, 0]  # "a"
+    header = json.dumps(
+        {"embedding.weight": {"dtype": "F16", "shape": [8, 4], "data_offsets": [0, 64]}}
+    ).encode()
+    (directory / vectors._WEIGHTS).write_bytes(
+        len(header).to_bytes(8, "little") + header + matrix.tobytes()
+    )
+
+
+def test_word_vectors_apply_the_merges_and_average_the_tokens(tmp_path):
+    write_tiny_vectors(tmp_path)
+    loaded = WordVectors(tmp_path)
+    assert loaded.word_ids("cat") == (5,)  # ▁ c a t → ▁c at → ▁cat
+    assert loaded.word_ids("a") == (1, 3)
+    vectors_ = loaded.embed(["cat", "cat a", ""])
+    assert vectors_[0] == pytest.approx([1, 0, 0, 0])
+    assert vectors_[1] == pytest.approx(np.array([1, 1, 0, 0]) / np.sqrt(2))
+    assert not vectors_[2].any()
+
+
+def test_without_word_vectors_answers_still_work(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(vectors.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(vectors, "_loaded", [])
+    with caplog.at_level(logging.WARNING, logger="corpus.vectors"):
+        assert vectors.text_vectors(["anything"]) is None
+    assert "pip install wordllama" in caplog.text
+    corpus = build_corpus(tmp_path, {"a": "The inventor lived in London for years."})
+    assert corpus.ask("Where did the inventor live?").quotes
+
+
+def test_squad_files_are_questions_over_their_articles(tmp_path):
+    context = "The castle was built in 1120. It burned down in 1450."
+    squad = {
+        "data": [
+            {
+                "title": "Castle",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "When did the castle burn down?",
+                                "answers": [
+                                    {"text": "1450", "answer_start": context.index("1450")}
+                                ],
+                            },
+                            {"id": "q2", "question": "Who owned the castle?", "answers": []},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "mini.json"
+    path.write_text(json.dumps(squad), encoding="utf-8")
+    with load_question_set(path, seeds_dir=tmp_path) as questions:
+        assert [c.answerable for c in questions.cases] == [True, False]
+        first = questions.cases[0]
+        assert first.is_gold("It burned down in 1450.", 30, 53)
+        assert not first.is_gold("The castle was built in 1120.", 0, 29)
+    report = evaluate_file(path, seeds_dir=tmp_path)
+    assert report.answerable == 1 and report.hit_at_k == 1.0
+
+
+def test_wikiqa_document_ids_never_name_files(tmp_path):
+    tsv = tmp_path / "hostile.tsv"
+    rows = [
+        "QuestionID\tQuestion\tDocumentID\tDocumentTitle\tSentenceID\tSentence\tLabel",
+        "Q1\twho built it\t../../escaped\tT\tS1\tBob built it.\t1",
+    ]
+    tsv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = evaluate_file(tsv, seeds_dir=tmp_path)
+    assert report.questions == 1
+    assert not (tmp_path.parent / "escaped.txt").exists()
+    assert not list(tmp_path.parent.parent.glob("escaped*"))
