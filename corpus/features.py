@@ -1,11 +1,11 @@
 """What the answer scorer knows about each candidate sentence, as named numbers.
 
-Candidates are the sentences of the passages BM25 retrieves. Each gets the same small set of
-features (the question's words, and words WordNet relates to them, found in the sentence; its
-place in the document; the kind of answer it holds); `answer.py` combines them with the
-weights in `AnswerRules` and decides whether to answer. Keeping the features separate lets
-the tuning script fit the weights on held-out questions (bench/tune_answers.py) without
-touching the scoring code.
+Candidates are the sentences of the passages BM25 retrieves. Each gets the same set of
+features (the question's words, and words WordNet relates to them, found in the sentence and
+in the article around it; its place in the article; the kind of answer it holds; closeness in
+meaning); the learned model of `scorer.py` ranks them and says how sure it is. Keeping the
+features separate lets the training script (bench/train_answers.py) fit the model on training
+questions without touching the scoring code.
 """
 
 from __future__ import annotations
@@ -315,16 +315,37 @@ def _neighbour_presence(
     index: CorpusIndex, positions: np.ndarray, terms: tuple[str, ...]
 ) -> np.ndarray:
     """(C, len(terms)) bool: whether the sentence just before or after, in the same article,
-    holds each term."""
-    vocabulary = index.sentence_tokens.vocabulary
-    ids = np.array([vocabulary.get(t, -1) for t in terms])
+    holds each term (one pass over the candidates and their neighbours' tokens)."""
     docs = index.sentences.column("doc")
+    around = np.unique(np.concatenate([positions - 1, positions, positions + 1]))
+    around = around[(around >= 0) & (around < len(index.sentences))]
+    _, held = _CandidateTokens(index, around).term_counts(index, terms)
     presence = np.zeros((len(positions), len(terms)), dtype=bool)
-    for i, position in enumerate(positions.tolist()):
-        for neighbour in (position - 1, position + 1):
-            if 0 <= neighbour < len(index.sentences) and docs[neighbour] == docs[position]:
-                presence[i] |= np.isin(ids, index.sentence_tokens.ids(neighbour)) & (ids >= 0)
+    for step in (-1, 1):
+        neighbour = positions + step
+        at = np.searchsorted(around, neighbour).clip(0, len(around) - 1)
+        valid = (around[at] == neighbour) & (docs[around[at]] == docs[positions])
+        presence |= held[at] & valid[:, None]
     return presence
+
+
+def _headlines(index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Whether each candidate is its article's headline: a first line of its own, short and
+    without a full stop, above more text."""
+    headline = np.zeros(len(positions), dtype=bool)
+    docs = index.sentences.column("doc")
+    paragraphs = index.sentences.column("paragraph")
+    for i in np.flatnonzero(numbers == 1).tolist():
+        position = int(positions[i])
+        text = index.sentences.text(position).strip()
+        span = index.spans[index.texts.ids[int(docs[position])]]
+        headline[i] = (
+            len(span.paragraphs) > 1
+            and int(paragraphs[position]) == 1
+            and len(text.split()) <= 20
+            and not text.endswith((".", "!", "?", "”", '"', ":"))
+        )
+    return headline
 
 
 def _headlines(index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
@@ -362,9 +383,9 @@ def _coverage_weights(
     question: AnalysedQuestion,
     answer_type_weight: float,
 ) -> np.ndarray:
-    """The terms' weights for the decline rule's coverage."""
+    """The terms' weights for the coverage features."""
     coverage = dict(zip(terms, weights.tolist(), strict=True))
-    # The decline rule discounts the answer-type word; ranking keeps its full weight.
+    # Coverage discounts the answer-type word; the match feature keeps its full weight.
     if question.answer_type in coverage:
         coverage[question.answer_type] *= answer_type_weight
     # A multi-word name weighs as much as its rarest word, shared among its words: "Burkina

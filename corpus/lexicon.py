@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # A word's synonyms are taken from this many of its most common senses per part of speech.
 # The rarer senses match sentences about something else. On WikiQA dev, cross-validated
-# (bench/tune_answers.py, in a prototype), 2 senses scored 0.752 and 1 sense 0.747.
+# (with the hand-fitted weights of earlier versions), 2 senses scored 0.752 and 1 sense 0.747.
 SENSES = 2
 
 _PARTS = ("noun", "verb", "adj", "adv")

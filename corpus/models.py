@@ -125,8 +125,8 @@ class Quote(_Frozen):
     text: str
     citation: Citation
     score: float
-    # Share of the question's IDF weight this sentence contains, and whether that is enough for
-    # it to count as an answer by itself (the decline rule, applied per quote).
+    # Share of the question's IDF weight this sentence contains, and whether it is shown as an
+    # answer (the first quote of a confident answer, and others that score close to it).
     coverage: float = 0.0
     answers_question: bool = False
     matched_terms: tuple[str, ...] = ()

@@ -46,6 +46,8 @@ class WordVectors:
         # Merges are "left right" strings (or pairs, in newer tokenizer files).
         self.ranks = {m if isinstance(m, str) else " ".join(m): r for r, m in enumerate(merges)}
         self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
+        # Candidate sentences recur from question to question: their vectors are kept.
+        self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
@@ -61,17 +63,26 @@ class WordVectors:
             symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
         return tuple(self.vocabulary[s] for s in symbols if s in self.vocabulary)
 
+    def _text_vector(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
-        (zero for a text without words)."""
+        (zero for a text without words). One gather from the matrix for all the texts."""
+        ids_by_text = [
+            [i for word in _WORD.findall(text) for i in self.word_ids(word)] for text in texts
+        ]
+        counts = np.array([len(ids) for ids in ids_by_text])
         out = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = [i for word in _WORD.findall(text) for i in self.word_ids(word)]
-            if ids:
-                vector = self.matrix[ids].astype(np.float32).mean(axis=0)
-                norm = float(np.linalg.norm(vector))
-                if norm:
-                    out[row] = vector / norm
+        if not counts.any():
+            return out
+        ids = np.fromiter((i for group in ids_by_text for i in group), dtype=np.int64)
+        gathered = np.asarray(self.matrix[ids], dtype=np.float32)
+        filled = np.flatnonzero(counts)
+        starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
+        sums = np.add.reduceat(gathered, starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        out[filled] = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
         return out
 
 
@@ -128,5 +139,8 @@ def _open() -> WordVectors | None:
 
 
 def text_vectors(texts: list[str]) -> np.ndarray | None:
+    """Unit vectors of the texts, each remembered for the next question that needs it."""
     vectors = word_vectors()
-    return vectors.embed(texts) if vectors is not None else None
+    if vectors is None:
+        return None
+    return np.stack([vectors.text_vector(text) for text in texts])
