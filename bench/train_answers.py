@@ -199,7 +199,7 @@ def fit_ranker(items: list[Item], weights: list[float], l2: float) -> np.ndarray
     stacked = np.concatenate(X)
     owner = np.repeat(np.arange(len(X)), [len(x) for x in X])
     gold = np.concatenate(G)
-    for step in range(1, 1001):
+    for step in range(1, STEPS + 1):
         s = stacked @ theta
         s -= np.maximum.reduceat(s, _starts(X))[owner]
         e = np.exp(s)
@@ -306,6 +306,7 @@ def measure(loaded: LoadedSet, theta, conf, threshold: float) -> dict:
     }
 
 
+STEPS = 1000  # Adam steps of the ranking fit
 NEWS_WEIGHT = 3.0  # the bot answers questions about news: news sets weigh this much more
 
 

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from corpus import CorpusError
 from corpus.models import Answer
-from corpus.question import too_long
+from corpus.question import LONGEST_ALLOWED_QUESTION, too_long
 
 from . import render_discord as render
 from .moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
@@ -102,7 +102,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
     async def ask(
         self,
         interaction: discord.Interaction,
-        question: app_commands.Range[str, 1, 4000],
+        question: app_commands.Range[str, 1, LONGEST_ALLOWED_QUESTION],
         public: bool | None = None,
     ) -> None:
         """Answer a question with sentences quoted from the articles."""

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from corpus.models import IndexConfig
+from corpus.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
 
 __all__ = ["DISCORD_API_BASE_URL", "Settings", "SettingsError", "load_settings"]
 
@@ -44,7 +45,12 @@ class Settings(BaseModel):
 
     seeds_dir: Path = Field(default=Path("seeds"), alias="SEEDS_DIR")
     cache_dir: Path | None = Field(default=None, alias="CACHE_DIR")
-    max_question_length: int = Field(default=500, ge=10, le=4000, alias="MAX_QUESTION_LENGTH")
+    max_question_length: int = Field(
+        default=DEFAULT_MAX_QUESTION_CHARS,
+        ge=10,
+        le=LONGEST_ALLOWED_QUESTION,
+        alias="MAX_QUESTION_LENGTH",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", alias="LOG_LEVEL"
     )

@@ -10,12 +10,12 @@ quote answers: above one threshold it is an answer, above a lower one the closes
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import UnknownDocumentError
-from .features import candidate_table
+from .features import ScoredSentence, candidate_table
 from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
@@ -71,20 +71,6 @@ DEFAULT_RULES = AnswerRules()
 
 
 @dataclass(frozen=True)
-class ScoredSentence:
-    position: int
-    score: float
-    coverage: float
-    matched: tuple[str, ...]
-    has_expected: bool = True
-    about_asked: bool = True
-    contributions: dict[str, float] = field(default_factory=dict)
-    features: dict[str, float] = field(default_factory=dict)  # unweighted
-    # Unmatched question stems the sentence holds a related word of, with their related stems.
-    stand_ins: dict[str, frozenset[str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class RankedCandidates:
     """The best candidates, best first, and the answer model's confidence in the first."""
 
@@ -115,6 +101,18 @@ def answer_question(
         return Answer(
             question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
         )
+    if analysed.broad:
+        gist = _gist(index, analysed, doc_id, top=max(top, 1))
+        if gist is not None:
+            return Answer(
+                question=analysed.text,
+                found=True,
+                outcome="answer",
+                confidence=1.0,
+                quotes=tuple(
+                    quote_for(index, s, rules, answers=True, explain=explain) for s in gist
+                ),
+            )
     ranked = rank_candidates(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
     model = answer_model()
     outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"
@@ -138,6 +136,59 @@ def answer_question(
         reason={"answer": None, "closest": MAY_NOT_ANSWER, "none": NOT_IN_ARTICLES}[outcome],
         quotes=quotes,
     )
+
+
+def _gist(
+    index: CorpusIndex, question: AnalysedQuestion, doc_id: str | None, *, top: int
+) -> list[ScoredSentence] | None:
+    """A broad question ("What happened in Niger?", "What is this article about?") answered
+    by the article's lead: its first sentences below the headline that name the subject, from
+    the article that holds all of the subject and matches it best. None when no article holds
+    it (or, with no subject, when there is more than one article to choose from), so that the
+    question is answered like any other."""
+    subject = question.subject
+    if len(subject) > _GIST_SUBJECT_WORDS:
+        return None  # "What happened to pro-Russia sentiment since the coup?" asks a fact
+    if not subject:
+        if doc_id is None and len(index.spans) != 1:
+            return None
+        span = index.spans[doc_id] if doc_id else next(iter(index.spans.values()))
+        return [_scored(index, p) for p in _lead_positions(index, span.sentences)[:top]]
+    hits = index.search(index.expand_query(list(subject)), 12, doc_id)
+    docs = index.sentences.column("doc")
+    wanted = set(subject)
+    for hit in hits:  # best passage first: its article is the best match that holds it all
+        span = index.spans[index.texts.ids[int(docs[hit.first])]].sentences
+        lead = _lead_positions(index, span)
+        naming = [p for p in lead if wanted <= set(index.sentence_tokens[p])]
+        # An article whose opening (headline included) names the subject is about it: its
+        # lead sentence is the gist even when it does not repeat the name.
+        opening = {t for p in list(span)[:3] for t in index.sentence_tokens[p]}
+        if wanted <= opening and (not naming or naming[0] != lead[0]):
+            naming = [lead[0], *naming]
+        if naming:
+            return [_scored(index, p) for p in naming[:top]]
+    return None
+
+
+# A broad question names its subject in a word or two ("Niger", "the rail strike").
+_GIST_SUBJECT_WORDS = 2
+
+
+def _lead_positions(index: CorpusIndex, sentences: range) -> list[int]:
+    """The article's sentences in order, without a headline line (a short first paragraph
+    of one sentence without a full stop)."""
+    positions = list(sentences)
+    if len(positions) > 1:
+        first = index.sentences.text(positions[0]).strip()
+        second = index.sentences[positions[1]]
+        if second.paragraph > 1 and not first.endswith((".", "!", "?", "”", '"')):
+            positions = positions[1:]
+    return positions
+
+
+def _scored(index: CorpusIndex, position: int) -> ScoredSentence:
+    return ScoredSentence(position, 0.0, 1.0, ())
 
 
 def covers_question(coverage: float, rules: AnswerRules = DEFAULT_RULES) -> bool:
@@ -175,22 +226,7 @@ def rank_candidates(
     confidence = model.confidence(
         confidence_inputs(table.features[first], scores[order], flags, first)
     )
-    ranked = []
-    for i in order[:limit].tolist():
-        candidate = table.row(i)
-        ranked.append(
-            ScoredSentence(
-                candidate.position,
-                float(scores[i]),
-                candidate.coverage,
-                candidate.matched,
-                candidate.has_expected,
-                candidate.about_asked,
-                candidate.contributions,
-                candidate.features,
-                candidate.stand_ins,
-            )
-        )
+    ranked = [table.row(i, float(scores[i])) for i in order[:limit].tolist()]
     return RankedCandidates(ranked, confidence)
 
 

@@ -139,9 +139,8 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
         if answer.found and rank == 1:
             correct += 1
         else:
-            misses.append(
-                f"{'wrong' if answer.found else 'declined'}: {case.label} -> {_first(answer)}"
-            )
+            kind = {"answer": "wrong", "closest": "only the closest passage", "none": "declined"}
+            misses.append(f"{kind[answer.outcome]}: {case.label} -> {_first(answer)}")
         if questions.with_map:
             quoted = [normalise(q.text) for q in answer.quotes]
             average_precisions.append(average_precision(quoted, case.lines))

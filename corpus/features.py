@@ -10,21 +10,22 @@ questions without touching the scoring code.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .index import CorpusIndex
 from .question import AnalysedQuestion, ExpectedAnswer
-from .tokenize import stem
-from .vectors import text_vectors
+from .tokenize import content_words, stem
+from .vectors import text_vectors, word_matrices
 
 __all__ = [
     "FEATURES",
-    "Candidate",
     "CandidateTable",
+    "ScoredSentence",
     "candidate_table",
     "has_expected_answer",
 ]
@@ -32,7 +33,6 @@ __all__ = [
 FEATURES = (
     "match",
     "adjacency",
-    "position",
     "expected",
     "definition",
     "length",
@@ -43,8 +43,6 @@ FEATURES = (
     "coverage",
     "context",
     "article",
-    # The retrieval score of the best passage holding the sentence, relative to the best.
-    "passage",
     # The largest share of the question's weight the sentence lacks (a question about an
     # absent subject lacks its rarest word).
     "missing",
@@ -62,6 +60,11 @@ FEATURES = (
     # corpus/vectors.py), and how far it falls short of the closest candidate's.
     "meaning",
     "meaning_gap",
+    # Soft matching word by word: each question word counts with its closest word in the
+    # sentence (cosine of word vectors; 1 when the word itself is there), weighted by rarity;
+    # over all the question's words, and over what it asks besides the names it gives.
+    "soft",
+    "soft_asked",
     # Share of the names the question gives ("Wagner" in "Who leads Wagner?") that neither the
     # sentence nor the sentences beside it hold.
     "unnamed",
@@ -69,18 +72,21 @@ FEATURES = (
 
 
 @dataclass(frozen=True)
-class Candidate:
+class ScoredSentence:
+    """One candidate sentence: what the scorer knows about it, and its score once ranked."""
+
     position: int  # in the index's sentence list
-    features: dict[str, float]
+    score: float
     coverage: float  # share of the question's IDF weight this sentence contains, 0..1
     matched: tuple[str, ...]  # question stems found in the sentence
-    # The question stems the sentence lacks but holds a related word of (a synonym, an
-    # irregular form), each with the stems of all its related words.
-    stand_ins: dict[str, frozenset[str]]
-    contributions: dict[str, float]  # each matched stem's part of the "match" feature
-    has_expected: bool  # holds the date or number the question asks for (or it asks none)
+    has_expected: bool = True  # holds the date or number the question asks for (or none)
     # Matches something the question asks besides the names it gives (or it gives none).
     about_asked: bool = True
+    contributions: dict[str, float] = field(default_factory=dict)  # each stem's part of "match"
+    features: dict[str, float] = field(default_factory=dict)  # unweighted
+    # The question stems the sentence lacks but holds a related word of (a synonym, an
+    # irregular form), each with the stems of all its related words.
+    stand_ins: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,11 @@ class CandidateTable:
     def __len__(self) -> int:
         return len(self.positions)
 
-    def row(self, i: int) -> Candidate:
+    def row(self, i: int, score: float = 0.0) -> ScoredSentence:
         present = self.present[i]
-        return Candidate(
+        return ScoredSentence(
             position=int(self.positions[i]),
+            score=score,
             features=dict(zip(FEATURES, self.features[i].tolist(), strict=True)),
             coverage=float(self.coverage[i]),
             matched=tuple(t for t, p in zip(self.terms, present.tolist(), strict=True) if p),
@@ -150,7 +157,7 @@ def candidate_table(
     weights = np.array([index.sentence_idf(t) for t in distinct])
     coverage_weights = _coverage_weights(distinct, weights, question, answer_type_weight)
     positions = np.unique(np.concatenate([np.arange(h.first, h.last + 1) for h in hits]))
-    passage_strength = _passage_strength(hits, positions)
+    texts = [index.sentences.text(p) for p in positions.tolist()]
     tokens = _CandidateTokens(index, positions)
     counts, present = tokens.term_counts(index, distinct)
     # A word WordNet relates to an unmatched term ("perished" for "died") stands in for it,
@@ -184,7 +191,7 @@ def candidate_table(
     asks_definition = bool(_DEFINITION.match(question.text))
     if question.expects is not None or asks_definition:
         for i in np.flatnonzero(lifted).tolist():  # the priors only lift matches
-            text = index.sentences.text(int(positions[i]))
+            text = texts[i]
             if question.expects is not None:
                 expected[i] = has_expected_answer(text, question.expects, question.mentioned)
             definition[i] = asks_definition and bool(_COPULA.search(text))
@@ -194,9 +201,8 @@ def candidate_table(
         "match": contributions.sum(axis=1) / total_weight,
         "adjacency": tokens.adjacent_weight(index, terms, distinct, weights) / total_weight,
         # The priors below only lift sentences that match the question: each is scaled by
-        # the share of the question the sentence covers (related words included), so an
-        # early or long sentence that shares no word gains nothing.
-        "position": lifted / numbers,
+        # the share of the question the sentence covers (related words included), so a long
+        # sentence that shares no word gains nothing.
         "expected": lifted * expected,
         "definition": lifted * definition,
         "length": lifted * np.minimum(tokens.lengths, 40) / 40,
@@ -204,12 +210,12 @@ def candidate_table(
         "coverage": coverage,
         "context": (in_context * coverage_weights).sum(axis=1) / total_coverage,
         "article": article_share,
-        "passage": passage_strength,
         "missing": np.where(present | related, 0.0, coverage_weights).max(axis=1) / total_coverage,
         "headline": headline.astype(float),
         "asked": asked_share,
         "counted": lifted * counted,
-        **_meaning(index, positions, question),
+        **_meaning(texts, question),
+        **_soft_match(texts, question, present, distinct, weights),
         "unnamed": _unnamed(question, distinct, beside),
         "lead": _leads(index, positions, numbers, headline) * article_share
         if question.broad
@@ -232,15 +238,55 @@ def candidate_table(
     )
 
 
-def _meaning(
-    index: CorpusIndex, positions: np.ndarray, question: AnalysedQuestion
-) -> dict[str, np.ndarray]:
-    texts = [" ".join(question.words)] + [index.sentences.text(int(p)) for p in positions]
-    vectors = text_vectors(texts)
+def _meaning(texts: list[str], question: AnalysedQuestion) -> dict[str, np.ndarray]:
+    vectors = text_vectors([" ".join(question.words), *texts])
     if vectors is None:
-        return {"meaning": np.zeros(len(positions)), "meaning_gap": np.zeros(len(positions))}
+        return {"meaning": np.zeros(len(texts)), "meaning_gap": np.zeros(len(texts))}
     cosine = vectors[1:] @ vectors[0]
     return {"meaning": cosine, "meaning_gap": cosine - cosine.max()}
+
+
+def _soft_match(
+    texts: list[str],
+    question: AnalysedQuestion,
+    present: np.ndarray,
+    terms: tuple[str, ...],
+    weights: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Each question word's closest word in each candidate (1 when the word itself is
+    there), weighted by the rarity of its term."""
+    zeros = np.zeros(len(texts))
+    words = list(dict.fromkeys(question.words))
+    matrices = word_matrices([tuple(words), *(_sentence_words(text) for text in texts)])
+    if matrices is None or not words:
+        return {"soft": zeros, "soft_asked": zeros}
+    question_matrix, *candidates = matrices
+    closest = np.zeros((len(texts), len(words)))
+    for i, matrix in enumerate(candidates):
+        if len(matrix):
+            closest[i] = (matrix @ question_matrix.T).max(axis=0)
+    # Below this a nearest word is unrelated; above it, it counts for its similarity.
+    closest = np.where(closest >= _SOFT_FLOOR, closest, 0.0)
+    column = {t: j for j, t in enumerate(terms)}
+    term_of = dict(zip(question.words, question.terms, strict=True))
+    word_columns = [column[term_of[w]] for w in words]
+    held = np.maximum(closest, present[:, word_columns])
+    w = weights[word_columns]
+    asked = np.array([term_of[x] not in question.named for x in words])
+    asked_w = w * asked if asked.any() else w
+    return {
+        "soft": (held * w).sum(axis=1) / w.sum(),
+        "soft_asked": (held * asked_w).sum(axis=1) / asked_w.sum(),
+    }
+
+
+_SOFT_FLOOR = 0.3
+
+
+@functools.lru_cache(maxsize=20_000)
+def _sentence_words(text: str) -> tuple[str, ...]:
+    """A candidate's content words (candidates recur from question to question)."""
+    return tuple(content_words(text))
 
 
 def _unnamed(question: AnalysedQuestion, terms: tuple[str, ...], held: np.ndarray) -> np.ndarray:
@@ -283,17 +329,6 @@ def _counts(text: str, counted: str, related: dict[str, frozenset[str]]) -> bool
     return False
 
 
-def _passage_strength(hits: list, positions: np.ndarray) -> np.ndarray:
-    """Each candidate's best passage score, as a share of the best passage's."""
-    strength = np.zeros(len(positions))
-    best = max(h.bm25 for h in hits)
-    scale = best if best > 0 else 1.0
-    for h in hits:
-        lo, hi = np.searchsorted(positions, [h.first, h.last + 1])
-        strength[lo:hi] = np.maximum(strength[lo:hi], h.bm25 / scale)
-    return strength
-
-
 def _article_presence(
     index: CorpusIndex, positions: np.ndarray, terms: tuple[str, ...]
 ) -> np.ndarray:
@@ -304,10 +339,15 @@ def _article_presence(
     pointers = index.sentence_tokens.pointers()
     all_ids = index.sentence_tokens.all_ids()
     presence = np.zeros((len(positions), len(terms)), dtype=bool)
+    known = [(j, int(t)) for j, t in enumerate(ids.tolist()) if t >= 0]
     for doc in np.unique(docs).tolist():
         span = index.spans[index.texts.ids[doc]].sentences
-        held = np.isin(ids, all_ids[pointers[span.start] : pointers[span.stop]])
-        presence[docs == doc] = held & (ids >= 0)
+        tokens = all_ids[pointers[span.start] : pointers[span.stop]]
+        # A scan per term: a few passes over the article, no sorting of its tokens.
+        held = np.zeros(len(terms), dtype=bool)
+        for j, term_id in known:
+            held[j] = bool((tokens == term_id).any())
+        presence[docs == doc] = held
     return presence
 
 

@@ -13,6 +13,7 @@ from .tokenize import content_words, stem
 
 __all__ = [
     "DEFAULT_MAX_QUESTION_CHARS",
+    "LONGEST_ALLOWED_QUESTION",
     "AnalysedQuestion",
     "ExpectedAnswer",
     "analyse_question",
@@ -20,7 +21,11 @@ __all__ = [
     "too_long",
 ]
 
-DEFAULT_MAX_QUESTION_CHARS = 1000
+# The one place the question-length limit is set: the default (MAX_QUESTION_LENGTH in the
+# settings may change it) and the most a setting may allow (Discord's own limit on a command
+# option is 6,000 characters).
+DEFAULT_MAX_QUESTION_CHARS = 500
+LONGEST_ALLOWED_QUESTION = 4000
 
 
 def clean_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> str:
@@ -114,6 +119,11 @@ _BROAD = re.compile(
     r"|what(?:'s|’s| is) (?:new|up) with|summari[sz]e)",
     re.IGNORECASE,
 )
+_GIST_WORDS = frozenset(
+    stem(w)
+    for w in "happen happened happening going go story news article report deal gist "
+    "summarise summarize summary new tell".split()
+)
 # Questions answered by yes or no, settled by the sentence that states the fact.
 _YES_NO = re.compile(
     r"^\W*(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|"
@@ -144,6 +154,12 @@ class AnalysedQuestion:
     yes_no: bool = False  # "Did Okafor win?"
     # Stem of the thing counted in "how many *firefighters*", if any.
     counted: str | None = None
+
+    @property
+    def subject(self) -> tuple[str, ...]:
+        """A broad question's subject: its terms without the words that ask for the gist
+        ("happened", "story", "article")."""
+        return tuple(t for t in self.terms if t not in _GIST_WORDS)
 
 
 def analyse_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> AnalysedQuestion:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WordVectors", "text_vectors", "word_vectors"]
+__all__ = ["WordVectors", "text_vectors", "word_matrices", "word_vectors"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ class WordVectors:
         self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
         # Candidate sentences recur from question to question: their vectors are kept.
         self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
+        # Bounded so that serving a big archive stays within tens of megabytes.
+        self.words_matrix = functools.lru_cache(maxsize=5_000)(self._words_matrix)
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
@@ -66,24 +68,35 @@ class WordVectors:
     def _text_vector(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def _words_matrix(self, words: tuple[str, ...]) -> np.ndarray:
+        """(len(words), dimensions): each word's unit vector (the mean of its tokens'), from
+        one gather out of the matrix."""
+        return _unit_means(self.matrix, [self.word_ids(w) for w in words])
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
-        (zero for a text without words). One gather from the matrix for all the texts."""
-        ids_by_text = [
-            [i for word in _WORD.findall(text) for i in self.word_ids(word)] for text in texts
-        ]
-        counts = np.array([len(ids) for ids in ids_by_text])
-        out = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
-        if not counts.any():
-            return out
-        ids = np.fromiter((i for group in ids_by_text for i in group), dtype=np.int64)
-        gathered = np.asarray(self.matrix[ids], dtype=np.float32)
-        filled = np.flatnonzero(counts)
-        starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
-        sums = np.add.reduceat(gathered, starts, axis=0)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        out[filled] = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+        (zero for a text without words)."""
+        return _unit_means(
+            self.matrix,
+            [[i for word in _WORD.findall(text) for i in self.word_ids(word)] for text in texts],
+        )
+
+
+def _unit_means(matrix: np.ndarray, groups: list) -> np.ndarray:
+    """A unit vector per group of token ids: the normalised mean of their rows (zero for an
+    empty group). One gather from the matrix for all the groups."""
+    counts = np.array([len(g) for g in groups], dtype=np.int64)
+    out = np.zeros((len(groups), matrix.shape[1]), dtype=np.float32)
+    if not counts.any():
         return out
+    ids = np.fromiter((i for group in groups for i in group), dtype=np.int64)
+    gathered = np.asarray(matrix[ids], dtype=np.float32)
+    filled = np.flatnonzero(counts)
+    starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
+    sums = np.add.reduceat(gathered, starts, axis=0)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    out[filled] = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    return out
 
 
 _NEVER = 1 << 60
@@ -136,6 +149,14 @@ def _open() -> WordVectors | None:
         "not meanings."
     )
     return None
+
+
+def word_matrices(word_lists: list[tuple[str, ...]]) -> list[np.ndarray] | None:
+    """Each list's word vectors, a row per word (None without vectors)."""
+    vectors = word_vectors()
+    if vectors is None:
+        return None
+    return [vectors.words_matrix(words) for words in word_lists]
 
 
 def text_vectors(texts: list[str]) -> np.ndarray | None:

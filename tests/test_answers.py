@@ -105,7 +105,7 @@ def test_empty_question_is_refused_politely(article_corpus, question):
 
 
 def test_huge_question_is_refused_with_the_limit(article_corpus):
-    with pytest.raises(BadQuestionError, match="100,000 characters long; the limit is 1,000"):
+    with pytest.raises(BadQuestionError, match="100,000 characters long; the limit is 500"):
         article_corpus.ask("x" * 100_000)
 
 

@@ -29,8 +29,8 @@ def test_article_questions_keep_their_level():
 def test_near_miss_questions_are_declined():
     report = evaluate_file(DATA / "decline_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 15 and report.unanswerable == 25
-    assert report.recall >= 0.93  # 14 of 15
-    assert report.declined == 1.0
+    assert report.recall == 1.0
+    assert report.declined >= 0.96  # 24 of 25
     assert report.f1 >= 0.96
 
 
@@ -41,7 +41,7 @@ def test_paraphrased_questions_find_their_sentence_and_never_a_wrong_answer():
     report = evaluate_file(DATA / "paraphrase_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 18
     assert report.hit_at_1 >= 0.88  # 16 of 18
-    assert report.hit_at_k >= 0.88
+    assert report.hit_at_k >= 0.94
     assert report.precision == 1.0
     assert report.recall >= 0.44  # 8 of 18
 
@@ -55,8 +55,8 @@ def test_new_articles_asked_without_naming_one_keep_their_level():
     (tests/data/fresh_b*), asked of all six at once."""
     report = evaluate_file(DATA / "fresh_b_questions.jsonl", seeds_dir=DATA / "fresh_b")
     assert report.answerable == 62 and report.unanswerable == 20
-    assert report.hit_at_1 >= 0.46  # 29 of 62
-    assert report.hit_at_k >= 0.67
+    assert report.hit_at_1 >= 0.5  # 31 of 62
+    assert report.hit_at_k >= 0.75
     assert report.declined >= 0.80  # 16 of 20
 
 
@@ -64,9 +64,9 @@ def test_a_new_readers_questions_about_the_bundled_article_keep_their_level():
     """46 questions a new reader wrote about the bundled article without seeing the code."""
     report = evaluate_file(DATA / "niger_user_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 32 and report.unanswerable == 14
-    assert report.hit_at_1 >= 0.46  # 15 of 32
-    assert report.hit_at_k >= 0.71
-    assert report.declined >= 0.78  # 11 of 14
+    assert report.hit_at_1 >= 0.56  # 18 of 32
+    assert report.hit_at_k >= 0.75
+    assert report.declined >= 0.85  # 12 of 14
 
 
 def test_wikiqa_format_is_scored_by_lines(tmp_path):
