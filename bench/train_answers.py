@@ -20,6 +20,7 @@ regularisation, `test` sets are only ever measured.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import sys
@@ -107,59 +108,67 @@ class LoadedSet:
     seconds: float
 
 
-def load_set(spec: SetSpec) -> LoadedSet:
+def load_set(spec: SetSpec) -> tuple[LoadedSet, LoadedSet]:
+    """The set's questions as items, and its cross-article negatives: each answerable
+    question asked of another article than its own (its answer is not there)."""
     started = time.perf_counter()
-    rules = DEFAULT_RULES
     items: list[Item] = []
+    crossed: list[Item] = []
     with load_question_set(spec.path, seeds_dir=spec.seeds) as questions:
         index = questions.index
         baseline = _Bm25Baseline(index)
+        documents = list(index.spans)
         for case in questions.cases:
             if spec.articles != "all" and int(case.doc[1:]) % 2 != (spec.articles == "odd"):
                 continue
-            analysed = analyse_question(case.question)
-            table = candidate_table(
-                index,
-                analysed,
-                doc_id=case.doc,
-                passages=rules.passages,
-                k1=rules.k1,
-                b=rules.b,
-                answer_type_weight=rules.answer_type_weight,
-            )
-            if table is None:
-                items.append(
-                    Item(
-                        np.zeros((0, len(FEATURES))),
-                        np.zeros(0, bool),
-                        [],
-                        np.zeros(0, int),
-                        case.answerable,
-                        case.lines,
-                    )
-                )
-                continue
-            sentences = [index.sentences[int(p)] for p in table.positions]
-            gold = np.array([case.is_gold(s.text, s.start, s.end) for s in sentences])
-            ranked = baseline.rank(analysed.terms, case.doc)
-            first = index.sentences[ranked[0]] if ranked else None
-            item = Item(
-                features=table.features,
-                gold=gold,
-                texts=[normalise(s.text) for s in sentences],
-                positions=table.positions,
-                answerable=case.answerable,
-                lines=case.lines,
-                bm25_first_right=bool(first and case.is_gold(first.text, first.start, first.end)),
-                extra={"has_expected": table.has_expected, "about_asked": table.about_asked},
-            )
-            if questions.with_map and case.lines:
-                item.bm25_ap = average_precision(
-                    [normalise(index.sentences[p].text) for p in ranked[:50]], case.lines
-                )
-            items.append(item)
+            items.append(_item(index, case, case.doc, baseline, questions.with_map))
+            own = case.doc or case.source_doc
+            if case.answerable and own in index.spans and len(documents) > 1:
+                other = documents[(documents.index(own) + 1) % len(documents)]
+                negative = _item(index, case, other, None, False)
+                negative.answerable = False
+                crossed.append(negative)
         with_map = questions.with_map
-    return LoadedSet(spec, items, with_map, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    cross_spec = dataclasses.replace(spec, name=f"{spec.name}~cross")
+    return LoadedSet(spec, items, with_map, seconds), LoadedSet(cross_spec, crossed, False, 0.0)
+
+
+def _item(index, case, doc, baseline, with_map: bool) -> Item:
+    rules = DEFAULT_RULES
+    analysed = analyse_question(case.question)
+    table = candidate_table(
+        index,
+        analysed,
+        doc_id=doc,
+        passages=rules.passages,
+        k1=rules.k1,
+        b=rules.b,
+        answer_type_weight=rules.answer_type_weight,
+    )
+    if table is None:
+        empty = np.zeros((0, len(FEATURES)))
+        return Item(empty, np.zeros(0, bool), [], np.zeros(0, int), case.answerable, case.lines)
+    sentences = [index.sentences[int(p)] for p in table.positions]
+    gold = np.array([case.is_gold(s.text, s.start, s.end) for s in sentences])
+    item = Item(
+        features=table.features,
+        gold=gold,
+        texts=[normalise(s.text) for s in sentences],
+        positions=table.positions,
+        answerable=case.answerable,
+        lines=case.lines,
+        extra={"has_expected": table.has_expected, "about_asked": table.about_asked},
+    )
+    if baseline is not None:
+        ranked = baseline.rank(analysed.terms, doc)
+        first = index.sentences[ranked[0]] if ranked else None
+        item.bm25_first_right = bool(first and case.is_gold(first.text, first.start, first.end))
+        if with_map and case.lines:
+            item.bm25_ap = average_precision(
+                [normalise(index.sentences[p].text) for p in ranked[:50]], case.lines
+            )
+    return item
 
 
 class _Bm25Baseline:
@@ -273,9 +282,12 @@ def measure(loaded: LoadedSet, theta, conf, threshold: float) -> dict:
     answerable = [it for it in items if it.answerable]
     hit1 = aps = bm_hit = bm_ap = 0.0
     answered = correct = declined = 0
+    confidences, rights = [], []
     for it in items:
         top = top_of(it, theta)
         c = confidence(it, theta, conf)
+        confidences.append(c)
+        rights.append(bool(it.answerable and top is not None and it.gold[top[0]]))
         found = c >= threshold
         answered += found
         if not it.answerable:
@@ -303,7 +315,20 @@ def measure(loaded: LoadedSet, theta, conf, threshold: float) -> dict:
         "precision": precision,
         "recall": recall,
         "declined": declined / unanswerable if unanswerable else None,
+        "auc": _auc(confidences, rights),
     }
+
+
+def _auc(scores: list[float], right: list[bool]) -> float | None:
+    """How well the confidence separates right first quotes from the rest (ROC AUC: the
+    chance that a right one scores above a wrong one); None if either kind is missing."""
+    s, y = np.array(scores), np.array(right, dtype=bool)
+    if y.all() or not y.any():
+        return None
+    ranks = np.empty(len(s))
+    ranks[np.argsort(s, kind="stable")] = np.arange(1, len(s) + 1)
+    positives = int(y.sum())
+    return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * (~y).sum()))
 
 
 STEPS = 1000  # Adam steps of the ranking fit
@@ -402,23 +427,28 @@ def main() -> None:
         if not spec.path.exists():
             print(f"(skipping {spec.name}: {spec.path} is not here)")
             continue
-        loaded[spec.name] = load_set(spec)
-        one = loaded[spec.name]
+        one, crossed = load_set(spec)
+        loaded[spec.name] = one
+        if spec.role == "train" and crossed.items:
+            loaded[crossed.spec.name] = crossed
         print(f"loaded {spec.name}: {len(one.items)} questions in {one.seconds:.1f} s", flush=True)
     if args.cache and not args.cache.exists():
         import pickle
 
         args.cache.write_bytes(pickle.dumps(loaded))
     train = [n for n in loaded if loaded[n].spec.role == "train"]
+    print(f"cross-article negatives: {sum(len(loaded[n].items) for n in train if '~' in n)}")
     dev = [n for n in loaded if loaded[n].spec.role == "dev"]
     threshold_sets = dev
     print(f"\nleave one set out (l2 {args.l2}); each row fitted without its own set")
     print(
         f"{'set':<13}{'role':<6}{'n':>5}  {'hit@1':>6} {'bm25':>6}  {'MAP':>6} {'bm25':>6}  "
-        f"{'P':>5} {'R':>5} {'decl':>5}"
+        f"{'P':>5} {'R':>5} {'decl':>5} {'AUC':>5}"
     )
     for name, one in loaded.items():
-        fit_on = [n for n in train if n != name]
+        if name.endswith("~cross"):
+            continue
+        fit_on = [n for n in train if n.split("~")[0] != name]
         theta, conf = fit(loaded, fit_on, args.l2)
         threshold = choose_threshold(
             loaded, [n for n in threshold_sets if n != name], theta, conf, args.wrong_cost
@@ -427,7 +457,8 @@ def main() -> None:
         print(
             f"{name:<13}{one.spec.role:<6}{r['questions']:>5}  {r['hit1']:>6.3f} "
             f"{r['bm25_hit1']:>6.3f}  {_f(r['map'])} {_f(r['bm25_map'])}  "
-            f"{r['precision']:>5.2f} {r['recall']:>5.2f} {_f(r['declined'], 5)}"
+            f"{r['precision']:>5.2f} {r['recall']:>5.2f} {_f(r['declined'], 5)} "
+            f"{_f(r['auc'], 5)}"
         )
     theta, conf = fit(loaded, train, args.l2)
     threshold = choose_threshold(loaded, threshold_sets, theta, conf, args.wrong_cost)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UnknownDocumentError
-from .features import ScoredSentence, candidate_table
+from .features import ScoredSentence, candidate_table, is_headline
 from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
@@ -176,14 +176,10 @@ _GIST_SUBJECT_WORDS = 2
 
 
 def _lead_positions(index: CorpusIndex, sentences: range) -> list[int]:
-    """The article's sentences in order, without a headline line (a short first paragraph
-    of one sentence without a full stop)."""
+    """The article's sentences in order, without its headline."""
     positions = list(sentences)
-    if len(positions) > 1:
-        first = index.sentences.text(positions[0]).strip()
-        second = index.sentences[positions[1]]
-        if second.paragraph > 1 and not first.endswith((".", "!", "?", "”", '"')):
-            positions = positions[1:]
+    if len(positions) > 1 and is_headline(index, positions[0]):
+        positions = positions[1:]
     return positions
 
 

@@ -81,6 +81,8 @@ class Case:
     answerable: bool
     # WikiQA: the document's candidate lines (normalised) and whether each is correct.
     lines: tuple[tuple[str, bool], ...] = ()
+    # The article the question is about, when it is asked of all of them (`doc` is None).
+    source_doc: str | None = None
 
 
 @dataclass
@@ -225,6 +227,7 @@ def _jsonl_cases(path: Path) -> list[Case]:
                 doc=row.get("doc"),
                 is_gold=lambda text, _s, _e, gold=gold: any(g in normalise(text) for g in gold),
                 answerable=bool(gold),
+                source_doc=row.get("source_doc"),
             )
         )
     return cases

@@ -46,8 +46,9 @@ FEATURES = (
     # The largest share of the question's weight the sentence lacks (a question about an
     # absent subject lacks its rarest word).
     "missing",
-    # The article's headline: context for the sentences below it, rarely an answer itself.
-    "headline",
+    # The article's headline or closing credit line: context for the sentences of the
+    # article, rarely an answer itself.
+    "framing",
     # Share of what the question asks about, besides the names it gives, that the sentence
     # holds (its own words or related ones): "coach" in "Who coaches Daria Kovalenko?".
     "asked",
@@ -147,8 +148,8 @@ def candidate_table(
     answer_type_weight: float,
 ) -> CandidateTable | None:
     """The features of every sentence of the best `passages` passages (None if no passage
-    shares a word with the question). Computed a column at a time over all candidates: a
-    question is answered in well under a millisecond even over a million passages."""
+    shares a word with the question), computed a column at a time over all candidates; the
+    work depends on the candidates and their articles, not on the size of the corpus."""
     terms = list(question.terms)
     hits = index.search(index.expand_query(terms), passages, doc_id)
     if not hits:
@@ -171,9 +172,8 @@ def candidate_table(
         present, weights * matched_counts * (k1 + 1) / (matched_counts + norm[:, None]), 0.0
     )
     total_weight = weights.sum()
-    # Whether a sentence answers is judged on the question's own words: a stand-in may be
-    # another sense of the word ("use" ~ "role"), and quoting on a guess is what we must not
-    # do. For ranking, stand-ins count too: `lifted` is the share the priors are scaled by.
+    # Coverage counts the question's own words (a stand-in may be another sense of the word:
+    # "use" ~ "role"); `lifted`, the share the priors are scaled by, counts stand-ins too.
     coverage = (present * coverage_weights).sum(axis=1) / coverage_weights.sum()
     lifted = ((present | related) * coverage_weights).sum(axis=1) / coverage_weights.sum()
     matched_any = present.any(axis=1)
@@ -182,7 +182,7 @@ def candidate_table(
     in_article = _article_presence(index, positions, distinct)
     beside = present | _neighbour_presence(index, positions, distinct)
     in_context = beside | in_article & (numbers <= 2)[:, None]
-    headline = _headlines(index, positions, numbers)
+    framing, opening = _framing(index, positions)
     article_share = (in_article * coverage_weights).sum(axis=1) / total_coverage
     asked_share = _asked_share(question, distinct, present | related, coverage_weights)
     counted = np.zeros(len(positions), dtype=bool)
@@ -211,15 +211,13 @@ def candidate_table(
         "context": (in_context * coverage_weights).sum(axis=1) / total_coverage,
         "article": article_share,
         "missing": np.where(present | related, 0.0, coverage_weights).max(axis=1) / total_coverage,
-        "headline": headline.astype(float),
+        "framing": framing.astype(float),
         "asked": asked_share,
         "counted": lifted * counted,
         **_meaning(texts, question),
         **_soft_match(texts, question, present, distinct, weights),
         "unnamed": _unnamed(question, distinct, beside),
-        "lead": _leads(index, positions, numbers, headline) * article_share
-        if question.broad
-        else np.zeros(len(positions)),
+        "lead": opening * article_share if question.broad else np.zeros(len(positions)),
     }
     return CandidateTable(
         positions=positions,
@@ -308,17 +306,6 @@ def _asked_share(
     return (held * w).sum(axis=1) / w.sum()
 
 
-def _leads(
-    index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray, headline: np.ndarray
-) -> np.ndarray:
-    """Whether each candidate is its article's first sentence below any headline."""
-    lead = (numbers == 1) & ~headline
-    for i in np.flatnonzero(numbers == 2).tolist():
-        previous = int(positions[i]) - 1
-        lead[i] = bool(_headlines(index, np.array([previous]), np.array([1]))[0])
-    return lead.astype(float)
-
-
 def _counts(text: str, counted: str, related: dict[str, frozenset[str]]) -> bool:
     """Whether a number stands right before the counted thing ("more than 1,100
     firefighters", "43 homes" for houses)."""
@@ -369,40 +356,54 @@ def _neighbour_presence(
     return presence
 
 
-def _headlines(index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """Whether each candidate is its article's headline: a first line of its own, short and
-    without a full stop, above more text."""
-    headline = np.zeros(len(positions), dtype=bool)
-    docs = index.sentences.column("doc")
-    paragraphs = index.sentences.column("paragraph")
-    for i in np.flatnonzero(numbers == 1).tolist():
-        position = int(positions[i])
-        text = index.sentences.text(position).strip()
-        span = index.spans[index.texts.ids[int(docs[position])]]
-        headline[i] = (
-            len(span.paragraphs) > 1
-            and int(paragraphs[position]) == 1
-            and len(text.split()) <= 20
-            and not text.endswith((".", "!", "?", "”", '"', ":"))
-        )
-    return headline
+def is_headline(index: CorpusIndex, position: int) -> bool:
+    """Whether the sentence is its article's headline: the first line, a paragraph of its
+    own, short and without a full stop, above more text."""
+    sentences = index.sentences
+    if sentences.number(position) != 1 or int(sentences.column("paragraph")[position]) != 1:
+        return False
+    span = index.spans[index.texts.ids[int(sentences.column("doc")[position])]]
+    text = sentences.text(position).strip()
+    return (
+        len(span.paragraphs) > 1
+        and (len(span.sentences) < 2 or sentences[position + 1].paragraph > 1)
+        and len(text.split()) <= 20
+        and not text.endswith((".", "!", "?", "”", '"', ":"))
+    )
 
 
-def _headlines(index: CorpusIndex, positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """Whether each candidate is its article's headline: a first line of its own, short and
-    without a full stop, above more text."""
-    headline = np.zeros(len(positions), dtype=bool)
-    for i in np.flatnonzero(numbers == 1).tolist():
-        text = index.sentences.text(int(positions[i])).strip()
-        sentence = index.sentences[int(positions[i])]
-        span = index.spans[sentence.doc_id]
-        headline[i] = (
-            len(span.paragraphs) > 1
-            and sentence.paragraph == 1
-            and len(text.split()) <= 20
-            and not text.endswith((".", "!", "?", "”", '"', ":"))
-        )
-    return headline
+def _is_credit(index: CorpusIndex, position: int) -> bool:
+    """Whether the sentence is a credit line closing its article ("News Agencies contributed
+    to this report", "Reporting by ...")."""
+    sentences = index.sentences
+    span = index.spans[index.texts.ids[int(sentences.column("doc")[position])]]
+    if position != span.sentences.stop - 1 or len(span.sentences) < 2:
+        return False
+    text = sentences.text(position).strip()
+    return len(text.split()) <= 15 and bool(_CREDIT.search(text))
+
+
+_CREDIT = re.compile(
+    r"contributed to (?:this|the) report|\b(?:reporting|editing|writing|additional reporting)"
+    r" by\b|^by\s+[A-Z]|^\W*(?:reuters|ap|afp|agencies)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _framing(index: CorpusIndex, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(headline or credit line, first sentence below any headline), per candidate."""
+    framing = np.zeros(len(positions), dtype=bool)
+    opening = np.zeros(len(positions), dtype=bool)
+    numbers = index.sentences.column("number")
+    for i, position in enumerate(positions.tolist()):
+        number = int(numbers[position])
+        if number == 1:
+            framing[i] = is_headline(index, position)
+            opening[i] = not framing[i]
+        elif number == 2:
+            opening[i] = is_headline(index, position - 1)
+        framing[i] = framing[i] or _is_credit(index, position)
+    return framing, opening
 
 
 def _about_asked(
