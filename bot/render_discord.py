@@ -74,7 +74,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
         embed = _quotes_embed(title, [answer.quotes[0]], CLOSEST_COLOUR)
         embed.set_author(name=echo(answer.reason or "", FIELD_NAME_LIMIT))
         embed.set_footer(
-            text=f"Not an answer: {answer.confidence:.0%} sure it answers the question. "
+            text=f"Shown as the closest passage, not as an answer: the model is "
+            f"{answer.confidence:.0%} sure it answers, and answers only when surer. "
             + NOT_FOUND_HINT.replace("`", "")
         )
         return embed

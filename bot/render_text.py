@@ -24,7 +24,8 @@ def render_answer(answer: Answer, *, color: bool = False, explain: bool = False)
         closest = _quotes_with_sources([answer.quotes[0]], color=color, explain=explain)
         return (
             f"{answer.reason}\n\n{closest}\n\n"
-            f"(Not an answer: {answer.confidence:.0%} sure it answers the question.)\n"
+            f"(Shown as the closest passage, not as an answer: the model is "
+            f"{answer.confidence:.0%} sure it answers, and answers only when surer.)\n"
             f"{NOT_FOUND_HINT}"
         )
     if not answer.found:

@@ -96,11 +96,6 @@ def answer_question(
     analysed = analyse_question(question, max_chars)
     if doc_id is not None and doc_id not in index.spans:
         raise UnknownDocumentError(doc_id, list(index.spans))
-    if not analysed.terms:
-        shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6]) or "none"
-        return Answer(
-            question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
-        )
     if analysed.broad:
         gist = _gist(index, analysed, doc_id, top=max(top, 1))
         if gist is not None:
@@ -113,6 +108,11 @@ def answer_question(
                     quote_for(index, s, rules, answers=True, explain=explain) for s in gist
                 ),
             )
+    if not analysed.terms:
+        shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6]) or "none"
+        return Answer(
+            question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
+        )
     ranked = rank_candidates(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
     model = answer_model()
     outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"

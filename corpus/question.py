@@ -42,12 +42,19 @@ def clean_question(text: str, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> st
             for ch in text
             if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
         )
-    cleaned = " ".join(visible.split())
+    unmarked = _EMPHASIS.sub(r"\2", _MENTION.sub(" ", visible))
+    cleaned = " ".join(unmarked.split())
     if not cleaned:
         raise BadQuestionError("Please type a question, for example: Who leads Mali's army?")
     if len(cleaned) > max_chars:
         raise BadQuestionError(too_long(len(cleaned), max_chars))
     return cleaned
+
+
+# Chat markup that is not part of a question: Discord mentions of users, roles and channels,
+# @everyone and @here; and markdown emphasis around words ("**Bazoum**" is Bazoum).
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
+_EMPHASIS = re.compile(r"(?<!\w)(\*\*|__|~~|\|\||\*|_|`)(?=\S)(.+?)(?<=\S)\1(?!\w)")
 
 
 def too_long(length: int, limit: int) -> str:

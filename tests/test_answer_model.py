@@ -14,6 +14,7 @@ from corpus import vectors
 from corpus.evaluate import evaluate_file, load_question_set
 from corpus.features import FEATURES
 from corpus.models import Answer, Citation, Quote
+from corpus.question import clean_question
 from corpus.scorer import CONFIDENCE_INPUTS, MODEL_FILE, AnswerModel, answer_model
 from corpus.vectors import WordVectors
 from tests.conftest import build_corpus
@@ -78,11 +79,11 @@ def test_the_closest_passage_is_shown_marked_as_not_an_answer():
     text = render_text.render_answer(closest_answer())
     assert text.startswith("The articles may not answer this directly")
     assert "“Yevgeny Prigozhin, head of Wagner Group" in text
-    assert "Not an answer: 38% sure" in text
+    assert "not as an answer: the model is 38% sure" in text
     embed = render_discord.answer_embed(closest_answer())
     assert embed.author.name.startswith("The articles may not answer this directly")
     assert "Prigozhin" in embed.description
-    assert "Not an answer" in embed.footer.text
+    assert "not as an answer" in embed.footer.text
     assert embed.colour == render_discord.CLOSEST_COLOUR
 
 
@@ -172,3 +173,45 @@ def test_wikiqa_document_ids_never_name_files(tmp_path):
     assert report.questions == 1
     assert not (tmp_path.parent / "escaped.txt").exists()
     assert not list(tmp_path.parent.parent.glob("escaped*"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "cleaned"),
+    [
+        ("@everyone who is **Bazoum**???", "who is Bazoum???"),
+        ("<@123456789> where will the army chiefs meet", "where will the army chiefs meet"),
+        ("<#55> who is _Bazoum_ <@&7>", "who is Bazoum"),
+        ("what is 2*3?", "what is 2*3?"),  # not emphasis
+        ("what is snake_case_name?", "what is snake_case_name?"),
+    ],
+)
+def test_chat_markup_is_not_part_of_the_question(typed, cleaned):
+    assert clean_question(typed) == cleaned
+
+
+def test_broad_questions_get_the_lead_about_their_subject(article_corpus):
+    gist = article_corpus.ask("What happened in Niger?", top=1)
+    assert gist.found and gist.quotes[0].citation.sentence_in_document == 1
+    about = article_corpus.ask("What is this article about?", top=1)
+    assert about.found and about.quotes[0].citation.sentence_in_document == 1
+    wagner = article_corpus.ask("What's the story with Wagner?", top=2)
+    assert wagner.found and all("Wagner" in q.text for q in wagner.quotes)
+
+
+def test_a_question_about_what_happened_to_something_asks_a_fact(article_corpus):
+    answer = article_corpus.ask("What has happened to pro-Russia sentiment since the coup?")
+    assert answer.quotes[0].text.startswith("Since the coup, pro-Russia sentiment")
+
+
+def test_a_broad_question_over_many_articles_picks_the_one_about_its_subject(tmp_path):
+    corpus = build_corpus(
+        tmp_path,
+        {
+            "strike": "Rail strike halts trains\n\nRail workers began a national strike on "
+            "Monday.\n\nThe union wants higher pay.",
+            "fire": "Wildfire forces evacuations\n\nA wildfire forced 12,000 people from their "
+            "homes.\n\nFirefighters fought the blaze overnight.",
+        },
+    )
+    answer = corpus.ask("What happened with the wildfire?", top=1)
+    assert answer.found and answer.quotes[0].text.startswith("A wildfire forced")

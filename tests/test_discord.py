@@ -211,7 +211,8 @@ def test_user_markdown_and_mentions_are_made_inert(tmp_path):
             question = f"**Who** heads the Wagner Group? {pings}"
             (callback,) = await env.fake.interact(slash("ask", question=question))
             title = callback.body["data"]["embeds"][0]["title"]
-            assert title.startswith("\\*\\*Who\\*\\*")
+            # Mentions and emphasis are chat markup, not part of the question: gone.
+            assert title == "Who heads the Wagner Group?"
             assert "@everyone" not in title
             assert "<@&4000" not in title and "<@5000" not in title
             assert_no_pings(env.fake)
