@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WordVectors", "text_vectors", "word_matrices", "word_vectors"]
+__all__ = ["WordVectors", "text_vectors", "word_vectors", "words_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ class WordVectors:
         self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
         # Candidate sentences recur from question to question: their vectors are kept.
         self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
-        # Bounded so that serving a big archive stays within tens of megabytes.
-        self.words_matrix = functools.lru_cache(maxsize=5_000)(self._words_matrix)
+        # Bounded so that serving a big archive stays within tens of megabytes (a vector is
+        # 1 kB).
+        self.word_vector = functools.lru_cache(maxsize=50_000)(self._word_vector)
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
@@ -68,10 +69,15 @@ class WordVectors:
     def _text_vector(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
-    def _words_matrix(self, words: tuple[str, ...]) -> np.ndarray:
-        """(len(words), dimensions): each word's unit vector (the mean of its tokens'), from
-        one gather out of the matrix."""
-        return _unit_means(self.matrix, [self.word_ids(w) for w in words])
+    def _word_vector(self, word: str) -> np.ndarray:
+        """The word's unit vector: the normalised mean of its tokens' vectors."""
+        return _unit_means(self.matrix, [self.word_ids(word)])[0]
+
+    def words_matrix(self, words: list[str]) -> np.ndarray:
+        """(len(words), dimensions): each word's unit vector."""
+        if not words:
+            return np.zeros((0, self.matrix.shape[1]), dtype=np.float32)
+        return np.stack([self.word_vector(w) for w in words])
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
@@ -151,12 +157,10 @@ def _open() -> WordVectors | None:
     return None
 
 
-def word_matrices(word_lists: list[tuple[str, ...]]) -> list[np.ndarray] | None:
-    """Each list's word vectors, a row per word (None without vectors)."""
+def words_matrix(words: list[str]) -> np.ndarray | None:
+    """The words' vectors, a row per word (None without vectors)."""
     vectors = word_vectors()
-    if vectors is None:
-        return None
-    return [vectors.words_matrix(words) for words in word_lists]
+    return vectors.words_matrix(words) if vectors is not None else None
 
 
 def text_vectors(texts: list[str]) -> np.ndarray | None:
