@@ -72,7 +72,7 @@ def _load_document(path: Path) -> Document:
     meta, meta_raw = _load_meta(meta_path)
     return Document(
         id=path.stem,
-        title=meta.title or title_from_file_name(path.stem),
+        title=meta.title or headline_of(text) or title_from_file_name(path.stem),
         source=meta.source,
         date=meta.date,
         url=meta.url,
@@ -115,6 +115,18 @@ def _load_meta(meta_path: Path) -> tuple[DocumentMeta, bytes]:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _log.warning("Ignoring metadata file %s: %s", meta_path, first_line)
         return DocumentMeta(), b""
+
+
+def headline_of(text: str) -> str | None:
+    """The article's headline, when it opens with one: a short first line of its own (a
+    blank line after it), without a full stop, as news articles are saved."""
+    first, separator, rest = text.lstrip().partition("\n")
+    first = first.strip()
+    if not separator or not rest.startswith(("\n", "\r\n")) or not first:
+        return None
+    if len(first) > 200 or len(first.split()) > 20 or first.endswith((".", "!", "?", ":")):
+        return None
+    return first
 
 
 def title_from_file_name(stem: str) -> str:

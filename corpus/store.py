@@ -34,7 +34,7 @@ __all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 8
+CACHE_FORMAT = 9
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 

@@ -74,3 +74,15 @@ def test_the_bundled_article_loads_with_its_metadata(article_corpus):
     (document,) = article_corpus.index.documents
     assert document.id == "niger-coup-2023"
     assert document.source == "News Agencies"
+
+
+def test_a_headline_line_is_the_title_when_there_is_no_metadata(tmp_path):
+    seeds = make_seeds(
+        tmp_path / "s",
+        {
+            "dam-flood": "Dam collapse floods valley\n\nThe dam gave way at dawn.\n",
+            "plain-text": "The dam gave way at dawn. Nobody was hurt.\n",
+        },
+    )
+    titles = {d.id: d.title for d in load_seeds(seeds).documents}
+    assert titles == {"dam-flood": "Dam collapse floods valley", "plain-text": "Plain text"}
