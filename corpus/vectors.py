@@ -48,9 +48,11 @@ class WordVectors:
         self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
         # Candidate sentences recur from question to question: their vectors are kept.
         self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
-        # Bounded so that serving a big archive stays within tens of megabytes (a vector is
-        # 1 kB).
-        self.word_vector = functools.lru_cache(maxsize=50_000)(self._word_vector)
+        # Word vectors made so far, a row each, found by word; emptied when full, so serving
+        # a big archive stays within tens of megabytes (a vector is 1 kB).
+        self._row_of: dict[str, int] = {}
+        self._rows = np.zeros((1024, self.matrix.shape[1]), dtype=np.float32)
+        self._lock = threading.Lock()
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
@@ -69,15 +71,24 @@ class WordVectors:
     def _text_vector(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
-    def _word_vector(self, word: str) -> np.ndarray:
-        """The word's unit vector: the normalised mean of its tokens' vectors."""
-        return _unit_means(self.matrix, [self.word_ids(word)])[0]
-
     def words_matrix(self, words: list[str]) -> np.ndarray:
-        """(len(words), dimensions): each word's unit vector."""
-        if not words:
-            return np.zeros((0, self.matrix.shape[1]), dtype=np.float32)
-        return np.stack([self.word_vector(w) for w in words])
+        """(len(words), dimensions): each word's unit vector (the normalised mean of its
+        tokens' vectors), made once per word and kept."""
+        with self._lock:  # the bot answers from worker threads
+            new = [w for w in dict.fromkeys(words) if w not in self._row_of]
+            if len(self._row_of) + len(new) > _KEPT_WORDS:
+                self._row_of.clear()
+                new = list(dict.fromkeys(words))
+            if new:
+                start = len(self._row_of)
+                needed = start + len(new)
+                if needed > len(self._rows):
+                    grown = np.zeros((max(needed, 2 * len(self._rows)), self._rows.shape[1]))
+                    grown[:start] = self._rows[:start]
+                    self._rows = grown.astype(np.float32)
+                self._rows[start:needed] = _unit_means(self.matrix, [self.word_ids(w) for w in new])
+                self._row_of.update((w, start + i) for i, w in enumerate(new))
+            return self._rows[[self._row_of[w] for w in words]]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
@@ -106,6 +117,7 @@ def _unit_means(matrix: np.ndarray, groups: list) -> np.ndarray:
 
 
 _NEVER = 1 << 60
+_KEPT_WORDS = 50_000
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
