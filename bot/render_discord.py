@@ -83,7 +83,11 @@ def answer_embed(answer: Answer) -> discord.Embed:
         description = f"{echo(answer.reason or '', 1500)}\n\n{NOT_FOUND_HINT}"
         return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
     quotes = [q for q in answer.quotes if q.answers_question]
-    return _quotes_embed(title, quotes, FOUND_COLOUR)
+    embed = _quotes_embed(title, quotes, FOUND_COLOUR)
+    embed.set_footer(
+        text=f"{QUOTE_FOOTER} Confidence that the first quote answers: {answer.confidence:.0%}."
+    )
+    return embed
 
 
 def summary_embed(summary: Summary) -> discord.Embed:

@@ -31,7 +31,13 @@ def render_answer(answer: Answer, *, color: bool = False, explain: bool = False)
     if not answer.found:
         return f"{answer.reason}\n{NOT_FOUND_HINT}"
     quotes = [q for q in answer.quotes if q.answers_question]
-    return _quotes_with_sources(quotes, color=color, explain=explain)
+    answered = _quotes_with_sources(quotes, color=color, explain=explain)
+    return f"{answered}\n{_confidence_line(answer)}"
+
+
+def _confidence_line(answer: Answer) -> str:
+    """How sure the model is, for every answer, so a reader can weigh it."""
+    return f"Confidence that the first quote answers: {answer.confidence:.0%}"
 
 
 def render_summary(summary: Summary, *, color: bool = False) -> str:
