@@ -70,7 +70,9 @@ SETS = [
     SetSpec("wikiqa-dev", SHARED / "eval/wikiqa/WikiQA-dev.tsv", ROOT / "seeds", "train"),
     SetSpec("own-decline", DATA / "decline_questions.jsonl", ROOT / "seeds", "train"),
     SetSpec("fresh-a", DATA / "fresh_a_questions.jsonl", DATA / "fresh_a", "train"),
+    SetSpec("fresh-c", DATA / "fresh_c_questions.jsonl", DATA / "fresh_c", "train"),
     SetSpec("bbc-dev", DATA / "bbc_dev_questions.jsonl", BBC, "train"),
+    SetSpec("bbc-train", DATA / "bbc_train_questions.jsonl", BBC, "train"),
     SetSpec("niger-dev", DATA / "article_questions.jsonl", ROOT / "seeds", "train"),
     SetSpec("trec-dev", SHARED / "eval/trecqa/TREC-QA-dev.tsv", ROOT / "seeds", "dev"),
     SetSpec("squad-odd", SHARED / SQUAD, ROOT / "seeds", "dev", "odd"),
@@ -82,7 +84,16 @@ SETS = [
 ]
 
 
-NEWS = {"own-decline", "fresh-a", "bbc-dev", "niger-dev", "article-dev", "paraphrase"}
+NEWS = {
+    "own-decline",
+    "fresh-a",
+    "fresh-c",
+    "bbc-dev",
+    "bbc-train",
+    "niger-dev",
+    "article-dev",
+    "paraphrase",
+}
 
 
 @dataclass
@@ -354,42 +365,46 @@ def fit(loaded: dict[str, LoadedSet], names: list[str], l2: float):
     return theta, conf
 
 
-def choose_threshold(loaded: dict[str, LoadedSet], names, theta, conf, wrong_cost: float):
-    """The confidence from which answering pays on the dev sets (each set weighing as much as
-    about 150 questions): a right answer gains 1, a wrong one (or any answer to an
-    unanswerable question) costs `wrong_cost`, declining costs nothing. With a cost of 2 an
-    answer must be right two times in three at the margin."""
-    pairs = []
-    weights = question_weights({n: loaded[n].items for n in names})
-    for n in names:
-        for it, w in zip(loaded[n].items, weights[n], strict=True):
-            top = top_of(it, theta)
-            right = bool(it.answerable and top is not None and it.gold[top[0]])
-            pairs.append((confidence(it, theta, conf), right, w))
-    pairs.sort(reverse=True)
-    best, best_gain, gain = 1.0, 0.0, 0.0
+Outcomes = list[tuple[float, bool, bool]]  # per question: (confidence, answerable, right)
+
+
+def outcomes(items: list[Item], theta, conf) -> Outcomes:
+    rows = []
+    for it in items:
+        top = top_of(it, theta)
+        right = bool(it.answerable and top is not None and it.gold[top[0]])
+        rows.append((confidence(it, theta, conf), it.answerable, right))
+    return rows
+
+
+def choose_threshold(per_set: list[Outcomes], precision: float) -> float:
+    """The lowest confidence from which answers are right `precision` of the time, pooled
+    over the sets with each set weighing the same (an answer to an unanswerable question is
+    wrong). High precision first: below it the bot offers the closest passage instead."""
+    pairs = sorted(
+        ((c, right, 1.0 / len(rows)) for rows in per_set for c, _, right in rows),
+        reverse=True,
+    )
+    chosen, good, total = 1.0, 0.0, 0.0
     for c, right, w in pairs:
-        gain += w if right else -wrong_cost * w
-        if gain > best_gain:
-            best, best_gain = c, gain
-    return best
+        good += right * w
+        total += w
+        if good / total >= precision:
+            chosen = c
+    return chosen
 
 
-def choose_closest(loaded, names, theta, conf, answer_threshold: float, share: float) -> float:
+def choose_closest(per_set: list[Outcomes], answer_threshold: float, share: float) -> float:
     """The confidence from which the first quote, below the answer threshold, is worth showing
-    as the closest passage: the point that maximises the gain on the dev sets (each set
-    weighing as much as about 150 questions) when a right passage gains 1 and a wrong one costs
-    share / (1 - share), so that at the margin it is right `share` of the time. Under it
-    nothing is offered."""
-    pairs = []
-    weights = question_weights({n: loaded[n].items for n in names})
-    for n in names:
-        for it, w in zip(loaded[n].items, weights[n], strict=True):
-            c = confidence(it, theta, conf)
-            if c < answer_threshold:
-                top = top_of(it, theta)
-                right = bool(it.answerable and top is not None and it.gold[top[0]])
-                pairs.append((c, right, w))
+    as the closest passage: the point that maximises the gain over the sets (each weighing the
+    same) when a right passage gains 1 and a wrong one costs share / (1 - share), so that at
+    the margin it is right `share` of the time. Under it nothing is offered."""
+    pairs = [
+        (c, right, 1.0 / len(rows))
+        for rows in per_set
+        for c, _, right in rows
+        if c < answer_threshold
+    ]
     pairs.sort(reverse=True)
     cost = share / (1 - share)
     chosen, best, gain = answer_threshold, 0.0, 0.0
@@ -404,10 +419,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--l2", type=float, default=0.001)
     parser.add_argument(
-        "--wrong-cost",
-        type=float,
-        default=1.5,
-        help="cost of a wrong answer, against 1 gained by a right one",
+        "--precision", type=float, default=0.7, help="answers must be right this often"
     )
     parser.add_argument("--closest-share", type=float, default=0.3)
     parser.add_argument("--write", action="store_true")
@@ -438,46 +450,51 @@ def main() -> None:
         args.cache.write_bytes(pickle.dumps(loaded))
     train = [n for n in loaded if loaded[n].spec.role == "train"]
     print(f"cross-article negatives: {sum(len(loaded[n].items) for n in train if '~' in n)}")
-    dev = [n for n in loaded if loaded[n].spec.role == "dev"]
-    threshold_sets = dev
-    print(f"\nleave one set out (l2 {args.l2}); each row fitted without its own set")
+    theta, conf = fit(loaded, train, args.l2)
+    # Every set's confidences from a model that never saw it: the train sets' from the fit
+    # without them, the dev and test sets' from the fit on all training sets.
+    fits = {"all": (theta, conf)}
+    held_out: dict[str, Outcomes] = {}
+    for name, one in loaded.items():
+        if name.endswith("~cross"):
+            continue
+        if one.spec.role == "train":
+            fits[name] = fit(loaded, [n for n in train if n.split("~")[0] != name], args.l2)
+        held_out[name] = outcomes(one.items, *fits.get(name, fits["all"]))
+    # Thresholds are chosen on the train sets' held-out confidences and the dev sets; the
+    # test sets never take part.
+    choosing = [rows for name, rows in held_out.items() if loaded[name].spec.role != "test"]
+    threshold = choose_threshold(choosing, args.precision)
+    closest = choose_closest(choosing, threshold, args.closest_share)
+    print(f"\nleave one set out (l2 {args.l2}); each row from a model that never saw its set")
     print(
         f"{'set':<13}{'role':<6}{'n':>5}  {'hit@1':>6} {'bm25':>6}  {'MAP':>6} {'bm25':>6}  "
         f"{'P':>5} {'R':>5} {'decl':>5} {'AUC':>5}"
     )
-    for name, one in loaded.items():
-        if name.endswith("~cross"):
-            continue
-        fit_on = [n for n in train if n.split("~")[0] != name]
-        theta, conf = fit(loaded, fit_on, args.l2)
-        threshold = choose_threshold(
-            loaded, [n for n in threshold_sets if n != name], theta, conf, args.wrong_cost
-        )
-        r = measure(one, theta, conf, threshold)
+    for name in held_out:
+        one = loaded[name]
+        r = measure(one, *fits.get(name, fits["all"]), threshold)
         print(
             f"{name:<13}{one.spec.role:<6}{r['questions']:>5}  {r['hit1']:>6.3f} "
             f"{r['bm25_hit1']:>6.3f}  {_f(r['map'])} {_f(r['bm25_map'])}  "
             f"{r['precision']:>5.2f} {r['recall']:>5.2f} {_f(r['declined'], 5)} "
             f"{_f(r['auc'], 5)}"
         )
-    theta, conf = fit(loaded, train, args.l2)
-    threshold = choose_threshold(loaded, threshold_sets, theta, conf, args.wrong_cost)
     print("\nranking weights (fitted on all training sets):")
     for name, value in zip(FEATURES, theta.tolist(), strict=True):
         print(f"  {name:<12}{value:+.3f}")
     print("confidence weights:")
     for name, value in zip(CONFIDENCE_INPUTS, conf[0].tolist(), strict=True):
         print(f"  {name:<12}{value:+.3f}")
-    closest = choose_closest(loaded, threshold_sets, theta, conf, threshold, args.closest_share)
     print(
-        f"  bias {conf[1]:+.3f}; answer from {threshold:.3f} (wrong answers cost "
-        f"{args.wrong_cost} on dev), closest passage from {closest:.3f}"
+        f"  bias {conf[1]:+.3f}; answer from {threshold:.3f}, closest passage from "
+        f"{closest:.3f} (chosen on the train sets' held-out confidences and the dev sets)"
     )
     if args.write:
         model = AnswerModel(theta, conf[0], float(conf[1]), threshold, closest)
         data = model.to_json(
             fitted_on=train,
-            thresholds_chosen_on=threshold_sets,
+            thresholds_chosen_on=[n for n in held_out if loaded[n].spec.role != "test"],
             command="python bench/train_answers.py --write",
         )
         MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

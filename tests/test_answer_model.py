@@ -215,3 +215,17 @@ def test_a_broad_question_over_many_articles_picks_the_one_about_its_subject(tmp
     )
     answer = corpus.ask("What happened with the wildfire?", top=1)
     assert answer.found and answer.quotes[0].text.startswith("A wildfire forced")
+
+
+def test_every_answer_shows_how_sure_the_model_is():
+    quote = closest_answer().quotes[0].model_copy(update={"answers_question": True})
+    answer = Answer(
+        question="Who heads Wagner?", found=True, outcome="answer", confidence=0.83, quotes=(quote,)
+    )
+    assert render_text.render_answer(answer).endswith(
+        "Confidence that the first quote answers: 83%"
+    )
+    assert (
+        "Confidence that the first quote answers: 83%"
+        in render_discord.answer_embed(answer).footer.text
+    )

@@ -30,9 +30,9 @@ def test_article_questions_keep_their_level():
 def test_near_miss_questions_are_declined():
     report = evaluate_file(DATA / "decline_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 15 and report.unanswerable == 25
-    assert report.recall >= 0.73  # 11 of 15 answered (the others offered as closest passages)
-    assert report.precision >= 0.91
-    assert report.declined >= 0.96  # 24 of 25
+    assert report.recall >= 0.86  # 13 of 15 answered (the others offered as closest passages)
+    assert report.precision == 1.0
+    assert report.declined == 1.0
 
 
 def test_paraphrased_questions_find_their_sentence_and_never_a_wrong_answer():
@@ -41,10 +41,10 @@ def test_paraphrased_questions_find_their_sentence_and_never_a_wrong_answer():
     confident about fewer than half of them, and right whenever it is."""
     report = evaluate_file(DATA / "paraphrase_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 18
-    assert report.hit_at_1 >= 0.88  # 16 of 18
+    assert report.hit_at_1 >= 0.94  # 17 of 18
     assert report.hit_at_k >= 0.94
     assert report.precision == 1.0
-    assert report.recall >= 0.33  # 6 of 18
+    assert report.recall >= 0.22  # 4 of 18
 
 
 # Sets the answer model never saw (bench/train_answers.py gives them the "test" role): the
@@ -56,8 +56,8 @@ def test_new_articles_asked_without_naming_one_keep_their_level():
     (tests/data/fresh_b*), asked of all six at once."""
     report = evaluate_file(DATA / "fresh_b_questions.jsonl", seeds_dir=DATA / "fresh_b")
     assert report.answerable == 62 and report.unanswerable == 20
-    assert report.hit_at_1 >= 0.5  # 31 of 62
-    assert report.hit_at_k >= 0.75
+    assert report.hit_at_1 >= 0.53  # 33 of 62
+    assert report.hit_at_k >= 0.72
     assert report.declined >= 0.80  # 16 of 20
 
 
@@ -65,9 +65,9 @@ def test_a_new_readers_questions_about_the_bundled_article_keep_their_level():
     """46 questions a new reader wrote about the bundled article without seeing the code."""
     report = evaluate_file(DATA / "niger_user_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 32 and report.unanswerable == 14
-    assert report.hit_at_1 >= 0.56  # 18 of 32
-    assert report.hit_at_k >= 0.75
-    assert report.declined >= 0.85  # 12 of 14
+    assert report.hit_at_1 >= 0.53  # 17 of 32
+    assert report.hit_at_k >= 0.78
+    assert report.declined >= 0.92  # 13 of 14
 
 
 def test_wikiqa_format_is_scored_by_lines(tmp_path):
