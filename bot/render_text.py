@@ -125,6 +125,8 @@ def surface_words(quote: Quote) -> dict[str, str]:
 
 def _explanation(quote: Quote) -> str:
     assert quote.explanation is not None
+    if quote.explanation.rule:
+        return f"    why: {quote.explanation.rule}"
     words = surface_words(quote)
     ranked = sorted(quote.explanation.terms.items(), key=lambda kv: -kv[1])
     terms = ", ".join(f"{words.get(term, term)} {value:.2f}" for term, value in ranked)

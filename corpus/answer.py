@@ -41,6 +41,10 @@ NO_CONTENT_WORDS = (
 )
 NOT_IN_ARTICLES = "The articles do not seem to answer that."
 MAY_NOT_ANSWER = "The articles may not answer this directly; the closest passage is:"
+GIST_RULE = (
+    "a broad question: the lead of the article that holds all of its subject, or that "
+    "article's first sentences naming it"
+)
 _WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
@@ -153,7 +157,7 @@ def _gist(
         if doc_id is None and len(index.spans) != 1:
             return None
         span = index.spans[doc_id] if doc_id else next(iter(index.spans.values()))
-        return [_scored(index, p) for p in _lead_positions(index, span.sentences)[:top]]
+        return [_scored(index, p, ()) for p in _lead_positions(index, span.sentences)[:top]]
     hits = index.search(index.expand_query(list(subject)), 12, doc_id)
     docs = index.sentences.column("doc")
     wanted = set(subject)
@@ -167,7 +171,7 @@ def _gist(
         if wanted <= opening and (not naming or naming[0] != lead[0]):
             naming = [lead[0], *naming]
         if naming:
-            return [_scored(index, p) for p in naming[:top]]
+            return [_scored(index, p, subject) for p in naming[:top]]
     return None
 
 
@@ -183,8 +187,11 @@ def _lead_positions(index: CorpusIndex, sentences: range) -> list[int]:
     return positions
 
 
-def _scored(index: CorpusIndex, position: int) -> ScoredSentence:
-    return ScoredSentence(position, 0.0, 1.0, ())
+def _scored(index: CorpusIndex, position: int, subject: tuple[str, ...]) -> ScoredSentence:
+    """A sentence chosen by the broad-question rule, with the subject's words it holds (for
+    highlighting)."""
+    held = set(index.sentence_tokens[position])
+    return ScoredSentence(position, 0.0, 1.0, tuple(t for t in subject if t in held))
 
 
 def covers_question(coverage: float, rules: AnswerRules = DEFAULT_RULES) -> bool:
@@ -289,6 +296,8 @@ def _explanation(
 ) -> Explanation:
     """Each matched term's part of the match feature, the words standing in for unmatched
     ones, and each feature's weighted part of the score (they add up to it)."""
+    if not scored.features:  # chosen by the broad-question rule
+        return Explanation(terms={}, features={}, rule=GIST_RULE)
     weighted = answer_model().contributions(np.array(list(scored.features.values())))
     return Explanation(
         terms={t: round(v, 4) for t, v in scored.contributions.items()},

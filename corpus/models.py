@@ -117,6 +117,8 @@ class Explanation(_Frozen):
     terms: dict[str, float]
     features: dict[str, float]
     stand_ins: dict[str, tuple[str, ...]] = {}  # question stem -> stems of the sentence's words
+    # Set when a rule, not the model, chose the sentence (the lead, for a broad question).
+    rule: str | None = None
 
 
 class Quote(_Frozen):

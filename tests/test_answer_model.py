@@ -229,3 +229,11 @@ def test_every_answer_shows_how_sure_the_model_is():
         "Confidence that the first quote answers: 83%"
         in render_discord.answer_embed(answer).footer.text
     )
+
+
+def test_a_broad_answer_explains_the_rule_that_chose_it(article_corpus):
+    answer = article_corpus.ask("What happened in Niger?", top=1, explain=True)
+    quote = answer.quotes[0]
+    assert quote.explanation is not None and "broad question" in quote.explanation.rule
+    assert [quote.text[s:e] for s, e in quote.highlights] == ["Niger"]
+    assert "why: a broad question" in render_text.render_answer(answer, explain=True)
