@@ -1,6 +1,6 @@
 """Fit the answer model (ranking weights and answer confidence) and measure it honestly.
 
-    python bench/train_answers.py [--sets NAME ...] [--write] [--l2 X]
+    python bench/train_answers.py [--write] [--l2 X] [--precision P] [--cache FILE]
 
 Every question set is read where it lies (../shared/eval, ../shared/corpora, tests/data) and
 nothing of the shared data is written into the project. Each set's candidates get the features
@@ -10,11 +10,14 @@ of corpus/features.py; then:
   and measured on it, so every number printed in that table is on questions the fit never saw;
 - plain rank-bm25 over the same sentences (BM25Okapi over the document's sentences, or over
   every sentence when the question names no document) is measured beside it;
+- each answerable question of a train set is also asked of another article than its own, as
+  a negative for the confidence (its answer is not there);
 - with `--write`, the model fitted on all training sets is written to corpus/answer_model.json,
-  with the confidence thresholds chosen on the dev sets (never on the test sets).
+  with the thresholds chosen on the train sets' held-out confidences and the dev sets (never
+  on the test sets).
 
-Sets have roles: `train` sets fit the weights, `dev` sets choose the thresholds and the
-regularisation, `test` sets are only ever measured.
+Sets have roles: `train` sets fit the weights, `dev` sets choose the thresholds and which
+features stay, `test` sets are only ever measured.
 """
 
 from __future__ import annotations
