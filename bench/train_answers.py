@@ -439,8 +439,8 @@ def main() -> None:
 
         loaded = pickle.loads(args.cache.read_bytes())  # our own file, from an earlier run
     for spec in SETS if not loaded else []:
-        if not spec.path.exists():
-            print(f"(skipping {spec.name}: {spec.path} is not here)")
+        if not spec.path.exists() or not spec.seeds.is_dir():
+            print(f"(skipping {spec.name}: {spec.path} or {spec.seeds} is not here)")
             continue
         one, crossed = load_set(spec)
         loaded[spec.name] = one
