@@ -36,8 +36,14 @@ def render_answer(answer: Answer, *, color: bool = False, explain: bool = False)
 
 
 def _confidence_line(answer: Answer) -> str:
-    """How sure the model is, for every answer, so a reader can weigh it."""
+    """How sure the model is, for every answer, so a reader can weigh it (or, for a broad
+    question, that a rule chose the lead)."""
+    if answer.basis == "lead":
+        return LEAD_BASIS
     return f"Confidence that the first quote answers: {answer.confidence:.0%}"
+
+
+LEAD_BASIS = "A broad question: these are the opening sentences of the article about it."
 
 
 def render_summary(summary: Summary, *, color: bool = False) -> str:

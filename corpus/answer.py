@@ -108,6 +108,7 @@ def answer_question(
                 found=True,
                 outcome="answer",
                 confidence=1.0,
+                basis="lead",
                 quotes=tuple(
                     quote_for(index, s, rules, answers=True, explain=explain) for s in gist
                 ),

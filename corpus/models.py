@@ -148,8 +148,12 @@ class Answer(_Frozen):
     # "answer": the quotes answer; "closest": the articles may not answer directly, and the
     # first quote is only the closest passage; "none": nothing relevant.
     outcome: AnswerOutcome = "none"
-    # The answer model's probability that the first quote answers the question, 0..1.
+    # The answer model's probability that the first quote answers the question, 0..1 (1.0
+    # when a rule chose the quotes: see `basis`).
     confidence: float = 0.0
+    # What chose the quotes: the answer model, or the lead rule for a broad question ("What
+    # happened in Niger?": the article's first sentences about it).
+    basis: Literal["model", "lead"] = "model"
     # Why nothing is quoted as the answer, in words a reader can act on; None when found.
     reason: str | None = None
     # Best first; listed even when found is false, as the nearest candidates.

@@ -237,3 +237,6 @@ def test_a_broad_answer_explains_the_rule_that_chose_it(article_corpus):
     assert quote.explanation is not None and "broad question" in quote.explanation.rule
     assert [quote.text[s:e] for s, e in quote.highlights] == ["Niger"]
     assert "why: a broad question" in render_text.render_answer(answer, explain=True)
+    assert answer.basis == "lead"
+    assert render_text.render_answer(answer).endswith(render_text.LEAD_BASIS)
+    assert "broad question" in render_discord.answer_embed(answer).footer.text
