@@ -9,6 +9,7 @@ quote answers: above one threshold it is an answer, above a lower one the closes
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -165,10 +166,13 @@ def _gist(
     for hit in hits:  # best passage first: its article is the best match that holds it all
         span = index.spans[index.texts.ids[int(docs[hit.first])]].sentences
         lead = _lead_positions(index, span)
-        naming = [p for p in lead if wanted <= set(index.sentence_tokens[p])]
+        # The first `top` that name it: a long article is not read to its end.
+        naming = list(
+            itertools.islice((p for p in lead if wanted <= set(index.sentence_tokens[p])), top)
+        )
         # An article whose opening (headline included) names the subject is about it: its
         # lead sentence is the gist even when it does not repeat the name.
-        opening = {t for p in list(span)[:3] for t in index.sentence_tokens[p]}
+        opening = {t for p in span[:3] for t in index.sentence_tokens[p]}
         if wanted <= opening and (not naming or naming[0] != lead[0]):
             naming = [lead[0], *naming]
         if naming:
@@ -180,12 +184,11 @@ def _gist(
 _GIST_SUBJECT_WORDS = 2
 
 
-def _lead_positions(index: CorpusIndex, sentences: range) -> list[int]:
+def _lead_positions(index: CorpusIndex, sentences: range) -> range:
     """The article's sentences in order, without its headline."""
-    positions = list(sentences)
-    if len(positions) > 1 and is_headline(index, positions[0]):
-        positions = positions[1:]
-    return positions
+    if len(sentences) > 1 and is_headline(index, sentences.start):
+        return sentences[1:]
+    return sentences
 
 
 def _scored(index: CorpusIndex, position: int, subject: tuple[str, ...]) -> ScoredSentence:
