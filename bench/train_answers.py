@@ -284,13 +284,13 @@ def fit_confidence(items: list[Item], weights: list[float], theta: np.ndarray, l
 
 
 def confidence(item: Item, theta, conf) -> float:
+    """The confidence the shipped code computes (AnswerModel.confidence) for this item."""
     top = top_of(item, theta)
     if top is None:
         return 0.0
     first, ordered = top
-    x = confidence_inputs(item.features[first], ordered, item.extra, first)
-    w, b = conf
-    return float(1 / (1 + np.exp(-(x @ w + b))))
+    model = AnswerModel(theta, conf[0], float(conf[1]), 1.0, 0.0)
+    return model.confidence(confidence_inputs(item.features[first], ordered, item.extra, first))
 
 
 # ---------------------------------------------------------------- measuring
@@ -298,21 +298,16 @@ def confidence(item: Item, theta, conf) -> float:
 
 def measure(loaded: LoadedSet, theta, conf, threshold: float) -> dict:
     items = loaded.items
+    rows = outcomes(items, theta, conf)
     answerable = [it for it in items if it.answerable]
     hit1 = aps = bm_hit = bm_ap = 0.0
     answered = correct = declined = 0
-    confidences, rights = [], []
-    for it in items:
-        top = top_of(it, theta)
-        c = confidence(it, theta, conf)
-        confidences.append(c)
-        rights.append(bool(it.answerable and top is not None and it.gold[top[0]]))
+    for it, (c, _, right) in zip(items, rows, strict=True):
         found = c >= threshold
         answered += found
         if not it.answerable:
             declined += not found
             continue
-        right = top is not None and bool(it.gold[top[0]])
         hit1 += right
         correct += right and found
         bm_hit += it.bm25_first_right
@@ -334,7 +329,7 @@ def measure(loaded: LoadedSet, theta, conf, threshold: float) -> dict:
         "precision": precision,
         "recall": recall,
         "declined": declined / unanswerable if unanswerable else None,
-        "auc": _auc(confidences, rights),
+        "auc": _auc([c for c, _, _ in rows], [right for _, _, right in rows]),
     }
 
 

@@ -33,7 +33,6 @@ __all__ = [
     "covers_question",
     "quote_for",
     "rank_candidates",
-    "score_sentences",
 ]
 
 NO_CONTENT_WORDS = (
@@ -239,22 +238,6 @@ def rank_candidates(
     )
     ranked = [table.row(i, float(scores[i])) for i in order[:limit].tolist()]
     return RankedCandidates(ranked, confidence)
-
-
-def score_sentences(
-    index: CorpusIndex,
-    question: AnalysedQuestion,
-    *,
-    doc_id: str | None = None,
-    rules: AnswerRules = DEFAULT_RULES,
-    passages: int | None = None,
-    limit: int | None = None,
-) -> list[ScoredSentence]:
-    """Candidate sentences, best first (ties in document order); the best `limit` of them
-    if given."""
-    return rank_candidates(
-        index, question, doc_id=doc_id, rules=rules, passages=passages, limit=limit
-    ).sentences
 
 
 def quote_for(

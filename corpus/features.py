@@ -174,17 +174,18 @@ def candidate_table(
     total_weight = weights.sum()
     # Coverage counts the question's own words (a stand-in may be another sense of the word:
     # "use" ~ "role"); `lifted`, the share the priors are scaled by, counts stand-ins too.
-    coverage = (present * coverage_weights).sum(axis=1) / coverage_weights.sum()
-    lifted = ((present | related) * coverage_weights).sum(axis=1) / coverage_weights.sum()
+    total_coverage = coverage_weights.sum()
+    coverage = (present * coverage_weights).sum(axis=1) / total_coverage
+    lifted = ((present | related) * coverage_weights).sum(axis=1) / total_coverage
     matched_any = present.any(axis=1)
     numbers = index.sentences.column("number")[positions]
-    total_coverage = coverage_weights.sum()
+    named = np.array([t in question.named for t in distinct])
     in_article = _article_presence(index, positions, distinct)
     beside = present | _neighbour_presence(index, positions, distinct)
     in_context = beside | in_article & (numbers <= 2)[:, None]
     framing, opening = _framing(index, positions)
     article_share = (in_article * coverage_weights).sum(axis=1) / total_coverage
-    asked_share = _asked_share(question, distinct, present | related, coverage_weights)
+    asked_share = _asked_share(named, present | related, coverage_weights)
     counted = np.zeros(len(positions), dtype=bool)
     expected = np.zeros(len(positions), dtype=bool)
     definition = np.zeros(len(positions), dtype=bool)
@@ -216,7 +217,7 @@ def candidate_table(
         "counted": lifted * counted,
         **_meaning(texts, question),
         **_soft_match(texts, question, present, distinct, weights),
-        "unnamed": _unnamed(question, distinct, beside),
+        "unnamed": _unnamed(named, beside),
         "lead": opening * article_share if question.broad else np.zeros(len(positions)),
     }
     return CandidateTable(
@@ -227,7 +228,7 @@ def candidate_table(
         # may be in the question itself ("was it Mali or Russia?").
         has_expected=matched_any
         & (expected | (question.expects not in ("time", "number", "money", "score"))),
-        about_asked=_about_asked(question, distinct, present),
+        about_asked=_about_asked(named, present),
         terms=distinct,
         present=present,
         related=related,
@@ -293,21 +294,17 @@ def _sentence_words(text: str) -> tuple[str, ...]:
     return tuple(content_words(text))
 
 
-def _unnamed(question: AnalysedQuestion, terms: tuple[str, ...], held: np.ndarray) -> np.ndarray:
-    named = np.array([t in question.named for t in terms])
+def _unnamed(named: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Share of the question's names (`named`: a flag per term) each candidate lacks."""
     if not named.any():
         return np.zeros(len(held))
     return (~held[:, named]).sum(axis=1) / named.sum()
 
 
-def _asked_share(
-    question: AnalysedQuestion, terms: tuple[str, ...], held: np.ndarray, weights: np.ndarray
-) -> np.ndarray:
+def _asked_share(named: np.ndarray, held: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Share of the weight of the terms the question asks about (not the names it gives) that
     each candidate holds; all terms when it names nothing else."""
-    asked = np.array([t not in question.named for t in terms])
-    if not asked.any():
-        asked[:] = True
+    asked = ~named if not named.all() else np.ones_like(named)
     w = weights * asked
     return (held * w).sum(axis=1) / w.sum()
 
@@ -372,7 +369,7 @@ def is_headline(index: CorpusIndex, position: int) -> bool:
     text = sentences.text(position).strip()
     return (
         len(span.paragraphs) > 1
-        and (len(span.sentences) < 2 or sentences[position + 1].paragraph > 1)
+        and (len(span.sentences) < 2 or int(sentences.column("paragraph")[position + 1]) > 1)
         and len(text.split()) <= 20
         and not text.endswith((".", "!", "?", "”", '"', ":"))
     )
@@ -412,16 +409,14 @@ def _framing(index: CorpusIndex, positions: np.ndarray) -> tuple[np.ndarray, np.
     return framing, opening
 
 
-def _about_asked(
-    question: AnalysedQuestion, terms: tuple[str, ...], present: np.ndarray
-) -> np.ndarray:
+def _about_asked(named: np.ndarray, present: np.ndarray) -> np.ndarray:
     """Whether each candidate matches a term the question asks about, beyond the names it
-    gives: "Who is the president of France?" is not answered by a sentence that only names
-    France. Questions that name nothing, or nothing else, set no such condition."""
-    asked = [j for j, term in enumerate(terms) if term not in question.named]
-    if not asked or len(asked) == len(terms):
+    gives (`named`: a flag per term): "Who is the president of France?" is not answered by a
+    sentence that only names France. Questions that name nothing, or nothing else, set no
+    such condition."""
+    if named.all() or not named.any():
         return np.ones(len(present), dtype=bool)
-    return present[:, asked].any(axis=1)
+    return present[:, ~named].any(axis=1)
 
 
 def _coverage_weights(
@@ -541,17 +536,17 @@ _DATE = re.compile(
     r"February|March|April|May|June|July|August|September|October|November|December)\b"
     r"|\b(?:1[5-9]\d\d|20\d\d)s?\b(?:\s*[-–]\s*\d{2,4}\b)?"
 )
+_SMALL_NUMBERS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+)
 _NUMBER = re.compile(
-    r"\d+(?:[,.]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|percent)\b",
+    rf"\d+(?:[,.]\d+)*|\b(?:{_SMALL_NUMBERS}|hundred|thousand|million|billion|trillion|dozen|"
+    r"half|percent)\b",
     re.IGNORECASE,
 )
-
-
 _COUNTED = re.compile(
-    r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|dozen|"
-    r"dozens)\b)((?:\s+[\w’'-]+){1,3})",
+    rf"(?:\d[\d,.]*|\b(?:{_SMALL_NUMBERS}|hundreds?|thousands?|millions?|dozens?)\b)"
+    r"((?:\s+[\w’'-]+){1,3})",
     re.IGNORECASE,
 )
 _FOLDED_WORDS = re.compile(r"[^\W\d_]+")

@@ -107,8 +107,9 @@ class WordNet:
                 words.add(lemma)
                 words.update(self._irregular_forms[part].get(lemma, ()))
                 for synset in senses[:SENSES]:
-                    words.update(self._synonyms(synset, part))
-                    words.update(self._derived(synset, part, lemma))
+                    members, pointers = self._synset(synset, part)
+                    words.update(self._synonyms(members, pointers, part))
+                    words.update(self._derived(members, pointers, lemma))
                 if part == "noun" and senses:
                     words.update(self._hypernyms(senses[0], part))
         own = stem(word)
@@ -135,9 +136,10 @@ class WordNet:
         pointer_count = int(fields[3])
         return [int(f) for f in fields[6 + pointer_count :]]
 
-    def _synonyms(self, offset: int, part: str) -> list[str]:
+    def _synonyms(
+        self, words: list[str], pointers: list[tuple[bytes, int, str, int]], part: str
+    ) -> list[str]:
         """The synset's words and, for an adjective, those of the synsets it is similar to."""
-        words, pointers = self._synset(offset, part)
         if part == "adj":
             for symbol, target, target_part, _ in pointers:
                 if symbol == _SIMILAR_TO:
@@ -154,10 +156,12 @@ class WordNet:
             for word in self._synset(target, target_part)[0]
         ]
 
-    def _derived(self, offset: int, part: str, lemma: str) -> list[str]:
-        """The lemma's derivationally related forms in this sense: "lead" ~ "leader", "die"
-        ~ "death", "win" ~ "winner" (WordNet's "+" pointers, from this word to one word)."""
-        words, pointers = self._synset(offset, part)
+    def _derived(
+        self, words: list[str], pointers: list[tuple[bytes, int, str, int]], lemma: str
+    ) -> list[str]:
+        """The lemma's derivationally related forms in this sense (its synset's `words` and
+        `pointers`): "lead" ~ "leader", "die" ~ "death", "win" ~ "winner" (WordNet's "+"
+        pointers, from this word to one word)."""
         if lemma not in words:
             return []
         source = words.index(lemma) + 1

@@ -19,7 +19,7 @@ from .answer import (
     ScoredSentence,
     covers_question,
     quote_for,
-    score_sentences,
+    rank_candidates,
 )
 from .errors import BadQuestionError, UnknownDocumentError
 from .index import CorpusIndex
@@ -95,7 +95,9 @@ def _topic_ranking(
         raise BadQuestionError(
             f"The topic “{analysed.text}” has only common words; name a person, place or thing."
         )
-    ranked = score_sentences(index, analysed, doc_id=doc_id, rules=rules, passages=_TOPIC_PASSAGES)
+    ranked = rank_candidates(
+        index, analysed, doc_id=doc_id, rules=rules, passages=_TOPIC_PASSAGES
+    ).sentences
     if not ranked:
         return []
     floor = ranked[0].score - _TOPIC_GAP
