@@ -20,7 +20,7 @@ import numpy as np
 from .index import CorpusIndex
 from .question import AnalysedQuestion, ExpectedAnswer
 from .tokenize import content_words, stem
-from .vectors import text_vectors, words_matrix
+from .vectors import closest_similarities, text_vectors
 
 __all__ = [
     "FEATURES",
@@ -256,20 +256,9 @@ def _soft_match(
     there), weighted by the rarity of its term."""
     zeros = np.zeros(len(texts))
     words = list(dict.fromkeys(question.words))
-    sentence_words = [_sentence_words(text) for text in texts]
-    # Each distinct word of the candidates is compared with the question's words once.
-    vocabulary = list(dict.fromkeys(w for group in sentence_words for w in group))
-    question_matrix = words_matrix(words)
-    if question_matrix is None or not words or not vocabulary:
+    closest = closest_similarities([_sentence_words(text) for text in texts], words)
+    if closest is None or not words:
         return {"soft": zeros, "soft_asked": zeros}
-    similarity = words_matrix(vocabulary) @ question_matrix.T
-    row_of = {w: i for i, w in enumerate(vocabulary)}
-    counts = np.array([len(group) for group in sentence_words])
-    filled = np.flatnonzero(counts)
-    rows = np.fromiter((row_of[w] for group in sentence_words for w in group), dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
-    closest = np.zeros((len(texts), len(words)))
-    closest[filled] = np.maximum.reduceat(similarity[rows], starts, axis=0)
     # Below this a nearest word is unrelated; above it, it counts for its similarity.
     closest = np.where(closest >= _SOFT_FLOOR, closest, 0.0)
     column = {t: j for j, t in enumerate(terms)}

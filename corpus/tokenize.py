@@ -7,7 +7,6 @@ normalised for matching; quotes always show the original characters.
 
 from __future__ import annotations
 
-import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -322,11 +321,11 @@ def term_spans(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, i
     if not terms:
         return []
     matches = list(_ORIGINAL_WORD.finditer(text))
-    if text.isascii():  # each word as the tokenizer read it, from its cache
-        stems = list(map(_word_stems.__getitem__, map(operator.itemgetter(0), matches)))
-    else:
-        stems = [tokenize(m[0]) or [""] for m in matches]
-        stems = [s[0] if len(s) == 1 else s for s in stems]  # a few words split further
+    # An ASCII word reads the same in normalised text: its stem comes from the tokenizer's
+    # cache. Only the others ("Niger’s") are tokenised again; a few of them split further.
+    stems = [
+        _word_stems[m[0]] if m[0].isascii() else _single(tokenize(m[0]) or [""]) for m in matches
+    ]
     spans = []
     for match, value in zip(matches, stems, strict=True):
         if value == _DEPENDS_ON_TEXT:  # a stopword in capitals ("US") counts here
@@ -334,6 +333,10 @@ def term_spans(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, i
         if value in terms if isinstance(value, str) else not terms.isdisjoint(value):
             spans.append(match.span())
     return spans
+
+
+def _single(stems: list[str]) -> str | list[str]:
+    return stems[0] if len(stems) == 1 else stems
 
 
 def _is_shouting(text: str) -> bool:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WordVectors", "text_vectors", "word_vectors", "words_matrix"]
+__all__ = ["WordVectors", "closest_similarities", "text_vectors", "word_vectors"]
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,10 @@ class WordVectors:
         self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
         # Candidate sentences recur from question to question: their vectors are kept.
         self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
-        # Word vectors made so far, a row each, found by word; emptied when full, so serving
-        # a big archive stays within tens of megabytes (a vector is 1 kB).
+        # Word vectors made so far, a row each (a vector is 1 kB), found by word; and the
+        # rows of the word groups (sentences) asked about.
         self._row_of: dict[str, int] = {}
+        self._group_rows: dict[tuple[str, ...], np.ndarray] = {}
         self._rows = np.zeros((1024, self.matrix.shape[1]), dtype=np.float32)
         self._lock = threading.Lock()
 
@@ -71,24 +72,59 @@ class WordVectors:
     def _text_vector(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
-    def words_matrix(self, words: list[str]) -> np.ndarray:
-        """(len(words), dimensions): each word's unit vector (the normalised mean of its
-        tokens' vectors), made once per word and kept."""
+    def closest(self, groups: list[tuple[str, ...]], words: list[str]) -> np.ndarray:
+        """(len(groups), len(words)): each word's highest cosine with a word of each group
+        (0 for an empty group). A group's rows are found once and kept, so a sentence that
+        recurs costs one gather, and each distinct word is compared once."""
+        closest = np.zeros((len(groups), len(words)), dtype=np.float32)
+        if not words:
+            return closest
         with self._lock:  # the bot answers from worker threads
-            new = [w for w in dict.fromkeys(words) if w not in self._row_of]
-            if len(self._row_of) + len(new) > _KEPT_WORDS:
-                self._row_of.clear()
-                new = list(dict.fromkeys(words))
-            if new:
-                start = len(self._row_of)
-                needed = start + len(new)
-                if needed > len(self._rows):
-                    grown = np.zeros((max(needed, 2 * len(self._rows)), self._rows.shape[1]))
-                    grown[:start] = self._rows[:start]
-                    self._rows = grown.astype(np.float32)
-                self._rows[start:needed] = _unit_means(self.matrix, [self.word_ids(w) for w in new])
-                self._row_of.update((w, start + i) for i, w in enumerate(new))
-            return self._rows[[self._row_of[w] for w in words]]
+            rows = self._rows_of_groups(groups, words)
+            question = self._rows[rows[-1]]
+            counts = np.array([len(r) for r in rows[:-1]], dtype=np.int64)
+            filled = np.flatnonzero(counts)
+            if not len(filled):
+                return closest
+            distinct, inverse = np.unique(np.concatenate(rows[:-1]), return_inverse=True)
+            similarity = (self._rows[distinct] @ question.T)[inverse.reshape(-1)]
+        starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
+        closest[filled] = np.maximum.reduceat(similarity, starts, axis=0)
+        return closest
+
+    def _rows_of_groups(self, groups: list[tuple[str, ...]], words: list[str]) -> list[np.ndarray]:
+        """The row numbers of each group's words, then of `words` (the last entry)."""
+        fresh = [g for g in dict.fromkeys(groups) if g not in self._group_rows]
+        new = [w for w in dict.fromkeys(itertools.chain(words, *fresh)) if w not in self._row_of]
+        if (
+            len(self._row_of) + len(new) > _KEPT_WORDS
+            or len(self._group_rows) + len(fresh) > _KEPT_GROUPS
+        ):
+            # Emptied when full, so serving a big archive stays within tens of megabytes.
+            self._row_of.clear()
+            self._group_rows.clear()
+            fresh = list(dict.fromkeys(groups))
+            new = list(dict.fromkeys(itertools.chain(words, *fresh)))
+        self._add_rows(new)
+        for group in fresh:
+            self._group_rows[group] = np.array([self._row_of[w] for w in group], dtype=np.int64)
+        return [
+            *(self._group_rows[g] for g in groups),
+            np.array([self._row_of[w] for w in words], dtype=np.int64),
+        ]
+
+    def _add_rows(self, new: list[str]) -> None:
+        """Each new word's unit vector (the normalised mean of its tokens' vectors)."""
+        if not new:
+            return
+        start = len(self._row_of)
+        needed = start + len(new)
+        if needed > len(self._rows):
+            grown = np.zeros((max(needed, 2 * len(self._rows)), self._rows.shape[1]), np.float32)
+            grown[:start] = self._rows[:start]
+            self._rows = grown
+        self._rows[start:needed] = _unit_means(self.matrix, [self.word_ids(w) for w in new])
+        self._row_of.update((w, start + i) for i, w in enumerate(new))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
@@ -118,6 +154,7 @@ def _unit_means(matrix: np.ndarray, groups: list) -> np.ndarray:
 
 _NEVER = 1 << 60
 _KEPT_WORDS = 50_000
+_KEPT_GROUPS = 20_000
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
@@ -169,10 +206,10 @@ def _open() -> WordVectors | None:
     return None
 
 
-def words_matrix(words: list[str]) -> np.ndarray | None:
-    """The words' vectors, a row per word (None without vectors)."""
+def closest_similarities(groups: list[tuple[str, ...]], words: list[str]) -> np.ndarray | None:
+    """Each word's highest cosine with a word of each group (None without vectors)."""
     vectors = word_vectors()
-    return vectors.words_matrix(words) if vectors is not None else None
+    return vectors.closest(groups, words) if vectors is not None else None
 
 
 def text_vectors(texts: list[str]) -> np.ndarray | None:
