@@ -434,12 +434,7 @@ class _CandidateTokens:
     """The candidates' term ids, concatenated, with the candidate each token belongs to."""
 
     def __init__(self, index: CorpusIndex, positions: np.ndarray) -> None:
-        pointers = index.sentence_tokens.pointers()
-        starts, ends = pointers[positions], pointers[positions + 1]
-        self.lengths = ends - starts
-        offsets = np.repeat(starts - (np.cumsum(self.lengths) - self.lengths), self.lengths)
-        self.ids = index.sentence_tokens.all_ids()[offsets + np.arange(int(self.lengths.sum()))]
-        self.owner = np.repeat(np.arange(len(positions)), self.lengths)
+        self.ids, self.owner, self.lengths = index.sentence_tokens.gather(positions)
         self.count = len(positions)
 
     def occurrences(self, term_id: int) -> np.ndarray:

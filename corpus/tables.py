@@ -317,3 +317,12 @@ class TokenTable(_Rows[list[str]]):
     def pointers(self) -> np.ndarray:
         """Sentence i's ids are all_ids()[pointers[i]:pointers[i + 1]]."""
         return np.asarray(self._pointers)
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The term ids of `rows` concatenated, the row (0..len(rows)-1) each id belongs to,
+        and each row's length: one gather, no loop over the rows (frozen tables only)."""
+        starts, ends = self._pointers[rows], self._pointers[np.asarray(rows) + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        ids = self._ids[offsets + np.arange(int(lengths.sum()))]
+        return ids, np.repeat(np.arange(len(lengths)), lengths), lengths
