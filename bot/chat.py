@@ -50,9 +50,9 @@ def run_chat(
         if line in (":quit", ":q", ":exit"):
             break
         try:
-            print(_respond(corpus, line, state))
+            print(render_text.terminal_safe(_respond(corpus, line, state)))
         except CorpusError as exc:
-            print(exc)
+            print(render_text.terminal_safe(str(exc)))
         print()
     _save_history(history_file)
     return 0

@@ -10,6 +10,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import IO, Any
 
 from corpus import Corpus, CorpusError
 from corpus.models import Answer
+from corpus.store import verify_cache
 
 from . import render_text
 from .settings import Settings, SettingsError, load_settings
@@ -102,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true", help="ignore the cache and rebuild")
     _add_common(index, doc_flag=False)
     index.set_defaults(handler=_index)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check the index cache: checksums, and every stored article against its seed file",
+    )
+    _add_common(verify, doc_flag=False)
+    verify.set_defaults(handler=_verify)
 
     evaluate = commands.add_parser(
         "eval", help="measure answer quality on a question file (.jsonl, or WikiQA .tsv)"
@@ -247,6 +256,25 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    report = verify_cache(
+        args.seeds or settings.seeds_dir,
+        cache_dir=settings.cache_dir,
+        config=settings.index_config(),
+    )
+    if args.json:
+        _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+    elif report.intact:
+        _print(
+            f"The index cache is intact: {report.articles} article(s), each stored text "
+            "matching its hash and its seed file."
+        )
+    else:
+        _print("\n".join(report.problems))
+        _print("Run `index --rebuild` to build it afresh.")
+    return EXIT_OK if report.intact else EXIT_ERROR
+
+
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from corpus.evaluate import evaluate_file
 
@@ -293,14 +321,14 @@ def _progress_bar() -> Callable[[int, int], None]:
 
 
 def _color(settings: Settings) -> bool:
-    return sys.stdout.isatty() and not settings.no_color
+    return sys.stdout.isatty() and not settings.no_color and os.environ.get("TERM") != "dumb"
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(render_text.terminal_safe(text) + "\n")
     sys.stdout.flush()
 
 
 def _print_error(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(render_text.terminal_safe(text) + "\n")
     sys.stderr.flush()

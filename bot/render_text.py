@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from corpus.evaluate import EvalReport
 from corpus.models import Answer, CorpusStats, Quote, Summary
 from corpus.tokenize import tokenize
 
-__all__ = ["render_answer", "render_eval", "render_stats", "render_summary"]
+__all__ = [
+    "render_answer",
+    "render_eval",
+    "render_stats",
+    "render_summary",
+    "terminal_safe",
+]
 
 NOT_FOUND_HINT = (
     "Try rephrasing with words the article would use, or get an overview with: "
@@ -15,6 +23,16 @@ NOT_FOUND_HINT = (
 
 
 BOLD, RESET = "\033[1m", "\033[0m"
+
+# Control characters other than newline and tab, and C1 controls: an article or a question
+# holding an escape sequence must not reach the terminal raw. The only sequences that pass
+# are the bold and reset that render_text adds for highlights.
+_CONTROL = re.compile(r"(\x1b\[[01]m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text to print: every other control character shown as a visible escape."""
+    return _CONTROL.sub(lambda m: m[1] or f"\\x{ord(m[0]):02x}", text)
 
 
 def render_answer(answer: Answer, *, color: bool = False, explain: bool = False) -> str:

@@ -5,6 +5,7 @@ from .engine import Corpus
 from .errors import (
     BadQuestionError,
     CorpusError,
+    DamagedIndexError,
     NoSeedsError,
     SeedFileError,
     UnknownDocumentError,
@@ -18,6 +19,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "CorpusStats",
+    "DamagedIndexError",
     "IndexConfig",
     "NoSeedsError",
     "Quote",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -91,6 +92,9 @@ _NUMBERING_LIMIT = 2_000_000
 def _start_worker() -> None:
     global _worker_numbering
     _worker_numbering = _Numbering()
+    # Ctrl-C reaches the whole process group: the parent stops the build and cleans up; a
+    # worker's own KeyboardInterrupt would only print a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _analyse_in_worker(texts: list[str], window: tuple[int, int]) -> AnalysedBatch:

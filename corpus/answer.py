@@ -250,6 +250,7 @@ def quote_for(
 ) -> Quote:
     """`answers` overrides the coverage rule, for callers that judge in context."""
     sentence = index.sentences[scored.position]
+    index.verify_document(sentence.doc_id)  # never a quote from a damaged stored text
     highlighted = set(scored.matched)
     for term in scored.matched:
         highlighted.update(index.aliases.get(term, ()))  # "ECOWAS" matched by its long form

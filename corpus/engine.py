@@ -6,11 +6,14 @@ terminal concerns, and every method is a plain function of the index it holds.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .answer import answer_question
-from .errors import SeedFileError, UnknownDocumentError
+from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
 from .index import CorpusIndex, Progress
 from .models import (
     Answer,
@@ -28,6 +31,16 @@ from .tokenize import tokenize
 
 __all__ = ["Corpus"]
 
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Source:
+    seeds_dir: Path
+    cache_dir: Path | None
+    config: IndexConfig | None
+
 
 @dataclass
 class Corpus:
@@ -37,6 +50,8 @@ class Corpus:
     open_seconds: float = 0.0
     save_seconds: float = 0.0  # of open_seconds, writing the index cache
     problems: list[SeedFileError] = field(default_factory=list)
+    # Where the index came from, so a damaged one can be rebuilt in place.
+    source: _Source | None = None
 
     @classmethod
     def open(
@@ -63,18 +78,51 @@ class Corpus:
             open_seconds=opened.seconds,
             save_seconds=opened.save_seconds,
             problems=opened.problems,
+            source=_Source(seeds_dir, cache_dir, config),
         )
+
+    def rebuild(self) -> None:
+        """Build the index again from the seeds, ignoring the cache (after damage)."""
+        if self.source is None:
+            raise RuntimeError("this corpus was not opened from a seeds directory")
+        opened = open_index(
+            self.source.seeds_dir,
+            cache_dir=self.source.cache_dir,
+            config=self.source.config,
+            force_rebuild=True,
+        )
+        self.index, self.cache_status = opened.index, opened.cache_status
+        self.open_seconds, self.save_seconds = opened.seconds, opened.save_seconds
+        self.problems = opened.problems
+
+    def _intact(self, work: Callable[[CorpusIndex], T]) -> T:
+        """`work` on an index whose texts check out: on damage, rebuild once and redo it."""
+        index = self.index
+        if index.damaged and self.source is not None:
+            _log.warning("The index is damaged; rebuilding it from the seeds.")
+            self.rebuild()
+            index = self.index
+        try:
+            return work(index)
+        except DamagedIndexError as error:
+            if self.source is None:
+                raise
+            _log.warning("Stored text of %s is damaged; rebuilding the index.", error.doc_id)
+            self.rebuild()
+            return work(self.index)
 
     def ask(
         self, question: str, *, top: int = 3, doc_id: str | None = None, explain: bool = False
     ) -> Answer:
-        return answer_question(
-            self.index,
-            question,
-            top=top,
-            doc_id=doc_id,
-            max_chars=self.max_question_chars,
-            explain=explain,
+        return self._intact(
+            lambda index: answer_question(
+                index,
+                question,
+                top=top,
+                doc_id=doc_id,
+                max_chars=self.max_question_chars,
+                explain=explain,
+            )
         )
 
     def summarize(
@@ -84,12 +132,14 @@ class Corpus:
         topic: str | None = None,
         doc_id: str | None = None,
     ) -> Summary:
-        return summarize(
-            self.index,
-            length=length,
-            topic=topic,
-            doc_id=doc_id,
-            max_chars=self.max_question_chars,
+        return self._intact(
+            lambda index: summarize(
+                index,
+                length=length,
+                topic=topic,
+                doc_id=doc_id,
+                max_chars=self.max_question_chars,
+            )
         )
 
     def paragraphs(self, doc_id: str) -> list[Paragraph]:
@@ -121,7 +171,9 @@ class Corpus:
         return [index.paragraphs[p] for p in sorted(positions)[:limit]]
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
-        return self.index.text_slice(paragraph.doc_id, paragraph.start, paragraph.end)
+        return self._intact(
+            lambda index: index.text_slice(paragraph.doc_id, paragraph.start, paragraph.end)
+        )
 
     def stats(self) -> CorpusStats:
         index = self.index

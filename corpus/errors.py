@@ -11,6 +11,7 @@ from pathlib import Path
 __all__ = [
     "BadQuestionError",
     "CorpusError",
+    "DamagedIndexError",
     "NoSeedsError",
     "SeedFileError",
     "UnknownDocumentError",
@@ -42,3 +43,15 @@ class UnknownDocumentError(CorpusError):
 
 class BadQuestionError(CorpusError):
     """The question itself cannot be searched (empty, too long)."""
+
+
+class DamagedIndexError(CorpusError):
+    """A stored text no longer matches its hash: nothing from it may be shown. The corpus
+    rebuilds its index when it meets one."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(
+            f"The stored copy of the article “{doc_id}” is damaged; the index is being rebuilt. "
+            "Please ask again in a moment."
+        )
+        self.doc_id = doc_id

@@ -32,6 +32,7 @@ from .analysis import (
     build_workers,
 )
 from .bm25 import PostingChunk
+from .errors import DamagedIndexError
 from .models import Document, IndexConfig, Passage, Sentence
 from .retrieval import PassageRetriever, build_retriever
 from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
@@ -99,6 +100,9 @@ class CorpusIndex:
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
     # Acronyms the corpus defines: stem of the acronym -> stems of its long form.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Set when a check of the cache it came from failed after it opened: the corpus then
+    # rebuilds before answering again.
+    damaged: bool = False
 
     @property
     def vocabulary_size(self) -> int:
@@ -112,7 +116,68 @@ class CorpusIndex:
         return self.texts.text(self.spans[doc_id].number)
 
     def text_slice(self, doc_id: str, start: int, end: int) -> str:
-        return self.texts.slice(self.spans[doc_id].number, start, end)
+        """Text to show: from a document whose stored bytes still match their hash, within it
+        (raises DamagedIndexError otherwise)."""
+        self.verify_document(doc_id)
+        number = self.spans[doc_id].number
+        if not 0 <= start <= end <= self.texts.length(number):
+            self.damaged = True
+            raise DamagedIndexError(doc_id)
+        return self.texts.slice(number, start, end)
+
+    def verify_document(self, doc_id: str) -> None:
+        if not self.texts.verify(self.spans[doc_id].number):
+            self.damaged = True
+            raise DamagedIndexError(doc_id)
+
+    def buffer_bytes(self) -> int:
+        """Bytes of the arrays the cache file stores (what checking it costs)."""
+        arrays = [self.texts.blob, self.sentence_tokens.all_ids(), self.sentence_df]
+        for table in (self.paragraphs, self.sentences, self.passages):
+            arrays.extend(table.column(name) for name in table._int_fields)
+        return sum(a.nbytes for a in arrays)
+
+    def check_consistency(self) -> None:
+        """Cheap structural checks of a loaded index (raises ValueError): every position
+        points inside its table, so damage that passed the checksums (or a big cache not yet
+        checked) cannot send a lookup out of bounds."""
+        self.texts.check_consistency()
+        documents = len(self.texts)
+        tokens = self.sentence_tokens
+        pointers, ids = tokens.pointers(), tokens.all_ids()
+        if len(pointers) != len(self.sentences) + 1 or pointers[0] != 0:
+            raise ValueError("token pointers do not match the sentences")
+        if (np.diff(pointers) < 0).any() or pointers[-1] != len(ids):
+            raise ValueError("token pointers are out of order")
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(tokens.terms)):
+            raise ValueError("a token id outside the vocabulary")
+        if len(tokens.vocabulary) != len(tokens.terms) or len(self.sentence_df) != len(
+            tokens.terms
+        ):
+            raise ValueError("the vocabulary does not match its statistics")
+        for table in (self.paragraphs, self.sentences):
+            doc, start, end = (table.column(n) for n in ("doc", "start", "end"))
+            if len(table) and (
+                doc.min() < 0
+                or doc.max() >= documents
+                or (start > end).any()
+                or (start < 0).any()
+                or (end > self.texts.lengths()[doc]).any()
+            ):
+                raise ValueError("a paragraph or sentence points outside its document")
+        first, last = self.passages.column("first"), self.passages.column("last")
+        if len(self.passages) and (
+            first.min() < 0 or (first > last).any() or last.max() >= len(self.sentences)
+        ):
+            raise ValueError("a passage points outside the sentences")
+        for span in self.spans.values():
+            if not (
+                0 <= span.number < documents
+                and span.paragraphs.stop <= len(self.paragraphs)
+                and span.sentences.stop <= len(self.sentences)
+                and span.passages.stop <= len(self.passages)
+            ):
+                raise ValueError("a document's rows point outside the tables")
 
     def sentence_idf(self, term: str) -> float:
         t = self.sentence_tokens.vocabulary.get(term)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = [
     "Answer",
     "AnswerOutcome",
+    "CacheReport",
     "Citation",
     "CorpusStats",
     "Document",
@@ -195,6 +196,16 @@ class CorpusStats(_Frozen):
     built_at: datetime.datetime
     # Documents read and tokenised when the index was last built; the others were reused.
     documents_read: int = 0
+
+
+class CacheReport(_Frozen):
+    """What `verify` found: the cache file's checksums and structure, each stored text
+    against its hash, and against its seed file as it reads today."""
+
+    cache_file: str | None
+    intact: bool
+    articles: int
+    problems: tuple[str, ...] = ()
 
 
 class IndexConfig(_Frozen):

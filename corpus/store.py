@@ -4,37 +4,45 @@ Seed files whose size and modification time are as the cache recorded are truste
 Otherwise the cache key decides: a hash of every seed's content and metadata, the index
 settings, the tokenizer version and this file format's version, so editing, adding or removing
 a seed, or upgrading the tokenizer, rebuilds (reusing what unchanged files produced). One cache
-file per seeds directory, replaced atomically. A cache file that cannot be read (truncated,
-corrupt, written by another version) is rebuilt with a warning.
+file per seeds directory, replaced atomically, readable by its owner only. A cache file that
+cannot be read (truncated, damaged, written by another version) is rebuilt with a warning.
 
-The cache holds a pickle: only point the cache directory at files this program wrote.
+The file holds data only (corpus/cachefile.py): opening a cache never runs code from it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-import mmap
 import os
-import pickle
-import struct
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .cachefile import CacheFormatError, MappedCache, read_cache_file, write_cache_file
 from .errors import SeedFileError
 from .index import CorpusIndex, Progress, build_index
 from .loader import META_SUFFIX, load_seeds, seed_files
-from .models import Document, IndexConfig
+from .models import CacheReport, Document, IndexConfig
 from .tokenize import TOKENIZER_VERSION
 
-__all__ = ["CACHE_FORMAT", "CacheStatus", "OpenedIndex", "cache_path", "content_hash", "open_index"]
+__all__ = [
+    "CACHE_FORMAT",
+    "CacheStatus",
+    "OpenedIndex",
+    "cache_path",
+    "content_hash",
+    "open_index",
+    "verify_cache",
+]
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 
@@ -115,6 +123,49 @@ def open_index(
     return OpenedIndex(index, status, finished - started, loaded.problems, finished - saving)
 
 
+def verify_cache(seeds_dir: Path, *, cache_dir: Path | None, config: IndexConfig) -> CacheReport:
+    """Check the cache of these seeds thoroughly: every buffer's checksum, the structure, each
+    stored text's hash, and each stored text against its seed file as loaded now."""
+    if cache_dir is None:
+        return CacheReport(cache_file=None, intact=False, articles=0, problems=("No cache.",))
+    path = cache_path(cache_dir, seeds_dir)
+    problems: list[str] = []
+    try:
+        mapped = read_cache_file(path)
+        damaged = mapped.verify_buffers()
+        if damaged is not None:
+            raise CacheFormatError(f"buffer {damaged} fails its checksum")
+        index = mapped.root()
+        if not isinstance(index, CorpusIndex):
+            raise CacheFormatError("it does not hold an index")
+        index.check_consistency()
+    except FileNotFoundError:
+        return CacheReport(
+            cache_file=str(path), intact=False, articles=0, problems=("There is no cache yet.",)
+        )
+    except Exception as exc:  # any damage: say what
+        return CacheReport(
+            cache_file=str(path), intact=False, articles=0, problems=(f"Damaged: {exc}.",)
+        )
+    if index.config != config:
+        problems.append("It was built with other index settings; it will be rebuilt.")
+    seeds = {d.id: d for d in load_seeds(seeds_dir).documents}
+    for doc_id, span in index.spans.items():
+        if not index.texts.verify(span.number):
+            problems.append(f"The stored text of “{doc_id}” does not match its hash.")
+        elif doc_id not in seeds:
+            problems.append(f"“{doc_id}” is no longer among the seeds.")
+        elif seeds[doc_id].text != index.document_text(doc_id):
+            problems.append(f"“{doc_id}” has changed since it was indexed.")
+    problems.extend(f"“{d}” is not indexed yet." for d in seeds if d not in index.spans)
+    return CacheReport(
+        cache_file=str(path),
+        intact=not problems,
+        articles=len(index.spans),
+        problems=tuple(problems),
+    )
+
+
 def seed_stamps(seeds_dir: Path) -> dict[str, tuple[int, int]]:
     """(size, modification time) of every seed and metadata file, by name."""
     stamps = {}
@@ -128,78 +179,111 @@ def seed_stamps(seeds_dir: Path) -> dict[str, tuple[int, int]]:
     return stamps
 
 
-# Cache file layout: MAGIC, then little-endian u64s: format, pickle length, buffer count, and
-# an (offset, length) pair per buffer; then the pickle; then the buffers, each 64-byte aligned.
-# Large numpy arrays travel as pickle-5 out-of-band buffers, so loading maps them from the file
-# instead of reading them: a big index opens in a fraction of a second and only the pages that
-# queries touch come into memory.
-_MAGIC = b"QUOTEBOT-INDEX\n"
-_ALIGN = 64
+# Caches up to this size are checked buffer by buffer as they open (about 0.1 s); bigger ones
+# open at once and are checked in a background thread, while every quote shown is checked
+# against its document's content hash anyway (CorpusIndex.verified_text).
+VERIFY_ON_OPEN_BYTES = 256 * 1024 * 1024
+# A temporary file left by a save that was killed: removed once its writer is gone, or after
+# this long whoever wrote it.
+_STALE_SECONDS = 24 * 3600
+_TEMPORARY = ".index-"
 
 
 def _read_cache(path: Path) -> CorpusIndex | None:
     try:
-        with path.open("rb") as handle:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        mapped = read_cache_file(path)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, CacheFormatError) as exc:
         _log.warning("The index cache %s could not be read (%s); rebuilding it.", path, exc)
         return None
-    try:
-        view = memoryview(mapped)
-        if bytes(view[: len(_MAGIC)]) != _MAGIC:
-            raise ValueError("not an index cache file")
-        header = len(_MAGIC)
-        version, pickle_length, count = struct.unpack_from("<QQQ", mapped, header)
-        if version != CACHE_FORMAT:
-            _log.warning("The index cache %s is from another version; rebuilding it.", path)
-            return None
-        table = struct.unpack_from(f"<{2 * count}Q", mapped, header + 24)
-        start = header + 24 + 16 * count
-        buffers = [view[table[2 * i] : table[2 * i] + table[2 * i + 1]] for i in range(count)]
-        index = pickle.loads(view[start : start + pickle_length], buffers=buffers)
-    except Exception as exc:  # any unreadable cache means: rebuild
-        _log.warning("The index cache %s could not be read (%s); rebuilding it.", path, exc)
-        return None
-    if not isinstance(index, CorpusIndex):
+    if mapped.extra.get("format") != CACHE_FORMAT:
         _log.warning("The index cache %s is from another version; rebuilding it.", path)
         return None
+    small = mapped.extra.get("buffer_bytes", 0) <= VERIFY_ON_OPEN_BYTES
+    try:
+        if small and (damaged := mapped.verify_buffers()) is not None:
+            raise CacheFormatError(f"buffer {damaged} fails its checksum")
+        index = mapped.root()
+        if not isinstance(index, CorpusIndex):
+            raise CacheFormatError("it does not hold an index")
+        index.check_consistency()
+    except Exception as exc:  # any damage or inconsistency means: rebuild
+        _log.warning("The index cache %s is damaged (%s); rebuilding it.", path, exc)
+        return None
+    if not small:
+        _verify_in_background(mapped, index, path)
     return index
 
 
+def _verify_in_background(mapped: MappedCache, index: CorpusIndex, path: Path) -> None:
+    """Check a big cache's buffers without holding up the open. On damage the index is
+    marked, so the corpus rebuilds before its next answer, and the file goes."""
+
+    def check() -> None:
+        try:
+            damaged = mapped.verify_buffers(stop=lambda: index.damaged)
+        except (OSError, ValueError, CacheFormatError) as exc:
+            damaged, reason = -1, str(exc)
+        else:
+            reason = f"buffer {damaged} fails its checksum"
+        if damaged is not None:
+            _log.warning("The index cache %s is damaged (%s); rebuilding it.", path, reason)
+            index.damaged = True
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    threading.Thread(target=check, name="verify-index-cache", daemon=True).start()
+
+
 def _write_cache(path: Path, index: CorpusIndex) -> None:
-    """Write atomically, so a crash mid-write never leaves a half file behind."""
+    """Write atomically, readable by the owner only, so a crash or an interrupt mid-write
+    never leaves a half file behind (and a killed writer's temporary is swept next time)."""
     temporary: str | None = None
     try:
-        buffers: list[pickle.PickleBuffer] = []
-        data = pickle.dumps(index, protocol=5, buffer_callback=buffers.append)
-        raws = [buffer.raw() for buffer in buffers]
-        header = len(_MAGIC) + 24 + 16 * len(raws)
-        offsets, position = [], _aligned(header + len(data))
-        for raw in raws:
-            offsets += [position, raw.nbytes]
-            position = _aligned(position + raw.nbytes)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".index-")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _sweep_temporaries(path.parent)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f"{_TEMPORARY}{os.getpid()}-"
+        )
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(_MAGIC)
-            handle.write(struct.pack("<QQQ", CACHE_FORMAT, len(data), len(raws)))
-            handle.write(struct.pack(f"<{len(offsets)}Q", *offsets))
-            handle.write(data)
-            for raw, offset in zip(raws, offsets[::2], strict=True):
-                handle.write(b"\0" * (offset - handle.tell()))
-                handle.write(raw)
+            write_cache_file(
+                handle, index, {"format": CACHE_FORMAT, "buffer_bytes": index.buffer_bytes()}
+            )
         os.replace(temporary, path)
+        temporary = None
     except OSError as exc:
         _log.warning(
             "Could not save the index cache to %s (%s); it will be rebuilt next time.",
             path,
             exc.strerror or exc,
         )
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
+    finally:  # also on KeyboardInterrupt: the temporary goes
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
-def _aligned(position: int) -> int:
-    return -(-position // _ALIGN) * _ALIGN
+def _sweep_temporaries(directory: Path) -> None:
+    """Remove temporaries whose writer has died (the pid in the name) or that are stale."""
+    now = time.time()
+    for leftover in directory.glob(f"{_TEMPORARY}*"):
+        pid_text = leftover.name[len(_TEMPORARY) :].partition("-")[0]
+        try:
+            writer_gone = not pid_text.isdigit() or not _is_running(int(pid_text))
+            if writer_gone or now - leftover.stat().st_mtime > _STALE_SECONDS:
+                leftover.unlink()
+        except OSError:
+            continue
+
+
+def _is_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread may be saving; only staleness removes it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

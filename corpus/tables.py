@@ -11,6 +11,7 @@ Tables are filled a batch of documents at a time (`append_rows`, whole columns),
 
 from __future__ import annotations
 
+import hashlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import ClassVar, TypeVar, overload
@@ -37,6 +38,10 @@ class DocumentTexts:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
+        # SHA-256 of each text's stored bytes: a quote is shown only from a text that still
+        # matches (`verify`), so a damaged cache can never put words in an article's mouth.
+        self.digests: list[str] = []
+        self._verified: set[int] = set()
         self._pieces: list[bytes] = []
         self._offsets = array("q")
         self._lengths = array("q")
@@ -56,6 +61,7 @@ class DocumentTexts:
     def add(self, doc_id: str, text: str) -> int:
         width, encoded = _encoded(text)
         self.ids.append(doc_id)
+        self.digests.append(hashlib.sha256(encoded).hexdigest())
         reserved = self._reserved
         if reserved is not None and self._size + len(encoded) <= len(reserved):
             reserved[self._size : self._size + len(encoded)] = np.frombuffer(encoded, np.uint8)
@@ -85,11 +91,50 @@ class DocumentTexts:
         self._lengths = np.asarray(self._lengths, dtype=np.int64)
         self._widths = np.asarray(self._widths, dtype=np.int8)
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_verified"]  # each process checks for itself
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._verified = set()
+
+    def verify(self, doc: int) -> bool:
+        """Whether the document's stored bytes still hash to what was stored (each document
+        is hashed once per process)."""
+        if doc in self._verified:
+            return True
+        offset, width, length = int(self._offsets[doc]), int(self._widths[doc]), self.length(doc)
+        if width not in self._CODECS or offset < 0 or offset + width * length > len(self.blob):
+            return False
+        stored = self.blob[offset : offset + width * length]
+        if hashlib.sha256(memoryview(stored)).hexdigest() != self.digests[doc]:
+            return False
+        self._verified.add(doc)
+        return True
+
+    def check_consistency(self) -> None:
+        """Cheap structural checks of the frozen arrays; raises ValueError."""
+        n = len(self.ids)
+        if not (len(self.digests) == len(self._offsets) == len(self._lengths) == n):
+            raise ValueError("document columns differ in length")
+        if n and (
+            (self._lengths < 0).any()
+            or (self._offsets < 0).any()
+            or not np.isin(self._widths, list(self._CODECS)).all()
+            or (self._offsets + self._lengths * self._widths).max() > len(self.blob)
+        ):
+            raise ValueError("document offsets point outside the texts")
+
     def __len__(self) -> int:
         return len(self.ids)
 
     def length(self, doc: int) -> int:
         return int(self._lengths[doc])
+
+    def lengths(self) -> np.ndarray:
+        return np.asarray(self._lengths)
 
     def slice(self, doc: int, start: int, end: int) -> str:
         width = int(self._widths[doc])

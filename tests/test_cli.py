@@ -245,3 +245,74 @@ def test_explain_names_the_words_that_stand_in_for_the_question_s(run):
     result = run("ask", "--explain", "--top", "1", "What did the Wagner chief offer?")
     assert result.returncode == 0
     assert "related words: head for “chief”" in result.stdout
+
+
+def test_escape_sequences_in_an_article_never_reach_the_terminal(run, tmp_path):
+    seeds = make_seeds(
+        tmp_path / "seeds",
+        {"esc": "The harbour \x1b]0;owned\x07council met \x1b[31mon Monday about the ferry."},
+    )
+    result = run("ask", "--seeds", str(seeds), "When did the harbour council meet?")
+    assert result.returncode == 0, result.stderr
+    assert "council met" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\\x1b]0;owned\\x07" in result.stdout
+
+
+def _run_in_terminal(args: list[str], term: str, home) -> bytes:
+    """The CLI with a pseudo-terminal as its stdout, as a person would run it."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "NO_COLOR"}}
+    env.update(TERM=term, CACHE_DIR=str(home / "cache"), HOME=str(home))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], cwd=PROJECT, env=env, stdout=terminal
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=60)
+    os.close(controller)
+    return output
+
+
+def test_highlights_are_bold_on_a_terminal_but_not_when_term_is_dumb(tmp_path):
+    question = ["ask", "Who is the head of the Wagner Group?"]
+    assert b"\x1b[1m" in _run_in_terminal(question, "xterm", tmp_path)
+    plain = _run_in_terminal(question, "dumb", tmp_path)
+    assert b"Prigozhin" in plain and b"\x1b[" not in plain
+
+
+def test_verify_reports_an_intact_cache_then_damage_then_a_changed_seed(run, tmp_path):
+    seeds = make_seeds(
+        tmp_path / "seeds",
+        {"port": "The harbour council met on Monday. It approved the new ferry timetable."},
+    )
+    assert run("index", "--seeds", str(seeds)).returncode == 0
+    intact = run("verify", "--seeds", str(seeds))
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "intact: 1 article(s)" in intact.stdout
+    (cache,) = (tmp_path / "cache").glob("index-*.cache")
+    data = cache.read_bytes()
+    at = data.index(b"ferry timetable")
+    cache.write_bytes(data[:at] + b"FERRY" + data[at + 5 :])
+    damaged = run("verify", "--seeds", str(seeds), "--json")
+    report = json.loads(damaged.stdout)
+    assert damaged.returncode == 1 and not report["intact"]
+    assert "checksum" in report["problems"][0]
+    # The next question rebuilds from the seed: the damaged words are never shown.
+    answer = run("ask", "--seeds", str(seeds), "Which ferry timetable was approved?")
+    assert "ferry timetable" in answer.stdout and "FERRY" not in answer.stdout
+    assert run("verify", "--seeds", str(seeds)).returncode == 0
+    (seeds / "port.txt").write_text("The harbour council met on Tuesday instead.")
+    changed = run("verify", "--seeds", str(seeds))
+    assert changed.returncode == 1
+    assert "“port” has changed since it was indexed." in changed.stdout
