@@ -44,6 +44,16 @@ SOMETHING_WRONG = (
 )
 
 
+# Autocomplete requests allowed per question a member may ask in the cooldown period.
+AUTOCOMPLETE_PER_USE = 10
+
+
+def _wait_message(wait: float) -> str | None:
+    if wait <= 0:
+        return None
+    return f"You're asking quickly. Please try again in {max(1, round(wait))} s."
+
+
 class ContextButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"ctx:(?P<corpus>[0-9a-f]{8}):(?P<positions>\d+(?:,\d+){0,9})",
@@ -67,10 +77,17 @@ class ContextButton(
     ) -> ContextButton:
         return cls(match["corpus"], [int(p) for p in match["positions"].split(",")])
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await _cog(interaction).gate(interaction)
+
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog(QuoteCog.__cog_name__)
-        assert isinstance(cog, QuoteCog)
-        await cog.show_context(interaction, self.corpus_hash, self.positions)
+        await _cog(interaction).show_context(interaction, self.corpus_hash, self.positions)
+
+
+def _cog(interaction: discord.Interaction) -> QuoteCog:
+    cog = interaction.client.get_cog(QuoteCog.__cog_name__)
+    assert isinstance(cog, QuoteCog)
+    return cog
 
 
 class QuoteCog(commands.Cog, name="Quotes"):
@@ -79,6 +96,11 @@ class QuoteCog(commands.Cog, name="Quotes"):
         self.service = service
         self.settings = settings
         self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        # Autocomplete fires as a member types: a looser limit of its own, so typing a search
+        # does not use up the questions, while a script still cannot flood it.
+        self.typing_cooldown = Cooldown(
+            settings.cooldown_rate * AUTOCOMPLETE_PER_USE, settings.cooldown_seconds
+        )
         # Answers that take longer than this are deferred, well inside Discord's 3 seconds.
         self.defer_after = 1.5
         self.ask_menu = app_commands.ContextMenu(
@@ -88,6 +110,9 @@ class QuoteCog(commands.Cog, name="Quotes"):
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.ask_menu)
         self.bot.tree.on_error = self.on_app_command_error
+        # Every slash command, context menu and autocomplete passes the tree's check; the
+        # "Show context" button calls the same gate.
+        self.bot.tree.interaction_check = self.gate
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
@@ -245,29 +270,41 @@ class QuoteCog(commands.Cog, name="Quotes"):
         )
         await self._mod_log(interaction.user.id, interaction.channel_id, question, answer)
 
-    async def _admit(self, interaction: discord.Interaction, question: str) -> bool:
-        """Channel, cooldown and length checks; answers the refusal itself, ephemerally."""
-        channel = interaction.channel
-        parent = getattr(channel, "parent_id", None)
+    async def gate(self, interaction: discord.Interaction) -> bool:
+        """The one check every interaction passes, whatever it is: the channel allowlist, then
+        the member's cooldown. Answers the refusal itself (ephemerally; an empty list for
+        autocomplete) and returns False."""
+        parent = getattr(interaction.channel, "parent_id", None)
+        typing = interaction.type is discord.InteractionType.autocomplete
         if not is_allowed_channel(
             self.settings.allowed_channel_ids, interaction.channel_id, parent
         ):
-            await self._send(interaction, content=DISALLOWED_CHANNEL, ephemeral=True)
-            return False
-        refusal = self._refusal(interaction.user.id, question)
-        if refusal:
+            refusal: str | None = DISALLOWED_CHANNEL
+        else:
+            cooldown = self.typing_cooldown if typing else self.cooldown
+            refusal = _wait_message(cooldown.retry_after(interaction.user.id))
+        if refusal is None:
+            return True
+        if typing:
+            await interaction.response.autocomplete([])
+        else:
             await self._send(interaction, content=refusal, ephemeral=True)
+        return False
+
+    async def _admit(self, interaction: discord.Interaction, question: str) -> bool:
+        """The length check (the gate has passed); answers the refusal itself."""
+        limit = self.settings.max_question_length
+        if len(question) > limit:
+            await self._send(interaction, content=too_long(len(question), limit), ephemeral=True)
             return False
         return True
 
     def _refusal(self, user_id: int, question: str) -> str | None:
+        """For mentions, which no gate sees: the length limit, then the cooldown."""
         limit = self.settings.max_question_length
         if len(question) > limit:
             return too_long(len(question), limit)
-        wait = self.cooldown.retry_after(user_id)
-        if wait > 0:
-            return f"You're asking quickly. Please try again in {max(1, round(wait))} s."
-        return None
+        return _wait_message(self.cooldown.retry_after(user_id))
 
     async def _in_time(
         self, interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool

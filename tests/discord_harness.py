@@ -28,6 +28,21 @@ class Running:
     settings: Settings
     seeds: Path
 
+    async def settled(self) -> None:
+        """Wait until every message handler the bot started has finished: a definite signal
+        that a message it was sent earlier got no reply, rather than a sleep that races it.
+        (discord.py names each handler's task "discord.py: on_message".)"""
+        for _ in range(500):
+            busy = [
+                t
+                for t in asyncio.all_tasks()
+                if t.get_name().startswith("discord.py: on_message") and not t.done()
+            ]
+            if not busy:
+                return
+            await asyncio.wait(busy, timeout=0.02)
+        raise TimeoutError("the bot's message handlers did not finish")
+
 
 def make_settings(fake: FakeDiscord, seeds: Path, cache: Path, **overrides: str) -> Settings:
     environ = {

@@ -418,7 +418,7 @@ def test_bots_webhooks_and_unmentioned_messages_are_ignored(tmp_path):
             )
             (reply,) = await replies(env.fake)
             assert "Ghana" in plain(reply.body["embeds"][0]["description"])
-            await asyncio.sleep(0.05)
+            await env.settled()
             assert len(env.fake.sent("POST", r"/channels/\d+/messages")) == 1
 
     run(scenario())
@@ -457,8 +457,78 @@ def test_disallowed_channel_is_refused(tmp_path):
                 ),
             )
             await replies(env.fake, OTHER_CHANNEL_ID)
+            await env.settled()
             assert not env.fake.sent("POST", rf"/channels/{CHANNEL_ID}/messages")
             await assert_it_answers(env.fake, channel_id=OTHER_CHANNEL_ID)
+
+    run(scenario())
+
+
+def test_every_command_button_and_autocomplete_passes_the_channel_allowlist(tmp_path):
+    async def scenario():
+        # Buttons made in the allowed channel, then pressed (with everything else) elsewhere.
+        async with running_bot(
+            tmp_path, ALLOWED_CHANNEL_IDS=str(OTHER_CHANNEL_ID), EPHEMERAL_BY_DEFAULT="false"
+        ) as env:
+            (asked,) = await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group?"),
+                channel_id=OTHER_CHANNEL_ID,
+            )
+            answer = asked.body["data"]
+            custom_id = answer["components"][0]["components"][0]["custom_id"]
+            target = user_message("Who leads Wagner?", mentions=[])
+            menu = {
+                "id": snowflake(),
+                "name": "Ask the article",
+                "type": 3,
+                "target_id": target["id"],
+                "resolved": {"messages": {target["id"]: target}},
+            }
+            attempts = [
+                (slash("source", paragraph="niger-coup-2023#11"), {}),
+                (slash("about"), {}),
+                (slash("help"), {}),
+                (slash("summary"), {}),
+                (menu, {}),
+                (
+                    {"custom_id": custom_id, "component_type": 2},
+                    {"kind": 3, "message": message_payload(answer, author=BOT_USER)},
+                ),
+            ]
+            for data, fields in attempts:
+                (refused,) = await env.fake.interact(data, **fields)
+                body = refused.body["data"]
+                assert "only answer in the channels" in body["content"], data
+                assert body["flags"] & EPHEMERAL and "embeds" not in body, data
+            typing = slash("source", paragraph="Wagner")
+            typing["options"][0]["focused"] = True
+            (choices,) = await env.fake.interact(typing, kind=4)
+            assert choices.body == {"type": 8, "data": {"choices": []}}
+
+    run(scenario())
+
+
+def test_source_and_the_context_button_count_towards_the_cooldown(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, COOLDOWN_RATE="3", COOLDOWN_SECONDS="30") as env:
+            (asked,) = await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group?")
+            )
+            answer = asked.body["data"]
+            custom_id = answer["components"][0]["components"][0]["custom_id"]
+            await env.fake.interact(slash("source", paragraph="niger-coup-2023#11"))
+            await env.fake.interact(
+                {"custom_id": custom_id, "component_type": 2},
+                kind=3,
+                message=message_payload(answer, author=BOT_USER),
+            )
+            (fourth,) = await env.fake.interact(slash("source", paragraph="niger-coup-2023#11"))
+            assert re.search(r"try again in \d+ s", fourth.body["data"]["content"])
+            # Typing a search is limited apart, so it does not use up the questions.
+            typing = slash("source", paragraph="Wagner")
+            typing["options"][0]["focused"] = True
+            (choices,) = await env.fake.interact(typing, kind=4)
+            assert choices.body["data"]["choices"]
 
     run(scenario())
 
