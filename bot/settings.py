@@ -59,6 +59,8 @@ class Settings(BaseModel):
     # Passages are windows of this many sentences, sharing `passage_overlap` with the previous.
     passage_sentences: int = Field(default=3, ge=1, le=50, alias="PASSAGE_SENTENCES")
     passage_overlap: int = Field(default=1, ge=0, le=49, alias="PASSAGE_OVERLAP")
+    # Seeds that are links to files outside the seeds directory are skipped unless this is on.
+    seeds_follow_links: bool = Field(default=False, alias="SEEDS_FOLLOW_LINKS")
 
     # Discord; only `python -m bot run` needs these.
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
@@ -86,7 +88,9 @@ class Settings(BaseModel):
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(
-            passage_sentences=self.passage_sentences, passage_overlap=self.passage_overlap
+            passage_sentences=self.passage_sentences,
+            passage_overlap=self.passage_overlap,
+            follow_links=self.seeds_follow_links,
         )
 
     @field_validator("no_color", mode="before")

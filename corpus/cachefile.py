@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 __all__ = ["CacheFormatError", "MappedCache", "read_cache_file", "write_cache_file"]
 
@@ -157,6 +157,14 @@ class _Encoder:
         return len(self.arrays) - 1
 
     def _list(self, items: list) -> Any:
+        kinds = {type(v) for v in items}
+        if len(items) > 1 and len(kinds) == 1:  # many models of one class: one validation
+            (kind,) = kinds
+            if kind in self.classes and issubclass(kind, BaseModel):
+                return {
+                    "models": f"{kind.__module__}.{kind.__qualname__}",
+                    "data": [v.model_dump(mode="json") for v in items],
+                }
         if len(items) >= _PACKED_STRINGS and all(type(s) is str and "\0" not in s for s in items):
             joined = "\0".join(items).encode("utf-8", "surrogatepass")
             packed = self._array(np.frombuffer(joined, dtype=np.uint8))
@@ -319,6 +327,11 @@ class _Decoder:
         return np.frombuffer(data, dtype=dtype).reshape(shape)
 
     def _list(self, node: Any) -> list:
+        if isinstance(node, dict) and "models" in node:
+            cls = self._class(node["models"])
+            if not issubclass(cls, BaseModel):
+                raise CacheFormatError("a list of models names something else")
+            return TypeAdapter(list[cls]).validate_python(node["data"])
         if isinstance(node, dict) and "strings" in node:
             data = self._array(node["strings"]).tobytes()
             try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,15 @@ from pydantic import ValidationError
 from .errors import NoSeedsError, SeedFileError
 from .models import Document, DocumentMeta
 
-__all__ = ["META_SUFFIX", "SEED_SUFFIX", "LoadResult", "load_seeds", "seed_files"]
+__all__ = [
+    "META_SUFFIX",
+    "SEED_SUFFIX",
+    "LoadResult",
+    "SeedScan",
+    "load_seeds",
+    "scan_seeds",
+    "seed_files",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -32,31 +42,82 @@ class LoadResult:
     problems: list[SeedFileError] = field(default_factory=list)
 
 
-def seed_files(directory: Path) -> list[Path]:
-    """The seed files of `directory`, sorted by name; raises NoSeedsError if there is none."""
+@dataclass
+class SeedScan:
+    """What a seeds directory holds: its seed files (sorted by name), the (size, modification
+    time) of each seed and metadata file by name, and the entries refused, with why."""
+
+    files: list[Path]
+    stamps: dict[str, tuple[int, int]]
+    problems: list[SeedFileError]
+
+
+def scan_seeds(directory: Path, *, follow_links: bool = False) -> SeedScan:
+    """One pass over the directory. Only regular files are read: a FIFO would hang the build
+    and a device (a link to /dev/zero) never ends. A symbolic link is followed only to a file
+    inside the directory, unless `follow_links`. Raises NoSeedsError without a seed file."""
     if not directory.exists():
         raise NoSeedsError(directory, "the seeds directory does not exist")
     if not directory.is_dir():
         raise NoSeedsError(directory, "the seeds path is not a directory")
+    root = directory.resolve()
+    scan = SeedScan(files=[], stamps={}, problems=[])
     try:
-        files = sorted(
-            p
-            for p in directory.iterdir()
-            if p.suffix == SEED_SUFFIX and not p.name.startswith(".") and not p.is_dir()
-        )
+        with os.scandir(directory) as listing:
+            entries = sorted(
+                (e for e in listing if not e.name.startswith(".")), key=lambda e: e.name
+            )
     except OSError as exc:
         raise NoSeedsError(directory, f"the directory cannot be read ({exc.strerror})") from exc
-    if not files:
+    for entry in entries:
+        is_seed = entry.name.endswith(SEED_SUFFIX)
+        if not is_seed and not entry.name.endswith(META_SUFFIX):
+            continue
+        refusal = _refusal(entry, root, follow_links)
+        if refusal is None:
+            status = entry.stat()
+            scan.stamps[entry.name] = (status.st_size, status.st_mtime_ns)
+            if is_seed:
+                scan.files.append(Path(entry.path))
+        elif refusal:
+            scan.problems.append(SeedFileError(Path(entry.path), refusal))
+    if not scan.files:
         raise NoSeedsError(directory, f"the seeds directory has no {SEED_SUFFIX} files")
-    return files
+    return scan
 
 
-def load_seeds(directory: Path) -> LoadResult:
+def _refusal(entry: os.DirEntry[str], root: Path, follow_links: bool) -> str | None:
+    """Why an entry is not read (None: it is; "": silently, as for a directory)."""
+    try:
+        if entry.is_symlink() and not follow_links:
+            target = Path(entry.path).resolve()
+            if not target.is_relative_to(root):
+                return (
+                    "is a link to a file outside the seeds directory; skipped "
+                    "(SEEDS_FOLLOW_LINKS=true allows it)"
+                )
+        status = entry.stat()  # follows the link
+    except (OSError, RuntimeError) as exc:  # a dangling or looping link
+        return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    if stat.S_ISDIR(status.st_mode):
+        return ""
+    if not stat.S_ISREG(status.st_mode):
+        return "is not a regular file (a pipe, socket or device); skipped"
+    return None
+
+
+def seed_files(directory: Path) -> list[Path]:
+    """The seed files of `directory`, sorted by name; raises NoSeedsError if there is none."""
+    return scan_seeds(directory).files
+
+
+def load_seeds(directory: Path, *, follow_links: bool = False) -> LoadResult:
     """Load every seed of `directory`. Broken files are reported, not fatal, unless all are."""
-    result = LoadResult(documents=[])
-    for path in seed_files(directory):
+    scan = scan_seeds(directory, follow_links=follow_links)
+    result = LoadResult(documents=[], problems=list(scan.problems))
+    for path in scan.files:
         try:
-            result.documents.append(_load_document(path))
+            result.documents.append(_load_document(path, meta_allowed=scan.stamps))
         except SeedFileError as problem:
             result.problems.append(problem)
     if not result.documents:
@@ -65,11 +126,12 @@ def load_seeds(directory: Path) -> LoadResult:
     return result
 
 
-def _load_document(path: Path) -> Document:
+def _load_document(path: Path, *, meta_allowed: dict[str, tuple[int, int]]) -> Document:
     raw = _read_bytes(path)
     text = _decode(path, raw)
     meta_path = path.with_name(path.stem + META_SUFFIX)
-    meta, meta_raw = _load_meta(meta_path)
+    # Metadata is read only from a file the scan accepted (regular, not a link outside).
+    meta, meta_raw = _load_meta(meta_path) if meta_path.name in meta_allowed else _no_meta()
     return Document(
         id=path.stem,
         title=meta.title or headline_of(text) or title_from_file_name(path.stem),
@@ -87,6 +149,8 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise SeedFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    except MemoryError as exc:
+        raise SeedFileError(path, "is too large to read into memory") from exc
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -104,10 +168,12 @@ def _decode(path: Path, raw: bytes) -> str:
     return text
 
 
+def _no_meta() -> tuple[DocumentMeta, bytes]:
+    return DocumentMeta(), b""
+
+
 def _load_meta(meta_path: Path) -> tuple[DocumentMeta, bytes]:
     """Metadata is optional; a broken metadata file is logged and ignored, not fatal."""
-    if not meta_path.exists():
-        return DocumentMeta(), b""
     try:
         raw = meta_path.read_bytes()
         return DocumentMeta.model_validate(tomllib.loads(raw.decode("utf-8"))), raw

@@ -216,6 +216,8 @@ class IndexConfig(_Frozen):
     k1: float = Field(default=1.5, gt=0)
     b: float = Field(default=0.75, ge=0, le=1)
     epsilon: float = Field(default=0.25, ge=0)
+    # Follow symbolic links to files outside the seeds directory (off: only links inside).
+    follow_links: bool = False
 
     @field_validator("passage_overlap")
     @classmethod

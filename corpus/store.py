@@ -26,7 +26,7 @@ from typing import Literal
 from .cachefile import CacheFormatError, MappedCache, read_cache_file, write_cache_file
 from .errors import SeedFileError
 from .index import CorpusIndex, Progress, build_index
-from .loader import META_SUFFIX, load_seeds, seed_files
+from .loader import load_seeds, scan_seeds
 from .models import CacheReport, Document, IndexConfig
 from .tokenize import TOKENIZER_VERSION
 
@@ -42,7 +42,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 10
+CACHE_FORMAT = 11
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 
@@ -87,21 +87,30 @@ def open_index(
     """
     config = config or IndexConfig()
     started = time.perf_counter()
+    follow = config.follow_links
     if cache_dir is None:
-        loaded = load_seeds(seeds_dir)
+        loaded = load_seeds(seeds_dir, follow_links=follow)
         key = content_hash(loaded.documents, config)
         index = build_index(loaded.documents, config, key, progress=progress, release_texts=True)
         return OpenedIndex(index, "uncached", time.perf_counter() - started, loaded.problems)
 
     path = cache_path(cache_dir, seeds_dir)
     existed = path.exists()
-    stamps = seed_stamps(seeds_dir)
+    scan = scan_seeds(seeds_dir, follow_links=follow)
+    stamps = scan.stamps
     cached = None if force_rebuild else _read_cache(path)
     if cached is not None and cached.seed_stamps == stamps and cached.config == config:
-        problems = [SeedFileError(Path(p), problem) for p, problem in cached.seed_problems]
+        # Entries the scan refused are reported as they are now; files that failed to load
+        # as they did when the index was built (they have not changed since).
+        refused = {p.path for p in scan.problems}
+        problems = scan.problems + [
+            SeedFileError(Path(p), problem)
+            for p, problem in cached.seed_problems
+            if Path(p) not in refused and Path(p).name in stamps
+        ]
         return OpenedIndex(cached, "reused", time.perf_counter() - started, problems)
 
-    loaded = load_seeds(seeds_dir)
+    loaded = load_seeds(seeds_dir, follow_links=follow)
     key = content_hash(loaded.documents, config)
     if cached is not None and cached.content_hash == key:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
@@ -149,7 +158,7 @@ def verify_cache(seeds_dir: Path, *, cache_dir: Path | None, config: IndexConfig
         )
     if index.config != config:
         problems.append("It was built with other index settings; it will be rebuilt.")
-    seeds = {d.id: d for d in load_seeds(seeds_dir).documents}
+    seeds = {d.id: d for d in load_seeds(seeds_dir, follow_links=config.follow_links).documents}
     for doc_id, span in index.spans.items():
         if not index.texts.verify(span.number):
             problems.append(f"The stored text of “{doc_id}” does not match its hash.")
@@ -164,19 +173,6 @@ def verify_cache(seeds_dir: Path, *, cache_dir: Path | None, config: IndexConfig
         articles=len(index.spans),
         problems=tuple(problems),
     )
-
-
-def seed_stamps(seeds_dir: Path) -> dict[str, tuple[int, int]]:
-    """(size, modification time) of every seed and metadata file, by name."""
-    stamps = {}
-    for path in seed_files(seeds_dir):
-        for file in (path, path.with_name(path.stem + META_SUFFIX)):
-            try:
-                status = file.stat()
-            except OSError:
-                continue
-            stamps[file.name] = (status.st_size, status.st_mtime_ns)
-    return stamps
 
 
 # Caches up to this size are checked buffer by buffer as they open (about 0.1 s); bigger ones

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from corpus import NoSeedsError
@@ -86,3 +88,40 @@ def test_a_headline_line_is_the_title_when_there_is_no_metadata(tmp_path):
     )
     titles = {d.id: d.title for d in load_seeds(seeds).documents}
     assert titles == {"dam-flood": "Dam collapse floods valley", "plain-text": "Plain text"}
+
+
+def test_a_fifo_and_a_link_to_a_device_are_skipped_by_name_not_read(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"good": "The council met on Monday."})
+    os.mkfifo(seeds / "pipe.txt")  # reading it would wait for a writer forever
+    (seeds / "zero.txt").symlink_to("/dev/zero")  # reading it would never end
+    # Even with links allowed anywhere, neither is read.
+    result = load_seeds(seeds, follow_links=True)
+    assert [d.id for d in result.documents] == ["good"]
+    problems = {p.path.name: p.problem for p in result.problems}
+    assert set(problems) == {"pipe.txt", "zero.txt"}
+    assert all("not a regular file" in problem for problem in problems.values())
+
+
+def test_links_are_followed_inside_the_seeds_directory_only_unless_allowed(tmp_path):
+    outside = tmp_path / "private.txt"
+    outside.write_text("A secret kept outside the seeds directory.")
+    seeds = make_seeds(tmp_path / "seeds", {"real": "The council met on Monday."})
+    (seeds / "alias.txt").symlink_to(seeds / "real.txt")
+    (seeds / "leak.txt").symlink_to(outside)
+    (seeds / "real.meta.toml").write_text('title = "Council"\n')
+    (seeds / "alias.meta.toml").symlink_to(tmp_path / "private.txt")
+    result = load_seeds(seeds)
+    assert [d.id for d in result.documents] == ["alias", "real"]
+    refused = {p.path.name: p.problem for p in result.problems}
+    assert set(refused) == {"alias.meta.toml", "leak.txt"}
+    assert "outside the seeds directory" in refused["leak.txt"]
+    allowed = load_seeds(seeds, follow_links=True)
+    assert [d.id for d in allowed.documents] == ["alias", "leak", "real"]
+
+
+def test_a_dangling_link_is_reported_and_the_rest_loads(tmp_path):
+    seeds = make_seeds(tmp_path / "seeds", {"good": "The council met on Monday."})
+    (seeds / "gone.txt").symlink_to(seeds / "nowhere.txt")
+    result = load_seeds(seeds)
+    assert [d.id for d in result.documents] == ["good"]
+    assert [p.path.name for p in result.problems] == ["gone.txt"]
