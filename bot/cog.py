@@ -23,6 +23,7 @@ from corpus.question import LONGEST_ALLOWED_QUESTION, too_long
 
 from . import render_discord as render
 from .moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
+from .service import RequestRefused
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
             return
         summary = await self._in_time(
             interaction,
-            self.service.summarize(length=length, topic=topic),
+            self.service.summarize(length=length, topic=topic, user_id=interaction.user.id),
             ephemeral=self._ephemeral(None),
         )
         await self._send(interaction, embed=render.summary_embed(summary), ephemeral=None)
@@ -177,7 +178,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
     ) -> list[app_commands.Choice[str]]:
         corpus = self.service.corpus
         # A search, not a scan: autocomplete must answer fast however many articles there are.
-        paragraphs = await asyncio.to_thread(corpus.find_paragraphs, current, 25)
+        paragraphs = await self.service.find_paragraphs(current, 25)
         choices = []
         for paragraph in paragraphs:
             label = f"{paragraph.doc_id} ¶{paragraph.number}: {corpus.paragraph_text(paragraph)}"
@@ -245,12 +246,17 @@ class QuoteCog(commands.Cog, name="Quotes"):
             return
         try:
             answer = await self.service.ask(question)
-        except CorpusError as exc:
-            await self._reply(message, content=self._error_message(exc))
+            await self._reply(
+                message, embed=render.answer_embed(answer), view=self._answer_view(answer)
+            )
+        except Exception as exc:  # the member hears back whatever happened
+            if not isinstance(exc, CorpusError | RequestRefused):
+                _log.error("Answering a mention failed", exc_info=exc)
+            try:
+                await self._reply(message, content=self._error_message(exc))
+            except discord.HTTPException:
+                _log.exception("Could not tell the member about the error")
             return
-        await self._reply(
-            message, embed=render.answer_embed(answer), view=self._answer_view(answer)
-        )
         await self._mod_log(message.author.id, message.channel.id, question, answer)
 
     # Shared steps
@@ -454,7 +460,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
         )
 
     def _error_message(self, error: BaseException) -> str:
-        if isinstance(error, CorpusError):
+        if isinstance(error, CorpusError | RequestRefused):
             return render.echo(str(error), render.CONTENT_LIMIT)
         return SOMETHING_WRONG
 
@@ -462,7 +468,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if not isinstance(cause, CorpusError):
+        if not isinstance(cause, CorpusError | RequestRefused):
             command = interaction.command.name if interaction.command else "?"
             _log.error("Command %s failed", command, exc_info=cause)
         try:

@@ -132,6 +132,8 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
         ) from None
     except discord.PrivilegedIntentsRequired:
         raise SettingsError("Discord refused the requested intents.") from None
+    finally:
+        service.close()
     return 0
 
 

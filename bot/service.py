@@ -1,22 +1,40 @@
-"""The corpus as the Discord bot uses it: answers off the event loop, and hot reloads.
+"""The corpus as the Discord bot uses it: answers off the event loop, fairly, and hot reloads.
 
 Retrieval is CPU work; run on the event loop it would stall heartbeats on a large corpus, so
-every call goes to a worker thread. A reload builds the new index in a thread and swaps it in
-whole, so a question never sees half an index.
+every call goes to a worker thread. Questions and summaries have threads of their own, so
+however many summaries members ask for, a question never waits behind them; summaries are
+remembered per index, length and topic, each member has at most one on the way, and at most
+`MAX_QUEUED_SUMMARIES` wait at once. Every request has a time budget: past it the member is
+told so (the work still finishes, and a summary is then remembered for the next ask). A reload
+builds the new index in a thread and swaps it in whole, so a question never sees half an index.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from corpus import Corpus
 from corpus.models import Answer, IndexConfig, Summary, SummaryLength
 
-__all__ = ["CorpusService"]
+__all__ = ["CorpusService", "RequestRefused"]
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Threads answering questions; summaries have one thread of their own.
+QUESTION_THREADS = 2
+MAX_QUEUED_SUMMARIES = 4
+SUMMARIES_REMEMBERED = 64
+REQUEST_SECONDS = 20.0
+
+
+class RequestRefused(Exception):
+    """The bot will not take this request now; the message says why, for the member."""
 
 
 class CorpusService:
@@ -34,7 +52,13 @@ class CorpusService:
         self.cache_dir = cache_dir
         self.config = config
         self.max_question_chars = max_question_chars
+        self.request_seconds = REQUEST_SECONDS
         self._reload_lock = asyncio.Lock()
+        self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
+        self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
+        self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
+        self._summarising: set[int] = set()  # members with a summary on the way
+        self._queued = 0
 
     @classmethod
     def open(
@@ -64,10 +88,65 @@ class CorpusService:
             _log.warning("Skipped %s", problem)
 
     async def ask(self, question: str, *, top: int = 3) -> Answer:
-        return await asyncio.to_thread(self.corpus.ask, question, top=top)
+        corpus = self.corpus  # the answer comes from the index it started on
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._questions, lambda: corpus.ask(question, top=top))
+        return await self._within_budget(work, "question")
 
-    async def summarize(self, *, length: SummaryLength, topic: str | None) -> Summary:
-        return await asyncio.to_thread(self.corpus.summarize, length=length, topic=topic)
+    async def find_paragraphs(self, text: str, limit: int) -> list:
+        corpus = self.corpus
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._questions, lambda: corpus.find_paragraphs(text, limit))
+        return await self._within_budget(work, "search")
+
+    async def summarize(
+        self, *, length: SummaryLength, topic: str | None, user_id: int = 0
+    ) -> Summary:
+        corpus = self.corpus
+        key = (corpus.index.content_hash, length, " ".join((topic or "").casefold().split()))
+        if key in self._remembered:
+            self._remembered.move_to_end(key)
+            return self._remembered[key]
+        if user_id in self._summarising:
+            raise RequestRefused("Your last summary is still on its way; it will be here soon.")
+        if self._queued >= MAX_QUEUED_SUMMARIES:
+            raise RequestRefused(
+                "I'm busy with other members' summaries. Please try again in a minute."
+            )
+        self._summarising.add(user_id)
+        self._queued += 1
+
+        def work() -> Summary:
+            summary = corpus.summarize(length=length, topic=topic)
+            self._remember(key, summary)  # kept even if the member stopped waiting
+            return summary
+
+        def done(_: object) -> None:  # when the work ends, not when the member stops waiting
+            self._summarising.discard(user_id)
+            self._queued -= 1
+
+        future = asyncio.get_running_loop().run_in_executor(self._summaries, work)
+        future.add_done_callback(done)
+        return await self._within_budget(future, "summary")
+
+    def _remember(self, key: tuple, summary: Summary) -> None:
+        self._remembered[key] = summary
+        while len(self._remembered) > SUMMARIES_REMEMBERED:
+            self._remembered.popitem(last=False)
+
+    async def _within_budget(self, future: asyncio.Future[T], what: str) -> T:
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.request_seconds)
+        except TimeoutError:
+            _log.warning("A %s took longer than %.0f s.", what, self.request_seconds)
+            raise RequestRefused(
+                f"That {what} is taking too long (over {self.request_seconds:.0f} s). "
+                "Try again with fewer words, a topic, or a shorter length."
+            ) from None
+
+    def close(self) -> None:
+        self._questions.shutdown(wait=False, cancel_futures=True)
+        self._summaries.shutdown(wait=False, cancel_futures=True)
 
     async def reload(self) -> Corpus:
         """Rebuild from the seeds directory; raises CorpusError and keeps the old index if the

@@ -59,7 +59,11 @@ def make_settings(fake: FakeDiscord, seeds: Path, cache: Path, **overrides: str)
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, defer_after: float | None = None, **overrides: str
+    tmp_path: Path,
+    *,
+    defer_after: float | None = None,
+    request_seconds: float | None = None,
+    **overrides: str,
 ) -> AsyncIterator[Running]:
     fake = FakeDiscord()
     await fake.start()
@@ -79,11 +83,14 @@ async def running_bot(
         cog = bot.get_cog("Quotes")
         if defer_after is not None:
             cog.defer_after = defer_after  # type: ignore[union-attr]
+        if request_seconds is not None:
+            service.request_seconds = request_seconds
         yield Running(fake, bot, settings, seeds)
     finally:
         await bot.close()
         await asyncio.wait_for(task, 5)
         await fake.stop()
+        service.close()
 
 
 class ErrorLogCatcher(logging.Handler):

@@ -180,6 +180,15 @@ class RateLimit:
 
 
 @dataclass
+class Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: dict[str, Any]
+    times: int = 1
+
+
+@dataclass
 class FakeDiscord:
     """Start with `await fake.start()`; stop with `await fake.stop()`."""
 
@@ -197,6 +206,7 @@ class FakeDiscord:
         self._sequence = 0
         self._changed = asyncio.Condition()
         self._rate_limits: list[RateLimit] = []
+        self._failures: list[Failure] = []
         self.port = 0
 
     # Life cycle
@@ -227,6 +237,19 @@ class FakeDiscord:
     def rate_limit(self, method: str, path_regex: str, retry_after: float = 0.05) -> None:
         """The next matching request gets a 429 (Discord's kind, with Via and retry_after)."""
         self._rate_limits.append(RateLimit(method, re.compile(path_regex), retry_after))
+
+    def fail(
+        self,
+        method: str,
+        path_regex: str,
+        status: int = 500,
+        *,
+        times: int = 1,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        """The next `times` matching requests get this status (a server error by default)."""
+        body = body or {"message": f"{status}: fake failure", "code": 0}
+        self._failures.append(Failure(method, re.compile(path_regex), status, body, times))
 
     async def wait_for(
         self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
@@ -330,7 +353,11 @@ class FakeDiscord:
             body = _parse_body(raw, request.content_type)
         recorded = Request(request.method, path, dict(request.query), body)
         limit = self._take_rate_limit(request.method, path)
-        if request.headers.get("Authorization") == f"Bot {REJECTED_TOKEN}":
+        failure = self._take_failure(request.method, path) if limit is None else None
+        if failure is not None:
+            recorded.status = failure.status
+            response = _json(failure.body, status=failure.status)
+        elif request.headers.get("Authorization") == f"Bot {REJECTED_TOKEN}":
             recorded.status = 401
             response = _json({"message": "401: Unauthorized", "code": 0}, status=401)
         elif limit is not None:
@@ -351,6 +378,13 @@ class FakeDiscord:
             self.requests.append(recorded)
             self._changed.notify_all()
         return response
+
+    def _take_failure(self, method: str, path: str) -> Failure | None:
+        for failure in self._failures:
+            if failure.method == method and failure.pattern.fullmatch(path) and failure.times:
+                failure.times -= 1
+                return failure
+        return None
 
     def _take_rate_limit(self, method: str, path: str) -> RateLimit | None:
         for limit in self._rate_limits:

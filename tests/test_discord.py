@@ -388,6 +388,41 @@ def test_mention_gets_a_reply_without_pinging_anyone(tmp_path):
     run(scenario())
 
 
+def test_a_failure_while_answering_a_mention_still_gets_the_member_an_apology(
+    tmp_path, no_logged_errors
+):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            # Discord refuses the answer itself (as it does a malformed embed): the member is
+            # told something went wrong instead of hearing nothing.
+            env.fake.fail(
+                "POST",
+                rf"/channels/{CHANNEL_ID}/messages",
+                400,
+                body={"message": "Invalid Form Body", "code": 50035},
+            )
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Where will army chiefs meet?")
+            )
+            (apology,) = await replies(env.fake)
+            assert "something went wrong" in apology.body["content"]
+            assert apology.body["allowed_mentions"]["parse"] == []
+
+    run(scenario())
+    assert [r.getMessage() for r in no_logged_errors.records] == ["Answering a mention failed"]
+    no_logged_errors.records.clear()
+
+
+def test_a_request_over_its_time_budget_is_told_so(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, request_seconds=0) as env:
+            (callback, *_) = await env.fake.interact(slash("summary", length="long"))
+            data = callback.body["data"]
+            assert "taking too long" in data["content"] and data["flags"] & EPHEMERAL
+
+    run(scenario())
+
+
 def test_mention_without_a_question_gets_a_hint(tmp_path):
     async def scenario():
         async with running_bot(tmp_path) as env:
