@@ -1,6 +1,11 @@
 """Load test: 500 /ask interactions at once against the bot over a 100k-passage corpus.
 
     python bench/discord_load.py [--passages 100000] [--interactions 500]
+    python bench/discord_load.py --summaries 6 --article-mb 2   # /ask beside slow /summary
+
+With --summaries, the corpus also holds one long article of --article-mb megabytes; that many
+members call /summary (long) at once, then the /ask interactions follow, and the acknowledgement
+and answer times of the /ask calls are printed beside what the summaries got.
 
 Runs the real bot (`python -m bot run`) as its own process against the fake Discord of the
 test suite (tests/fake_discord.py) on 127.0.0.1, fires every interaction over the gateway in one
@@ -61,12 +66,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--interactions", type=int, default=500)
+    parser.add_argument("--summaries", type=int, default=0)
+    parser.add_argument("--article-mb", type=float, default=2.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         seeds, cache = Path(scratch) / "seeds", Path(scratch) / "cache"
         seeds.mkdir()
         started = time.perf_counter()
         write_seeds(seeds, args.passages)
+        if args.summaries:
+            from summary_speed import article
+
+            (seeds / "long-article.txt").write_text(article(args.article_mb), encoding="utf-8")
         env = {
             **os.environ,
             "SEEDS_DIR": str(seeds),
@@ -103,6 +114,11 @@ async def main() -> None:
             await fake.wait_for(lambda: fake.registered_commands and fake.sessions, 120, "bot")
             await asyncio.sleep(2.5)  # let the bot finish its start-up (guild wait)
             questions = [" ".join(q) for q in scale.queries()]
+            summaries: dict[str, float] = {}
+            for n in range(args.summaries):
+                payload = interaction_payload(slash("summary", length="long"), user_id=5_000 + n)
+                summaries[payload["token"]] = time.monotonic()
+                await fake.dispatch("INTERACTION_CREATE", payload)
             sent: dict[str, tuple[str, float]] = {}
             for n in range(args.interactions):
                 payload = interaction_payload(
@@ -113,7 +129,9 @@ async def main() -> None:
             burst = time.monotonic() - min(t for _, t in sent.values())
 
             def finished() -> bool:
-                return all(_answer(fake, token) for token in sent)
+                return all(_answer(fake, token) for token in sent) and all(
+                    _final(fake, token) for token in summaries
+                )
 
             await fake.wait_for(finished, timeout=120, what="all answers")
             acks, answers, deferred = [], [], 0
@@ -130,10 +148,35 @@ async def main() -> None:
             print(describe("answered after", answers))
             late = sum(a > 3.0 for a in acks)
             print(f"acknowledged later than 3 s: {late}")
+            if summaries:
+                outcomes = [_final(fake, token) for token in summaries]
+                done = [
+                    r.received_at - summaries[t] for t, r in zip(summaries, outcomes, strict=True)
+                ]
+                given = sum(bool(_data(r).get("embeds")) for r in outcomes)
+                print(
+                    f"{len(summaries)} /summary calls: {given} summarised, "
+                    f"{len(summaries) - given} told to wait; " + describe("finished after", done)
+                )
         finally:
             bot.terminate()
             await bot.wait()
             await fake.stop()
+
+
+def _data(request) -> dict:
+    body = request.body or {}
+    data = body.get("data", body) if "/callback" in request.path else body
+    return data if isinstance(data, dict) else {}
+
+
+def _final(fake: FakeDiscord, token: str):
+    """The last message the bot sent for this interaction (an embed, or a refusal)."""
+    for request in reversed(fake.responses_to(token)):
+        data = _data(request)
+        if request.status == 200 and (data.get("embeds") or data.get("content")):
+            return request
+    return None
 
 
 def _answer(fake: FakeDiscord, token: str):

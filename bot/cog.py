@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import discord
@@ -44,6 +44,12 @@ SOMETHING_WRONG = (
     "Sorry, something went wrong on my side. The moderators can find details in the log."
 )
 
+
+# Discord drops an interaction not acknowledged within 3 s: each attempt at the first response
+# gets this long before it is abandoned and tried again as a deferral.
+ACK_ATTEMPT_SECONDS = 0.8
+ACK_ATTEMPTS = 3
+ALREADY_ACKNOWLEDGED = 40060  # Discord's error code for a second acknowledgement
 
 # Autocomplete requests allowed per question a member may ask in the cooldown period.
 AUTOCOMPLETE_PER_USE = 10
@@ -103,7 +109,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
             settings.cooldown_rate * AUTOCOMPLETE_PER_USE, settings.cooldown_seconds
         )
         # Answers that take longer than this are deferred, well inside Discord's 3 seconds.
-        self.defer_after = 1.5
+        self.defer_after = 1.0
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
         )
@@ -319,8 +325,40 @@ class QuoteCog(commands.Cog, name="Quotes"):
         task = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         if not done and not interaction.response.is_done():
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            await self._acknowledge(interaction, ephemeral=ephemeral)
         return await task
+
+    async def _first_response(
+        self, interaction: discord.Interaction, respond: Callable[[], Awaitable[Any]]
+    ) -> bool:
+        """Try the full response while Discord's 3 s allow it. discord.py backs off 1 s, then
+        3 s, after a server error (and waits out a 429 however long): if the response has not
+        landed within ACK_ATTEMPT_SECONDS it is abandoned, and False says to acknowledge
+        with a deferral and send the content as a follow-up instead."""
+        try:
+            await asyncio.wait_for(respond(), ACK_ATTEMPT_SECONDS)
+        except (TimeoutError, discord.DiscordServerError):
+            return False
+        return True
+
+    async def _acknowledge(self, interaction: discord.Interaction, *, ephemeral: bool) -> None:
+        """Defer ("thinking…"), each attempt cut short the same way, until one lands."""
+        for _ in range(ACK_ATTEMPTS):
+            if interaction.response.is_done():
+                return
+            try:
+                await asyncio.wait_for(
+                    interaction.response.defer(ephemeral=ephemeral, thinking=True),
+                    ACK_ATTEMPT_SECONDS,
+                )
+                return
+            except (TimeoutError, discord.DiscordServerError):
+                continue
+            except discord.HTTPException as error:
+                if error.code == ALREADY_ACKNOWLEDGED:  # an abandoned attempt had landed
+                    return
+                raise
+        _log.warning("Discord did not take the acknowledgement of an interaction in time.")
 
     def _ephemeral(self, public: bool | None) -> bool:
         return self.settings.ephemeral_by_default if public is None else not public
@@ -437,14 +475,19 @@ class QuoteCog(commands.Cog, name="Quotes"):
         extra: dict[str, Any] = {"view": view} if view is not None else {}
         if embed is not None:
             extra["embed"] = embed
-        if interaction.response.is_done():
-            await interaction.followup.send(
-                content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+        if not interaction.response.is_done():
+            landed = await self._first_response(
+                interaction,
+                lambda: interaction.response.send_message(
+                    content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+                ),
             )
-        else:
-            await interaction.response.send_message(
-                content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
-            )
+            if landed:
+                return
+            await self._acknowledge(interaction, ephemeral=ephemeral)
+        await interaction.followup.send(
+            content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+        )
 
     async def _reply(
         self,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ class _QuoteBotMixin:
     def _init_quote_bot(self, service: CorpusService, settings: Settings) -> None:
         self.service = service
         self.settings = settings
+        _guard_parsers(self._connection.parsers)  # type: ignore[attr-defined]
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
@@ -69,6 +72,21 @@ class _QuoteBotMixin:
             file=sys.stderr,
             flush=True,
         )
+
+
+def _guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
+    """discord.py reads each gateway event in its receive loop, so one event it cannot parse
+    (a field missing, an id that is not a number) would end the connection, and `run` with it.
+    Each parser is wrapped: a bad event is logged and skipped, and the bot keeps serving."""
+    for event, parse in list(parsers.items()):
+        parsers[event] = functools.partial(_parse_or_skip, event, parse)
+
+
+def _parse_or_skip(event: str, parse: Callable[[Any], None], data: Any) -> None:
+    try:
+        parse(data)
+    except Exception:
+        _log.exception("Discord sent a %s event the bot could not read; it was skipped.", event)
 
 
 class QuoteBot(_QuoteBotMixin, commands.Bot):

@@ -58,6 +58,7 @@ class CorpusService:
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
         self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
         self._summarising: set[int] = set()  # members with a summary on the way
+        self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}
         self._queued = 0
 
     @classmethod
@@ -107,6 +108,8 @@ class CorpusService:
         if key in self._remembered:
             self._remembered.move_to_end(key)
             return self._remembered[key]
+        if key in self._in_flight:  # the same summary is being made: wait for that one
+            return await self._within_budget(self._in_flight[key], "summary")
         if user_id in self._summarising:
             raise RequestRefused("Your last summary is still on its way; it will be here soon.")
         if self._queued >= MAX_QUEUED_SUMMARIES:
@@ -124,8 +127,10 @@ class CorpusService:
         def done(_: object) -> None:  # when the work ends, not when the member stops waiting
             self._summarising.discard(user_id)
             self._queued -= 1
+            self._in_flight.pop(key, None)
 
         future = asyncio.get_running_loop().run_in_executor(self._summaries, work)
+        self._in_flight[key] = future
         future.add_done_callback(done)
         return await self._within_budget(future, "summary")
 

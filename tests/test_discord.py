@@ -29,6 +29,8 @@ from tests.fake_discord import (
     REJECTED_TOKEN,
     USER_ID,
     FakeDiscord,
+    guild_payload,
+    interaction_payload,
     member_payload,
     message_payload,
     slash,
@@ -643,6 +645,64 @@ def test_slow_answer_is_deferred_then_followed_up(tmp_path):
             assert followup.body["allowed_mentions"] == NO_PINGS
 
     run(scenario())
+
+
+@pytest.mark.parametrize("trouble", ["two server errors", "a 4 s rate limit"])
+def test_the_first_acknowledgement_lands_within_three_seconds_when_discord_stumbles(
+    tmp_path, trouble
+):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            callback = r"/interactions/\d+/[\w-]+/callback"
+            if trouble == "two server errors":
+                env.fake.fail("POST", callback, 500, times=2)
+            else:
+                env.fake.rate_limit("POST", callback, retry_after=4.0)
+            payload = interaction_payload(slash("ask", question="Where will army chiefs meet?"))
+            sent_at = asyncio.get_running_loop().time()
+            await env.fake.dispatch("INTERACTION_CREATE", payload)
+            token = payload["token"]
+
+            def acknowledged():
+                return [
+                    r
+                    for r in env.fake.responses_to(token)
+                    if r.path.endswith("/callback") and r.status in (200, 204)
+                ]
+
+            (ack,) = await env.fake.wait_for(acknowledged, timeout=10, what="acknowledgement")
+            assert ack.received_at - sent_at < 3.0
+            # And the answer itself arrives, in the callback or as the follow-up.
+            answer = await env.fake.wait_for(
+                lambda: [
+                    r
+                    for r in env.fake.responses_to(token)
+                    if "Ghana" in str(r.body) and r.status in (200, 204)
+                ],
+                what="the answer",
+            )
+            assert answer
+
+    run(scenario())
+
+
+def test_an_event_discord_py_cannot_parse_is_logged_and_the_bot_keeps_serving(
+    tmp_path, no_logged_errors
+):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            broken = guild_payload()
+            broken["id"] = str(GUILD_ID + 1)
+            broken["roles"][0]["id"] = "not-a-number"
+            await env.fake.dispatch("GUILD_CREATE", broken)
+            await assert_it_answers(env.fake)
+            assert env.fake.sessions == 1  # the same connection: nothing had to restart
+
+    run(scenario())
+    assert [r.getMessage() for r in no_logged_errors.records] == [
+        "Discord sent a GUILD_CREATE event the bot could not read; it was skipped."
+    ]
+    no_logged_errors.records.clear()
 
 
 def test_sharded_bot_asks_for_the_gateway_and_identifies_its_shard(tmp_path):
