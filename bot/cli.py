@@ -35,11 +35,16 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stderr is None:  # started with stderr closed: messages go nowhere, not to a crash
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process
     _use_utf8_streams()
+    if sys.stdout is None:
+        _print_error("Standard output is closed, so there is nowhere to print the result.")
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on its own
     try:
-        settings = load_settings()
+        settings = load_settings(discord=args.command == "run")
         logging.basicConfig(
             level=settings.log_level, format="%(levelname)s: %(message)s", stream=sys.stderr
         )
@@ -197,7 +202,8 @@ def _batch_lines(source: str) -> Iterator[tuple[int, str]]:
         yield from _numbered_non_blank(sys.stdin)
         return
     try:
-        handle = open(source, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        # utf-8-sig: a byte-order mark (as Windows editors write) is not part of line 1.
+        handle = open(source, encoding="utf-8-sig")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise UsageError(f"Cannot read the batch file {source}: {exc.strerror}.") from exc
     with handle:
@@ -207,6 +213,8 @@ def _batch_lines(source: str) -> Iterator[tuple[int, str]]:
 def _numbered_non_blank(handle: IO[str]) -> Iterator[tuple[int, str]]:
     try:
         for number, line in enumerate(handle, start=1):
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # a byte-order mark on stdin
             if line.strip():
                 yield number, line
     except UnicodeDecodeError as exc:
@@ -218,6 +226,8 @@ def _parse_batch_line(line: str, line_number: int) -> tuple[str, str | None]:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
         raise UsageError(f"not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise UsageError("nested too deeply to be a question") from None
     if not isinstance(item, dict) or not isinstance(item.get("question"), str):
         raise UsageError('expected an object like {"question": "...", "doc": "optional id"}')
     doc = item.get("doc")
@@ -233,7 +243,7 @@ def _answer_json(answer: Answer) -> str:
 def _error_json(line: str, message: str) -> str:
     try:
         question = json.loads(line).get("question")
-    except (json.JSONDecodeError, AttributeError):
+    except (json.JSONDecodeError, AttributeError, RecursionError):
         question = None
     return json.dumps(
         {"question": question, "found": False, "quotes": [], "error": message}, ensure_ascii=False

@@ -23,7 +23,7 @@ from corpus.question import LONGEST_ALLOWED_QUESTION, too_long
 
 from . import render_discord as render
 from .moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
-from .service import RequestRefused
+from .service import PinnedAnswer, RequestRefused
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -89,6 +89,16 @@ class ContextButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).show_context(interaction, self.corpus_hash, self.positions)
+
+
+def _positions(pinned: PinnedAnswer) -> list[int]:
+    """Where the answering quotes sit in the index they were taken from."""
+    positions = []
+    for quote in pinned.answer.quotes:
+        if quote.answers_question:
+            span = pinned.index.spans[quote.citation.doc_id]
+            positions.append(span.sentences.start + quote.citation.sentence_in_document - 1)
+    return positions
 
 
 def _cog(interaction: discord.Interaction) -> QuoteCog:
@@ -251,9 +261,10 @@ class QuoteCog(commands.Cog, name="Quotes"):
             await self._reply(message, content=refusal)
             return
         try:
-            answer = await self.service.ask(question)
+            pinned = await self.service.ask(question)
+            answer = pinned.answer
             await self._reply(
-                message, embed=render.answer_embed(answer), view=self._answer_view(answer)
+                message, embed=render.answer_embed(answer), view=self._answer_view(pinned)
             )
         except Exception as exc:  # the member hears back whatever happened
             if not isinstance(exc, CorpusError | RequestRefused):
@@ -273,11 +284,12 @@ class QuoteCog(commands.Cog, name="Quotes"):
         if not await self._admit(interaction, question):
             return
         ephemeral = self._ephemeral(public)
-        answer = await self._in_time(interaction, self.service.ask(question), ephemeral=ephemeral)
+        pinned = await self._in_time(interaction, self.service.ask(question), ephemeral=ephemeral)
+        answer = pinned.answer
         await self._send(
             interaction,
             embed=render.answer_embed(answer),
-            view=self._answer_view(answer),
+            view=self._answer_view(pinned),
             ephemeral=ephemeral,
         )
         await self._mod_log(interaction.user.id, interaction.channel_id, question, answer)
@@ -363,24 +375,16 @@ class QuoteCog(commands.Cog, name="Quotes"):
     def _ephemeral(self, public: bool | None) -> bool:
         return self.settings.ephemeral_by_default if public is None else not public
 
-    def _answer_view(self, answer: Answer) -> discord.ui.View | None:
-        if not answer.found:
+    def _answer_view(self, pinned: PinnedAnswer) -> discord.ui.View | None:
+        """The "Show context" button, naming the index the answer came from."""
+        if not pinned.answer.found:
             return None
-        positions = self._positions(answer)
+        positions = _positions(pinned)
         if not positions:
             return None
         view = discord.ui.View(timeout=None)
-        view.add_item(ContextButton(self.service.corpus.index.content_hash, positions))
+        view.add_item(ContextButton(pinned.index.content_hash, positions))
         return view
-
-    def _positions(self, answer: Answer) -> list[int]:
-        index = self.service.corpus.index
-        positions = []
-        for quote in answer.quotes:
-            if quote.answers_question:
-                span = index.spans[quote.citation.doc_id]
-                positions.append(span.sentences.start + quote.citation.sentence_in_document - 1)
-        return positions
 
     async def show_context(
         self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]

@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.ext import commands
@@ -150,9 +152,24 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
         ) from None
     except discord.PrivilegedIntentsRequired:
         raise SettingsError("Discord refused the requested intents.") from None
+    except (aiohttp.ClientConnectionError, OSError) as error:
+        raise SettingsError(
+            f"Discord could not be reached at {settings.discord_api_base_url} "
+            f"({_reason(error)}). Check the network connection (and DISCORD_API_BASE_URL "
+            "if you set it)."
+        ) from None
     finally:
         service.close()
     return 0
+
+
+def _reason(error: BaseException) -> str:
+    """A short cause: "Connection refused", "Name or service not known", ..."""
+    cause = getattr(error, "os_error", None) or error
+    number = getattr(cause, "errno", None)
+    if isinstance(number, int) and number > 0:
+        return os.strerror(number)
+    return getattr(cause, "strerror", None) or type(cause).__name__
 
 
 def _token(settings: Settings) -> str:

@@ -15,13 +15,15 @@ import asyncio
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from corpus import Corpus
+from corpus.index import CorpusIndex
 from corpus.models import Answer, IndexConfig, Summary, SummaryLength
 
-__all__ = ["CorpusService", "RequestRefused"]
+__all__ = ["CorpusService", "PinnedAnswer", "RequestRefused"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,6 +33,12 @@ QUESTION_THREADS = 2
 MAX_QUEUED_SUMMARIES = 4
 SUMMARIES_REMEMBERED = 64
 REQUEST_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class PinnedAnswer:
+    answer: Answer
+    index: CorpusIndex
 
 
 class RequestRefused(Exception):
@@ -88,11 +96,17 @@ class CorpusService:
         for problem in self.corpus.problems:
             _log.warning("Skipped %s", problem)
 
-    async def ask(self, question: str, *, top: int = 3) -> Answer:
-        corpus = self.corpus  # the answer comes from the index it started on
+    async def ask(self, question: str, *, top: int = 3) -> PinnedAnswer:
+        """The answer, with the index it came from: a reload meanwhile must not change what
+        its citations and its "Show context" button point at."""
+        corpus = self.corpus
+
+        def work() -> PinnedAnswer:
+            answer = corpus.ask(question, top=top)
+            return PinnedAnswer(answer, corpus.index)  # after any rebuild the ask did
+
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._questions, lambda: corpus.ask(question, top=top))
-        return await self._within_budget(work, "question")
+        return await self._within_budget(loop.run_in_executor(self._questions, work), "question")
 
     async def find_paragraphs(self, text: str, limit: int) -> list:
         corpus = self.corpus

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -106,12 +106,36 @@ class Settings(BaseModel):
         return value
 
 
+# Settings only the Discord bot reads: a bad one stops `run`, never another command.
+DISCORD_ONLY = frozenset(
+    field.alias
+    for name, field in Settings.model_fields.items()
+    if field.alias
+    and (
+        name.startswith(("discord_", "shard_", "cooldown_"))
+        or name
+        in {
+            "allowed_channel_ids",
+            "admin_role_ids",
+            "ephemeral_by_default",
+            "mod_log_channel_id",
+            "dev_guild_id",
+        }
+    )
+)
+
+
 def load_settings(
-    env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None
+    env_file: Path | None = Path(".env"),
+    environ: Mapping[str, str] | None = None,
+    *,
+    discord: bool = True,
 ) -> Settings:
     """Settings from `environ` (default: the process environment) over `env_file`.
 
-    Empty values count as unset, so `SHARD_COUNT=` in a `.env` means "use the default".
+    Empty values count as unset, so `SHARD_COUNT=` in a `.env` means "use the default". With
+    `discord=False` (every command but `run`), invalid Discord-only settings are left at their
+    defaults instead of stopping the command.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
@@ -124,7 +148,17 @@ def load_settings(
     try:
         return Settings.model_validate(chosen)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        unused = {_setting_of(e) for e in exc.errors()} <= DISCORD_ONLY
+        if discord or not unused:
+            raise SettingsError(_describe(exc)) from None
+        bad = {_setting_of(e) for e in exc.errors()}
+        return load_settings(
+            None, {k: v for k, v in chosen.items() if k not in bad}, discord=discord
+        )
+
+
+def _setting_of(error: Any) -> str:
+    return str(error["loc"][0]) if error["loc"] else ""
 
 
 def _describe(exc: ValidationError) -> str:

@@ -316,3 +316,55 @@ def test_verify_reports_an_intact_cache_then_damage_then_a_changed_seed(run, tmp
     changed = run("verify", "--seeds", str(seeds))
     assert changed.returncode == 1
     assert "“port” has changed since it was indexed." in changed.stdout
+
+
+def test_a_bad_discord_setting_does_not_stop_ask(run):
+    result = run("ask", "Who is the head of the Wagner Group?")
+    assert result.returncode == 0
+    env_bad = {"COOLDOWN_RATE": "abc", "SHARD_IDS": "one,two"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "Who is the head of the Wagner Group?"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env={**os.environ, **env_bad},
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Prigozhin" in completed.stdout
+
+
+def test_batch_survives_a_byte_order_mark_and_a_deeply_nested_line(run, tmp_path):
+    batch = tmp_path / "questions.jsonl"
+    deep = "[" * 5000 + "]" * 5000
+    lines = ['{"question": "Where will army chiefs meet?"}', deep, '{"question": "Who is Goita?"}']
+    batch.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+    result = run("ask", "--batch", str(batch))
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 3
+    assert answers[0]["found"] and "Ghana" in answers[0]["quotes"][0]["text"]
+    assert "nested too deeply" in answers[1]["error"]
+    assert answers[2]["quotes"]
+    assert result.returncode == 2 and "line 2:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_closed_stream_gets_a_clear_exit_not_silence(tmp_path, closed):
+    redirect = ">&-" if closed == "stdout" else "2>&-"
+    env = {**os.environ, "CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    command = f'exec "$0" -m bot ask "Where will army chiefs meet?" {redirect}'
+    result = subprocess.run(
+        ["sh", "-c", command, sys.executable],
+        capture_output=True,  # the shell closes one of the two before the CLI starts
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=60,
+    )
+    if closed == "stdout":
+        assert result.returncode == 2
+        assert "Standard output is closed" in result.stderr
+    else:
+        assert result.returncode == 0
+        assert "Ghana" in result.stdout

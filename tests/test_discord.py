@@ -306,6 +306,32 @@ def test_reload_by_an_admin_role_picks_up_new_seeds(tmp_path):
     run(scenario())
 
 
+def test_a_show_context_button_from_before_a_reload_says_the_articles_changed(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
+            (asked,) = await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group?")
+            )
+            answer = asked.body["data"]
+            custom_id = answer["components"][0]["components"][0]["custom_id"]
+            # A new article sorts first, so every old position now means another sentence.
+            (env.seeds / "aardvark.txt").write_text("Aardvarks dig burrows at night.\n")
+            responses = await env.fake.interact(slash("reload"), roles=[ADMIN_ROLE_ID])
+            token = responses[0].path.split("/")[3]
+            await env.fake.wait_for(
+                lambda: len(env.fake.responses_to(token)) >= 2, what="reload follow-up"
+            )
+            (context,) = await env.fake.interact(
+                {"custom_id": custom_id, "component_type": 2},
+                kind=3,
+                message=message_payload(answer, author=BOT_USER),
+            )
+            data = context.body["data"]
+            assert "articles have changed" in data["content"] and "embeds" not in data
+
+    run(scenario())
+
+
 def test_reload_is_refused_to_non_admins(tmp_path):
     async def scenario():
         async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
@@ -798,6 +824,22 @@ def test_run_with_a_missing_or_wrong_token_explains_and_exits_2(tmp_path, token,
                 assert token not in output
         finally:
             await fake.stop()
+
+    run(scenario())
+
+
+def test_run_when_discord_cannot_be_reached_says_so_and_exits_2(tmp_path):
+    async def scenario():
+        fake = FakeDiscord()
+        await fake.start()
+        closed = f"http://127.0.0.1:{fake.port}/api/v10"
+        await fake.stop()  # nothing listens there any more: connection refused
+        process = await start_process(fake, tmp_path, TOKEN, DISCORD_API_BASE_URL=closed)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        output = (stdout + stderr).decode()
+        assert process.returncode == 2, output
+        assert "Discord could not be reached" in output and "refused" in output
+        assert "Traceback" not in output and TOKEN not in output
 
     run(scenario())
 

@@ -52,3 +52,14 @@ def test_passage_window_settings():
     assert settings.index_config().passage_sentences == 4
     with pytest.raises(SettingsError, match="PASSAGE_OVERLAP must be smaller"):
         load_settings(env_file=None, environ={"PASSAGE_SENTENCES": "2", "PASSAGE_OVERLAP": "2"})
+
+
+def test_a_bad_discord_only_setting_stops_run_but_no_other_command(tmp_path):
+    environ = {"HOME": str(tmp_path), "COOLDOWN_RATE": "abc", "MAX_QUESTION_LENGTH": "80"}
+    with pytest.raises(SettingsError, match="COOLDOWN_RATE"):
+        load_settings(env_file=None, environ=environ)
+    settings = load_settings(env_file=None, environ=environ, discord=False)
+    assert settings.cooldown_rate == 3 and settings.max_question_length == 80
+    # A setting every command reads still stops them all.
+    with pytest.raises(SettingsError, match="MAX_QUESTION_LENGTH"):
+        load_settings(env_file=None, environ={**environ, "MAX_QUESTION_LENGTH": "x"}, discord=False)
