@@ -509,7 +509,11 @@ def interaction_payload(
     permissions: int = 0x400 | 0x800 | 0x80000000,
     channel_id: int = CHANNEL_ID,
     message: dict[str, Any] | None = None,
+    dm: bool = False,
+    thread_of: int | None = None,
 ) -> dict[str, Any]:
+    """An interaction in a server channel; with `dm`, in the member's direct messages; with
+    `thread_of`, in a thread (`channel_id`) of that channel."""
     member = member_payload(user_id, f"user{user_id % 1000}", roles)
     member["permissions"] = str(permissions)
     payload = {
@@ -533,6 +537,28 @@ def interaction_payload(
     }
     if message is not None:
         payload["message"] = message
+    if thread_of is not None:
+        payload["channel"] = {
+            **channel_payload(channel_id, "a-thread"),
+            "type": 11,
+            "parent_id": str(thread_of),
+            "owner_id": str(user_id),
+            "message_count": 1,
+            "member_count": 1,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": TIMESTAMP,
+                "locked": False,
+            },
+        }
+    if dm:
+        for key in ("guild_id", "member", "guild_locale"):
+            payload.pop(key)
+        payload["user"] = member["user"]
+        payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [member["user"]]}
+        payload["context"] = 1
+        payload["authorizing_integration_owners"] = {"1": str(user_id)}
     return payload
 
 

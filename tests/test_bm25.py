@@ -111,3 +111,41 @@ def test_postings_from_the_index_tables_equal_rank_bm25(tmp_path):
         allowed = index.spans[f"d{rng.randrange(40)}"].passages
         assert small.top(query, 10) == large.top(query, 10)
         assert small.top(query, 10, allowed) == large.top(query, 10, allowed)
+
+
+def test_a_built_large_index_ranks_as_rank_bm25_end_to_end(tmp_path, monkeypatch):
+    """From 5,000 passages the index answers from postings folded batch by batch in worker
+    processes as the build reads them: its own retriever, as built, must rank every query as
+    rank-bm25's BM25Okapi does over the same passages."""
+    from rank_bm25 import BM25Okapi
+
+    from corpus.index import build_index
+    from corpus.loader import load_seeds
+    from corpus.retrieval import LARGE_CORPUS
+    from tests.conftest import make_seeds
+
+    rng = random.Random(11)
+    words = [f"term{n}" for n in range(400)]
+    texts = {
+        f"d{d:03d}": " ".join(
+            " ".join(rng.choices(words, k=rng.randint(3, 9))).capitalize() + "." for _ in range(41)
+        )
+        for d in range(260)
+    }
+    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 20_000)  # many batches
+    monkeypatch.setattr("corpus.index.PARALLEL_CHARACTERS", 0)  # read by two workers
+    documents = load_seeds(make_seeds(tmp_path, texts)).documents
+    index = build_index(documents, IndexConfig(), "h", workers=2)
+    assert len(index.passages) >= LARGE_CORPUS
+    assert type(index.retriever).__name__ == "PostingsRetriever"
+    reference = BM25Okapi(list(index.passage_tokens()))
+    for _ in range(50):
+        query = rng.choices(words, k=rng.randint(1, 4))
+        scores = reference.get_scores(query)
+        order = sorted(range(len(scores)), key=lambda p: (-scores[p], p))
+        expected = [p for p in order if scores[p] != 0][:10]
+        hits = index.search(query, 10)
+        assert [h.position for h in hits] == expected[: len(hits)], query
+        assert len(hits) == min(10, len(expected))
+        for hit in hits:
+            assert abs(hit.bm25 - scores[hit.position]) < 1e-9

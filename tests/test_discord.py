@@ -596,6 +596,82 @@ def test_source_and_the_context_button_count_towards_the_cooldown(tmp_path):
     run(scenario())
 
 
+def test_asking_in_a_thread_of_an_allowed_channel_and_in_direct_messages(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, ALLOWED_CHANNEL_IDS=str(CHANNEL_ID)) as env:
+            thread = snowflake()
+            await assert_it_answers(env.fake, channel_id=int(thread), thread_of=CHANNEL_ID)
+            (elsewhere,) = await env.fake.interact(
+                slash("ask", question="Who leads Mali?"),
+                channel_id=int(snowflake()),
+                thread_of=OTHER_CHANNEL_ID,
+            )
+            assert "only answer in the channels" in elsewhere.body["data"]["content"]
+            # Direct messages are not among the moderators' channels: refused politely.
+            (dm,) = await env.fake.interact(
+                slash("ask", question="Who leads Mali?"), channel_id=int(snowflake()), dm=True
+            )
+            assert "only answer in the channels" in dm.body["data"]["content"]
+        (tmp_path / "open").mkdir()
+        async with running_bot(tmp_path / "open") as env:  # no allowlist: DMs are answered
+            await assert_it_answers(env.fake, channel_id=int(snowflake()), dm=True)
+
+    run(scenario())
+
+
+def test_mentions_have_the_length_limit_and_the_cooldown_too(tmp_path):
+    async def scenario():
+        async with running_bot(
+            tmp_path, MAX_QUESTION_LENGTH="40", COOLDOWN_RATE="1", COOLDOWN_SECONDS="60"
+        ) as env:
+            await env.fake.dispatch("MESSAGE_CREATE", user_message(f"<@{BOT_ID}> " + "Why " * 20))
+            (too_long,) = await replies(env.fake)
+            assert "the limit is 40" in too_long.body["content"]
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Where will army chiefs meet?")
+            )
+            _, answered = await replies(env.fake, count=2)
+            assert "Ghana" in plain(answered.body["embeds"][0]["description"])
+            await env.fake.dispatch("MESSAGE_CREATE", user_message(f"<@{BOT_ID}> Who leads Mali?"))
+            *_, refused = await replies(env.fake, count=3)
+            assert re.search(r"try again in (59|60) s", refused.body["content"])
+
+    run(scenario())
+
+
+def test_markdown_and_mentions_in_an_article_are_inert_in_lead_ins_and_context(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "markup.txt").write_text(
+        "The *harbour* council met with <@123456789012345678> and @everyone on Monday. "
+        "It approved the __ferry__ timetable for ||winter|| sailings.\n",
+        encoding="utf-8",
+    )
+
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (asked,) = await env.fake.interact(
+                slash("ask", question="Which ferry timetable was approved for winter sailings?")
+            )
+            answer = asked.body["data"]
+            description = answer["embeds"][0]["description"]
+            assert "“The \\*harbour\\* council" in description  # the lead-in, escaped
+            assert "<@123456789012345678>" not in description
+            assert "@everyone" not in description and "@\u200beveryone" in description
+            assert "\\|\\|**winter**\\|\\|" in description
+            custom_id = answer["components"][0]["components"][0]["custom_id"]
+            (context,) = await env.fake.interact(
+                {"custom_id": custom_id, "component_type": 2},
+                kind=3,
+                message=message_payload(answer, author=BOT_USER),
+            )
+            shown = context.body["data"]["embeds"][0]["description"]
+            assert "\\*harbour\\*" in shown and "\\_\\_ferry\\_\\_" in shown
+            assert "<@123456789012345678>" not in shown and "@everyone" not in shown
+
+    run(scenario())
+
+
 def test_question_over_the_length_limit_is_refused(tmp_path):
     async def scenario():
         async with running_bot(tmp_path, MAX_QUESTION_LENGTH="40") as env:

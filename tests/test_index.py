@@ -200,3 +200,21 @@ def test_a_build_started_beside_other_threads_spawns_its_workers(tmp_path, monke
         beside.join()
     assert list(spawned.sentence_tokens) == list(serial.sentence_tokens)
     assert spawned.search(["goat"], 10) == serial.search(["goat"], 10)
+
+
+def test_every_quote_is_the_slice_of_its_seed_file_as_read_from_disk(tmp_path):
+    """Checked against the files themselves, read here byte for byte, not against the
+    index's own copy: an offset drift in the index would show."""
+    texts = {
+        "crlf": "Harbour council met.\r\nIt approved the ferry timetable on Monday.\r\n",
+        "curly": "Mali’s leader spoke. “Yes,” he said of the ferry timetable.",
+        "emoji": "Flags 🇳🇪 waved. The ferry 🚢 timetable changed at dawn.",
+        "bom": "\ufeffThe ferry timetable was printed. Nobody read it.",
+        "cjk": "渡し船の時刻表. The ferry timetable was in Japanese too.",
+    }
+    seeds = make_seeds(tmp_path, texts)
+    corpus = build_corpus(tmp_path, texts)
+    for question in ("What about the ferry timetable?", "Who spoke?", "What waved?"):
+        for quote in corpus.ask(question, top=5).quotes + corpus.summarize(length="long").quotes:
+            on_disk = (seeds / f"{quote.citation.doc_id}.txt").read_bytes().decode("utf-8-sig")
+            assert on_disk[quote.citation.start : quote.citation.end] == quote.text, quote

@@ -137,3 +137,28 @@ def test_problems_are_reported_again_when_the_cache_is_reused(tmp_path):
     reopened = open_corpus(seeds, cache)
     assert reopened.cache_status == "reused"
     assert [p.path.name for p in reopened.problems] == ["bad.txt"]
+
+
+def test_changing_the_passage_settings_rebuilds_the_passage_windows(tmp_path):
+    from corpus import IndexConfig
+
+    text = " ".join(f"Sentence {n} tells of goats." for n in range(1, 10))
+    seeds = make_seeds(tmp_path / "seeds", {"a": text})
+    cache = tmp_path / "cache"
+    three = Corpus.open(seeds, cache_dir=cache, config=IndexConfig(passage_sentences=3))
+    two = Corpus.open(
+        seeds, cache_dir=cache, config=IndexConfig(passage_sentences=2, passage_overlap=0)
+    )
+    assert two.cache_status == "rebuilt"
+    assert two.index.content_hash != three.index.content_hash
+
+    def windows(corpus):
+        columns = corpus.index.passages.column
+        return list(zip(columns("first").tolist(), columns("last").tolist(), strict=True))
+
+    assert windows(three) == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    assert windows(two) == [(0, 1), (2, 3), (4, 5), (6, 7), (7, 8)]
+    again = Corpus.open(
+        seeds, cache_dir=cache, config=IndexConfig(passage_sentences=2, passage_overlap=0)
+    )
+    assert again.cache_status == "reused" and windows(again) == windows(two)
