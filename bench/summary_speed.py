@@ -11,34 +11,43 @@ the time to build the index and the time of a long summary with no topic, in pro
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpus import Corpus
 
-WORDS = [
-    "".join(random.Random(n).choice("bcdfgklmnprstvz") + "aeiou"[n % 5] for _ in range(3))
-    for n in range(20_000)
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import vocabulary
+
+WORDS = np.array(vocabulary()[:20_000])  # word-like, distinct, as in bench/scale.py
+_WEIGHTS = 1 / np.arange(1, len(WORDS) + 1)
 
 
 def article(megabytes: float, seed: int = 7) -> str:
-    rng = random.Random(seed)
-    weights = [1 / (rank + 1) for rank in range(len(WORDS))]
-    paragraphs, size = [], 0
-    while size < megabytes * 1e6:
-        sentences = []
-        for _ in range(rng.randint(2, 5)):
-            words = rng.choices(WORDS, weights, k=rng.randint(8, 25))
-            sentences.append(" ".join(words).capitalize() + ".")
-        paragraph = " ".join(sentences)
-        paragraphs.append(paragraph)
-        size += len(paragraph) + 2
+    """Paragraphs of 2 to 5 sentences of 8 to 25 Zipf-drawn words, to about `megabytes`."""
+    rng = np.random.default_rng(seed)
+    # About 6.3 characters a word with its space: draw enough words at once.
+    words = WORDS[rng.choice(len(WORDS), int(megabytes * 1e6 / 6.3), p=_WEIGHTS / _WEIGHTS.sum())]
+    lengths = rng.integers(8, 26, len(words) // 8)
+    sentences, at = [], 0
+    for length in lengths.tolist():
+        if at + length > len(words):
+            break
+        sentences.append(" ".join(words[at : at + length]).capitalize() + ".")
+        at += length
+    sizes = rng.integers(2, 6, len(sentences))
+    paragraphs, at = [], 0
+    for size in sizes.tolist():
+        if at >= len(sentences):
+            break
+        paragraphs.append(" ".join(sentences[at : at + size]))
+        at += size
     return "A long article\n\n" + "\n\n".join(paragraphs)
 
 
