@@ -441,6 +441,54 @@ def test_a_failure_while_answering_a_mention_still_gets_the_member_an_apology(
     no_logged_errors.records.clear()
 
 
+def test_ask_is_answered_while_members_wait_for_summaries_of_a_long_article(tmp_path):
+    """Six members ask for a summary of a 5 MB article (it takes a while), then one asks a
+    question: the question is answered first, on its own thread, and the six summaries are
+    made once and reach all six."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    vocabulary = np.array([f"w{n:05d}x" for n in range(20_000)])
+    words = vocabulary[rng.zipf(1.3, 800_000) % len(vocabulary)]
+    sentences = [" ".join(words[i : i + 16]).capitalize() + "." for i in range(0, len(words), 16)]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "long.txt").write_text(
+        "\n\n".join(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4))
+    )
+
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            tokens = []
+            for n in range(6):
+                payload = interaction_payload(
+                    slash("summary", length="long", topic="w00001x"), user_id=USER_ID + 10 + n
+                )
+                tokens.append(payload["token"])
+                await env.fake.dispatch("INTERACTION_CREATE", payload)
+            question = interaction_payload(slash("ask", question="Where will army chiefs meet?"))
+            await env.fake.dispatch("INTERACTION_CREATE", question)
+
+            def delivered(token):
+                return [
+                    r
+                    for r in env.fake.responses_to(token)
+                    if r.status == 200 and "embeds" in str(r.body)
+                ]
+
+            await env.fake.wait_for(
+                lambda: all(delivered(t) for t in [*tokens, question["token"]]),
+                timeout=60,
+                what="every answer",
+            )
+            asked = delivered(question["token"])[0].received_at
+            summarised = [delivered(t)[0].received_at for t in tokens]
+            assert asked < min(summarised)
+            assert "Ghana" in str(delivered(question["token"])[0].body)
+
+    run(scenario())
+
+
 def test_a_request_over_its_time_budget_is_told_so(tmp_path):
     async def scenario():
         async with running_bot(tmp_path, request_seconds=0) as env:
