@@ -102,6 +102,17 @@ def user_message(content: str, *, author=None, channel_id=CHANNEL_ID, mentions=N
     )
 
 
+def ask_menu(target: dict) -> dict:
+    """The "Ask the article" message command, used on `target`."""
+    return {
+        "id": snowflake(),
+        "name": "Ask the article",
+        "type": 3,
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+
+
 async def replies(fake: FakeDiscord, channel_id: int = CHANNEL_ID, count: int = 1):
     path = rf"/channels/{channel_id}/messages"
     return await fake.wait_for(
@@ -384,14 +395,7 @@ def test_context_menu_asks_the_selected_message(tmp_path):
     async def scenario():
         async with running_bot(tmp_path) as env:
             target = user_message("Where will the West African army chiefs meet?", mentions=[])
-            data = {
-                "id": snowflake(),
-                "name": "Ask the article",
-                "type": 3,
-                "target_id": target["id"],
-                "resolved": {"messages": {target["id"]: target}},
-            }
-            (callback,) = await env.fake.interact(data)
+            (callback,) = await env.fake.interact(ask_menu(target))
             assert "set to meet in Ghana" in plain(
                 callback.body["data"]["embeds"][0]["description"]
             )
@@ -587,14 +591,7 @@ def test_every_command_button_and_autocomplete_passes_the_channel_allowlist(tmp_
             )
             answer = asked.body["data"]
             custom_id = answer["components"][0]["components"][0]["custom_id"]
-            target = user_message("Who leads Wagner?", mentions=[])
-            menu = {
-                "id": snowflake(),
-                "name": "Ask the article",
-                "type": 3,
-                "target_id": target["id"],
-                "resolved": {"messages": {target["id"]: target}},
-            }
+            menu = ask_menu(user_message("Who leads Wagner?", mentions=[]))
             attempts = [
                 (slash("source", paragraph="niger-coup-2023#11"), {}),
                 (slash("about"), {}),
