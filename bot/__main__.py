@@ -1,3 +1,4 @@
+import signal
 import sys
 
 # Guarded: a big index build started from a thread spawns worker processes, which import
@@ -8,4 +9,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         raise SystemExit(130) from None
-    raise SystemExit(main())
+    code = main()
+    # The work is done and reported: a Ctrl-C while the interpreter shuts down changes nothing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(code)

@@ -35,6 +35,14 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before or after the command's own handling
+        _print_error("Interrupted.")
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if sys.stderr is None:  # started with stderr closed: messages go nowhere, not to a crash
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process
     _use_utf8_streams()
@@ -137,7 +145,7 @@ def _add_common(
 ) -> None:
     parser.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
     if doc_flag:
-        parser.add_argument("--doc", help="only this document (its file name without .txt)")
+        parser.add_argument("--doc", help="only this article (its file name without the extension)")
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 

@@ -1,7 +1,9 @@
 """Stage 1: read seed files into `Document`s.
 
-A seed is `<id>.txt` (UTF-8) with an optional `<id>.meta.toml` beside it. Hidden files are
-ignored. The text is kept exactly as decoded, because every quote is a slice of it.
+A seed is `<id>.txt` (UTF-8), `.md`, `.html` or `.pdf`, with an optional `<id>.meta.toml` beside
+it; corpus/formats.py turns each into plain text, which is stored and never changed after, because
+every quote is a slice of it. Hidden files are ignored; any other file is skipped with a warning
+naming it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .errors import NoSeedsError, SeedFileError
+from .formats import SUFFIXES, extract
 from .models import Document, DocumentMeta
 
 __all__ = [
@@ -33,6 +36,7 @@ _log = logging.getLogger(__name__)
 
 SEED_SUFFIX = ".txt"
 META_SUFFIX = ".meta.toml"
+READ_TYPES = ", ".join(SUFFIXES)
 
 
 @dataclass
@@ -69,11 +73,18 @@ def scan_seeds(directory: Path, *, follow_links: bool = False) -> SeedScan:
             )
     except OSError as exc:
         raise NoSeedsError(directory, f"the directory cannot be read ({exc.strerror})") from exc
+    ids: dict[str, str] = {}  # article id -> the file that has it
     for entry in entries:
-        is_seed = entry.name.endswith(SEED_SUFFIX)
-        if not is_seed and not entry.name.endswith(META_SUFFIX):
-            continue
+        is_meta = entry.name.endswith(META_SUFFIX)
+        is_seed = not is_meta and Path(entry.name).suffix.casefold() in SUFFIXES
         refusal = _refusal(entry, root, follow_links)
+        if refusal is None and not (is_seed or is_meta):
+            refusal = f"is not a type of file I read ({READ_TYPES}); skipped"
+        if refusal is None and is_seed:
+            stem = Path(entry.name).stem
+            if stem in ids:
+                refusal = f"has the same name as {ids[stem]}; skipped (rename one of them)"
+            ids.setdefault(stem, entry.name)
         if refusal is None:
             status = entry.stat()
             scan.stamps[entry.name] = (status.st_size, status.st_mtime_ns)
@@ -82,7 +93,7 @@ def scan_seeds(directory: Path, *, follow_links: bool = False) -> SeedScan:
         elif refusal:
             scan.problems.append(SeedFileError(Path(entry.path), refusal))
     if not scan.files:
-        raise NoSeedsError(directory, f"the seeds directory has no {SEED_SUFFIX} files")
+        raise NoSeedsError(directory, f"the seeds directory has no article files ({READ_TYPES})")
     return scan
 
 
@@ -128,18 +139,23 @@ def load_seeds(directory: Path, *, follow_links: bool = False) -> LoadResult:
 
 def _load_document(path: Path, *, meta_allowed: dict[str, tuple[int, int]]) -> Document:
     raw = _read_bytes(path)
-    text = _decode(path, raw)
+    found = extract(path, raw)
     meta_path = path.with_name(path.stem + META_SUFFIX)
     # Metadata is read only from a file the scan accepted (regular, not a link outside).
     meta, meta_raw = _load_meta(meta_path) if meta_path.name in meta_allowed else _no_meta()
     return Document(
         id=path.stem,
-        title=meta.title or headline_of(text) or title_from_file_name(path.stem),
-        source=meta.source,
-        date=meta.date,
-        url=meta.url,
+        # The metadata file has the last word; then what the file itself says.
+        title=meta.title
+        or found.title
+        or headline_of(found.text)
+        or title_from_file_name(path.stem),
+        source=meta.source or found.site,
+        author=meta.author or found.author,
+        date=meta.date or found.date,
+        url=meta.url or found.url,
         path=str(path),
-        text=text,
+        text=found.text,
         sha256=hashlib.sha256(raw + b"\0" + meta_raw).hexdigest(),
     )
 
@@ -151,21 +167,6 @@ def _read_bytes(path: Path) -> bytes:
         raise SeedFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
     except MemoryError as exc:
         raise SeedFileError(path, "is too large to read into memory") from exc
-
-
-def _decode(path: Path, raw: bytes) -> str:
-    try:
-        # utf-8-sig drops a byte-order mark, which would otherwise start the first quote.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SeedFileError(
-            path,
-            f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
-            "save it as UTF-8",
-        ) from exc
-    if not text.strip():
-        raise SeedFileError(path, "is empty")
-    return text
 
 
 def _no_meta() -> tuple[DocumentMeta, bytes]:

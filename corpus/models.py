@@ -43,16 +43,19 @@ class DocumentMeta(_Frozen):
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
     source: str | None = Field(default=None, min_length=1, max_length=200)
+    author: str | None = Field(default=None, min_length=1, max_length=300)
     date: datetime.date | None = None
     url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
 
 
 class Document(_Frozen):
-    """One seed file: its id (file name without extension), metadata and original text."""
+    """One seed file: its id (file name without extension), metadata and its text (as stored:
+    the file's text, or what was extracted from a web page, a PDF or Markdown)."""
 
     id: str
     title: str
     source: str | None = None
+    author: str | None = None
     date: datetime.date | None = None
     url: str | None = None
     path: str

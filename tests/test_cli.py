@@ -156,7 +156,7 @@ def test_missing_seeds_directory(run, tmp_path):
 def test_empty_seeds_directory(run, tmp_path):
     (tmp_path / "empty").mkdir()
     result = run("ask", "--seeds", str(tmp_path / "empty"), "Who leads Mali?")
-    assert_clean_failure(result, 2, "has no .txt files")
+    assert_clean_failure(result, 2, "has no article files")
 
 
 def test_broken_seed_alone_is_an_error_naming_it(run, tmp_path):

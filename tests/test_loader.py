@@ -31,9 +31,16 @@ def test_broken_metadata_is_ignored_with_a_warning(tmp_path, caplog):
     assert "a.meta.toml" in caplog.text
 
 
-def test_hidden_files_and_other_extensions_are_ignored(tmp_path):
-    make_seeds(tmp_path, {".hidden": "Secret.", "notes.md": "No.", "kept": "Yes."})
-    assert [d.id for d in load_seeds(tmp_path).documents] == ["kept"]
+def test_hidden_files_are_ignored_and_other_types_named_in_a_warning(tmp_path):
+    make_seeds(
+        tmp_path,
+        {".hidden": "Secret.", "notes.docx": b"PK\x03\x04", "data.csv": "a,b", "kept": "Yes."},
+    )
+    result = load_seeds(tmp_path)
+    assert [d.id for d in result.documents] == ["kept"]
+    refused = {p.path.name: p.problem for p in result.problems}
+    assert set(refused) == {"notes.docx", "data.csv"}
+    assert all("not a type of file I read (.txt, .md" in r for r in refused.values())
 
 
 def test_byte_order_mark_is_not_part_of_the_text(tmp_path):
