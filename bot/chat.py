@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus import Corpus, CorpusError
+from corpus import Corpus, CorpusError, UnknownDocumentError
 
 from . import render_text
 
@@ -29,7 +29,10 @@ def run_chat(
     doc_id: str | None = None,
     history_file: Path | None = None,
     read_line: Callable[[str], str] = input,
+    color: bool = False,
 ) -> int:
+    if doc_id is not None and doc_id not in corpus.index.spans:
+        raise UnknownDocumentError(doc_id, list(corpus.index.spans))
     _enable_history(history_file)
     state = {"doc": doc_id}
     interactive = sys.stdin.isatty()
@@ -39,18 +42,20 @@ def run_chat(
         )
     while True:
         try:
-            line = read_line("ask> " if interactive else "").strip()
-        except EOFError:
+            line = read_line(_prompt(state["doc"]) if interactive else "").strip()
+        except EOFError:  # Ctrl-D: leave, on a line of its own
+            if interactive:
+                print()
             break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C: drop the line being typed, as a shell does
             print()
-            break
+            continue
         if not line:
             continue
         if line in (":quit", ":q", ":exit"):
             break
         try:
-            print(render_text.terminal_safe(_respond(corpus, line, state)))
+            print(render_text.terminal_safe(_respond(corpus, line, state, color)))
         except CorpusError as exc:
             print(render_text.terminal_safe(str(exc)))
         print()
@@ -58,9 +63,14 @@ def run_chat(
     return 0
 
 
-def _respond(corpus: Corpus, line: str, state: dict[str, str | None]) -> str:
+def _prompt(doc_id: str | None) -> str:
+    return f"ask [{doc_id}]> " if doc_id else "ask> "
+
+
+def _respond(corpus: Corpus, line: str, state: dict[str, str | None], color: bool) -> str:
     if not line.startswith(":"):
-        return render_text.render_answer(corpus.ask(line, doc_id=state["doc"]))
+        answer = corpus.ask(line, doc_id=state["doc"])
+        return render_text.render_answer(answer, color=color, hint=render_text.CHAT_HINT)
     command, _, rest = line.partition(" ")
     rest = rest.strip()
     if command == ":help":
@@ -77,7 +87,7 @@ def _respond(corpus: Corpus, line: str, state: dict[str, str | None]) -> str:
         if length not in ("short", "medium", "long"):
             length, topic = "short", rest
         summary = corpus.summarize(length=length, topic=topic or None, doc_id=state["doc"])  # type: ignore[arg-type]
-        return render_text.render_summary(summary)
+        return render_text.render_summary(summary, color=color)
     return f"Unknown command {command}. {HELP}"
 
 

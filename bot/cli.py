@@ -81,16 +81,57 @@ def _use_utf8_streams() -> None:
             stream.reconfigure(encoding="utf-8", errors="replace")
 
 
+def _program() -> str:
+    """How the user ran us, for usage lines: `quotebot`, or `python -m bot`."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name and name not in ("__main__.py", "-c", "-m") else "python -m bot"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quotebot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    program = _program()
     parser = argparse.ArgumentParser(
-        prog="python -m bot",
+        prog=program,
         description="Answer questions about news articles by quoting them, with citations.",
+        epilog=f"Examples:\n  {program} ask Who leads Mali's army?\n  {program} summary --length "
+        f"medium\n  {program} chat\n\n`{program} COMMAND --help` for each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"quotebot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ask = commands.add_parser("ask", help="answer a question with quoted sentences")
+    def command(name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
+        lines = "\n".join(f"  {program} {name} {e}".rstrip() for e in examples)
+        return commands.add_parser(
+            name,
+            help=help,
+            description=help[:1].upper() + help[1:] + ".",
+            epilog=f"Examples:\n{lines}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    ask = command(
+        "ask",
+        "answer a question with quoted sentences",
+        [
+            "Where will the army chiefs meet?",
+            '"Who leads Wagner?" --top 5 --explain',
+            "--json What minerals does Niger have?",
+            "--batch questions.jsonl",
+        ],
+    )
     ask.add_argument("question", nargs="*", help="the question (quotes optional)")
-    ask.add_argument("--top", type=_top_count, default=3, help="quotes to return (1-100)")
+    ask.add_argument(
+        "--top", type=_top_count, default=3, help="quotes to return, 1-100 (default: 3)"
+    )
     ask.add_argument(
         "--explain", action="store_true", help="show why each quote was chosen (its score parts)"
     )
@@ -103,38 +144,56 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(ask)
     ask.set_defaults(handler=_ask)
 
-    summary = commands.add_parser("summary", help="summarise the article(s) in quoted sentences")
-    summary.add_argument("--length", choices=["short", "medium", "long"], default="short")
+    summary = command(
+        "summary",
+        "summarise the article(s) in quoted sentences",
+        ["", "--length long", '--topic "Wagner Group"', "--doc niger-coup-2023 --json"],
+    )
+    summary.add_argument(
+        "--length",
+        choices=["short", "medium", "long"],
+        default="short",
+        help="3, 5 or 8 sentences (default: short)",
+    )
     summary.add_argument("--topic", help="only what the article says about this")
     _add_common(summary)
     summary.set_defaults(handler=_summary)
 
-    chat = commands.add_parser("chat", help="ask again and again in an interactive session")
+    chat = command(
+        "chat", "ask again and again in an interactive session", ["", "--doc niger-coup-2023"]
+    )
     _add_common(chat, json_flag=False)
     chat.set_defaults(handler=_chat)
 
-    index = commands.add_parser("index", help="build or refresh the index cache; show statistics")
+    index = command(
+        "index",
+        "build or refresh the index cache; show statistics",
+        ["", "--rebuild", "--seeds ~/articles --json"],
+    )
     index.add_argument("--rebuild", action="store_true", help="ignore the cache and rebuild")
     _add_common(index, doc_flag=False)
     index.set_defaults(handler=_index)
 
-    verify = commands.add_parser(
+    verify = command(
         "verify",
-        help="check the index cache: checksums, and every stored article against its seed file",
+        "check the index cache: checksums, and every stored article against its seed file",
+        ["", "--json"],
     )
     _add_common(verify, doc_flag=False)
     verify.set_defaults(handler=_verify)
 
-    evaluate = commands.add_parser(
-        "eval", help="measure answer quality on a question file (.jsonl, or WikiQA .tsv)"
+    evaluate = command(
+        "eval",
+        "measure answer quality on a question file (.jsonl, WikiQA or TREC .tsv, SQuAD .json)",
+        ["tests/data/article_questions.jsonl", "WikiQA-dev.tsv --show"],
     )
     evaluate.add_argument("file", type=Path, help="questions with gold answers")
-    evaluate.add_argument("--top", type=_top_count, default=3, help="k for hit@k (default 3)")
+    evaluate.add_argument("--top", type=_top_count, default=3, help="k for hit@k (default: 3)")
     evaluate.add_argument("--show", action="store_true", help="list every miss")
     _add_common(evaluate, doc_flag=False)
     evaluate.set_defaults(handler=_evaluate)
 
-    run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
     run.set_defaults(handler=_run)
     return parser
@@ -186,7 +245,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print(_answer_json(answer))
     else:
-        _print(render_text.render_answer(answer, color=_color(settings), explain=args.explain))
+        _print(
+            render_text.render_answer(
+                answer, color=_color(settings), explain=args.explain, asked_for=args.top
+            )
+        )
     return EXIT_OK
 
 
@@ -270,7 +333,11 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     corpus = _open_corpus(args, settings, force_rebuild=args.rebuild)
-    _print(render_text.render_stats(corpus.stats(), corpus.cache_status, corpus.open_seconds))
+    stats, status, seconds = corpus.stats(), corpus.cache_status, corpus.open_seconds
+    if args.json:
+        _print(json.dumps(render_text.stats_json(stats, status, seconds), ensure_ascii=False))
+    else:
+        _print(render_text.render_stats(stats, status, seconds))
     return EXIT_OK
 
 
@@ -309,7 +376,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     corpus = _open_corpus(args, settings)
     history = settings.cache_dir / "chat_history" if settings.cache_dir else None
-    return run_chat(corpus, doc_id=args.doc, history_file=history)
+    return run_chat(corpus, doc_id=args.doc, history_file=history, color=_color(settings))
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

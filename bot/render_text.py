@@ -20,6 +20,7 @@ NOT_FOUND_HINT = (
     "Try rephrasing with words the article would use, or get an overview with: "
     "python -m bot summary"
 )
+CHAT_HINT = "Try rephrasing with words the article would use, or get an overview with: :summary"
 
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -35,22 +36,45 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub(lambda m: m[1] or f"\\x{ord(m[0]):02x}", text)
 
 
-def render_answer(answer: Answer, *, color: bool = False, explain: bool = False) -> str:
+def render_answer(
+    answer: Answer,
+    *,
+    color: bool = False,
+    explain: bool = False,
+    asked_for: int | None = None,
+    hint: str = NOT_FOUND_HINT,
+) -> str:
     """The answering quotes with citation markers and sources. `color` bolds the words that
-    matched (ANSI, for terminals); `explain` adds each quote's score breakdown."""
+    matched (ANSI, for terminals); `explain` adds each quote's score breakdown, and for a
+    declined question the nearest sentences with theirs; `asked_for` is the number of quotes
+    asked for, so that showing fewer says why; `hint` follows a decline."""
     if answer.outcome == "closest" and answer.quotes:
         closest = _quotes_with_sources([answer.quotes[0]], color=color, explain=explain)
         return (
             f"{answer.reason}\n\n{closest}\n\n"
             f"(Shown as the closest passage, not as an answer: the model is "
             f"{answer.confidence:.0%} sure it answers, and answers only when surer.)\n"
-            f"{NOT_FOUND_HINT}"
+            f"{hint}"
         )
     if not answer.found:
-        return f"{answer.reason}\n{NOT_FOUND_HINT}"
+        declined = f"{answer.reason}\n{hint}"
+        if explain and answer.quotes:
+            nearest = _quotes_with_sources(list(answer.quotes), color=color, explain=True)
+            declined += (
+                f"\n\nThe nearest sentences, and why each fell short (the model is "
+                f"{answer.confidence:.0%} sure the first answers, and answers only when "
+                f"surer):\n\n{nearest}"
+            )
+        return declined
     quotes = [q for q in answer.quotes if q.answers_question]
     answered = _quotes_with_sources(quotes, color=color, explain=explain)
-    return f"{answered}\n{_confidence_line(answer)}"
+    lines = [answered, _confidence_line(answer)]
+    if asked_for is not None and len(quotes) < asked_for:
+        lines.append(
+            f"({len(quotes)} of the {asked_for} quotes asked for: the others do not answer "
+            "the question well enough; --json lists them all.)"
+        )
+    return "\n".join(lines)
 
 
 def _confidence_line(answer: Answer) -> str:
@@ -69,6 +93,14 @@ def render_summary(summary: Summary, *, color: bool = False) -> str:
         hint = "\nTry a broader topic, or leave the topic out." if summary.topic else ""
         return f"{summary.reason}{hint}"
     return _quotes_with_sources(list(summary.quotes), color=color, explain=False)
+
+
+def stats_json(stats: CorpusStats, cache_status: str, seconds: float) -> dict:
+    return {
+        "cache_status": cache_status,
+        "seconds": round(seconds, 4),
+        **stats.model_dump(mode="json"),
+    }
 
 
 def render_stats(stats: CorpusStats, cache_status: str, seconds: float) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -368,3 +369,94 @@ def test_a_closed_stream_gets_a_clear_exit_not_silence(tmp_path, closed):
     else:
         assert result.returncode == 0
         assert "Ghana" in result.stdout
+
+
+def test_version_and_the_program_name_in_usage_lines(run):
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("quotebot ")
+    assert "usage: python -m bot ask" in run("ask", "--help").stdout
+    script = Path(sys.executable).parent / "quotebot"
+    if script.exists():  # installed with pip: the console script names itself
+        usage = subprocess.run([str(script), "ask", "--help"], capture_output=True, text=True)
+        assert "usage: quotebot ask" in usage.stdout and "(default: 3)" in usage.stdout
+
+
+def test_index_json_is_json(run):
+    result = run("index", "--json")
+    stats = json.loads(result.stdout)
+    assert stats["cache_status"] in ("built", "reused", "rebuilt")
+    assert [d["id"] for d in stats["documents"]] == [ARTICLE_ID]
+
+
+def test_fewer_quotes_than_asked_for_says_why(run):
+    result = run("ask", "--top", "5", "Where will the army chiefs meet?")
+    assert "quotes asked for: the others do not answer" in result.stdout
+    assert "of the 5" in result.stdout
+
+
+def test_explain_on_a_declined_question_shows_the_nearest_sentences(run):
+    result = run("ask", "--explain", "What is the population of Mali?")
+    assert "do not seem to answer" in result.stdout
+    assert "The nearest sentences, and why each fell short" in result.stdout
+    assert "why: terms" in result.stdout
+
+
+def test_chat_with_an_unknown_doc_stops_before_it_starts(run):
+    assert_clean_failure(run("chat", "--doc", "nope"), 2, "nope")
+
+
+def test_chat_in_a_terminal(tmp_path):
+    """Ctrl-C clears the line, the prompt shows the :doc, matches are bold, the decline hint
+    names :summary, and Ctrl-D leaves on a line of its own."""
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "NO_COLOR"}}
+    env.update(TERM="xterm", CACHE_DIR=str(tmp_path / "cache"), HOME=str(tmp_path))
+
+    def own_terminal() -> None:  # as a shell does: Ctrl-C then interrupts the chat
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--doc", ARTICLE_ID],
+        cwd=PROJECT,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+        preexec_fn=own_terminal,
+    )
+    os.close(terminal)
+    seen = b""
+
+    def until(marker: bytes) -> bytes:
+        nonlocal seen
+        while marker not in seen:
+            ready, _, _ = select.select([controller], [], [], 30)
+            assert ready, f"timed out waiting for {marker!r}; saw {seen[-300:]!r}"
+            seen += os.read(controller, 4096)
+        before, _, seen = seen.partition(marker)
+        return before
+
+    prompt = f"ask [{ARTICLE_ID}]> ".encode()
+    until(prompt)
+    os.write(controller, b"half a questi\x03")  # Ctrl-C: the line goes, the chat stays
+    until(prompt)
+    os.write(controller, b"Who is the head of the Wagner Group?\r")
+    answer = until(prompt)
+    assert b"\x1b[1m" in answer and b"Prigozhin" in answer
+    os.write(controller, b"What is the population of Peru?\r")
+    declined = until(prompt)
+    assert b":summary" in declined and b"python -m bot summary" not in declined
+    os.write(controller, b"\x04")  # Ctrl-D
+    assert process.wait(timeout=30) == 0
+    try:
+        rest = seen + os.read(controller, 4096)
+    except OSError:
+        rest = seen
+    os.close(controller)
+    assert rest.startswith(b"\r\n") or rest.startswith(b"\n"), rest
