@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from corpus import Corpus
-from corpus.lexicon import wordnet
-from corpus.scorer import answer_model
-from corpus.vectors import word_vectors
+from corpus.answering.lexicon import wordnet
+from corpus.answering.scorer import answer_model
+from corpus.answering.vectors import word_vectors
 
 QUESTIONS = [
     "Who is the head of the Wagner Group?",

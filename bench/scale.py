@@ -125,7 +125,7 @@ def run_engine(engine: str, size: int, out: Path, query_limit: int) -> dict:
     generating = time.perf_counter() - started
     started = time.perf_counter()
     if engine == "ours":
-        from corpus.bm25 import Bm25Postings
+        from corpus.indexing.bm25 import Bm25Postings
 
         index = Bm25Postings.build(token_lists(size), k1=1.5, b=0.75, epsilon=0.25)
 
@@ -199,7 +199,7 @@ def run_answer_build(size: int, work: Path, out: Path) -> dict:
     hashing the files, segmenting, tokenising and the BM25 postings count as building;
     writing the cache file as saving."""
     from corpus import Corpus
-    from corpus.analysis import build_workers
+    from corpus.indexing.analysis import build_workers
 
     seeds = work / "seeds"
     seeds.mkdir()

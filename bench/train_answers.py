@@ -4,7 +4,7 @@
 
 Every question set is read where it lies (../shared/eval, ../shared/corpora, tests/data) and
 nothing of the shared data is written into the project. Each set's candidates get the features
-of corpus/features.py; then:
+of corpus/answering/features.py; then:
 
 - **leave one set out**: for each set, the model is fitted on the *training* sets other than it
   and measured on it, so every number printed in that table is on questions the fit never saw;
@@ -12,9 +12,10 @@ of corpus/features.py; then:
   every sentence when the question names no document) is measured beside it;
 - each answerable question of a train set is also asked of another article than its own, as
   a negative for the confidence (its answer is not there);
-- with `--write`, the model fitted on all training sets is written to corpus/answer_model.json,
-  with the thresholds chosen on the train sets' held-out confidences and the dev sets (never
-  on the test sets).
+- with `--write`, the model fitted on all training sets is written to
+  corpus/answering/answer_model.json, with the thresholds chosen on the train sets' held-out
+  confidences and the dev sets (never on the test sets).
+
 
 Sets have roles: `train` sets fit the weights, `dev` sets choose the thresholds and which
 features stay, `test` sets are only ever measured.
@@ -37,17 +38,17 @@ from rank_bm25 import BM25Okapi
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corpus.answer import DEFAULT_RULES  # noqa: E402
-from corpus.evaluate import average_precision, load_question_set, normalise  # noqa: E402
-from corpus.features import FEATURES, candidate_table  # noqa: E402
-from corpus.question import analyse_question  # noqa: E402
-from corpus.scorer import (  # noqa: E402
+from corpus.answering.answer import DEFAULT_RULES  # noqa: E402
+from corpus.answering.features import FEATURES, candidate_table  # noqa: E402
+from corpus.answering.question import analyse_question  # noqa: E402
+from corpus.answering.scorer import (  # noqa: E402
     CONFIDENCE_INPUTS,
     MODEL_FILE,
     AnswerModel,
     confidence_inputs,
     question_inputs,
 )
+from corpus.evaluate import average_precision, load_question_set, normalise  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 QSETS = Path("/work/qsets")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from corpus import Corpus, CorpusError
+from corpus.indexing.store import verify_cache
 from corpus.models import Answer
-from corpus.store import verify_cache
 
 from . import render_text
 from .settings import Settings, SettingsError, load_settings

@@ -18,8 +18,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from corpus import CorpusError
+from corpus.answering.question import LONGEST_ALLOWED_QUESTION, too_long
 from corpus.models import Answer
-from corpus.question import LONGEST_ALLOWED_QUESTION, too_long
 
 from . import render_discord as render
 from .moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from corpus import Corpus
-from corpus.index import CorpusIndex
+from corpus.indexing.index import CorpusIndex
 from corpus.models import Answer, IndexConfig, Summary, SummaryLength
 
 __all__ = ["CorpusService", "PinnedAnswer", "RequestRefused"]
@@ -118,7 +118,11 @@ class CorpusService:
         self, *, length: SummaryLength, topic: str | None, user_id: int = 0
     ) -> Summary:
         corpus = self.corpus
-        key = (corpus.index.content_hash, length, " ".join((topic or "").casefold().split()))
+        key = (
+            corpus.index.content_hash,
+            length,
+            " ".join((topic or "").casefold().split()),
+        )
         if key in self._remembered:
             self._remembered.move_to_end(key)
             return self._remembered[key]

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from corpus.answering.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
 from corpus.models import IndexConfig
-from corpus.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
 
 __all__ = ["DISCORD_API_BASE_URL", "Settings", "SettingsError", "load_settings"]
 

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .answer import answer_question
+from .answering.answer import answer_question
+from .answering.question import DEFAULT_MAX_QUESTION_CHARS
+from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
-from .index import CorpusIndex, Progress
+from .indexing.index import CorpusIndex, Progress
+from .indexing.store import CacheStatus, open_index
 from .models import (
     Answer,
     CorpusStats,
@@ -24,9 +27,6 @@ from .models import (
     Summary,
     SummaryLength,
 )
-from .question import DEFAULT_MAX_QUESTION_CHARS
-from .store import CacheStatus, open_index
-from .summarize import summarize
 from .tokenize import tokenize
 
 __all__ = ["Corpus"]

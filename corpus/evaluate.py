@@ -32,11 +32,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from .answer import answer_question
+from .answering.answer import answer_question
 from .errors import CorpusError
-from .index import CorpusIndex
+from .indexing.index import CorpusIndex
+from .indexing.store import open_index
 from .models import Answer
-from .store import open_index
 
 __all__ = [
     "Case",

@@ -109,7 +109,7 @@ class TermNumbering:
     """Tokenises many texts at once, numbering terms as it meets them, across calls: this is
     how an index reads a corpus. The tokens are exactly `tokenize`'s. (A stopword in capitals
     is numbered after the rest of its call, so callers that need the order of first
-    appearance work it out from the numbers: corpus/analysis.py.)
+    appearance work it out from the numbers: corpus/indexing/analysis.py.)
 
     Speed comes from doing per word only what C does: punctuation becomes space
     (`str.translate`), `str.split` cuts the text into chunks, and a dict maps each chunk to
@@ -233,7 +233,7 @@ class _ChunkNumbers(dict[str, int]):
 _CAPITALS, _SEVERAL, _ACRONYMS = -2, -3, -10
 _WORD_MARK = "\0"  # _SPACES makes it a space, and no word holds it: never in a chunk
 # A word of two to eight capitals ("ECOWAS", the "US" of "U.S." is not one): it may stand for
-# a run of capitalised words elsewhere in the corpus (corpus/acronyms.py).
+# a run of capitalised words elsewhere in the corpus (corpus/indexing/acronyms.py).
 _ACRONYM_WORD = re.compile(r"\b[A-Z]{2,8}\b")
 
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from bot import render_discord, render_text
-from corpus import vectors
+from corpus.answering import vectors
+from corpus.answering.features import FEATURES
+from corpus.answering.question import clean_question
+from corpus.answering.scorer import CONFIDENCE_INPUTS, MODEL_FILE, AnswerModel, answer_model
+from corpus.answering.vectors import WordVectors
 from corpus.evaluate import evaluate_file, load_question_set
-from corpus.features import FEATURES
 from corpus.models import Answer, Citation, Quote
-from corpus.question import clean_question
-from corpus.scorer import CONFIDENCE_INPUTS, MODEL_FILE, AnswerModel, answer_model
-from corpus.vectors import WordVectors
 from tests.conftest import build_corpus
 
 
@@ -120,7 +120,7 @@ def test_word_vectors_apply_the_merges_and_average_the_tokens(tmp_path):
 def test_without_word_vectors_answers_still_work(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(vectors.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(vectors, "_loaded", [])
-    with caplog.at_level(logging.WARNING, logger="corpus.vectors"):
+    with caplog.at_level(logging.WARNING, logger="corpus.answering.vectors"):
         assert vectors.text_vectors(["anything"]) is None
     assert "pip install wordllama" in caplog.text
     corpus = build_corpus(tmp_path, {"a": "The inventor lived in London for years."})

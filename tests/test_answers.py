@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus import BadQuestionError, UnknownDocumentError
-from corpus.answer import answer_question
-from corpus.index import build_index
+from corpus.answering.answer import answer_question
+from corpus.indexing.index import build_index
 from corpus.models import Document, IndexConfig
 
 QUESTIONS = [

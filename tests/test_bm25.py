@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from corpus.bm25 import Bm25Postings
+from corpus.indexing.bm25 import Bm25Postings
+from corpus.indexing.retrieval import PostingsRetriever, RankBm25Retriever
 from corpus.models import IndexConfig
-from corpus.retrieval import PostingsRetriever, RankBm25Retriever
 
 WORDS = [f"w{n}" for n in range(30)]
 passages_strategy = st.lists(st.lists(st.sampled_from(WORDS), max_size=12), min_size=1, max_size=40)
@@ -89,8 +89,8 @@ def test_ties_at_the_cut_keep_position_order(limit):
 
 def test_postings_from_the_index_tables_equal_rank_bm25(tmp_path):
     """The large-corpus path builds from the index's term ids; it must rank as rank-bm25."""
-    from corpus.index import build_index
-    from corpus.loader import load_seeds
+    from corpus.indexing.index import build_index
+    from corpus.ingest.loader import load_seeds
     from tests.conftest import make_seeds
 
     rng = random.Random(3)
@@ -119,9 +119,9 @@ def test_a_built_large_index_ranks_as_rank_bm25_end_to_end(tmp_path, monkeypatch
     rank-bm25's BM25Okapi does over the same passages."""
     from rank_bm25 import BM25Okapi
 
-    from corpus.index import build_index
-    from corpus.loader import load_seeds
-    from corpus.retrieval import LARGE_CORPUS
+    from corpus.indexing.index import build_index
+    from corpus.indexing.retrieval import LARGE_CORPUS
+    from corpus.ingest.loader import load_seeds
     from tests.conftest import make_seeds
 
     rng = random.Random(11)
@@ -132,8 +132,8 @@ def test_a_built_large_index_ranks_as_rank_bm25_end_to_end(tmp_path, monkeypatch
         )
         for d in range(260)
     }
-    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 20_000)  # many batches
-    monkeypatch.setattr("corpus.index.PARALLEL_CHARACTERS", 0)  # read by two workers
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 20_000)  # many batches
+    monkeypatch.setattr("corpus.indexing.index.PARALLEL_CHARACTERS", 0)  # read by two workers
     documents = load_seeds(make_seeds(tmp_path, texts)).documents
     index = build_index(documents, IndexConfig(), "h", workers=2)
     assert len(index.passages) >= LARGE_CORPUS

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from corpus import Corpus, CorpusError
-from corpus.cachefile import MAGIC
-from corpus.store import CACHE_FORMAT, cache_path
+from corpus.indexing.cachefile import MAGIC
+from corpus.indexing.store import CACHE_FORMAT, cache_path
 from tests.conftest import ARTICLE, PROJECT, make_seeds
 
 QUESTIONS = (

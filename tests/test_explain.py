@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.acronyms import find_acronyms
-from corpus.features import has_expected_answer
-from corpus.question import analyse_question
+from corpus.answering.features import has_expected_answer
+from corpus.answering.question import analyse_question
+from corpus.indexing.acronyms import find_acronyms
 from tests.conftest import build_corpus
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 
 from corpus import Corpus
-from corpus.loader import load_seeds
+from corpus.ingest.loader import load_seeds
 from tests.conftest import make_seeds
 
 PAGE = """<!doctype html>

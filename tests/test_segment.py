@@ -5,7 +5,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.segment import (
+from corpus.ingest.segment import (
     _paragraph_spans_by_line,
     _paragraph_spans_by_pattern,
     paragraph_spans,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from corpus import Corpus
-from corpus.store import cache_path
+from corpus.indexing.store import cache_path
 from tests.conftest import make_seeds
 
 
@@ -99,7 +99,9 @@ def test_only_changed_and_new_files_are_read_again(tmp_path):
 
 
 def test_progress_is_reported_as_batches_of_documents_are_done(tmp_path, monkeypatch):
-    monkeypatch.setattr("corpus.index.BATCH_CHARACTERS", 20)  # two 10-character texts a batch
+    monkeypatch.setattr(
+        "corpus.indexing.index.BATCH_CHARACTERS", 20
+    )  # two 10-character texts a batch
     seeds = make_seeds(tmp_path / "seeds", {f"d{n}": "Text here." for n in range(5)})
     calls = []
     Corpus.open(seeds, progress=lambda done, total: calls.append((done, total)))

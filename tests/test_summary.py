@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from corpus import BadQuestionError
-from corpus.segment import is_dangling
-from corpus.summarize import SENTENCES_BY_LENGTH
+from corpus.answering.summarize import SENTENCES_BY_LENGTH
+from corpus.ingest.segment import is_dangling
 from tests.conftest import build_corpus
 
 

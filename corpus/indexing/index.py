@@ -1,5 +1,5 @@
 """Stage 5: the corpus index. It owns documents, sentences and passages, and ranks passages
-with BM25 as rank-bm25's BM25Okapi defines it (corpus/retrieval.py).
+with BM25 as rank-bm25's BM25Okapi defines it (corpus/indexing/retrieval.py).
 
 rank-bm25 has traps that must never reach a user, and each is handled here:
 - BM25Okapi gives an IDF of zero, or a small floor, to a term found in half or more of the
@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ..errors import DamagedIndexError
+from ..models import Document, IndexConfig, Passage, Sentence
+from ..tokenize import TOKENIZER_VERSION, acronym_words
 from .acronyms import acronyms_from_evidence, capitalised_runs
 from .analysis import (
     BATCH_CHARACTERS,
@@ -32,11 +35,8 @@ from .analysis import (
     build_workers,
 )
 from .bm25 import PostingChunk
-from .errors import DamagedIndexError
-from .models import Document, IndexConfig, Passage, Sentence
 from .retrieval import PassageRetriever, build_retriever
 from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
-from .tokenize import TOKENIZER_VERSION, acronym_words
 
 __all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
 
@@ -98,7 +98,7 @@ class CorpusIndex:
     average_sentence_length: float = 1.0
     tokenizer_version: int = TOKENIZER_VERSION
     # What the seed files looked like when this index was made: (size, mtime) by file name,
-    # and the files that could not be used, as (path, problem). Set by corpus/store.py.
+    # and the files that could not be used, as (path, problem). Set by corpus/indexing/store.py.
     seed_stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
     seed_problems: list[tuple[str, str]] = field(default_factory=list)
     analysed_documents: int = 0  # read and tokenised in this build; the rest were reused
@@ -321,7 +321,7 @@ def build_index(
 ) -> CorpusIndex:
     """Index `documents`. Those `previous` already holds with the same content are not read
     again; only the corpus-wide statistics are recomputed. Big builds read documents in
-    `workers` processes (one per core by default; corpus/analysis.py).
+    `workers` processes (one per core by default; corpus/indexing/analysis.py).
 
     With `release_texts`, each document in the list is replaced by a copy without its text
     once the index holds the text, so that a big corpus is not held twice while it builds."""

@@ -30,7 +30,7 @@ import mmap
 import threading
 from pathlib import Path
 
-from .tokenize import STOPWORDS, stem
+from ..tokenize import STOPWORDS, stem
 
 __all__ = ["SENSES", "WordNet", "related_stems", "wordnet"]
 

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SeedFileError
+from ..errors import SeedFileError
 
 __all__ = ["SUFFIXES", "Extracted", "extract"]
 

@@ -7,9 +7,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .errors import BadQuestionError
+from ..errors import BadQuestionError
+from ..tokenize import content_words, stem
 from .lexicon import related_stems
-from .tokenize import content_words, stem
 
 __all__ = [
     "DEFAULT_MAX_QUESTION_CHARS",

@@ -6,7 +6,7 @@ Two implementations give the same results (tests/test_bm25.py):
 
 - `RankBm25Retriever`: rank-bm25's `BM25Okapi` itself, scoring only the candidate passages
   (`get_batch_scores`). The reference; used for small corpora, where it is fast enough.
-- `PostingsRetriever`: the same formula over numpy postings (corpus/bm25.py); used from
+- `PostingsRetriever`: the same formula over numpy postings (corpus/indexing/bm25.py); used from
   `LARGE_CORPUS` passages on, where rank-bm25 would take tens to hundreds of milliseconds.
 
 A deployment that outgrows one machine would add a third, for example one that sends the query
@@ -22,8 +22,8 @@ from typing import Protocol
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from ..models import IndexConfig
 from .bm25 import Bm25Postings, PostingChunk, fold_passages
-from .models import IndexConfig
 from .tables import PassageTable, TokenTable
 
 __all__ = [

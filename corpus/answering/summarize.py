@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BadQuestionError, UnknownDocumentError
+from ..indexing.index import CorpusIndex
+from ..ingest.segment import is_dangling
+from ..models import Summary, SummaryLength
 from .answer import (
     DEFAULT_RULES,
     AnswerRules,
@@ -19,11 +23,7 @@ from .answer import (
     quote_for,
     rank_candidates,
 )
-from .errors import BadQuestionError, UnknownDocumentError
-from .index import CorpusIndex
-from .models import Summary, SummaryLength
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
-from .segment import is_dangling
 
 __all__ = ["SENTENCES_BY_LENGTH", "summarize"]
 

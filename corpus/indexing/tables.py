@@ -18,7 +18,7 @@ from typing import ClassVar, TypeVar, overload
 
 import numpy as np
 
-from .models import Paragraph, Passage, Sentence
+from ..models import Paragraph, Passage, Sentence
 
 __all__ = ["DocumentTexts", "ParagraphTable", "PassageTable", "SentenceTable", "TokenTable"]
 
@@ -31,7 +31,7 @@ class DocumentTexts:
     Each text is stored with the narrowest fixed width that holds all its characters (1, 2 or 4
     bytes, as CPython itself does), so character offsets map straight to byte offsets and a
     sentence is decoded from exactly its own bytes. Packed this way, the texts pickle as one
-    buffer, which the index cache maps from disk instead of loading (corpus/store.py).
+    buffer, which the index cache maps from disk instead of loading (corpus/indexing/store.py).
     """
 
     _CODECS: ClassVar[dict[int, str]] = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .index import CorpusIndex
+from ..indexing.index import CorpusIndex
+from ..tokenize import content_words, stem
 from .question import AnalysedQuestion, ExpectedAnswer
-from .tokenize import content_words, stem
 from .vectors import closest_similarities, text_vectors
 
 __all__ = [
@@ -58,7 +58,7 @@ FEATURES = (
     # below the headline, scaled by how well the article matches.
     "lead",
     # Closeness in meaning of the sentence to the question (cosine of mean word vectors,
-    # corpus/vectors.py), and how far it falls short of the closest candidate's.
+    # corpus/answering/vectors.py), and how far it falls short of the closest candidate's.
     "meaning",
     "meaning_gap",
     # Soft matching word by word: each question word counts with its closest word in the

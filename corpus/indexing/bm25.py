@@ -107,7 +107,7 @@ class Bm25Postings:
     ) -> Bm25Postings:
         """Postings from chunks folded beforehand (`fold_passages`), in passage order, their
         term ids numbered as `terms`. Building an index folds each batch of documents as it is
-        read, in worker processes when there are many (corpus/analysis.py). The list is
+        read, in worker processes when there are many (corpus/indexing/analysis.py). The list is
         emptied: each chunk is dropped once placed."""
         corpus_size = len(lengths)
         document_frequency = np.zeros(len(terms), dtype=np.int64)

@@ -1,10 +1,10 @@
 """Stage 6: answer a question with verbatim sentences, or decline.
 
 Passages are retrieved with BM25; the sentences inside them get the features of
-corpus/features.py and are ranked by the learned model of corpus/scorer.py; the best come back
-as quotes, best first. Whether the articles answer is the model's confidence that the first
-quote answers: above one threshold it is an answer, above a lower one the closest passage
-(shown as not an answer), below both nothing relevant.
+corpus/answering/features.py and are ranked by the learned model of corpus/answering/scorer.py;
+the best come back as quotes, best first. Whether the articles answer is the model's confidence
+that the first quote answers: above one threshold it is an answer, above a lower one the closest
+passage (shown as not an answer), below both nothing relevant.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UnknownDocumentError
+from ..errors import UnknownDocumentError
+from ..indexing.index import CorpusIndex
+from ..ingest.segment import is_dangling
+from ..models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
+from ..tokenize import term_spans
 from .features import ScoredSentence, candidate_table, is_headline
-from .index import CorpusIndex
-from .models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
 from .scorer import answer_model, confidence_inputs, question_inputs
-from .segment import is_dangling
-from .tokenize import term_spans
 
 __all__ = [
     "DEFAULT_RULES",
@@ -51,7 +51,7 @@ _WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 @dataclass(frozen=True)
 class AnswerRules:
     """The answer rules' constants, in one place, each with the reason for its value. The
-    ranking weights and the answer confidence are learned (corpus/scorer.py)."""
+    ranking weights and the answer confidence are learned (corpus/answering/scorer.py)."""
 
     # Passages retrieved before sentences are scored: enough that the right sentence is among
     # them when BM25 ranks its passage a little low, few enough to stay fast on big corpora.

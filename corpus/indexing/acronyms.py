@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .tokenize import acronym_words, tokenize
+from ..tokenize import acronym_words, tokenize
 
 __all__ = ["acronyms_from_evidence", "capitalised_runs", "find_acronyms"]
 

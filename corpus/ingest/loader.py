@@ -1,9 +1,9 @@
 """Stage 1: read seed files into `Document`s.
 
 A seed is `<id>.txt` (UTF-8), `.md`, `.html` or `.pdf`, with an optional `<id>.meta.toml` beside
-it; corpus/formats.py turns each into plain text, which is stored and never changed after, because
-every quote is a slice of it. Hidden files are ignored; any other file is skipped with a warning
-naming it.
+it; corpus/ingest/formats.py turns each into plain text, which is stored and never changed
+after, because every quote is a slice of it. Hidden files are ignored; any other file is skipped
+with a warning naming it.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import NoSeedsError, SeedFileError
+from ..errors import NoSeedsError, SeedFileError
+from ..models import Document, DocumentMeta
 from .formats import SUFFIXES, extract
-from .models import Document, DocumentMeta
 
 __all__ = [
     "META_SUFFIX",

@@ -6,7 +6,7 @@ batches of documents to worker processes (`analysed_batches`), and the index onl
 what comes back. A batch travels as a few numpy arrays plus the terms its worker had not met
 before, never as millions of Python strings, so sending it back costs little. Term ids are
 the worker's own (one numbering per worker, kept across its batches); the index maps them to
-its own (corpus/index.py), numbering terms in order of first appearance in the corpus, as
+its own (corpus/indexing/index.py), numbering terms in order of first appearance in the corpus, as
 rank-bm25's IDF needs.
 """
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ingest.segment import segment_text
+from ..tokenize import TermNumbering
 from .acronyms import capitalised_runs
 from .bm25 import PostingChunk, fold_passages
 from .passages import window_bounds
-from .segment import segment_text
-from .tokenize import TermNumbering
 
 __all__ = ["AnalysedBatch", "analyse_batch", "analysed_batches", "build_workers"]
 
@@ -37,7 +37,7 @@ __all__ = ["AnalysedBatch", "analyse_batch", "analysed_batches", "build_workers"
 # busy to the end and memory flat.
 BATCH_CHARACTERS = 4_000_000
 # Below this much text to read, worker processes cost more to start than they save
-# (corpus/index.py decides).
+# (corpus/indexing/index.py decides).
 PARALLEL_CHARACTERS = 20_000_000
 
 

@@ -51,7 +51,8 @@ def _classes() -> dict[str, type]:
     because they import this module's users."""
     from rank_bm25 import BM25Okapi
 
-    from . import bm25, index, models, retrieval, tables
+    from .. import models
+    from . import bm25, index, retrieval, tables
 
     found: list[type] = [
         index.CorpusIndex,

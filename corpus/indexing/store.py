@@ -7,7 +7,7 @@ a seed, or upgrading the tokenizer, rebuilds (reusing what unchanged files produ
 file per seeds directory, replaced atomically, readable by its owner only. A cache file that
 cannot be read (truncated, damaged, written by another version) is rebuilt with a warning.
 
-The file holds data only (corpus/cachefile.py): opening a cache never runs code from it.
+The file holds data only (corpus/indexing/cachefile.py): opening a cache never runs code from it.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..errors import SeedFileError
+from ..ingest.loader import load_seeds, scan_seeds
+from ..models import CacheReport, Document, IndexConfig
+from ..tokenize import TOKENIZER_VERSION
 from .cachefile import CacheFormatError, MappedCache, read_cache_file, write_cache_file
-from .errors import SeedFileError
 from .index import CorpusIndex, Progress, build_index
-from .loader import load_seeds, scan_seeds
-from .models import CacheReport, Document, IndexConfig
-from .tokenize import TOKENIZER_VERSION
 
 __all__ = [
     "CACHE_FORMAT",
@@ -42,7 +42,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 11
+CACHE_FORMAT = 12
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 

@@ -3,7 +3,7 @@
 Two small models, both fitted by `bench/train_answers.py` on training question sets and stored
 in `answer_model.json` beside this file:
 
-- the **ranker**, a weight per feature of corpus/features.py, fitted as listwise logistic
+- the **ranker**, a weight per feature of corpus/answering/features.py, fitted as listwise logistic
   ranking (a softmax over a question's candidates whose target is the right ones). Its score is
   a weighted sum, so every quote's score splits into each feature's share for `--explain`;
 - the **confidence**, a logistic regression over the first candidate's features and how far it
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models import AnswerOutcome
 from .features import FEATURES
-from .models import AnswerOutcome
 from .question import AnalysedQuestion
 
 __all__ = [
@@ -124,7 +124,7 @@ class AnswerModel:
         rank = data["rank_weights"]
         conf = data["confidence_weights"]
         if list(rank) != list(FEATURES) or list(conf) != list(CONFIDENCE_INPUTS):
-            raise ValueError("the answer model's features do not match corpus/features.py")
+            raise ValueError("the answer model's features do not match its features module")
         return cls(
             rank_weights=np.array([rank[n] for n in FEATURES]),
             confidence_weights=np.array([conf[n] for n in CONFIDENCE_INPUTS]),
