@@ -16,7 +16,6 @@ of corpus/answering/features.py; then:
   corpus/answering/answer_model.json, with the thresholds chosen on the train sets' held-out
   confidences and the dev sets (never on the test sets).
 
-
 Sets have roles: `train` sets fit the weights, `dev` sets choose the thresholds and which
 features stay, `test` sets are only ever measured.
 """
