@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from corpus import Corpus, CorpusError
 from corpus.indexing.store import verify_cache
+from corpus.ingest.fetch import fetch
+from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
 from corpus.models import Answer
 
 from . import render_text
@@ -193,6 +196,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(evaluate, doc_flag=False)
     evaluate.set_defaults(handler=_evaluate)
 
+    add = command(
+        "add",
+        "add articles from links or files (.txt, .md, .html, .pdf) to a collection",
+        [
+            "https://example.org/news/story.html",
+            "story.pdf notes.md --collection harbour",
+        ],
+    )
+    add.add_argument("sources", nargs="+", metavar="URL|FILE", help="links or files to add")
+    add.add_argument(
+        "--collection", metavar="NAME", help=f"where to (default: {DEFAULT_COLLECTION})"
+    )
+    add.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add.set_defaults(handler=_add)
+
+    remove = command(
+        "remove", "remove an article from a collection", ["story", "story --collection harbour"]
+    )
+    remove.add_argument("id", help="the article's id (see `list`)")
+    remove.add_argument(
+        "--collection", metavar="NAME", help=f"from where (default: {DEFAULT_COLLECTION})"
+    )
+    remove.set_defaults(handler=_remove)
+
+    listing = command(
+        "list", "list a collection's articles: title, source, date, URL, size", ["", "--json"]
+    )
+    listing.add_argument(
+        "--collection", metavar="NAME", help=f"which (default: {DEFAULT_COLLECTION})"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
+    listing.set_defaults(handler=_list)
+
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
     run.set_defaults(handler=_run)
@@ -202,7 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_common(
     parser: argparse.ArgumentParser, *, json_flag: bool = True, doc_flag: bool = True
 ) -> None:
-    parser.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
+    where.add_argument(
+        "--collection", metavar="NAME", help="a collection of articles added with `add`"
+    )
     if doc_flag:
         parser.add_argument("--doc", help="only this article (its file name without the extension)")
     if json_flag:
@@ -221,7 +261,7 @@ def _top_count(text: str) -> int:
 
 def _open_corpus(args: argparse.Namespace, settings: Settings, **options: Any) -> Corpus:
     corpus = Corpus.open(
-        args.seeds or settings.seeds_dir,
+        _seeds_of(args, settings),
         cache_dir=settings.cache_dir,
         config=settings.index_config(),
         max_question_chars=settings.max_question_length,
@@ -341,9 +381,112 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
+    """The directory the command reads: --seeds, a --collection's, or SEEDS_DIR."""
+    if getattr(args, "collection", None):
+        return Library(settings.data_dir).seeds_dir(args.collection)
+    return args.seeds or settings.seeds_dir
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library(settings.data_dir)
+    collection = args.collection or DEFAULT_COLLECTION
+    failed = 0
+    added = []
+    for source in args.sources:
+        try:
+            article, new = _add_one(library, collection, source, settings)
+        except (CorpusError, UsageError) as exc:
+            failed += 1
+            _print_error(f"{source}: {exc}")
+            continue
+        added.append(article)
+        if not new:
+            _print_error(f"{source}: already in “{collection}” as {article.id}; not added again.")
+    if not added:
+        return EXIT_USAGE
+    stats = {d.id: d for d in _reindex(library, collection, settings).stats().documents}
+    for article in added:
+        shown = stats.get(article.id)
+        size = f"{shown.paragraphs} paragraphs, {shown.sentences} sentences" if shown else ""
+        if args.json:
+            _print(
+                json.dumps(
+                    {
+                        **vars(article),
+                        "paragraphs": shown and shown.paragraphs,
+                        "sentences": shown and shown.sentences,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            _print(f"{article.id}: {article.title!r} ({size}) in “{collection}”")
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def _add_one(
+    library: Library, collection: str, source: str, settings: Settings
+) -> tuple[StoredArticle, bool]:
+    if "://" in source:
+        fetched = fetch(source, allow_private=settings.fetch_allow_private)
+        slug = urllib.parse.urlsplit(fetched.url).path.rstrip("/").rpartition("/")[2]
+        return library.add(
+            collection,
+            fetched.body,
+            fetched.suffix,
+            wanted_id=Path(slug).stem or urllib.parse.urlsplit(fetched.url).hostname or "",
+            url=fetched.url,
+            fetched_at=fetched.fetched_at,
+        )
+    path = Path(source)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot be read ({exc.strerror or exc})") from exc
+    beside = path.with_name(path.stem + ".meta.toml")  # its metadata, when it has some
+    meta = beside.read_bytes() if beside.is_file() else None
+    return library.add(collection, body, path.suffix, wanted_id=path.stem, meta=meta)
+
+
+def _reindex(library: Library, collection: str, settings: Settings) -> Corpus:
+    """The collection's index brought up to date (only changed files are read)."""
+    return Corpus.open(
+        library.seeds_dir(collection), cache_dir=settings.cache_dir, config=settings.index_config()
+    )
+
+
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library(settings.data_dir)
+    collection = args.collection or DEFAULT_COLLECTION
+    article = library.remove(collection, args.id)
+    if library.articles(collection):
+        _reindex(library, collection, settings)  # the index forgets it now, not later
+    _print(f"Removed {article.id}: {article.title!r} from “{collection}”.")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library(settings.data_dir)
+    collection = args.collection or DEFAULT_COLLECTION
+    articles = library.articles(collection)
+    if args.json:
+        _print(json.dumps([vars(a) for a in articles], ensure_ascii=False))
+        return EXIT_OK
+    if not articles:
+        _print(f"The collection “{collection}” has no articles yet. Add one with: add URL|FILE")
+        return EXIT_OK
+    for a in articles:
+        facts = ", ".join(
+            f for f in (a.source, a.published, a.url, f"{a.bytes / 1000:,.0f} kB") if f
+        )
+        _print(f"{a.id}: {a.title!r} ({facts})")
+    return EXIT_OK
+
+
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
     report = verify_cache(
-        args.seeds or settings.seeds_dir,
+        _seeds_of(args, settings),
         cache_dir=settings.cache_dir,
         config=settings.index_config(),
     )
@@ -363,7 +506,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from corpus.evaluate import evaluate_file
 
-    report = evaluate_file(args.file, seeds_dir=args.seeds or settings.seeds_dir, top=args.top)
+    report = evaluate_file(args.file, seeds_dir=_seeds_of(args, settings), top=args.top)
     if args.json:
         _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
     else:

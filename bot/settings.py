@@ -31,6 +31,11 @@ DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 
 
+def _default_data_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", ".")) / ".local" / "share")
+    return Path(base) / "quotebot"
+
+
 def _default_cache_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", ".")) / ".cache")
     return Path(base) / "quotebot"
@@ -45,6 +50,10 @@ class Settings(BaseModel):
 
     seeds_dir: Path = Field(default=Path("seeds"), alias="SEEDS_DIR")
     cache_dir: Path | None = Field(default=None, alias="CACHE_DIR")
+    # Collections of articles added with `add`: their database and stored texts.
+    data_dir: Path = Field(default=Path("quotebot-data"), alias="DATA_DIR")
+    # Let `add` fetch from loopback and private addresses (tests, self-hosters' own servers).
+    fetch_allow_private: bool = Field(default=False, alias="FETCH_ALLOW_PRIVATE")
     max_question_length: int = Field(
         default=DEFAULT_MAX_QUESTION_CHARS,
         ge=10,
@@ -145,6 +154,7 @@ def load_settings(
     known = {field.alias for field in Settings.model_fields.values() if field.alias}
     chosen = {k: v for k, v in values.items() if k in known and v.strip() != ""}
     chosen.setdefault("CACHE_DIR", str(_default_cache_dir(environ)))
+    chosen.setdefault("DATA_DIR", str(_default_data_dir(environ)))
     try:
         return Settings.model_validate(chosen)
     except ValidationError as exc:

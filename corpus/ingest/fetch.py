@@ -1,0 +1,159 @@
+"""Fetching an article from a URL, as a careful browser would, and no further.
+
+Every URL is untrusted. Only http and https; the host is resolved once and every address it
+resolves to must be public (no loopback, private, link-local, multicast or reserved address),
+and the connection goes to the address that was checked, so a DNS answer that changes in
+between cannot point it inside the network (no server-side request forgery). Each redirect (at
+most `MAX_REDIRECTS`) is checked the same way. The body is read up to `MAX_BYTES` and no
+further, within `TIMEOUT_SECONDS` per step; only web pages, plain text, Markdown and PDFs are
+accepted; nothing from the page is run. `allow_private` (FETCH_ALLOW_PRIVATE) lifts the address
+rule, for tests and for self-hosters who index their own servers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import ipaddress
+import socket
+import ssl
+import urllib.parse
+from dataclasses import dataclass
+
+from ..errors import CorpusError
+
+__all__ = ["FetchError", "Fetched", "fetch"]
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_REDIRECTS = 5
+TIMEOUT_SECONDS = 10.0
+USER_AGENT = "quotebot/0.1 (an article-quoting bot; fetches one page when asked to)"
+# Content types read, and the file suffix each is stored under.
+ACCEPTED = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "application/pdf": ".pdf",
+}
+
+
+class FetchError(CorpusError):
+    """The URL cannot be fetched; the message says why, for the person who gave it."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # after redirects
+    body: bytes
+    suffix: str  # how it is stored: .html, .txt, .md or .pdf
+    fetched_at: datetime.datetime
+
+
+def fetch(url: str, *, allow_private: bool = False, timeout: float = TIMEOUT_SECONDS) -> Fetched:
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = _checked_url(current)
+        address = _checked_address(parts, allow_private)
+        status, headers, body = _get(parts, address, timeout)
+        if status in (301, 302, 303, 307, 308):
+            location = headers.get("location")
+            if not location:
+                raise FetchError(f"{_short(current)} redirects nowhere (no Location).")
+            current = urllib.parse.urljoin(current, location)
+            continue
+        if status != 200:
+            raise FetchError(f"{_short(current)} answered HTTP {status}, not the page.")
+        kind = headers.get("content-type", "").split(";")[0].strip().casefold()
+        if kind not in ACCEPTED:
+            raise FetchError(
+                f"{_short(current)} is {kind or 'of no stated type'}, not a web page, text, "
+                "Markdown or PDF."
+            )
+        return Fetched(current, body, ACCEPTED[kind], datetime.datetime.now(datetime.UTC))
+    raise FetchError(f"{_short(url)} redirects more than {MAX_REDIRECTS} times.")
+
+
+def _checked_url(url: str) -> urllib.parse.SplitResult:
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"Only http and https links can be added, not {parts.scheme or url!r}.")
+    if not parts.hostname:
+        raise FetchError(f"{_short(url)} has no host name.")
+    if parts.username or parts.password:
+        raise FetchError("Links with a user name or password in them are not fetched.")
+    return parts
+
+
+def _checked_address(parts: urllib.parse.SplitResult, allow_private: bool) -> str:
+    """The address to connect to: one the host resolves to, every one of them public."""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(
+            f"The host {parts.hostname} could not be found ({exc.strerror})."
+        ) from None
+    addresses = [info[4][0] for info in found]
+    if not allow_private:
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            if not ip.is_global or ip.is_multicast:
+                raise FetchError(
+                    f"{parts.hostname} points to a private or local address; such links are not "
+                    "fetched (FETCH_ALLOW_PRIVATE=true allows them)."
+                )
+    return addresses[0]
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to an address already checked, with the certificate checked for the host name."""
+
+    def __init__(self, host: str, address: str, **options) -> None:
+        super().__init__(host, context=ssl.create_default_context(), **options)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, address: str, **options) -> None:
+        super().__init__(host, **options)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+def _get(
+    parts: urllib.parse.SplitResult, address: str, timeout: float
+) -> tuple[int, dict[str, str], bytes]:
+    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    connection = kind(parts.hostname, address, port=parts.port, timeout=timeout)
+    path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    try:
+        connection.request(
+            "GET",
+            path,
+            headers={"User-Agent": USER_AGENT, "Accept": ", ".join(ACCEPTED), "Host": parts.netloc},
+        )
+        response = connection.getresponse()
+        headers = {k.casefold(): v for k, v in response.getheaders()}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BYTES:
+            raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
+        body = response.read(MAX_BYTES + 1) if response.status == 200 else b""
+        if len(body) > MAX_BYTES:
+            raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
+        return response.status, headers, body
+    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise FetchError(f"{_short(parts.geturl())} could not be fetched ({reason}).") from None
+    finally:
+        connection.close()
+
+
+def _short(url: str) -> str:
+    return url if len(url) <= 120 else url[:117] + "…"

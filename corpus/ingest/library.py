@@ -1,0 +1,321 @@
+"""Collections of articles kept in the data directory: a SQLite database and the texts.
+
+    DATA_DIR/quotebot.db                     collections and articles' metadata (SQLite, WAL)
+    DATA_DIR/texts/<sha256><suffix>          each article file as added, stored by content hash
+    DATA_DIR/collections/<name>/<id><suffix> the collection as a seeds directory: a link to
+                                             the stored file, and <id>.meta.toml
+
+The collection directory is what the index is built from (corpus/indexing/store.py), so adding
+an article re-reads only that article, and the index can always be rebuilt from the stored
+texts. The schema is versioned (`PRAGMA user_version`) and migrated in order on open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import tomllib
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CorpusError, SeedFileError
+from ..models import Document
+from .formats import SUFFIXES, extract
+from .loader import META_SUFFIX, load_seeds
+
+__all__ = ["DEFAULT_COLLECTION", "Library", "LibraryError", "StoredArticle"]
+
+DEFAULT_COLLECTION = "default"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+# Each entry takes the schema from version N to N + 1; never edit one that has shipped.
+_MIGRATIONS = [
+    """
+    CREATE TABLE collections (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE articles (
+        collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        source TEXT,
+        author TEXT,
+        published TEXT,
+        url TEXT,
+        sha256 TEXT NOT NULL,
+        suffix TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        added_at TEXT NOT NULL,
+        fetched_at TEXT,
+        PRIMARY KEY (collection, id),
+        UNIQUE (collection, sha256)
+    );
+    CREATE INDEX articles_by_url ON articles(collection, url);
+    """,
+]
+
+
+class LibraryError(CorpusError):
+    """A collection or article that cannot be used as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    collection: str
+    id: str
+    title: str
+    source: str | None
+    author: str | None
+    published: str | None
+    url: str | None
+    sha256: str
+    suffix: str
+    bytes: int
+    added_at: str
+    fetched_at: str | None
+
+
+class Library:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (data_dir / "texts").mkdir(exist_ok=True)
+        (data_dir / "collections").mkdir(exist_ok=True)
+        self._database = data_dir / "quotebot.db"
+        with self._connection() as db:
+            _migrate(db)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self._database, timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            with db:  # one transaction: all of it, or nothing
+                yield db
+        finally:
+            db.close()
+
+    def seeds_dir(self, collection: str) -> Path:
+        """The collection as a directory of article files (made if new)."""
+        name = _checked_name(collection)
+        directory = self.data_dir / "collections" / name
+        with self._connection() as db:
+            db.execute("INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now()))
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return directory
+
+    def add(
+        self,
+        collection: str,
+        body: bytes,
+        suffix: str,
+        *,
+        wanted_id: str,
+        url: str | None = None,
+        fetched_at: datetime.datetime | None = None,
+        meta: bytes | None = None,
+    ) -> tuple[StoredArticle, bool]:
+        """Store an article file and put it in the collection. Returns it and whether it is
+        new (the same content, or the same URL, already there is not added twice). `meta`
+        is a metadata file's content (a `.meta.toml` beside an added file). Raises
+        LibraryError, or SeedFileError when the file holds no usable article; on any
+        failure the collection is as it was."""
+        suffix = suffix.casefold()
+        if suffix not in SUFFIXES:
+            raise LibraryError(
+                f"Files of type {suffix or '(none)'} are not read ({', '.join(SUFFIXES)})."
+            )
+        directory = self.seeds_dir(collection)
+        digest = hashlib.sha256(body).hexdigest()
+        existing = self._find(collection, digest, url)
+        if existing is not None:
+            return existing, False
+        article_id = self._free_id(collection, _slug(wanted_id) or "article")
+        document = _read_article(body, suffix, article_id, url, meta, self.data_dir)
+        stored = self.data_dir / "texts" / f"{digest}{suffix}"
+        if not stored.exists():
+            _write_atomically(stored, body)
+        article = StoredArticle(
+            collection=_checked_name(collection),
+            id=article_id,
+            title=document.title,
+            source=document.source,
+            author=document.author,
+            published=document.date.isoformat() if document.date else None,
+            url=url or document.url,
+            sha256=digest,
+            suffix=suffix,
+            bytes=len(body),
+            added_at=_now(),
+            fetched_at=fetched_at.isoformat() if fetched_at else None,
+        )
+        link = directory / f"{article_id}{suffix}"
+        meta = directory / f"{article_id}{META_SUFFIX}"
+        try:
+            with self._connection() as db:
+                db.execute(
+                    "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    tuple(vars(article).values()),
+                )
+                _link(stored, link)
+                _write_atomically(meta, _meta_toml(article).encode())
+        except BaseException:
+            for leftover in (link, meta):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
+        return article, True
+
+    def remove(self, collection: str, article_id: str) -> StoredArticle:
+        name = _checked_name(collection)
+        found = [a for a in self.articles(name) if a.id == article_id]
+        if not found:
+            raise LibraryError(f"There is no article “{article_id}” in the collection “{name}”.")
+        (article,) = found
+        directory = self.data_dir / "collections" / name
+        with self._connection() as db:
+            db.execute("DELETE FROM articles WHERE collection = ? AND id = ?", (name, article_id))
+            for leftover in (
+                directory / f"{article_id}{article.suffix}",
+                directory / f"{article_id}{META_SUFFIX}",
+            ):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        # The stored text stays while another collection still holds it.
+        with self._connection() as db:
+            still = db.execute("SELECT 1 FROM articles WHERE sha256 = ?", (article.sha256,))
+            if still.fetchone() is None:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.data_dir / "texts" / f"{article.sha256}{article.suffix}").unlink()
+        return article
+
+    def articles(self, collection: str) -> list[StoredArticle]:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT * FROM articles WHERE collection = ? ORDER BY added_at, id",
+                (_checked_name(collection),),
+            ).fetchall()
+        return [StoredArticle(*row) for row in rows]
+
+    def collections(self) -> list[str]:
+        with self._connection() as db:
+            return [row[0] for row in db.execute("SELECT name FROM collections ORDER BY name")]
+
+    def _find(self, collection: str, digest: str, url: str | None) -> StoredArticle | None:
+        for article in self.articles(collection):
+            if article.sha256 == digest or (url is not None and article.url == url):
+                return article
+        return None
+
+    def _free_id(self, collection: str, wanted: str) -> str:
+        taken = {a.id for a in self.articles(collection)}
+        candidate, n = wanted, 2
+        while candidate in taken:
+            candidate, n = f"{wanted}-{n}", n + 1
+        return candidate
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > len(_MIGRATIONS):
+        raise LibraryError("The data directory was written by a newer quotebot; upgrade it.")
+    for number in range(version, len(_MIGRATIONS)):
+        db.executescript(
+            "BEGIN;" + _MIGRATIONS[number] + f"PRAGMA user_version = {number + 1};COMMIT;"
+        )
+
+
+def _read_article(
+    body: bytes,
+    suffix: str,
+    article_id: str,
+    url: str | None,
+    meta: bytes | None,
+    data_dir: Path,
+) -> Document:
+    """The article as the index will read it; LibraryError naming why it is no article."""
+    shown = Path(_slug(urllib.parse.urlsplit(url).path) if url else "the file").with_suffix(suffix)
+    try:
+        extract(shown, body)
+    except SeedFileError as error:
+        raise LibraryError(f"Not added: {url or 'the file'} {error.problem}.") from None
+    scratch = data_dir / "texts" / f".check-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    try:
+        (scratch / f"{article_id}{suffix}").write_bytes(body)
+        if meta is not None:
+            (scratch / f"{article_id}{META_SUFFIX}").write_bytes(meta)
+        (document,) = load_seeds(scratch).documents
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return document
+
+
+def _checked_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise LibraryError(
+            f"“{name[:40]}” is not a collection name: use up to 64 lower-case letters, digits, "
+            "- and _."
+        )
+    return name
+
+
+def _slug(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", text.casefold())
+    return "-".join(words)[:60].strip("-")
+
+
+def _link(stored: Path, link: Path) -> None:
+    """A hard link to the stored file (a copy across file systems)."""
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    try:
+        os.link(stored, link)
+    except OSError:
+        shutil.copyfile(stored, link)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def _meta_toml(article: StoredArticle) -> str:
+    lines = [f"title = {_toml(article.title)}"]
+    for key, value in (
+        ("source", article.source),
+        ("author", article.author),
+        ("url", article.url),
+    ):
+        if value:
+            lines.append(f"{key} = {_toml(value)}")
+    if article.published:
+        lines.append(f"date = {article.published}")
+    text = "\n".join(lines) + "\n"
+    tomllib.loads(text)  # what is written must read back
+    return text
+
+
+def _toml(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,182 @@
+"""Adding articles from links and files to collections: fetched safely from a local web server
+(127.0.0.1 only), stored in the data directory's SQLite database, listed, removed, asked."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from corpus.ingest.fetch import MAX_BYTES, FetchError, fetch
+from corpus.ingest.library import Library, LibraryError
+from tests.conftest import PROJECT
+from tests.test_formats import PAGE
+
+ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
+    "/ferry.html": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE.encode()),
+    "/menu.html": (200, {"Content-Type": "text/html"}, b"<html><nav>Home</nav></html>"),
+    "/picture.png": (200, {"Content-Type": "image/png"}, b"\x89PNG...."),
+    "/huge.txt": (200, {"Content-Type": "text/plain"}, b"word " * (MAX_BYTES // 5 + 10)),
+    "/moved": (302, {"Location": "/ferry.html"}, b""),
+    "/loop": (302, {"Location": "/loop"}, b""),
+    "/to-ftp": (302, {"Location": "ftp://example.org/file"}, b""),
+    "/missing": (404, {"Content-Type": "text/html"}, b"not here"),
+}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, headers, body = ROUTES.get(self.path, (404, {}, b""))
+        self.server.agents.append(self.headers.get("User-Agent"))  # type: ignore[attr-defined]
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.agents = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def url(site, path: str) -> str:
+    return f"http://127.0.0.1:{site.server_address[1]}{path}"
+
+
+def test_a_page_is_fetched_with_an_honest_user_agent_following_redirects(site):
+    fetched = fetch(url(site, "/moved"), allow_private=True)
+    assert fetched.url.endswith("/ferry.html") and fetched.suffix == ".html"
+    assert b"winter ferry timetable" in fetched.body
+    assert site.agents[-1].startswith("quotebot/")
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/picture.png", "not a web page, text, Markdown or PDF"),
+        ("/huge.txt", "larger than 5 MB"),
+        ("/loop", "redirects more than 5 times"),
+        ("/to-ftp", "Only http and https"),
+        ("/missing", "HTTP 404"),
+    ],
+)
+def test_what_is_not_fetched_and_why(site, path, problem):
+    with pytest.raises(FetchError, match=problem):
+        fetch(url(site, path), allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://127.0.0.1:9/x", "http://localhost:9/x", "http://[::1]:9/", "http://10.0.0.1/"],
+)
+def test_local_and_private_addresses_are_refused_unless_allowed(target):
+    with pytest.raises(FetchError, match="private or local address"):
+        fetch(target)
+
+
+def test_an_unreachable_server_is_named(site):
+    closed = f"http://127.0.0.1:{site.server_address[1] + 1}/"
+    with pytest.raises(FetchError, match="could not be fetched"):
+        fetch(closed, allow_private=True, timeout=2)
+
+
+def test_the_library_stores_lists_deduplicates_and_removes(site, tmp_path):
+    library = Library(tmp_path / "data")
+    fetched = fetch(url(site, "/ferry.html"), allow_private=True)
+    article, new = library.add(
+        "harbour",
+        fetched.body,
+        fetched.suffix,
+        wanted_id="ferry",
+        url=fetched.url,
+        fetched_at=fetched.fetched_at,
+    )
+    assert new and article.id == "ferry" and article.source == "Harbour Times"
+    assert article.published == "2024-05-01" and article.fetched_at
+    again, new = library.add("harbour", fetched.body, ".html", wanted_id="other")
+    assert not new and again.id == "ferry"
+    assert [a.id for a in library.articles("harbour")] == ["ferry"]
+    assert library.articles("default") == [] and library.collections() == ["harbour"]
+    stored = tmp_path / "data" / "texts" / f"{article.sha256}.html"
+    assert stored.read_bytes() == fetched.body
+    library.remove("harbour", "ferry")
+    assert library.articles("harbour") == [] and not stored.exists()
+    with pytest.raises(LibraryError, match="no article “ferry”"):
+        library.remove("harbour", "ferry")
+
+
+def test_a_failed_add_leaves_the_collection_as_it_was(tmp_path):
+    library = Library(tmp_path / "data")
+    library.add("c", b"The council met on Monday.", ".txt", wanted_id="first")
+    before = sorted(p.name for p in (tmp_path / "data" / "collections" / "c").iterdir())
+    with pytest.raises(LibraryError, match="no article text"):
+        library.add("c", b"<html><nav>Home</nav></html>", ".html", wanted_id="menu")
+    with pytest.raises(LibraryError, match="not a collection name"):
+        library.add("../etc", b"Text.", ".txt", wanted_id="x")
+    after = sorted(p.name for p in (tmp_path / "data" / "collections" / "c").iterdir())
+    assert before == after and [a.id for a in library.articles("c")] == ["first"]
+
+
+def _cli(tmp_path, *args: str, allow: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "FETCH_ALLOW_PRIVATE"}}
+    env.update(DATA_DIR=str(tmp_path / "data"), CACHE_DIR=str(tmp_path / "cache"))
+    if allow:
+        env["FETCH_ALLOW_PRIVATE"] = "true"
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_add_list_ask_and_remove_from_the_command_line(site, tmp_path):
+    refused = _cli(tmp_path, "add", url(site, "/ferry.html"), allow=False)
+    assert refused.returncode == 2 and "FETCH_ALLOW_PRIVATE" in refused.stderr
+    added = _cli(tmp_path, "add", url(site, "/ferry.html"), "--collection", "harbour")
+    assert added.returncode == 0, added.stderr
+    assert "ferry: 'Council approves the winter ferry timetable' (4 paragraphs" in added.stdout
+    listed = json.loads(_cli(tmp_path, "list", "--collection", "harbour", "--json").stdout)
+    assert [(a["id"], a["url"]) for a in listed] == [("ferry", url(site, "/ferry.html"))]
+    answer = json.loads(
+        _cli(
+            tmp_path,
+            "ask",
+            "--json",
+            "--collection",
+            "harbour",
+            "When does the winter ferry timetable start?",
+        ).stdout
+    )
+    assert answer["found"] and "starts in November" in answer["quotes"][0]["text"]
+    assert answer["quotes"][0]["citation"]["doc_id"] == "ferry"
+    removed = _cli(tmp_path, "remove", "ferry", "--collection", "harbour")
+    assert "Removed ferry" in removed.stdout
+    empty = _cli(tmp_path, "list", "--collection", "harbour")
+    assert "has no articles yet" in empty.stdout
+
+
+def test_adding_a_file_keeps_its_metadata(tmp_path):
+    article = Path(PROJECT / "seeds" / "niger-coup-2023.txt")
+    added = _cli(tmp_path, "add", str(article))
+    assert "'Putin urges peaceful resolution as Niger coup crisis deepens'" in added.stdout
+    missing = _cli(tmp_path, "add", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 2 and "cannot be read" in missing.stderr
