@@ -383,8 +383,15 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
     """The directory the command reads: --seeds, a --collection's, or SEEDS_DIR."""
-    if getattr(args, "collection", None):
-        return Library(settings.data_dir).seeds_dir(args.collection)
+    name = getattr(args, "collection", None)
+    if name:
+        library = Library(settings.data_dir)
+        if not library.articles(name):
+            raise UsageError(
+                f"The collection “{name}” has no articles yet. Add some with: "
+                f"add URL|FILE --collection {name}"
+            )
+        return library.seeds_dir(name)
     return args.seeds or settings.seeds_dir
 
 

@@ -172,6 +172,8 @@ def test_add_list_ask_and_remove_from_the_command_line(site, tmp_path):
     assert "Removed ferry" in removed.stdout
     empty = _cli(tmp_path, "list", "--collection", "harbour")
     assert "has no articles yet" in empty.stdout
+    asked = _cli(tmp_path, "ask", "--collection", "harbour", "Who?")
+    assert asked.returncode == 2 and "has no articles yet" in asked.stderr
 
 
 def test_adding_a_file_keeps_its_metadata(tmp_path):
