@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BadQuestionError, UnknownDocumentError
-from ..indexing.index import CorpusIndex
+from ..indexing.index import CorpusIndex, positive_idf
 from ..ingest.segment import is_dangling
 from ..models import Summary, SummaryLength
 from .answer import (
@@ -130,7 +130,8 @@ def _central_in_document(index: CorpusIndex, positions: range) -> list[ScoredSen
     vocabulary = max(len(index.sentence_df), 1)
     pairs, counts = np.unique(owner.astype(np.int64) * vocabulary + ids, return_counts=True)
     sentence, term = pairs // vocabulary, pairs % vocabulary
-    weight = counts * _idf(index, term)  # a sentence's TF-IDF vector, one entry per term
+    # A sentence's TF-IDF vector, one entry per term.
+    weight = counts * positive_idf(index.sentence_df[term], len(index.sentences))
     terms, column = np.unique(term, return_inverse=True)
     centroid = np.bincount(column, weights=weight, minlength=len(terms))
     dot = np.bincount(sentence, weights=weight * centroid[column], minlength=len(chosen))
@@ -144,12 +145,6 @@ def _central_in_document(index: CorpusIndex, positions: range) -> list[ScoredSen
         ScoredSentence(p, score, 0.0, ())
         for p, score in zip(chosen.tolist(), scores.tolist(), strict=True)
     ]
-
-
-def _idf(index: CorpusIndex, terms: np.ndarray) -> np.ndarray:
-    """`positive_idf` of each term id, at once."""
-    frequency = index.sentence_df[terms]
-    return np.log1p((len(index.sentences) - frequency + 0.5) / (frequency + 0.5))
 
 
 def _is_whole_sentence(text: str) -> bool:

@@ -77,10 +77,12 @@ def _classes() -> dict[str, type]:
 
 
 def write_cache_file(handle: BinaryIO, root: Any, extra: dict[str, Any]) -> None:
-    """Write `root` (and the plain JSON `extra`, readable without decoding the tree)."""
+    """Write `root` (and the plain JSON `extra`, readable without decoding the tree, to which
+    `buffer_bytes` is added: what checking the file costs)."""
     encoder = _Encoder(set(_classes().values()))
     tree = encoder.encode(root)
     raws = encoder.buffers
+    extra = {**extra, "buffer_bytes": sum(raw.nbytes for raw in raws)}
     # Offsets are relative to the end of the manifest, so they can be fixed before its
     # length is known.
     entries, position = [], 0

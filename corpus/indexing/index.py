@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,10 +69,11 @@ class ScoredPassage:
         return self.table[self.position]
 
 
-def positive_idf(document_frequency: int, total: int) -> float:
+def positive_idf(document_frequency: int | np.ndarray, total: int) -> float | np.ndarray:
     """An IDF that stays positive however common the term (Lucene's form); unseen terms get
-    the highest value, which is what makes a question about an absent subject look absent."""
-    return math.log(1.0 + (total - document_frequency + 0.5) / (document_frequency + 0.5))
+    the highest value, which is what makes a question about an absent subject look absent.
+    Of one frequency, or of an array of them at once."""
+    return np.log(1.0 + (total - document_frequency + 0.5) / (document_frequency + 0.5))
 
 
 def _ends(rows: range) -> tuple[int, int]:
@@ -171,13 +171,6 @@ class CorpusIndex:
             self.damaged = True
             raise DamagedIndexError(doc_id)
 
-    def buffer_bytes(self) -> int:
-        """Bytes of the arrays the cache file stores (what checking it costs)."""
-        arrays = [self.texts.blob, self.sentence_tokens.all_ids(), self.sentence_df]
-        for table in (self.paragraphs, self.sentences, self.passages):
-            arrays.extend(table.column(name) for name in table._int_fields)
-        return sum(a.nbytes for a in arrays)
-
     def check_consistency(self) -> None:
         """Cheap structural checks of a loaded index (raises ValueError): every position
         points inside its table, so damage that passed the checksums (or a big cache not yet
@@ -223,7 +216,7 @@ class CorpusIndex:
     def sentence_idf(self, term: str) -> float:
         t = self.sentence_tokens.vocabulary.get(term)
         frequency = int(self.sentence_df[t]) if t is not None else 0
-        return positive_idf(frequency, len(self.sentences))
+        return float(positive_idf(frequency, len(self.sentences)))
 
     def paragraph_of(self, sentence: Sentence) -> int:
         """Position in `paragraphs` of the paragraph holding `sentence`."""
@@ -256,10 +249,7 @@ class CorpusIndex:
         paragraphs = _positions(s.paragraphs for s in spans)
         sentences = _positions(s.sentences for s in spans)
         p, c = self.paragraphs.column, self.sentences.column
-        pointers, all_ids = self.sentence_tokens.pointers(), self.sentence_tokens.all_ids()
-        counts = pointers[sentences + 1] - pointers[sentences]
-        offsets = np.repeat(pointers[sentences] - (np.cumsum(counts) - counts), counts)
-        old_ids = all_ids[offsets + np.arange(int(counts.sum()))]
+        old_ids, _, counts = self.sentence_tokens.gather(sentences)
         distinct, local_ids = np.unique(old_ids, return_inverse=True)
         starts, ends = c("start")[sentences].tolist(), c("end")[sentences].tolist()
         doc_of = np.repeat(np.arange(len(documents)), [len(s.sentences) for s in spans]).tolist()

@@ -140,14 +140,7 @@ def verify_cache(seeds_dir: Path, *, cache_dir: Path | None, config: IndexConfig
     path = cache_path(cache_dir, seeds_dir)
     problems: list[str] = []
     try:
-        mapped = read_cache_file(path)
-        damaged = mapped.verify_buffers()
-        if damaged is not None:
-            raise CacheFormatError(f"buffer {damaged} fails its checksum")
-        index = mapped.root()
-        if not isinstance(index, CorpusIndex):
-            raise CacheFormatError("it does not hold an index")
-        index.check_consistency()
+        index = _decoded(read_cache_file(path), check_buffers=True)
     except FileNotFoundError:
         return CacheReport(
             cache_file=str(path), intact=False, articles=0, problems=("There is no cache yet.",)
@@ -177,7 +170,7 @@ def verify_cache(seeds_dir: Path, *, cache_dir: Path | None, config: IndexConfig
 
 # Caches up to this size are checked buffer by buffer as they open (about 0.1 s); bigger ones
 # open at once and are checked in a background thread, while every quote shown is checked
-# against its document's content hash anyway (CorpusIndex.verified_text).
+# against its document's content hash anyway (CorpusIndex.verify_document).
 VERIFY_ON_OPEN_BYTES = 256 * 1024 * 1024
 # A temporary file left by a save that was killed: removed once its writer is gone, or after
 # this long whoever wrote it.
@@ -198,17 +191,24 @@ def _read_cache(path: Path) -> CorpusIndex | None:
         return None
     small = mapped.extra.get("buffer_bytes", 0) <= VERIFY_ON_OPEN_BYTES
     try:
-        if small and (damaged := mapped.verify_buffers()) is not None:
-            raise CacheFormatError(f"buffer {damaged} fails its checksum")
-        index = mapped.root()
-        if not isinstance(index, CorpusIndex):
-            raise CacheFormatError("it does not hold an index")
-        index.check_consistency()
+        index = _decoded(mapped, check_buffers=small)
     except Exception as exc:  # any damage or inconsistency means: rebuild
         _log.warning("The index cache %s is damaged (%s); rebuilding it.", path, exc)
         return None
     if not small:
         _verify_in_background(mapped, index, path)
+    return index
+
+
+def _decoded(mapped: MappedCache, *, check_buffers: bool) -> CorpusIndex:
+    """The index a mapped cache holds, its buffers checked first if asked, its structure
+    always; raises on damage."""
+    if check_buffers and (damaged := mapped.verify_buffers()) is not None:
+        raise CacheFormatError(f"buffer {damaged} fails its checksum")
+    index = mapped.root()
+    if not isinstance(index, CorpusIndex):
+        raise CacheFormatError("it does not hold an index")
+    index.check_consistency()
     return index
 
 
@@ -243,9 +243,7 @@ def _write_cache(path: Path, index: CorpusIndex) -> None:
             dir=path.parent, prefix=f"{_TEMPORARY}{os.getpid()}-"
         )
         with os.fdopen(descriptor, "wb") as handle:
-            write_cache_file(
-                handle, index, {"format": CACHE_FORMAT, "buffer_bytes": index.buffer_bytes()}
-            )
+            write_cache_file(handle, index, {"format": CACHE_FORMAT})
         os.replace(temporary, path)
         temporary = None
     except OSError as exc:
