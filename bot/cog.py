@@ -317,18 +317,18 @@ class QuoteCog(commands.Cog, name="Quotes"):
 
     async def _admit(self, interaction: discord.Interaction, question: str) -> bool:
         """The length check (the gate has passed); answers the refusal itself."""
-        limit = self.settings.max_question_length
-        if len(question) > limit:
-            await self._send(interaction, content=too_long(len(question), limit), ephemeral=True)
-            return False
-        return True
+        refusal = self._too_long(question)
+        if refusal:
+            await self._send(interaction, content=refusal, ephemeral=True)
+        return refusal is None
 
     def _refusal(self, user_id: int, question: str) -> str | None:
         """For mentions, which no gate sees: the length limit, then the cooldown."""
+        return self._too_long(question) or _wait_message(self.cooldown.retry_after(user_id))
+
+    def _too_long(self, question: str) -> str | None:
         limit = self.settings.max_question_length
-        if len(question) > limit:
-            return too_long(len(question), limit)
-        return _wait_message(self.cooldown.retry_after(user_id))
+        return too_long(len(question), limit) if len(question) > limit else None
 
     async def _in_time(
         self, interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool
@@ -340,9 +340,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
             await self._acknowledge(interaction, ephemeral=ephemeral)
         return await task
 
-    async def _first_response(
-        self, interaction: discord.Interaction, respond: Callable[[], Awaitable[Any]]
-    ) -> bool:
+    async def _first_response(self, respond: Callable[[], Awaitable[Any]]) -> bool:
         """Try the full response while Discord's 3 s allow it. discord.py backs off 1 s, then
         3 s, after a server error (and waits out a 429 however long): if the response has not
         landed within ACK_ATTEMPT_SECONDS it is abandoned, and False says to acknowledge
@@ -359,13 +357,10 @@ class QuoteCog(commands.Cog, name="Quotes"):
             if interaction.response.is_done():
                 return
             try:
-                await asyncio.wait_for(
-                    interaction.response.defer(ephemeral=ephemeral, thinking=True),
-                    ACK_ATTEMPT_SECONDS,
-                )
-                return
-            except (TimeoutError, discord.DiscordServerError):
-                continue
+                if await self._first_response(
+                    lambda: interaction.response.defer(ephemeral=ephemeral, thinking=True)
+                ):
+                    return
             except discord.HTTPException as error:
                 if error.code == ALREADY_ACKNOWLEDGED:  # an abandoned attempt had landed
                     return
@@ -481,7 +476,6 @@ class QuoteCog(commands.Cog, name="Quotes"):
             extra["embed"] = embed
         if not interaction.response.is_done():
             landed = await self._first_response(
-                interaction,
                 lambda: interaction.response.send_message(
                     content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
                 ),

@@ -66,8 +66,7 @@ class CorpusService:
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
         self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
         self._summarising: set[int] = set()  # members with a summary on the way
-        self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}
-        self._queued = 0
+        self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}  # at most one per key
 
     @classmethod
     def open(
@@ -130,24 +129,23 @@ class CorpusService:
             return await self._within_budget(self._in_flight[key], "summary")
         if user_id in self._summarising:
             raise RequestRefused("Your last summary is still on its way; it will be here soon.")
-        if self._queued >= MAX_QUEUED_SUMMARIES:
+        if len(self._in_flight) >= MAX_QUEUED_SUMMARIES:
             raise RequestRefused(
                 "I'm busy with other members' summaries. Please try again in a minute."
             )
         self._summarising.add(user_id)
-        self._queued += 1
 
-        def work() -> Summary:
-            summary = corpus.summarize(length=length, topic=topic)
-            self._remember(key, summary)  # kept even if the member stopped waiting
-            return summary
-
-        def done(_: object) -> None:  # when the work ends, not when the member stops waiting
+        def done(finished: asyncio.Future[Summary]) -> None:
+            # On the event loop, when the work ends (not when the member stops waiting): the
+            # summary is kept for the next ask even if this one timed out.
             self._summarising.discard(user_id)
-            self._queued -= 1
             self._in_flight.pop(key, None)
+            if not finished.cancelled() and finished.exception() is None:
+                self._remember(key, finished.result())
 
-        future = asyncio.get_running_loop().run_in_executor(self._summaries, work)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._summaries, lambda: corpus.summarize(length=length, topic=topic)
+        )
         self._in_flight[key] = future
         future.add_done_callback(done)
         return await self._within_budget(future, "summary")
