@@ -20,15 +20,14 @@ import re
 import shutil
 import sqlite3
 import tomllib
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CorpusError, SeedFileError
 from ..models import Document
-from .formats import SUFFIXES, extract
-from .loader import META_SUFFIX, load_seeds
+from .formats import SUFFIXES
+from .loader import META_SUFFIX, article_document
 
 __all__ = ["DEFAULT_COLLECTION", "Library", "LibraryError", "StoredArticle"]
 
@@ -140,7 +139,7 @@ class Library:
         if existing is not None:
             return existing, False
         article_id = self._free_id(collection, _slug(wanted_id) or "article")
-        document = _read_article(body, suffix, article_id, url, meta, self.data_dir)
+        document = _read_article(body, suffix, article_id, url, meta)
         stored = self.data_dir / "texts" / f"{digest}{suffix}"
         if not stored.exists():
             _write_atomically(stored, body)
@@ -235,30 +234,13 @@ def _migrate(db: sqlite3.Connection) -> None:
 
 
 def _read_article(
-    body: bytes,
-    suffix: str,
-    article_id: str,
-    url: str | None,
-    meta: bytes | None,
-    data_dir: Path,
+    body: bytes, suffix: str, article_id: str, url: str | None, meta: bytes | None
 ) -> Document:
     """The article as the index will read it; LibraryError naming why it is no article."""
-    shown = Path(_slug(urllib.parse.urlsplit(url).path) if url else "the file").with_suffix(suffix)
     try:
-        extract(shown, body)
+        return article_document(Path(f"{article_id}{suffix}"), body, meta or b"")
     except SeedFileError as error:
         raise LibraryError(f"Not added: {url or 'the file'} {error.problem}.") from None
-    scratch = data_dir / "texts" / f".check-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    try:
-        (scratch / f"{article_id}{suffix}").write_bytes(body)
-        if meta is not None:
-            (scratch / f"{article_id}{META_SUFFIX}").write_bytes(meta)
-        (document,) = load_seeds(scratch).documents
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return document
 
 
 def _checked_name(name: str) -> str:

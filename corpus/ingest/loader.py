@@ -27,6 +27,7 @@ __all__ = [
     "SEED_SUFFIX",
     "LoadResult",
     "SeedScan",
+    "article_document",
     "load_seeds",
     "scan_seeds",
     "seed_files",
@@ -138,11 +139,17 @@ def load_seeds(directory: Path, *, follow_links: bool = False) -> LoadResult:
 
 
 def _load_document(path: Path, *, meta_allowed: dict[str, tuple[int, int]]) -> Document:
-    raw = _read_bytes(path)
-    found = extract(path, raw)
     meta_path = path.with_name(path.stem + META_SUFFIX)
     # Metadata is read only from a file the scan accepted (regular, not a link outside).
-    meta, meta_raw = _load_meta(meta_path) if meta_path.name in meta_allowed else _no_meta()
+    meta_raw = _read_meta(meta_path) if meta_path.name in meta_allowed else b""
+    return article_document(path, _read_bytes(path), meta_raw)
+
+
+def article_document(path: Path, raw: bytes, meta_raw: bytes = b"") -> Document:
+    """The document a file's bytes make, named by `path` (its id is the file's stem), with
+    the metadata file's bytes if it has one. Raises SeedFileError when it holds no article."""
+    found = extract(path, raw)
+    meta = _parsed_meta(meta_raw, path.with_name(path.stem + META_SUFFIX))
     return Document(
         id=path.stem,
         # The metadata file has the last word; then what the file itself says.
@@ -169,19 +176,24 @@ def _read_bytes(path: Path) -> bytes:
         raise SeedFileError(path, "is too large to read into memory") from exc
 
 
-def _no_meta() -> tuple[DocumentMeta, bytes]:
-    return DocumentMeta(), b""
-
-
-def _load_meta(meta_path: Path) -> tuple[DocumentMeta, bytes]:
-    """Metadata is optional; a broken metadata file is logged and ignored, not fatal."""
+def _read_meta(meta_path: Path) -> bytes:
     try:
-        raw = meta_path.read_bytes()
-        return DocumentMeta.model_validate(tomllib.loads(raw.decode("utf-8"))), raw
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        return meta_path.read_bytes()
+    except OSError as exc:
+        _log.warning("Ignoring metadata file %s: %s", meta_path, exc.strerror or exc)
+        return b""
+
+
+def _parsed_meta(raw: bytes, meta_path: Path) -> DocumentMeta:
+    """Metadata is optional; a broken metadata file is logged and ignored, not fatal."""
+    if not raw:
+        return DocumentMeta()
+    try:
+        return DocumentMeta.model_validate(tomllib.loads(raw.decode("utf-8")))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _log.warning("Ignoring metadata file %s: %s", meta_path, first_line)
-        return DocumentMeta(), b""
+        return DocumentMeta()
 
 
 def headline_of(text: str) -> str | None:
