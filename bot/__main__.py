@@ -1,5 +1,25 @@
+import os
 import signal
 import sys
+
+INTERRUPTED = 130
+
+
+def _leave(code: int) -> None:
+    """End with `code`. After a Ctrl-C, leave at once: CPython 3.11 remembers a KeyboardInterrupt
+    that hit an exec() of a string (dataclasses and typing helpers do that while importing) even
+    when it was caught, and its normal exit would then kill the process by SIGINT instead of
+    returning our code."""
+    if code != INTERRUPTED:
+        raise SystemExit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stream: nothing more can be said on it
+    os._exit(INTERRUPTED)
+
 
 # Guarded: a big index build started from a thread spawns worker processes, which import
 # the main module again.
@@ -8,8 +28,8 @@ if __name__ == "__main__":
         from .cli import main  # a Ctrl-C this early (numpy, pydantic load) is no traceback
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        raise SystemExit(130) from None
+        _leave(INTERRUPTED)
     code = main()
     # The work is done and reported: a Ctrl-C while the interpreter shuts down changes nothing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise SystemExit(code)
+    _leave(code)

@@ -151,6 +151,34 @@ def test_stale_temporaries_of_dead_writers_are_swept(seeds, tmp_path):
     assert alive.exists()
 
 
+def test_ctrl_c_while_starting_exits_130_not_by_the_signal(tmp_path):
+    """A Ctrl-C while Python is still importing the engine ends with "Interrupted." and exit
+    code 130 at every moment, including the ones where CPython would otherwise end the process
+    by SIGINT (a KeyboardInterrupt that hit exec() of a string inside dataclasses or typing)."""
+    seeds = make_seeds(tmp_path / "seeds", {"doc": "The harbour council met about ferries."})
+    for step in range(32):  # the moments that matter are narrow: try many
+        delay = 0.08 + 0.02 * step
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "index", "--seeds", str(seeds)],
+            cwd=PROJECT,
+            env={**os.environ, "CACHE_DIR": str(tmp_path / "cache")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        if process.poll() is not None:
+            break  # started and finished before the signal: later moments are no different
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        if stderr.startswith("Fatal Python error: init_import_site"):
+            continue  # the interpreter itself was not up yet: its message, before any of ours
+        assert "Traceback" not in stderr, (delay, stderr)
+        assert process.returncode in (0, 130), (delay, process.returncode, stderr)
+        assert "Interrupted." in stderr or process.returncode == 0, (delay, stderr)
+
+
 def test_ctrl_c_during_a_build_leaves_no_partial_file_and_no_traceback(tmp_path):
     """SIGINT at different moments of building and saving a corpus big enough to take a
     while: each run ends with "Interrupted." (or finishes), never a traceback, and no
