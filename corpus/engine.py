@@ -24,6 +24,7 @@ from .models import (
     DocumentStats,
     IndexConfig,
     Paragraph,
+    ParagraphText,
     Summary,
     SummaryLength,
 )
@@ -169,6 +170,62 @@ class Corpus:
         if not wanted:
             positions = set(range(min(limit, len(index.paragraphs))))
         return [index.paragraphs[p] for p in sorted(positions)[:limit]]
+
+    def sentence_ids(self, answer: Answer) -> list[int]:
+        """Stable ids (positions in this index) of the quotes that answer, for a "Show context"
+        button that must keep pointing at them."""
+        spans = self.index.spans
+        return [
+            spans[quote.citation.doc_id].sentences.start + quote.citation.sentence_in_document - 1
+            for quote in answer.quotes
+            if quote.answers_question and quote.citation.doc_id in spans
+        ]
+
+    def context(self, sentence_ids: list[int]) -> list[ParagraphText] | None:
+        """Each sentence's paragraph, the sentence highlighted; None for an id this index does
+        not have."""
+        index = self.index
+        if not sentence_ids or max(sentence_ids) >= len(index.sentences) or min(sentence_ids) < 0:
+            return None
+        shown = []
+        for position in sentence_ids:
+            sentence = index.sentences[position]
+            paragraph = index.paragraphs[index.paragraph_of(sentence)]
+            shown.append(
+                self._paragraph_text(
+                    paragraph, (sentence.start - paragraph.start, sentence.end - paragraph.start)
+                )
+            )
+        return shown
+
+    def paragraph_with_neighbours(
+        self, doc_id: str, number: int
+    ) -> tuple[ParagraphText, list[ParagraphText]] | None:
+        """Paragraph `number` of a document and the ones either side; None if there is none."""
+        if doc_id not in self.index.spans:
+            return None
+        paragraphs = self.paragraphs(doc_id)
+        if not 1 <= number <= len(paragraphs):
+            return None
+        neighbours = [
+            self._paragraph_text(paragraphs[n - 1])
+            for n in (number - 1, number + 1)
+            if 1 <= n <= len(paragraphs)
+        ]
+        return self._paragraph_text(paragraphs[number - 1]), neighbours
+
+    def _paragraph_text(
+        self, paragraph: Paragraph, highlight: tuple[int, int] | None = None
+    ) -> ParagraphText:
+        document = self.index.spans[paragraph.doc_id].document
+        return ParagraphText(
+            doc_id=paragraph.doc_id,
+            title=document.title,
+            number=paragraph.number,
+            text=self.paragraph_text(paragraph),
+            url=document.url,
+            highlight=highlight,
+        )
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
         return self._intact(

@@ -70,6 +70,18 @@ class Paragraph(_Frozen):
     end: int
 
 
+class ParagraphText(_Frozen):
+    """A paragraph as a reader sees it: its text, its article, and optionally the span of one
+    sentence in it to highlight (relative to `text`)."""
+
+    doc_id: str
+    title: str
+    number: int
+    text: str
+    url: str | None = None
+    highlight: tuple[int, int] | None = None
+
+
 class Sentence(_Frozen):
     """A sentence is always `document.text[start:end]`; numbers are 1-based."""
 
@@ -103,6 +115,10 @@ class Citation(_Frozen):
     sentence_in_document: int
     start: int
     end: int
+    # Where the article came from, so a citation can link back to it and say whose it is.
+    url: str | None = None
+    source: str | None = None
+    date: datetime.date | None = None
 
 
 class LeadIn(_Frozen):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from discord.ext import commands
 
-from bot.discord_app import create_bot
-from bot.service import CorpusService
+from bot.discord.app import create_bot
+from bot.discord.service import CorpusService
 from bot.settings import Settings, load_settings
 from tests.conftest import ARTICLE
 from tests.fake_discord import FakeDiscord
@@ -80,9 +80,8 @@ async def running_bot(
     task = asyncio.create_task(bot.start(TOKEN))
     try:
         await fake.wait_ready()
-        cog = bot.get_cog("Quotes")
         if defer_after is not None:
-            cog.defer_after = defer_after  # type: ignore[union-attr]
+            bot.responder.defer_after = defer_after  # type: ignore[attr-defined]
         if request_seconds is not None:
             service.request_seconds = request_seconds
         yield Running(fake, bot, settings, seeds)

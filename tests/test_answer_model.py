@@ -9,7 +9,8 @@ import logging
 import numpy as np
 import pytest
 
-from bot import render_discord, render_text
+from bot.cli import render as render_text
+from bot.discord import render as render_discord
 from corpus.answering import vectors
 from corpus.answering.features import FEATURES
 from corpus.answering.question import clean_question

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
+from bot.discord.moderation import Cooldown, is_admin, is_allowed_channel, question_from_mention
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from bot import render_discord as render
+from bot.discord import render
 from corpus.models import Answer, Citation, CorpusStats, DocumentStats, Quote, Summary
 
 
@@ -91,15 +91,19 @@ def test_about_with_many_documents_stays_within_limits():
 
 
 def test_paragraph_drops_far_neighbours_before_the_target():
-    target = render.ParagraphView("d", "T", 5, "target " * 400)
-    neighbours = [render.ParagraphView("d", "T", n, "x " * 1500) for n in (4, 6)]
+    target = render.ParagraphView(doc_id="d", title="T", number=5, text="target " * 400)
+    neighbours = [
+        render.ParagraphView(doc_id="d", title="T", number=n, text="x " * 1500) for n in (4, 6)
+    ]
     embed = render.paragraph_embed(target, neighbours)
     within_limits(embed)
     assert "**¶5**" in embed.description
 
 
 def test_context_bolds_the_quoted_sentence():
-    paragraph = render.ParagraphView("d", "T", 2, "Before. Quoted one. After.", highlight=(8, 19))
+    paragraph = render.ParagraphView(
+        doc_id="d", title="T", number=2, text="Before. Quoted one. After.", highlight=(8, 19)
+    )
     embed = render.context_embed([(1, paragraph)])
     assert "Before. **Quoted one.** After." in embed.description
 

@@ -308,6 +308,9 @@ def _citation(index: CorpusIndex, sentence: Sentence) -> Citation:
         sentence_in_document=sentence.number,
         start=sentence.start,
         end=sentence.end,
+        url=document.url,
+        source=document.source,
+        date=document.date,
     )
 
 

@@ -12,6 +12,7 @@ builds the new index in a thread and swaps it in whole, so a question never sees
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from corpus import Corpus
-from corpus.indexing.index import CorpusIndex
 from corpus.models import Answer, IndexConfig, Summary, SummaryLength
 
 __all__ = ["CorpusService", "PinnedAnswer", "RequestRefused"]
@@ -37,8 +37,10 @@ REQUEST_SECONDS = 20.0
 
 @dataclass(frozen=True)
 class PinnedAnswer:
+    """An answer with the corpus it came from, as it was then."""
+
     answer: Answer
-    index: CorpusIndex
+    corpus: Corpus
 
 
 class RequestRefused(Exception):
@@ -102,7 +104,9 @@ class CorpusService:
 
         def work() -> PinnedAnswer:
             answer = corpus.ask(question, top=top)
-            return PinnedAnswer(answer, corpus.index)  # after any rebuild the ask did
+            # A copy holding this index: a reload or a rebuild after damage swaps the live
+            # corpus's index, and the answer's citations must keep pointing into this one.
+            return PinnedAnswer(answer, dataclasses.replace(corpus))
 
         loop = asyncio.get_running_loop()
         return await self._within_budget(loop.run_in_executor(self._questions, work), "question")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from corpus import Corpus, CorpusError, UnknownDocumentError
 
-from . import render_text
+from . import render
 
 __all__ = ["run_chat"]
 
@@ -55,9 +55,9 @@ def run_chat(
         if line in (":quit", ":q", ":exit"):
             break
         try:
-            print(render_text.terminal_safe(_respond(corpus, line, state, color)))
+            print(render.terminal_safe(_respond(corpus, line, state, color)))
         except CorpusError as exc:
-            print(render_text.terminal_safe(str(exc)))
+            print(render.terminal_safe(str(exc)))
         print()
     _save_history(history_file)
     return 0
@@ -70,7 +70,7 @@ def _prompt(doc_id: str | None) -> str:
 def _respond(corpus: Corpus, line: str, state: dict[str, str | None], color: bool) -> str:
     if not line.startswith(":"):
         answer = corpus.ask(line, doc_id=state["doc"])
-        return render_text.render_answer(answer, color=color, hint=render_text.CHAT_HINT)
+        return render.render_answer(answer, color=color, hint=render.CHAT_HINT)
     command, _, rest = line.partition(" ")
     rest = rest.strip()
     if command == ":help":
@@ -87,7 +87,7 @@ def _respond(corpus: Corpus, line: str, state: dict[str, str | None], color: boo
         if length not in ("short", "medium", "long"):
             length, topic = "short", rest
         summary = corpus.summarize(length=length, topic=topic or None, doc_id=state["doc"])  # type: ignore[arg-type]
-        return render_text.render_summary(summary, color=color)
+        return render.render_summary(summary, color=color)
     return f"Unknown command {command}. {HELP}"
 
 

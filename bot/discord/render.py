@@ -6,12 +6,10 @@ whole (and the reader is told), because half a sentence is not a quote.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from corpus.models import Answer, CorpusStats, Quote, Summary
+from corpus.models import Answer, CorpusStats, ParagraphText, Quote, Summary
 
 __all__ = [
     "CONTENT_LIMIT",
@@ -44,15 +42,8 @@ NOT_FOUND_HINT = "Try rephrasing with words the article would use, or `/summary`
 QUOTE_FOOTER = "Quoted word for word from the article. Press “Show context” for the paragraphs."
 
 
-@dataclass(frozen=True)
-class ParagraphView:
-    """A paragraph to show, with the character span of a sentence to highlight (or None)."""
-
-    doc_id: str
-    title: str
-    number: int
-    text: str
-    highlight: tuple[int, int] | None = None
+# A paragraph to show, with the span of a sentence to highlight (or None).
+ParagraphView = ParagraphText
 
 
 def echo(text: str, limit: int) -> str:

@@ -27,7 +27,7 @@ BOLD, RESET = "\033[1m", "\033[0m"
 
 # Control characters other than newline and tab, and C1 controls: an article or a question
 # holding an escape sequence must not reach the terminal raw. The only sequences that pass
-# are the bold and reset that render_text adds for highlights.
+# are the bold and reset that this module adds for highlights.
 _CONTROL = re.compile(r"(\x1b\[[01]m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 

@@ -23,8 +23,8 @@ from corpus.ingest.fetch import fetch
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
 from corpus.models import Answer
 
-from . import render_text
-from .settings import Settings, SettingsError, load_settings
+from ..settings import Settings, SettingsError, load_settings
+from . import render
 
 __all__ = ["main"]
 
@@ -286,7 +286,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         _print(_answer_json(answer))
     else:
         _print(
-            render_text.render_answer(
+            render.render_answer(
                 answer, color=_color(settings), explain=args.explain, asked_for=args.top
             )
         )
@@ -367,7 +367,7 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False))
     else:
-        _print(render_text.render_summary(summary, color=_color(settings)))
+        _print(render.render_summary(summary, color=_color(settings)))
     return EXIT_OK
 
 
@@ -375,9 +375,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     corpus = _open_corpus(args, settings, force_rebuild=args.rebuild)
     stats, status, seconds = corpus.stats(), corpus.cache_status, corpus.open_seconds
     if args.json:
-        _print(json.dumps(render_text.stats_json(stats, status, seconds), ensure_ascii=False))
+        _print(json.dumps(render.stats_json(stats, status, seconds), ensure_ascii=False))
     else:
-        _print(render_text.render_stats(stats, status, seconds))
+        _print(render.render_stats(stats, status, seconds))
     return EXIT_OK
 
 
@@ -517,7 +517,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
     else:
-        _print(render_text.render_eval(report, show_misses=args.show))
+        _print(render.render_eval(report, show_misses=args.show))
     return EXIT_OK
 
 
@@ -531,7 +531,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so that the other commands never pay for importing discord.py.
-    from .discord_app import run_bot
+    from ..discord.app import run_bot
 
     return run_bot(settings, seeds_dir=args.seeds)
 
@@ -560,10 +560,10 @@ def _color(settings: Settings) -> bool:
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(render_text.terminal_safe(text) + "\n")
+    sys.stdout.write(render.terminal_safe(text) + "\n")
     sys.stdout.flush()
 
 
 def _print_error(text: str) -> None:
-    sys.stderr.write(render_text.terminal_safe(text) + "\n")
+    sys.stderr.write(render.terminal_safe(text) + "\n")
     sys.stderr.flush()

@@ -23,9 +23,12 @@ import discord
 import yarl
 from discord.ext import commands
 
-from .cog import ContextButton, QuoteCog
+from ..settings import Settings, SettingsError
+from .gate import Gate
+from .quotes import ContextButton, QuoteCog
+from .respond import Responder
 from .service import CorpusService
-from .settings import Settings, SettingsError
+from .tree import QuoteTree
 
 __all__ = ["QuoteBot", "ShardedQuoteBot", "create_bot", "point_discord_at", "run_bot"]
 
@@ -45,11 +48,17 @@ class _QuoteBotMixin:
     def _init_quote_bot(self, service: CorpusService, settings: Settings) -> None:
         self.service = service
         self.settings = settings
+        self.responder = Responder(ephemeral_by_default=settings.ephemeral_by_default)
+        self.gate = Gate(settings, self.responder)
+        tree: QuoteTree = self.tree  # type: ignore[attr-defined]
+        tree.gate, tree.responder = self.gate, self.responder
         _guard_parsers(self._connection.parsers)  # type: ignore[attr-defined]
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        await bot.add_cog(QuoteCog(bot, self.service, self.settings))
+        await bot.add_cog(
+            QuoteCog(bot, self.service, self.settings, gate=self.gate, responder=self.responder)
+        )
         bot.add_dynamic_items(ContextButton)
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
@@ -113,6 +122,7 @@ def _client_options(options: dict[str, Any]) -> dict[str, Any]:
         "intents": INTENTS,
         "allowed_mentions": discord.AllowedMentions.none(),
         "help_command": None,
+        "tree_cls": QuoteTree,
         **options,
     }
 

@@ -1,0 +1,93 @@
+"""Who may do what, where and how often: the checks every interaction and mention passes.
+
+The rules themselves are pure functions in `moderation`; this module applies them to Discord
+objects and answers a refusal itself.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from corpus.answering.question import too_long
+
+from ..settings import Settings
+from .moderation import Cooldown, is_admin, is_allowed_channel
+from .respond import Responder
+
+__all__ = ["DISALLOWED_CHANNEL", "NOT_ADMIN", "Gate"]
+
+DISALLOWED_CHANNEL = "I only answer in the channels the moderators chose. Please ask there."
+NOT_ADMIN = "Only server admins (or the configured admin roles) can do that."
+
+# Autocomplete requests allowed per question a member may ask in the cooldown period.
+AUTOCOMPLETE_PER_USE = 10
+
+
+def _wait_message(wait: float) -> str | None:
+    if wait <= 0:
+        return None
+    return f"You're asking quickly. Please try again in {max(1, round(wait))} s."
+
+
+class Gate:
+    def __init__(self, settings: Settings, responder: Responder) -> None:
+        self.settings = settings
+        self.responder = responder
+        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        # Autocomplete fires as a member types: a looser limit of its own, so typing a search
+        # does not use up the questions, while a script still cannot flood it.
+        self.typing_cooldown = Cooldown(
+            settings.cooldown_rate * AUTOCOMPLETE_PER_USE, settings.cooldown_seconds
+        )
+
+    async def check(self, interaction: discord.Interaction) -> bool:
+        """The one check every interaction passes, whatever it is: the channel allowlist, then
+        the member's cooldown. Answers the refusal itself (ephemerally; an empty list for
+        autocomplete) and returns False."""
+        parent = getattr(interaction.channel, "parent_id", None)
+        typing = interaction.type is discord.InteractionType.autocomplete
+        if not is_allowed_channel(
+            self.settings.allowed_channel_ids, interaction.channel_id, parent
+        ):
+            refusal: str | None = DISALLOWED_CHANNEL
+        else:
+            cooldown = self.typing_cooldown if typing else self.cooldown
+            refusal = _wait_message(cooldown.retry_after(interaction.user.id))
+        if refusal is None:
+            return True
+        if typing:
+            await interaction.response.autocomplete([])
+        else:
+            await self.responder.send(interaction, content=refusal, ephemeral=True)
+        return False
+
+    async def admit(self, interaction: discord.Interaction, question: str) -> bool:
+        """The length check (the gate has passed); answers the refusal itself."""
+        refusal = self.too_long(question)
+        if refusal:
+            await self.responder.send(interaction, content=refusal, ephemeral=True)
+        return refusal is None
+
+    def mention_refusal(self, user_id: int, question: str) -> str | None:
+        """For mentions, which no interaction check sees: the length limit, then the cooldown."""
+        return self.too_long(question) or _wait_message(self.cooldown.retry_after(user_id))
+
+    def too_long(self, question: str) -> str | None:
+        limit = self.settings.max_question_length
+        return too_long(len(question), limit) if len(question) > limit else None
+
+    def is_admin(self, interaction: discord.Interaction) -> bool:
+        user = interaction.user
+        if not isinstance(user, discord.Member):
+            return False  # direct messages have no admins
+        roles = [role.id for role in user.roles]
+        # interaction.permissions are the member's resolved permissions, sent with the event.
+        administrator = interaction.permissions.administrator
+        return is_admin(self.settings.admin_role_ids, roles, administrator)
+
+    async def admin_only(self, interaction: discord.Interaction) -> bool:
+        """True for an admin; otherwise tells the member so and returns False."""
+        if self.is_admin(interaction):
+            return True
+        await self.responder.send(interaction, content=NOT_ADMIN, ephemeral=True)
+        return False

@@ -1,0 +1,269 @@
+"""The reading commands: /ask, /summary, /source, /about, /help, /reload, the "Ask the
+article" message command, and questions asked by mentioning the bot.
+
+A thin layer: it parses input, calls the corpus service, and renders the result. Admission is
+the gate's, sending and error text the responder's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from corpus.answering.question import LONGEST_ALLOWED_QUESTION
+from corpus.models import Answer
+
+from .. import render
+from ..moderation import is_allowed_channel, question_from_mention
+from ..modlog import write_mod_log
+from ..respond import error_message, is_expected
+from ..service import PinnedAnswer
+from .context import ContextButton
+
+if TYPE_CHECKING:
+    from ...settings import Settings
+    from ..gate import Gate
+    from ..respond import Responder
+    from ..service import CorpusService
+
+__all__ = ["QuoteCog"]
+
+_log = logging.getLogger(__name__)
+
+EMPTY_MENTION = "Ask me a question after the mention, for example: @me Who leads Mali's army?"
+ARTICLES_CHANGED = "The articles have changed since this answer. Please ask again."
+UNKNOWN_PARAGRAPH = "I don't know that paragraph. Pick one from the list as you type."
+
+
+class QuoteCog(commands.Cog, name="Quotes"):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        service: CorpusService,
+        settings: Settings,
+        *,
+        gate: Gate,
+        responder: Responder,
+    ) -> None:
+        self.bot = bot
+        self.service = service
+        self.settings = settings
+        self.gate = gate
+        self.responder = responder
+        self.ask_menu = app_commands.ContextMenu(
+            name="Ask the article", callback=self.ask_from_message
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.ask_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await self.responder.report(interaction, cause)
+
+    # Slash commands
+
+    @app_commands.command(name="ask")
+    @app_commands.describe(
+        question="What do you want to know about the articles?",
+        public="Show the answer to everyone in the channel (default: only you)",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, LONGEST_ALLOWED_QUESTION],
+        public: bool | None = None,
+    ) -> None:
+        """Answer a question with sentences quoted from the articles."""
+        await self._answer(interaction, question, public=public)
+
+    @app_commands.command(name="summary")
+    @app_commands.describe(
+        length="short: 3 sentences, medium: 5, long: 8 (default: short)",
+        topic="Only what the articles say about this (a person, place or thing)",
+    )
+    async def summary(
+        self,
+        interaction: discord.Interaction,
+        length: Literal["short", "medium", "long"] = "short",
+        topic: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        """Summarise the articles in their own words, sentence by sentence."""
+        if not await self.gate.admit(interaction, topic or ""):
+            return
+        summary = await self.responder.in_time(
+            interaction,
+            self.service.summarize(length=length, topic=topic, user_id=interaction.user.id),
+            ephemeral=self.responder.ephemeral(None),
+        )
+        await self.responder.send(interaction, embed=render.summary_embed(summary), ephemeral=None)
+
+    @app_commands.command(name="source")
+    @app_commands.describe(paragraph="The paragraph to show (start typing to search)")
+    async def source(self, interaction: discord.Interaction, paragraph: str) -> None:
+        """Show a cited paragraph in full, with the paragraphs around it."""
+        doc_id, _, number = paragraph.rpartition("#")
+        shown = (
+            self.service.corpus.paragraph_with_neighbours(doc_id, int(number))
+            if number.isdigit()
+            else None
+        )
+        if shown is None:
+            await self.responder.send(interaction, content=UNKNOWN_PARAGRAPH, ephemeral=True)
+            return
+        target, neighbours = shown
+        await self.responder.send(
+            interaction, embed=render.paragraph_embed(target, neighbours), ephemeral=None
+        )
+
+    @source.autocomplete("paragraph")
+    async def source_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        corpus = self.service.corpus
+        # A search, not a scan: autocomplete must answer fast however many articles there are.
+        paragraphs = await self.service.find_paragraphs(current, 25)
+        choices = []
+        for paragraph in paragraphs:
+            label = f"{paragraph.doc_id} ¶{paragraph.number}: {corpus.paragraph_text(paragraph)}"
+            name = label if len(label) <= 100 else label[:99] + "…"
+            value = f"{paragraph.doc_id}#{paragraph.number}"
+            choices.append(app_commands.Choice(name=name, value=value))
+        return choices
+
+    @app_commands.command(name="about")
+    async def about(self, interaction: discord.Interaction) -> None:
+        """Which articles I answer from, how big they are and how fresh the index is."""
+        await self.responder.send(
+            interaction, embed=render.about_embed(self.service.corpus.stats()), ephemeral=True
+        )
+
+    @app_commands.command(name="help")
+    async def help(self, interaction: discord.Interaction) -> None:
+        """How to ask me about the articles."""
+        await self.responder.send(interaction, embed=render.help_embed(), ephemeral=True)
+
+    @app_commands.command(name="reload")
+    @app_commands.default_permissions(manage_guild=True)
+    async def reload(self, interaction: discord.Interaction) -> None:
+        """Rebuild the index from the seeds directory (admins only)."""
+        if not await self.gate.admin_only(interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        corpus = await self.service.reload()
+        stats = corpus.stats()
+        await self.responder.send(
+            interaction,
+            content=(
+                f"Reloaded: {len(stats.documents)} article(s), {stats.sentences} sentences "
+                f"(index {corpus.cache_status} in {corpus.open_seconds * 1000:.0f} ms)."
+            ),
+            ephemeral=True,
+        )
+
+    async def ask_from_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """The "Ask the article" message command: the selected message is the question."""
+        await self._answer(interaction, message.content, public=None)
+
+    # Mentions
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None or message.author.bot or message.webhook_id is not None:
+            return
+        if message.author.id == me.id or not any(u.id == me.id for u in message.mentions):
+            return
+        parent = getattr(message.channel, "parent_id", None)
+        if not is_allowed_channel(self.settings.allowed_channel_ids, message.channel.id, parent):
+            return  # silent: answering elsewhere would defeat the moderators' choice
+        question = question_from_mention(message.content, me.id)
+        refusal = (
+            EMPTY_MENTION
+            if not question
+            else self.gate.mention_refusal(message.author.id, question)
+        )
+        if refusal:
+            await self.responder.reply(message, content=refusal)
+            return
+        try:
+            pinned = await self.service.ask(question)
+            await self.responder.reply(
+                message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
+            )
+        except Exception as exc:  # the member hears back whatever happened
+            if not is_expected(exc):
+                _log.error("Answering a mention failed", exc_info=exc)
+            try:
+                await self.responder.reply(message, content=error_message(exc))
+            except discord.HTTPException:
+                _log.exception("Could not tell the member about the error")
+            return
+        await self._mod_log(message.author.id, message.channel.id, question, pinned.answer)
+
+    # Shared steps
+
+    async def _answer(
+        self, interaction: discord.Interaction, question: str, *, public: bool | None
+    ) -> None:
+        if not await self.gate.admit(interaction, question):
+            return
+        ephemeral = self.responder.ephemeral(public)
+        pinned = await self.responder.in_time(
+            interaction, self.service.ask(question), ephemeral=ephemeral
+        )
+        await self.responder.send(
+            interaction,
+            embed=render.answer_embed(pinned.answer),
+            view=self._answer_view(pinned),
+            ephemeral=ephemeral,
+        )
+        await self._mod_log(interaction.user.id, interaction.channel_id, question, pinned.answer)
+
+    def _answer_view(self, pinned: PinnedAnswer) -> discord.ui.View | None:
+        """The "Show context" button, naming the index the answer came from."""
+        if not pinned.answer.found:
+            return None
+        positions = pinned.corpus.sentence_ids(pinned.answer)
+        if not positions:
+            return None
+        view = discord.ui.View(timeout=None)
+        view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
+        return view
+
+    async def show_context(
+        self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]
+    ) -> None:
+        corpus = self.service.corpus
+        shown = (
+            corpus.context(positions) if corpus.index.content_hash.startswith(corpus_hash) else None
+        )
+        if shown is None:
+            await self.responder.send(interaction, content=ARTICLES_CHANGED, ephemeral=True)
+            return
+        await self.responder.send(
+            interaction, embed=render.context_embed(list(enumerate(shown, 1))), ephemeral=True
+        )
+
+    async def _mod_log(
+        self, user_id: int, channel_id: int | None, question: str, answer: Answer
+    ) -> None:
+        await write_mod_log(
+            self.bot,
+            self.settings.mod_log_channel_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            question=question,
+            answer=answer,
+        )
