@@ -21,9 +21,8 @@ def _leave(code: int) -> None:
     os._exit(INTERRUPTED)
 
 
-# Guarded: a big index build started from a thread spawns worker processes, which import
-# the main module again.
-if __name__ == "__main__":
+def run() -> None:
+    """The `quotebot` command and `python -m bot`."""
     try:
         from .cli import main  # a Ctrl-C this early (numpy, pydantic load) is no traceback
     except KeyboardInterrupt:
@@ -33,3 +32,9 @@ if __name__ == "__main__":
     # The work is done and reported: a Ctrl-C while the interpreter shuts down changes nothing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _leave(code)
+
+
+# Guarded: a big index build started from a thread spawns worker processes, which import
+# the main module again.
+if __name__ == "__main__":
+    run()

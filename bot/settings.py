@@ -23,9 +23,16 @@ from pydantic import (
 )
 
 from corpus.answering.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
+from corpus.ingest.library import DEFAULT_COLLECTION, Library
 from corpus.models import IndexConfig
 
-__all__ = ["DISCORD_API_BASE_URL", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "DISCORD_API_BASE_URL",
+    "Settings",
+    "SettingsError",
+    "host_seeds_dir",
+    "load_settings",
+]
 
 DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -48,7 +55,8 @@ class SettingsError(Exception):
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    seeds_dir: Path = Field(default=Path("seeds"), alias="SEEDS_DIR")
+    # A plain folder of article files to answer from instead of the default collection.
+    seeds_dir: Path | None = Field(default=None, alias="SEEDS_DIR")
     cache_dir: Path | None = Field(default=None, alias="CACHE_DIR")
     # Collections of articles added with `add`: their database and stored texts.
     data_dir: Path = Field(default=Path("quotebot-data"), alias="DATA_DIR")
@@ -113,6 +121,15 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+
+def host_seeds_dir(settings: Settings, override: Path | None = None) -> Path:
+    """The host's articles: `--seeds`, else SEEDS_DIR, else the default collection in
+    DATA_DIR (which starts with the bundled article), so the command works from anywhere."""
+    chosen = override or settings.seeds_dir
+    if chosen is not None:
+        return chosen
+    return Library(settings.data_dir).seeds_dir(DEFAULT_COLLECTION)
 
 
 # Settings only the Discord bot reads: a bad one stops `run`, never another command.

@@ -381,6 +381,34 @@ def test_version_and_the_program_name_in_usage_lines(run):
         assert "usage: quotebot ask" in usage.stdout and "(default: 3)" in usage.stdout
 
 
+def test_the_installed_command_answers_from_the_bundled_article_in_any_directory(tmp_path):
+    """No seeds/ in the current directory: the default collection, made in DATA_DIR on first
+    use, starts with the bundled article (shipped inside the package)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "DATA_DIR"}}
+    env.update(HOME=str(tmp_path), PYTHONIOENCODING="utf-8")
+    script = Path(sys.executable).parent / "quotebot"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    result = subprocess.run(
+        [*command, "ask", "Who is the head of the Wagner Group?", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    (first, *_) = json.loads(result.stdout)["quotes"]
+    assert "Prigozhin" in first["text"] and first["citation"]["doc_id"] == ARTICLE_ID
+    stored = tmp_path / ".local" / "share" / "quotebot" / "collections" / "default"
+    assert (stored / f"{ARTICLE_ID}.txt").read_bytes() == (SEEDS / f"{ARTICLE_ID}.txt").read_bytes()
+    listed = subprocess.run(
+        [*command, "list"], capture_output=True, text=True, cwd=elsewhere, env=env, timeout=60
+    )
+    assert listed.stdout.startswith(f"{ARTICLE_ID}:"), listed
+
+
 def test_index_json_is_json(run):
     result = run("index", "--json")
     stats = json.loads(result.stdout)

@@ -8,7 +8,8 @@ from tests.conftest import PROJECT
 
 def test_defaults_without_environment(tmp_path):
     settings = load_settings(env_file=None, environ={"HOME": str(tmp_path)})
-    assert str(settings.seeds_dir) == "seeds"
+    assert settings.seeds_dir is None  # the default collection, in the data directory
+    assert settings.data_dir == tmp_path / ".local" / "share" / "quotebot"
     assert settings.cache_dir == tmp_path / ".cache" / "quotebot"
     assert settings.discord_token is None
 

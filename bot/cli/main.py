@@ -23,7 +23,7 @@ from corpus.ingest.fetch import fetch
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
 from corpus.models import Answer
 
-from ..settings import Settings, SettingsError, load_settings
+from ..settings import Settings, SettingsError, host_seeds_dir, load_settings
 from . import render
 
 __all__ = ["main"]
@@ -230,7 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_list)
 
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
-    run.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
+    run.add_argument(
+        "--seeds",
+        type=Path,
+        help="a folder of article files (default: SEEDS_DIR, else the default collection)",
+    )
     run.set_defaults(handler=_run)
     return parser
 
@@ -239,7 +243,11 @@ def _add_common(
     parser: argparse.ArgumentParser, *, json_flag: bool = True, doc_flag: bool = True
 ) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--seeds", type=Path, help="seeds directory (default: SEEDS_DIR or seeds/)")
+    where.add_argument(
+        "--seeds",
+        type=Path,
+        help="a folder of article files (default: SEEDS_DIR, else the default collection)",
+    )
     where.add_argument(
         "--collection", metavar="NAME", help="a collection of articles added with `add`"
     )
@@ -382,7 +390,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
-    """The directory the command reads: --seeds, a --collection's, or SEEDS_DIR."""
+    """The directory the command reads: a --collection's, --seeds, SEEDS_DIR, or the default
+    collection's."""
     name = getattr(args, "collection", None)
     if name:
         library = Library(settings.data_dir)
@@ -392,7 +401,7 @@ def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
                 f"add URL|FILE --collection {name}"
             )
         return library.seeds_dir(name)
-    return args.seeds or settings.seeds_dir
+    return host_seeds_dir(settings, getattr(args, "seeds", None))
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:

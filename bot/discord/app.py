@@ -23,7 +23,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from ..settings import Settings, SettingsError
+from ..settings import Settings, SettingsError, host_seeds_dir
 from .gate import Gate
 from .quotes import ContextButton, QuoteCog
 from .respond import Responder
@@ -147,7 +147,7 @@ def point_discord_at(settings: Settings) -> None:
 def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
     token = _token(settings)
     service = CorpusService.open(
-        seeds_dir or settings.seeds_dir,
+        host_seeds_dir(settings, seeds_dir),
         cache_dir=settings.cache_dir,
         config=settings.index_config(),
         max_question_chars=settings.max_question_length,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import CorpusError, SeedFileError
 from ..models import Document
+from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
 from .loader import META_SUFFIX, article_document
 
@@ -104,13 +105,31 @@ class Library:
             db.close()
 
     def seeds_dir(self, collection: str) -> Path:
-        """The collection as a directory of article files (made if new)."""
+        """The collection as a directory of article files (made if new). The default
+        collection starts with the bundled article, so a new user can ask straight away;
+        removed, it stays removed."""
         name = _checked_name(collection)
         directory = self.data_dir / "collections" / name
         with self._connection() as db:
-            db.execute("INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now()))
+            created = db.execute(
+                "INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now())
+            ).rowcount
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if created and name == DEFAULT_COLLECTION:
+            self._add_bundled(name)
         return directory
+
+    def _add_bundled(self, collection: str) -> None:
+        bundled = bundled_seeds_dir()
+        for path in sorted(bundled.glob("*.txt")):
+            meta = path.with_name(f"{path.stem}{META_SUFFIX}")
+            self.add(
+                collection,
+                path.read_bytes(),
+                path.suffix,
+                wanted_id=path.stem,
+                meta=meta.read_bytes() if meta.is_file() else None,
+            )
 
     def add(
         self,
