@@ -21,16 +21,34 @@ def _leave(code: int) -> None:
     os._exit(INTERRUPTED)
 
 
+class _Interrupts:
+    """Whether a Ctrl-C has arrived: a KeyboardInterrupt raised inside a library can come out
+    as another error (pydantic reports one during its schema building as a SchemaError)."""
+
+    seen = False
+
+    @classmethod
+    def handle(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
 def run() -> None:
     """The `quotebot` command and `python -m bot`."""
+    signal.signal(signal.SIGINT, _Interrupts.handle)
     try:
-        from .cli import main  # a Ctrl-C this early (numpy, pydantic load) is no traceback
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
+        from .cli import main
+    except BaseException:
+        if not _Interrupts.seen:
+            raise
+        sys.stderr.write("Interrupted.\n")  # a Ctrl-C while loading numpy, pydantic, ...
         _leave(INTERRUPTED)
     code = main()
     # The work is done and reported: a Ctrl-C while the interpreter shuts down changes nothing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _Interrupts.seen and code not in (0, INTERRUPTED):
+        sys.stderr.write("Interrupted.\n")  # it surfaced as another error, reported above
+        code = INTERRUPTED
     _leave(code)
 
 

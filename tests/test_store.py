@@ -22,6 +22,23 @@ def test_first_open_builds_second_reuses(tmp_path):
     assert second.ask("What do sharks eat?").quotes[0].text == "Sharks eat fish."
 
 
+def test_adding_an_article_reads_only_that_file(tmp_path):
+    """The other files' sizes and times are unchanged, so their documents come from the cache:
+    a file rewritten behind the index's back with the same size and time is proof it was not
+    read again (its old text stays indexed)."""
+    seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass.", "b": "Owls eat mice."})
+    cache = tmp_path / "cache"
+    open_corpus(seeds, cache)
+    before = os.stat(seeds / "a.txt")
+    (seeds / "a.txt").write_text("Goats eat maize.", encoding="utf-8")  # same length
+    os.utime(seeds / "a.txt", ns=(before.st_atime_ns, before.st_mtime_ns))
+    make_seeds(seeds, {"c": "Sharks eat fish."})
+    added = open_corpus(seeds, cache)
+    assert added.cache_status == "rebuilt" and added.index.analysed_documents == 1
+    assert added.ask("What do sharks eat?").quotes[0].text == "Sharks eat fish."
+    assert added.ask("What do goats eat?").quotes[0].text == "Goats eat grass."
+
+
 def test_changed_added_or_removed_seed_rebuilds(tmp_path):
     seeds = make_seeds(tmp_path / "seeds", {"a": "Goats eat grass."})
     cache = tmp_path / "cache"

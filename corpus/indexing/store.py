@@ -19,12 +19,13 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..errors import SeedFileError
-from ..ingest.loader import load_seeds, scan_seeds
+from ..ingest.loader import META_SUFFIX, load_seeds, scan_seeds
 from ..models import CacheReport, Document, IndexConfig
 from ..tokenize import TOKENIZER_VERSION
 from .cachefile import CacheFormatError, MappedCache, read_cache_file, write_cache_file
@@ -110,7 +111,9 @@ def open_index(
         ]
         return OpenedIndex(cached, "reused", time.perf_counter() - started, problems)
 
-    loaded = load_seeds(seeds_dir, follow_links=follow)
+    usable = cached if cached is not None and cached.config == config else None
+    known = _unchanged_from(usable, stamps, seeds_dir) if usable is not None else None
+    loaded = load_seeds(seeds_dir, follow_links=follow, scan=scan, known=known)
     key = content_hash(loaded.documents, config)
     if cached is not None and cached.content_hash == key:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
@@ -130,6 +133,30 @@ def open_index(
     _write_cache(path, index)
     finished = time.perf_counter()
     return OpenedIndex(index, status, finished - started, loaded.problems, finished - saving)
+
+
+def _unchanged_from(
+    cached: CorpusIndex, stamps: dict[str, tuple[int, int]], seeds_dir: Path
+) -> Callable[[Path], Document | SeedFileError | None]:
+    """What the cached index already holds of each seed file whose size and modification
+    time (and its metadata file's) are as they were: the document, with its text from the
+    cache, or the reason it could not be used. The file itself is not read again."""
+    problems = {Path(path).name: problem for path, problem in cached.seed_problems}
+
+    def known(path: Path) -> Document | SeedFileError | None:
+        meta = f"{path.stem}{META_SUFFIX}"
+        if any(stamps.get(n) != cached.seed_stamps.get(n) for n in (path.name, meta)):
+            return None
+        if path.name in problems:
+            return SeedFileError(path, problems[path.name])
+        span = cached.spans.get(path.stem)
+        if span is None or Path(span.document.path).name != path.name:
+            return None
+        if not cached.texts.verify(span.number):  # damaged in the cache: read the file
+            return None
+        return span.document.model_copy(update={"text": cached.document_text(path.stem)})
+
+    return known
 
 
 def verify_cache(seeds_dir: Path, *, cache_dir: Path | None, config: IndexConfig) -> CacheReport:

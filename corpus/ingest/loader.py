@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,13 +124,29 @@ def seed_files(directory: Path) -> list[Path]:
     return scan_seeds(directory).files
 
 
-def load_seeds(directory: Path, *, follow_links: bool = False) -> LoadResult:
-    """Load every seed of `directory`. Broken files are reported, not fatal, unless all are."""
-    scan = scan_seeds(directory, follow_links=follow_links)
+# What is already known of a seed file that has not changed: its document, or why it could not
+# be used; None means read it.
+Known = Callable[[Path], "Document | SeedFileError | None"]
+
+
+def load_seeds(
+    directory: Path,
+    *,
+    follow_links: bool = False,
+    scan: SeedScan | None = None,
+    known: Known | None = None,
+) -> LoadResult:
+    """Load every seed of `directory` (as `scan` found them, if given). Broken files are
+    reported, not fatal, unless all are. `known` gives what an index already holds of a file
+    that has not changed, so that adding one article to thousands reads only that one."""
+    scan = scan or scan_seeds(directory, follow_links=follow_links)
     result = LoadResult(documents=[], problems=list(scan.problems))
     for path in scan.files:
+        found = known(path) if known is not None else None
         try:
-            result.documents.append(_load_document(path, meta_allowed=scan.stamps))
+            if isinstance(found, SeedFileError):
+                raise found
+            result.documents.append(found or _load_document(path, meta_allowed=scan.stamps))
         except SeedFileError as problem:
             result.problems.append(problem)
     if not result.documents:
