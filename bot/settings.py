@@ -87,6 +87,11 @@ class Settings(BaseModel):
     cooldown_seconds: float = Field(default=30.0, gt=0, le=3600, alias="COOLDOWN_SECONDS")
     ephemeral_by_default: bool = Field(default=True, alias="EPHEMERAL_BY_DEFAULT")
     mod_log_channel_id: int | None = Field(default=None, alias="MOD_LOG_CHANNEL_ID")
+    # Whether every server also answers from the host's articles (SEEDS_DIR or the default
+    # collection), besides its own.
+    share_host_articles: bool = Field(default=True, alias="SHARE_HOST_ARTICLES")
+    # Articles (links, files, feed subscriptions) a server may add per hour.
+    article_adds_per_hour: int = Field(default=20, ge=1, le=10_000, alias="ARTICLE_ADDS_PER_HOUR")
     dev_guild_id: int | None = Field(default=None, alias="DEV_GUILD_ID")
     discord_api_base_url: str = Field(
         default=DISCORD_API_BASE_URL, pattern=r"^https?://\S+$", alias="DISCORD_API_BASE_URL"
@@ -146,6 +151,8 @@ DISCORD_ONLY = frozenset(
             "ephemeral_by_default",
             "mod_log_channel_id",
             "dev_guild_id",
+            "share_host_articles",
+            "article_adds_per_hour",
         }
     )
 )

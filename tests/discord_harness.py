@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.discord.app import create_bot
 from bot.discord.service import CorpusService
 from bot.settings import Settings, load_settings
+from corpus.ingest.library import Library
 from tests.conftest import ARTICLE
 from tests.fake_discord import FakeDiscord
 
@@ -52,6 +53,7 @@ def make_settings(fake: FakeDiscord, seeds: Path, cache: Path, **overrides: str)
         "DISCORD_API_BASE_URL": fake.api_url,
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "HOME": str(cache),
+        "DATA_DIR": str(cache.parent / "data"),
         **overrides,
     }
     return load_settings(env_file=None, environ=environ)
@@ -75,6 +77,9 @@ async def running_bot(
         settings.seeds_dir,
         cache_dir=settings.cache_dir,
         max_question_chars=settings.max_question_length,
+        library=Library(settings.data_dir),
+        share_host_articles=settings.share_host_articles,
+        fetch_allow_private=settings.fetch_allow_private,
     )
     bot = create_bot(settings, service, guild_ready_timeout=0.01)
     task = asyncio.create_task(bot.start(TOKEN))

@@ -182,7 +182,7 @@ def test_ask_answers_with_quotes_citations_and_a_context_button(tmp_path):
             assert "Yevgeny Prigozhin, head of Wagner Group" in plain(embed["description"])
             assert "**head** of **Wagner Group**" in embed["description"]
             assert "matches group, head, wagner" in embed["fields"][1]["value"]
-            assert "¶11, sentence 1" in embed["fields"][0]["value"]
+            assert "¶ 11 (`niger-coup-2023`) · sentence 1" in embed["fields"][0]["value"]
             assert "niger-coup-2023" in embed["fields"][0]["value"]
             button = data["components"][0]["components"][0]
             assert button["label"] == "Show context"
@@ -267,7 +267,10 @@ def test_source_autocompletes_paragraphs_and_shows_one_with_neighbours(tmp_path)
             (choices,) = await env.fake.interact(data, kind=4)
             assert choices.body["type"] == 8
             offered = choices.body["data"]["choices"]
-            assert [c["value"] for c in offered] == ["niger-coup-2023#9", "niger-coup-2023#11"]
+            assert [c["value"] for c in offered] == [
+                "shared/niger-coup-2023#9",
+                "shared/niger-coup-2023#11",
+            ]
             assert all(len(c["name"]) <= 100 for c in offered)
             value = offered[0]["value"]
             (shown,) = await env.fake.interact(slash("source", paragraph=value))

@@ -36,8 +36,30 @@ def within_limits(embed) -> None:
 def test_quotes_are_whole_and_numbered():
     embed = render.answer_embed(answer(quote("First one.", 1), quote("Second one.", 2)))
     assert embed.description == "“First one.” **[1]**\n\n“Second one.” **[2]**"
-    assert "[1] ¶1, sentence 1 · Title (`doc`)" in embed.fields[0].value
+    assert "[1] Title ¶ 1 (`doc`) · sentence 1" in embed.fields[0].value
     within_limits(embed)
+
+
+def test_a_citation_links_to_its_article_and_names_source_and_date():
+    cited = quote("First one.").citation.model_copy(
+        update={
+            "url": "https://news.example/story",
+            "source": "Harbour Herald",
+            "date": datetime.date(2026, 11, 2),
+        }
+    )
+    line = render.citation_text(cited)
+    assert line == (
+        "[Title ¶ 1](https://news.example/story) · sentence 1, Harbour Herald, 2026-11-02"
+    )
+    # A URL that tries to close the link and open its own stays inside the one link.
+    hostile = cited.model_copy(update={"url": "https://x.example/a)[click](https://evil"})
+    assert render.citation_text(hostile).startswith(
+        "[Title ¶ 1](https://x.example/a%29[click]%28https://evil) · "
+    )
+    for bad in ("javascript:alert(1)", "https://x.example/a b", "<https://x.example>"):
+        no_link = cited.model_copy(update={"url": bad})
+        assert render.citation_text(no_link).startswith("Title ¶ 1 (`doc`)")
 
 
 def test_quotes_that_do_not_fit_are_left_out_whole_not_cut():
@@ -85,7 +107,7 @@ def test_about_with_many_documents_stays_within_limits():
         content_hash="0" * 64,
         built_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
     )
-    embed = render.about_embed(stats)
+    embed = render.about_embed([("server", stats), ("shared", stats)])
     within_limits(embed)
     assert "more article(s)" in embed.fields[-1].value
 

@@ -12,14 +12,13 @@ import json
 import logging
 import os
 import sys
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from corpus import Corpus, CorpusError
 from corpus.indexing.store import verify_cache
-from corpus.ingest.fetch import fetch
+from corpus.ingest.adding import add_url
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
 from corpus.models import Answer
 
@@ -228,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true", help="print JSON instead of text")
     listing.set_defaults(handler=_list)
+
+    from .feeds import add_feed_command  # here, as bot/cli/feeds.py imports this module
+
+    add_feed_command(command)
 
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument(
@@ -445,16 +448,7 @@ def _add_one(
     library: Library, collection: str, source: str, settings: Settings
 ) -> tuple[StoredArticle, bool]:
     if "://" in source:
-        fetched = fetch(source, allow_private=settings.fetch_allow_private)
-        slug = urllib.parse.urlsplit(fetched.url).path.rstrip("/").rpartition("/")[2]
-        return library.add(
-            collection,
-            fetched.body,
-            fetched.suffix,
-            wanted_id=Path(slug).stem or urllib.parse.urlsplit(fetched.url).hostname or "",
-            url=fetched.url,
-            fetched_at=fetched.fetched_at,
-        )
+        return add_url(library, collection, source, allow_private=settings.fetch_allow_private)
     path = Path(source)
     try:
         body = path.read_bytes()

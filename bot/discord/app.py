@@ -23,6 +23,8 @@ import discord
 import yarl
 from discord.ext import commands
 
+from corpus.ingest.library import Library
+
 from ..settings import Settings, SettingsError, host_seeds_dir
 from .gate import Gate
 from .quotes import ContextButton, QuoteCog
@@ -151,6 +153,9 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
         cache_dir=settings.cache_dir,
         config=settings.index_config(),
         max_question_chars=settings.max_question_length,
+        library=Library(settings.data_dir),
+        share_host_articles=settings.share_host_articles,
+        fetch_allow_private=settings.fetch_allow_private,
     )
     bot = create_bot(settings, service)
     try:

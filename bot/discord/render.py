@@ -9,7 +9,7 @@ from __future__ import annotations
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from corpus.models import Answer, CorpusStats, ParagraphText, Quote, Summary
+from corpus.models import Answer, Citation, CorpusStats, ParagraphText, Quote, Summary
 
 __all__ = [
     "CONTENT_LIMIT",
@@ -161,12 +161,37 @@ def _why_value(numbered: list[tuple[int, Quote]]) -> str:
 def _sources_value(numbered: list[tuple[int, Quote]]) -> str:
     lines = []
     for n, quote in numbered:
-        c = quote.citation
-        lines.append(
-            f"[{n}] ¶{c.paragraph}, sentence {c.sentence} · {echo(c.title, 120)} (`{c.doc_id}`)"
-        )
+        lines.append(f"[{n}] {citation_text(quote.citation)}")
     value = "\n".join(lines)
     return value if len(value) <= FIELD_VALUE_LIMIT else value[: FIELD_VALUE_LIMIT - 1] + "…"
+
+
+def citation_text(citation: Citation) -> str:
+    """`[title ¶ n](url)` when the article has a link, then the sentence, source and date."""
+    title = echo(citation.title, 120)
+    where = f"{title} ¶ {citation.paragraph}"
+    link = safe_link(citation.url)
+    cited = f"[{_link_text(where)}]({link})" if link else f"{where} (`{citation.doc_id}`)"
+    facts = [f"sentence {citation.sentence}"]
+    if citation.source:
+        facts.append(echo(citation.source, 80))
+    if citation.date:
+        facts.append(citation.date.isoformat())
+    return f"{cited} · {', '.join(facts)}"
+
+
+def safe_link(url: str | None) -> str | None:
+    """An article's URL as a Markdown link target, or None if it is not a plain http(s) URL
+    (stored URLs come from pages and feeds: never let one break out of the link)."""
+    if not url or not url.startswith(("https://", "http://")) or len(url) > 500:
+        return None
+    if any(c.isspace() or c in "<>" for c in url):
+        return None
+    return url.replace("(", "%28").replace(")", "%29")
+
+
+def _link_text(text: str) -> str:
+    return text.replace("[", "(").replace("]", ")")
 
 
 def paragraph_embed(target: ParagraphView, neighbours: list[ParagraphView]) -> discord.Embed:
@@ -221,18 +246,26 @@ def _highlighted(paragraph: ParagraphView) -> str:
     )
 
 
-def about_embed(stats: CorpusStats) -> discord.Embed:
-    built = int(stats.built_at.timestamp())
+SET_LABELS = {"server": "This server's articles", "shared": "Shared with every server"}
+
+
+def about_embed(sets: list[tuple[str, CorpusStats]]) -> discord.Embed:
+    """Each set of articles this server answers from: its size, its freshness, its articles."""
+    lines = []
+    for name, stats in sets:
+        built = int(stats.built_at.timestamp())
+        lines.append(
+            f"**{SET_LABELS.get(name, name)}**: {len(stats.documents)} article(s), "
+            f"{stats.sentences} sentences, {stats.passages} passages, {stats.vocabulary} "
+            f"distinct terms; index built <t:{built}:R> (<t:{built}:f>)."
+        )
     embed = discord.Embed(
         title="About the articles",
-        description=(
-            f"{len(stats.documents)} article(s), {stats.sentences} sentences, "
-            f"{stats.passages} passages, {stats.vocabulary} distinct terms.\n"
-            f"Index built <t:{built}:R> (<t:{built}:f>)."
-        ),
+        description="\n".join(lines) or "No articles yet.",
         colour=FOUND_COLOUR,
     )
-    for document in stats.documents[: FIELD_COUNT_LIMIT - 1]:
+    documents = [d for _, stats in sets for d in stats.documents]
+    for document in documents[: FIELD_COUNT_LIMIT - 1]:
         embed.add_field(
             name=echo(document.title, FIELD_NAME_LIMIT),
             value=(
@@ -241,7 +274,7 @@ def about_embed(stats: CorpusStats) -> discord.Embed:
             ),
             inline=False,
         )
-    hidden = len(stats.documents) - (FIELD_COUNT_LIMIT - 1)
+    hidden = len(documents) - (FIELD_COUNT_LIMIT - 1)
     if hidden > 0:
         embed.add_field(name="…", value=f"and {hidden} more article(s)", inline=False)
     while embed_size(embed) > EMBED_TOTAL_LIMIT and len(embed.fields) > 1:

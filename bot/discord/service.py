@@ -1,12 +1,18 @@
-"""The corpus as the Discord bot uses it: answers off the event loop, fairly, and hot reloads.
+"""The corpora as the Discord bot uses them: one per server, answered off the event loop.
+
+Each server has its own collection of articles (`server-<id>` in the library), opened when it
+is first asked; beside it, the host's articles (the seeds directory or the default collection)
+are shared with every server unless the host turns that off. A question in one server only
+ever sees that server's collection and the shared one, so it never quotes another server's
+articles; a channel can be pinned to one article or one of the two sets.
 
 Retrieval is CPU work; run on the event loop it would stall heartbeats on a large corpus, so
-every call goes to a worker thread. Questions and summaries have threads of their own, so
-however many summaries members ask for, a question never waits behind them; summaries are
-remembered per index, length and topic, each member has at most one on the way, and at most
-`MAX_QUEUED_SUMMARIES` wait at once. Every request has a time budget: past it the member is
-told so (the work still finishes, and a summary is then remembered for the next ask). A reload
-builds the new index in a thread and swaps it in whole, so a question never sees half an index.
+every call goes to a worker thread, and so does every database write and every fetch.
+Questions and summaries have threads of their own, so however many summaries members ask for,
+a question never waits behind them; summaries are remembered per index, length and topic,
+each member has at most one on the way, and at most `MAX_QUEUED_SUMMARIES` wait at once.
+Every request has a time budget. A reload or an added article builds the new index in a
+thread and swaps it in whole, so a question never sees half an index.
 """
 
 from __future__ import annotations
@@ -15,15 +21,29 @@ import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
+from pathlib import Path, PurePath
+from typing import Any, Literal, TypeVar
 
 from corpus import Corpus
-from corpus.models import Answer, IndexConfig, Summary, SummaryLength
+from corpus.ingest.adding import add_url
+from corpus.ingest.library import Library, LibraryError, StoredArticle
+from corpus.models import Answer, CorpusStats, IndexConfig, Paragraph, Summary, SummaryLength
 
-__all__ = ["CorpusService", "PinnedAnswer", "RequestRefused"]
+__all__ = [
+    "NO_ARTICLES",
+    "SERVER",
+    "SHARED",
+    "Added",
+    "CorpusService",
+    "PinnedAnswer",
+    "RequestRefused",
+    "Scope",
+    "collection_of",
+    "scope_of",
+]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +54,20 @@ MAX_QUEUED_SUMMARIES = 4
 SUMMARIES_REMEMBERED = 64
 REQUEST_SECONDS = 20.0
 
+# The two sets of articles a server sees.
+SERVER, SHARED = "server", "shared"
+SetName = Literal["server", "shared"]
+_OUTCOME_RANK = {"answer": 2, "closest": 1, "none": 0}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a request comes from: a server (None in direct messages) and a channel."""
+
+    guild_id: int | None
+    channel_id: int | None = None
+    parent_id: int | None = None  # a thread's channel: a pin on it holds in its threads
+
 
 @dataclass(frozen=True)
 class PinnedAnswer:
@@ -43,8 +77,25 @@ class PinnedAnswer:
     corpus: Corpus
 
 
+@dataclass(frozen=True)
+class Added:
+    """An article added to a server's collection, as the index now holds it."""
+
+    article: StoredArticle
+    new: bool  # False: the same article (content or URL) was there already
+    paragraphs: int
+    sentences: int
+
+
 class RequestRefused(Exception):
     """The bot will not take this request now; the message says why, for the member."""
+
+
+@dataclass
+class _Open:
+    """A server's corpus once looked up: None while its collection has no articles."""
+
+    corpus: Corpus | None
 
 
 class CorpusService:
@@ -56,19 +107,30 @@ class CorpusService:
         cache_dir: Path | None,
         config: IndexConfig,
         max_question_chars: int,
+        library: Library | None = None,
+        share_host_articles: bool = True,
+        fetch_allow_private: bool = False,
     ) -> None:
-        self.corpus = corpus
+        self.corpus = corpus  # the host's articles
         self.seeds_dir = seeds_dir
         self.cache_dir = cache_dir
         self.config = config
         self.max_question_chars = max_question_chars
+        self.library = library
+        self.share_host_articles = share_host_articles
+        self.fetch_allow_private = fetch_allow_private
         self.request_seconds = REQUEST_SECONDS
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
+        # Database writes, fetches and index updates for added articles, one at a time.
+        self._writes = ThreadPoolExecutor(1, thread_name_prefix="library")
         self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
         self._summarising: set[int] = set()  # members with a summary on the way
         self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}  # at most one per key
+        self._servers: dict[int, _Open] = {}
+        self._opening: dict[int, asyncio.Lock] = {}
+        self._pins: dict[tuple[int, int], tuple[str, str | None]] = {}
 
     @classmethod
     def open(
@@ -78,6 +140,9 @@ class CorpusService:
         cache_dir: Path | None,
         config: IndexConfig | None = None,
         max_question_chars: int,
+        library: Library | None = None,
+        share_host_articles: bool = True,
+        fetch_allow_private: bool = False,
     ) -> CorpusService:
         config = config or IndexConfig()
         corpus = Corpus.open(
@@ -89,42 +154,144 @@ class CorpusService:
             cache_dir=cache_dir,
             config=config,
             max_question_chars=max_question_chars,
+            library=library,
+            share_host_articles=share_host_articles,
+            fetch_allow_private=fetch_allow_private,
         )
-        service._report_problems()
+        if library is not None:
+            service._pins = library.pins()
+        service._report_problems(corpus)
         return service
 
-    def _report_problems(self) -> None:
-        for problem in self.corpus.problems:
+    @staticmethod
+    def _report_problems(corpus: Corpus) -> None:
+        for problem in corpus.problems:
             _log.warning("Skipped %s", problem)
 
-    async def ask(self, question: str, *, top: int = 3) -> PinnedAnswer:
-        """The answer, with the index it came from: a reload meanwhile must not change what
-        its citations and its "Show context" button point at."""
-        corpus = self.corpus
+    # Which articles a request sees
+
+    async def corpora(self, scope: Scope) -> list[tuple[SetName, Corpus]]:
+        """The sets this request answers from, the server's own first; a pinned channel's
+        set only."""
+        sets: list[tuple[SetName, Corpus]] = []
+        server = await self._server_corpus(scope.guild_id)
+        if server is not None:
+            sets.append((SERVER, server))
+        if self.share_host_articles or scope.guild_id is None:
+            sets.append((SHARED, self.corpus))
+        pinned = self.pin_of(scope)
+        if pinned is not None:
+            sets = [(name, corpus) for name, corpus in sets if name == pinned[0]]
+        return sets
+
+    def pin_of(self, scope: Scope) -> tuple[str, str | None] | None:
+        for channel in (scope.channel_id, scope.parent_id):
+            if scope.guild_id is not None and channel is not None:
+                pinned = self._pins.get((scope.guild_id, channel))
+                if pinned is not None:
+                    return pinned
+        return None
+
+    async def _server_corpus(self, guild_id: int | None) -> Corpus | None:
+        if guild_id is None or self.library is None:
+            return None
+        known = self._servers.get(guild_id)
+        if known is not None:
+            return known.corpus
+        lock = self._opening.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            if guild_id not in self._servers:
+                corpus = await self._in_thread(self._writes, lambda: self._open_server(guild_id))
+                self._servers[guild_id] = _Open(corpus)
+        return self._servers[guild_id].corpus
+
+    def _open_server(self, guild_id: int) -> Corpus | None:
+        """The server's collection, indexed (only changed files are read); None when empty."""
+        assert self.library is not None
+        name = collection_of(guild_id)
+        if not self.library.articles(name):
+            return None
+        corpus = Corpus.open(
+            self.library.seeds_dir(name),
+            cache_dir=self.cache_dir,
+            config=self.config,
+            max_question_chars=self.max_question_chars,
+        )
+        self._report_problems(corpus)
+        return corpus
+
+    # Reading
+
+    async def ask(self, question: str, *, scope: Scope | None = None, top: int = 3) -> PinnedAnswer:
+        """The best answer from the sets the request sees, with the corpus it came from: a
+        reload meanwhile must not change what its citations and its "Show context" button
+        point at."""
+        scope = scope or Scope(None)
+        sets = await self.corpora(scope)
+        pinned = self.pin_of(scope)
+        doc_id = pinned[1] if pinned else None
 
         def work() -> PinnedAnswer:
-            answer = corpus.ask(question, top=top)
-            # A copy holding this index: a reload or a rebuild after damage swaps the live
-            # corpus's index, and the answer's citations must keep pointing into this one.
-            return PinnedAnswer(answer, dataclasses.replace(corpus))
+            answers = []
+            for _, corpus in sets:
+                answer = corpus.ask(question, top=top, doc_id=doc_id)
+                # A copy holding this index: a reload or a rebuild after damage swaps the
+                # live corpus's index, and the answer must keep pointing into this one.
+                answers.append(PinnedAnswer(answer, dataclasses.replace(corpus)))
+            return max(answers, key=lambda p: _strength(p.answer))
 
-        loop = asyncio.get_running_loop()
-        return await self._within_budget(loop.run_in_executor(self._questions, work), "question")
+        if not sets:
+            raise LibraryError(NO_ARTICLES)
+        return await self._within_budget(self._in_thread(self._questions, work), "question")
 
-    async def find_paragraphs(self, text: str, limit: int) -> list:
-        corpus = self.corpus
-        loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._questions, lambda: corpus.find_paragraphs(text, limit))
-        return await self._within_budget(work, "search")
+    async def find_paragraphs(
+        self, text: str, limit: int, *, scope: Scope | None = None
+    ) -> list[tuple[SetName, Corpus, Paragraph]]:
+        sets = await self.corpora(scope or Scope(None))
+
+        def work() -> list[tuple[SetName, Corpus, Paragraph]]:
+            found = []
+            for name, corpus in sets:
+                found.extend((name, corpus, p) for p in corpus.find_paragraphs(text, limit))
+            return found[:limit]
+
+        return await self._within_budget(self._in_thread(self._questions, work), "search")
+
+    async def corpus_named(self, name: str, scope: Scope) -> Corpus | None:
+        return dict(await self.corpora(scope)).get(name)  # type: ignore[arg-type]
+
+    async def corpus_with_hash(self, prefix: str, scope: Scope) -> Corpus | None:
+        """The set (as it is now) whose index an answer's button names."""
+        for _, corpus in await self.corpora(scope):
+            if corpus.index.content_hash.startswith(prefix):
+                return corpus
+        return None
+
+    async def about(self, scope: Scope) -> list[tuple[SetName, CorpusStats]]:
+        return [(name, corpus.stats()) for name, corpus in await self.corpora(scope)]
 
     async def summarize(
-        self, *, length: SummaryLength, topic: str | None, user_id: int = 0
+        self,
+        *,
+        length: SummaryLength,
+        topic: str | None,
+        user_id: int = 0,
+        scope: Scope | None = None,
     ) -> Summary:
-        corpus = self.corpus
+        """A summary of the server's own articles when it has some (else the shared ones), or
+        of the article a channel is pinned to."""
+        scope = scope or Scope(None)
+        sets = await self.corpora(scope)
+        if not sets:
+            raise LibraryError(NO_ARTICLES)
+        corpus = sets[0][1]
+        pinned = self.pin_of(scope)
+        doc_id = pinned[1] if pinned else None
         key = (
             corpus.index.content_hash,
             length,
             " ".join((topic or "").casefold().split()),
+            doc_id,
         )
         if key in self._remembered:
             self._remembered.move_to_end(key)
@@ -147,8 +314,8 @@ class CorpusService:
             if not finished.cancelled() and finished.exception() is None:
                 self._remember(key, finished.result())
 
-        future = asyncio.get_running_loop().run_in_executor(
-            self._summaries, lambda: corpus.summarize(length=length, topic=topic)
+        future = self._in_thread(
+            self._summaries, lambda: corpus.summarize(length=length, topic=topic, doc_id=doc_id)
         )
         self._in_flight[key] = future
         future.add_done_callback(done)
@@ -158,6 +325,93 @@ class CorpusService:
         self._remembered[key] = summary
         while len(self._remembered) > SUMMARIES_REMEMBERED:
             self._remembered.popitem(last=False)
+
+    # A server's own articles
+
+    async def add_url(self, guild_id: int, url: str) -> Added:
+        library = self._library()
+        return await self._add(
+            guild_id,
+            lambda: add_url(
+                library, collection_of(guild_id), url, allow_private=self.fetch_allow_private
+            ),
+        )
+
+    async def add_file(self, guild_id: int, filename: str, body: bytes) -> Added:
+        library = self._library()
+        name = PurePath(PurePath(filename).name)
+        return await self._add(
+            guild_id,
+            lambda: library.add(collection_of(guild_id), body, name.suffix, wanted_id=name.stem),
+        )
+
+    async def remove(self, guild_id: int, article_id: str) -> StoredArticle:
+        library = self._library()
+        removed, _ = await self._change(
+            guild_id, lambda: library.remove(collection_of(guild_id), article_id)
+        )
+        return removed
+
+    async def _add(self, guild_id: int, add: Callable[[], tuple[StoredArticle, bool]]) -> Added:
+        (article, new), corpus = await self._change(guild_id, add)
+        assert corpus is not None  # it holds the article just added
+        stats = {d.id: d for d in corpus.stats().documents}.get(article.id)
+        return Added(
+            article=article,
+            new=new,
+            paragraphs=stats.paragraphs if stats else 0,
+            sentences=stats.sentences if stats else 0,
+        )
+
+    async def articles(self, guild_id: int) -> list[StoredArticle]:
+        library = self._library()
+        return await self._in_thread(
+            self._writes, lambda: library.articles(collection_of(guild_id))
+        )
+
+    async def pin(self, scope: Scope, set_name: SetName, article_id: str | None) -> None:
+        """Pin the channel to a set, or to one article of it (which must be there)."""
+        assert scope.guild_id is not None and scope.channel_id is not None
+        library = self._library()
+        if article_id is not None:
+            corpus = dict(await self.corpora(Scope(scope.guild_id))).get(set_name)
+            if corpus is None or article_id not in {d.id for d in corpus.stats().documents}:
+                raise LibraryError(f"There is no article “{article_id[:60]}” to pin to.")
+        guild, channel = scope.guild_id, scope.channel_id
+        await self._in_thread(
+            self._writes, lambda: library.pin(guild, channel, set_name, article_id)
+        )
+        self._pins[(guild, channel)] = (set_name, article_id)
+
+    async def unpin(self, scope: Scope) -> bool:
+        assert scope.guild_id is not None and scope.channel_id is not None
+        library = self._library()
+        guild, channel = scope.guild_id, scope.channel_id
+        removed = await self._in_thread(self._writes, lambda: library.unpin(guild, channel))
+        self._pins.pop((guild, channel), None)
+        return removed
+
+    async def _change(self, guild_id: int, change: Callable[[], T]) -> tuple[T, Corpus | None]:
+        """Change the server's collection and bring its index up to date, in the library's
+        thread; the new index is swapped in whole. A failed change leaves both as they were."""
+
+        def work() -> tuple[T, Corpus | None]:
+            result = change()
+            return result, self._open_server(guild_id)
+
+        result, corpus = await self._in_thread(self._writes, work)
+        self._servers[guild_id] = _Open(corpus)
+        return result, corpus
+
+    def _library(self) -> Library:
+        if self.library is None:
+            raise LibraryError("This bot keeps no collections (it has no data directory).")
+        return self.library
+
+    # Plumbing
+
+    def _in_thread(self, pool: ThreadPoolExecutor, work: Callable[[], T]) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(pool, work)
 
     async def _within_budget(self, future: asyncio.Future[T], what: str) -> T:
         try:
@@ -170,12 +424,13 @@ class CorpusService:
             ) from None
 
     def close(self) -> None:
-        self._questions.shutdown(wait=False, cancel_futures=True)
-        self._summaries.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._questions, self._summaries, self._writes):
+            pool.shutdown(wait=False, cancel_futures=True)
 
     async def reload(self) -> Corpus:
-        """Rebuild from the seeds directory; raises CorpusError and keeps the old index if the
-        seeds are unusable."""
+        """Rebuild the shared articles from their directory, and forget the servers' indexes
+        (each is opened again, from its cache, when next asked); raises CorpusError and keeps
+        the old index if the seeds are unusable."""
         async with self._reload_lock:
             corpus = await asyncio.to_thread(
                 Corpus.open,
@@ -185,5 +440,28 @@ class CorpusService:
                 max_question_chars=self.max_question_chars,
             )
             self.corpus = corpus
-            self._report_problems()
+            self._servers.clear()
+            self._report_problems(corpus)
             return corpus
+
+
+def scope_of(interaction: Any) -> Scope:
+    """The scope of a Discord interaction (duck-typed: this module never imports discord)."""
+    parent = getattr(interaction.channel, "parent_id", None)
+    return Scope(interaction.guild_id, interaction.channel_id, parent)
+
+
+NO_ARTICLES = (
+    "This server has no articles yet. An admin can add one with /article add (a link or a file)."
+)
+
+
+def collection_of(guild_id: int) -> str:
+    """The library collection that holds a server's own articles."""
+    return f"server-{guild_id}"
+
+
+def _strength(answer: Answer) -> tuple[int, float, float]:
+    """How well an answer answers, to choose between the server's and the shared set's."""
+    best = answer.quotes[0].score if answer.quotes else 0.0
+    return _OUTCOME_RANK.get(answer.outcome, 0), answer.confidence, best

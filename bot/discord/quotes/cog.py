@@ -21,7 +21,7 @@ from .. import render
 from ..moderation import is_allowed_channel, question_from_mention
 from ..modlog import write_mod_log
 from ..respond import error_message, is_expected
-from ..service import PinnedAnswer
+from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
 
 if TYPE_CHECKING:
@@ -102,7 +102,12 @@ class QuoteCog(commands.Cog, name="Quotes"):
             return
         summary = await self.responder.in_time(
             interaction,
-            self.service.summarize(length=length, topic=topic, user_id=interaction.user.id),
+            self.service.summarize(
+                length=length,
+                topic=topic,
+                user_id=interaction.user.id,
+                scope=scope_of(interaction),
+            ),
             ephemeral=self.responder.ephemeral(None),
         )
         await self.responder.send(interaction, embed=render.summary_embed(summary), ephemeral=None)
@@ -111,10 +116,12 @@ class QuoteCog(commands.Cog, name="Quotes"):
     @app_commands.describe(paragraph="The paragraph to show (start typing to search)")
     async def source(self, interaction: discord.Interaction, paragraph: str) -> None:
         """Show a cited paragraph in full, with the paragraphs around it."""
-        doc_id, _, number = paragraph.rpartition("#")
+        set_name, _, rest = paragraph.partition("/")
+        doc_id, _, number = rest.rpartition("#")
+        corpus = await self.service.corpus_named(set_name, scope_of(interaction))
         shown = (
-            self.service.corpus.paragraph_with_neighbours(doc_id, int(number))
-            if number.isdigit()
+            corpus.paragraph_with_neighbours(doc_id, int(number))
+            if corpus is not None and number.isdigit()
             else None
         )
         if shown is None:
@@ -129,23 +136,21 @@ class QuoteCog(commands.Cog, name="Quotes"):
     async def source_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        corpus = self.service.corpus
         # A search, not a scan: autocomplete must answer fast however many articles there are.
-        paragraphs = await self.service.find_paragraphs(current, 25)
+        found = await self.service.find_paragraphs(current, 25, scope=scope_of(interaction))
         choices = []
-        for paragraph in paragraphs:
+        for set_name, corpus, paragraph in found:
             label = f"{paragraph.doc_id} ¶{paragraph.number}: {corpus.paragraph_text(paragraph)}"
             name = label if len(label) <= 100 else label[:99] + "…"
-            value = f"{paragraph.doc_id}#{paragraph.number}"
+            value = f"{set_name}/{paragraph.doc_id}#{paragraph.number}"[:100]
             choices.append(app_commands.Choice(name=name, value=value))
         return choices
 
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction) -> None:
         """Which articles I answer from, how big they are and how fresh the index is."""
-        await self.responder.send(
-            interaction, embed=render.about_embed(self.service.corpus.stats()), ephemeral=True
-        )
+        sets = await self.service.about(scope_of(interaction))
+        await self.responder.send(interaction, embed=render.about_embed(sets), ephemeral=True)
 
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction) -> None:
@@ -198,7 +203,8 @@ class QuoteCog(commands.Cog, name="Quotes"):
             await self.responder.reply(message, content=refusal)
             return
         try:
-            pinned = await self.service.ask(question)
+            scope = Scope(message.guild.id if message.guild else None, message.channel.id, parent)
+            pinned = await self.service.ask(question, scope=scope)
             await self.responder.reply(
                 message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
             )
@@ -221,7 +227,9 @@ class QuoteCog(commands.Cog, name="Quotes"):
             return
         ephemeral = self.responder.ephemeral(public)
         pinned = await self.responder.in_time(
-            interaction, self.service.ask(question), ephemeral=ephemeral
+            interaction,
+            self.service.ask(question, scope=scope_of(interaction)),
+            ephemeral=ephemeral,
         )
         await self.responder.send(
             interaction,
@@ -245,10 +253,8 @@ class QuoteCog(commands.Cog, name="Quotes"):
     async def show_context(
         self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]
     ) -> None:
-        corpus = self.service.corpus
-        shown = (
-            corpus.context(positions) if corpus.index.content_hash.startswith(corpus_hash) else None
-        )
+        corpus = await self.service.corpus_with_hash(corpus_hash, scope_of(interaction))
+        shown = corpus.context(positions) if corpus is not None else None
         if shown is None:
             await self.responder.send(interaction, content=ARTICLES_CHANGED, ephemeral=True)
             return

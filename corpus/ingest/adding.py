@@ -1,0 +1,29 @@
+"""Adding an article from a link: fetch it safely, then store it in a collection."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import PurePosixPath
+
+from .fetch import fetch
+from .library import Library, StoredArticle
+
+__all__ = ["add_url"]
+
+
+def add_url(
+    library: Library, collection: str, url: str, *, allow_private: bool
+) -> tuple[StoredArticle, bool]:
+    """Fetch `url` and add the article it holds (FetchError or LibraryError say why not).
+    Its id comes from the last part of the URL's path, else the host."""
+    fetched = fetch(url, allow_private=allow_private)
+    parts = urllib.parse.urlsplit(fetched.url)
+    slug = PurePosixPath(parts.path.rstrip("/")).stem
+    return library.add(
+        collection,
+        fetched.body,
+        fetched.suffix,
+        wanted_id=slug or parts.hostname or "",
+        url=fetched.url,
+        fetched_at=fetched.fetched_at,
+    )
