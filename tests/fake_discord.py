@@ -28,9 +28,12 @@ from aiohttp import WSMsgType, web
 APP_ID = 100_000_000_000_000_001
 BOT_ID = 100_000_000_000_000_002
 GUILD_ID = 200_000_000_000_000_001
+OTHER_GUILD_ID = 200_000_000_000_000_002  # a second server, with channels of its own
 CHANNEL_ID = 300_000_000_000_000_001
 OTHER_CHANNEL_ID = 300_000_000_000_000_002
 MOD_LOG_CHANNEL_ID = 300_000_000_000_000_003
+OTHER_GUILD_CHANNEL_ID = 300_000_000_000_000_004
+NEWS_CHANNEL_ID = 300_000_000_000_000_005
 ADMIN_ROLE_ID = 400_000_000_000_000_001
 USER_ID = 500_000_000_000_000_001
 TIMESTAMP = "2026-11-24T12:00:00.000000+00:00"
@@ -88,9 +91,9 @@ def channel_payload(channel_id: int, name: str) -> dict[str, Any]:
     }
 
 
-def guild_payload() -> dict[str, Any]:
+def guild_payload(guild_id: int = GUILD_ID) -> dict[str, Any]:
     everyone = {
-        "id": str(GUILD_ID),
+        "id": str(guild_id),
         "name": "@everyone",
         "permissions": str(0x400 | 0x800 | 0x80000000),  # view, send, use app commands
         "position": 0,
@@ -101,17 +104,23 @@ def guild_payload() -> dict[str, Any]:
         "flags": 0,
     }
     admin_role = {**everyone, "id": str(ADMIN_ROLE_ID), "name": "quote-admins", "position": 1}
-    return {
-        "id": str(GUILD_ID),
-        "name": "Test Guild",
-        "icon": None,
-        "owner_id": str(USER_ID + 99),
-        "roles": [everyone, admin_role],
-        "channels": [
+    channels = (
+        [
             channel_payload(CHANNEL_ID, "general"),
             channel_payload(OTHER_CHANNEL_ID, "off-topic"),
             channel_payload(MOD_LOG_CHANNEL_ID, "mod-log"),
-        ],
+            channel_payload(NEWS_CHANNEL_ID, "news"),
+        ]
+        if guild_id == GUILD_ID
+        else [channel_payload(OTHER_GUILD_CHANNEL_ID, "general")]
+    )
+    return {
+        "id": str(guild_id),
+        "name": "Test Guild" if guild_id == GUILD_ID else "Other Guild",
+        "icon": None,
+        "owner_id": str(USER_ID + 99),
+        "roles": [everyone, admin_role] if guild_id == GUILD_ID else [everyone],
+        "channels": channels,
         "threads": [],
         "members": [member_payload(BOT_ID, "quotebot")],
         "member_count": 3,
@@ -201,6 +210,8 @@ class FakeDiscord:
         self._app = web.Application()
         self._app.router.add_route("GET", "/gateway", self._gateway)
         self._app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._app.router.add_route("GET", "/attachments/{id}/{name}", self._attachment)
+        self._attachments: dict[str, bytes] = {}
         self._runner: web.AppRunner | None = None
         self._socket: web.WebSocketResponse | None = None
         self._sequence = 0
@@ -290,6 +301,29 @@ class FakeDiscord:
         await self.wait_for(lambda: self.sent("POST", re.escape(callback)), what=callback)
         return self.responses_to(token)
 
+    def attachment(
+        self, filename: str, body: bytes, content_type: str = "text/plain"
+    ) -> dict[str, Any]:
+        """A file a member attached, served by this fake as Discord's CDN serves it; pass the
+        result as an option value to `slash`."""
+        attachment_id = snowflake()
+        self._attachments[attachment_id] = body
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}"
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(body),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        body = self._attachments.get(request.match_info["id"])
+        if body is None:
+            return web.Response(status=404)
+        return web.Response(body=body, content_type="application/octet-stream")
+
     def responses_to(self, token: str) -> list[Request]:
         return [r for r in self.requests if token in r.path]
 
@@ -320,7 +354,10 @@ class FakeDiscord:
             ready = {
                 "v": 10,
                 "user": BOT_USER,
-                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                "guilds": [
+                    {"id": str(GUILD_ID), "unavailable": True},
+                    {"id": str(OTHER_GUILD_ID), "unavailable": True},
+                ],
                 "session_id": "fake-session",
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(APP_ID), "flags": 0},
@@ -332,6 +369,7 @@ class FakeDiscord:
                 json.dumps({"op": 0, "t": "READY", "s": self._sequence, "d": ready})
             )
             await self.dispatch("GUILD_CREATE", guild_payload())
+            await self.dispatch("GUILD_CREATE", guild_payload(OTHER_GUILD_ID))
             await self._count_session()
         elif op == 6:
             self._socket = socket
@@ -511,6 +549,7 @@ def interaction_payload(
     message: dict[str, Any] | None = None,
     dm: bool = False,
     thread_of: int | None = None,
+    guild_id: int = GUILD_ID,
 ) -> dict[str, Any]:
     """An interaction in a server channel; with `dm`, in the member's direct messages; with
     `thread_of`, in a thread (`channel_id`) of that channel."""
@@ -522,7 +561,7 @@ def interaction_payload(
         "type": kind,
         "token": f"token-{snowflake()}",
         "version": 1,
-        "guild_id": str(GUILD_ID),
+        "guild_id": str(guild_id),
         "channel_id": str(channel_id),
         "channel": channel_payload(channel_id, "general"),
         "member": member,
@@ -531,7 +570,7 @@ def interaction_payload(
         "guild_locale": "en-US",
         "app_permissions": str(0x400 | 0x800 | 0x4000),
         "entitlements": [],
-        "authorizing_integration_owners": {"0": str(GUILD_ID)},
+        "authorizing_integration_owners": {"0": str(guild_id)},
         "context": 0,
         "attachment_size_limit": 8 * 1024 * 1024,
     }
@@ -562,15 +601,22 @@ def interaction_payload(
     return payload
 
 
-def slash(name: str, **options: Any) -> dict[str, Any]:
-    """The `data` of a chat-input interaction, options typed the way Discord sends them."""
+def slash(name: str, *subcommand: str, **options: Any) -> dict[str, Any]:
+    """The `data` of a chat-input interaction, options typed the way Discord sends them:
+    `slash("article", "add", url=...)` for a subcommand; an attachment (from
+    `FakeDiscord.attachment`) goes in `resolved`, as Discord sends it."""
     kinds = {str: 3, bool: 5, int: 4}
-    return {
-        "id": snowflake(),
-        "name": name,
-        "type": 1,
-        "options": [
-            {"name": key, "type": kinds[type(value)], "value": value}
-            for key, value in options.items()
-        ],
-    }
+    resolved: dict[str, Any] = {}
+    typed = []
+    for key, value in options.items():
+        if isinstance(value, dict) and "filename" in value:
+            resolved.setdefault("attachments", {})[value["id"]] = value
+            typed.append({"name": key, "type": 11, "value": value["id"]})
+        else:
+            typed.append({"name": key, "type": kinds[type(value)], "value": value})
+    if subcommand:
+        typed = [{"name": subcommand[0], "type": 1, "options": typed}]
+    data: dict[str, Any] = {"id": snowflake(), "name": name, "type": 1, "options": typed}
+    if resolved:
+        data["resolved"] = resolved
+    return data

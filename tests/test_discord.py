@@ -140,6 +140,8 @@ def test_start_up_syncs_every_command_with_its_help(tmp_path):
                 "help",
                 "reload",
                 "Ask the article",
+                "article",
+                "articles",
             }
             assert env.fake.sent("PUT", r"/applications/\d+/commands")  # global sync
             ask = {o["name"]: o for o in commands["ask"]["options"]}
@@ -151,6 +153,13 @@ def test_start_up_syncs_every_command_with_its_help(tmp_path):
             assert commands["source"]["options"][0]["autocomplete"] is True
             assert int(commands["reload"]["default_member_permissions"]) == 1 << 5
             assert commands["Ask the article"]["type"] == 3
+            article = {o["name"]: o for o in commands["article"]["options"]}
+            assert set(article) == {"add", "remove", "pin", "unpin"}
+            assert {o["name"]: o["type"] for o in article["add"]["options"]} == {
+                "url": 3,
+                "file": 11,
+            }
+            assert int(commands["article"]["default_member_permissions"]) == 1 << 5
             identify = next(p for p in env.fake.gateway_log if p["op"] == 2)
             assert identify["d"]["token"] == TOKEN
             assert identify["d"]["intents"] & (1 << 15) == 0  # no message-content intent

@@ -26,6 +26,7 @@ from discord.ext import commands
 from corpus.ingest.library import Library
 
 from ..settings import Settings, SettingsError, host_seeds_dir
+from .articles import ArticlesCog
 from .gate import Gate
 from .quotes import ContextButton, QuoteCog
 from .respond import Responder
@@ -58,9 +59,10 @@ class _QuoteBotMixin:
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        await bot.add_cog(
-            QuoteCog(bot, self.service, self.settings, gate=self.gate, responder=self.responder)
-        )
+        for cog in (QuoteCog, ArticlesCog):
+            await bot.add_cog(
+                cog(bot, self.service, self.settings, gate=self.gate, responder=self.responder)
+            )
         bot.add_dynamic_items(ContextButton)
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:

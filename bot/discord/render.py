@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, ParagraphText, Quote, Summary
 
 __all__ = [
@@ -282,13 +283,53 @@ def about_embed(sets: list[tuple[str, CorpusStats]]) -> discord.Embed:
     return embed
 
 
+ARTICLES_PER_PAGE = 10
+
+
+def added_text(article: StoredArticle, new: bool, paragraphs: int, sentences: int) -> str:
+    """What an admin reads after /article add."""
+    title = f"**{echo(article.title, 200)}** (`{echo(article.id, 80)}`)"
+    if not new:
+        return f"Already here: {title}. Nothing was added."
+    facts = [f"{paragraphs} paragraphs, {sentences} sentences"]
+    facts.extend(echo(fact, 80) for fact in (article.source, article.published) if fact)
+    link = safe_link(article.url)
+    if link:
+        facts.append(f"<{link}>")
+    return f"Added {title}: {' · '.join(facts)}. Members can ask about it now."
+
+
+def articles_embed(articles: list[StoredArticle], page: int) -> discord.Embed:
+    """One page of a server's articles, newest first, each with its link and date."""
+    pages = max(1, -(-len(articles) // ARTICLES_PER_PAGE))
+    page = min(max(page, 1), pages)
+    newest = sorted(articles, key=lambda a: a.added_at, reverse=True)
+    shown = newest[(page - 1) * ARTICLES_PER_PAGE : page * ARTICLES_PER_PAGE]
+    embed = discord.Embed(title="This server's articles", colour=FOUND_COLOUR)
+    if not articles:
+        embed.description = "No articles yet. An admin can add one with `/article add`."
+        return embed
+    lines = []
+    for article in shown:
+        title = _link_text(echo(article.title, 150))
+        link = safe_link(article.url)
+        named = f"[{title}]({link})" if link else title
+        facts = [f"`{echo(article.id, 60)}`"]
+        facts.extend(echo(f, 60) for f in (article.source, article.published) if f)
+        facts.append(f"added {article.added_at[:10]}")
+        lines.append(f"{named}\n{' · '.join(facts)}")
+    embed.description = "\n\n".join(lines)[:DESCRIPTION_LIMIT]
+    embed.set_footer(text=f"Page {page} of {pages} · {len(articles)} article(s)")
+    return embed
+
+
 HELP_TEXT = (
     "I answer questions about the articles by **quoting them word for word**, with a citation "
     "for every sentence. If the articles do not say, I tell you so.\n\n"
     "`/ask question` · quoted answer (add `public: True` to show everyone)\n"
     "`/summary [length] [topic]` · the article in its own sentences\n"
     "`/source paragraph` · a cited paragraph in full, with its neighbours\n"
-    "`/about` · which articles I know\n"
+    "`/about` · which articles I know · `/articles` · this server's own, with links\n"
     "Mention me with a question, or right-click a message → Apps → **Ask the article**."
 )
 

@@ -1,0 +1,239 @@
+"""/article add|remove|pin|unpin and /articles.
+
+Changing a server's articles is for its admins (or the configured admin roles), and adds are
+rate-limited per server. Every change runs in the service's library thread, so a fetch, a
+database write or an index update never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from corpus.ingest.fetch import MAX_BYTES
+from corpus.ingest.formats import SUFFIXES
+
+from .. import render
+from ..moderation import Cooldown
+from ..service import SERVER, SHARED, Scope, scope_of
+
+if TYPE_CHECKING:
+    from ...settings import Settings
+    from ..gate import Gate
+    from ..respond import Responder
+    from ..service import CorpusService
+
+__all__ = ["ArticlesCog"]
+
+ADD_PERIOD_SECONDS = 3600.0
+ONE_OF_URL_OR_FILE = "Give a link (`url:`) or attach a file (`file:`), one of the two."
+NOT_HERE = "Articles belong to a server: use this in a server's channel."
+
+
+class ArticlesCog(commands.Cog, name="Articles"):
+    article = app_commands.Group(
+        name="article",
+        description="This server's own articles (admins change them)",
+        guild_only=True,
+        # Shown to members who can manage the server; a server can grant it to others (the
+        # gate also lets ADMIN_ROLE_IDS through).
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        service: CorpusService,
+        settings: Settings,
+        *,
+        gate: Gate,
+        responder: Responder,
+    ) -> None:
+        self.bot = bot
+        self.service = service
+        self.gate = gate
+        self.responder = responder
+        # Links, files and feeds a server may add per hour: a busy or hostile admin cannot
+        # make the bot fetch without end.
+        self.adds = Cooldown(settings.article_adds_per_hour, ADD_PERIOD_SECONDS)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await self.responder.report(interaction, cause)
+
+    @article.command(name="add")
+    @app_commands.describe(
+        url="A link to the article (a news page, a PDF, a text or Markdown file)",
+        file="Or attach the article: .txt, .md, .html or .pdf",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 1, 2000] | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        """Add an article to this server's articles (admins only)."""
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            await self.responder.send(interaction, content=NOT_HERE, ephemeral=True)
+            return
+        if not await self.gate.admin_only(interaction):
+            return
+        if (url is None) == (file is None):
+            await self.responder.send(interaction, content=ONE_OF_URL_OR_FILE, ephemeral=True)
+            return
+        refusal = self.attachment_refusal(file) if file is not None else None
+        if refusal is None:
+            refusal = self.rate_refusal(guild_id)
+        if refusal is not None:
+            await self.responder.send(interaction, content=refusal, ephemeral=True)
+            return
+        await self.responder.acknowledge(interaction, ephemeral=True)
+        if file is not None:
+            try:
+                body = await file.read()
+            except discord.HTTPException:
+                await self.responder.send(
+                    interaction,
+                    content="I could not download that attachment from Discord. Try again.",
+                    ephemeral=True,
+                )
+                return
+            added = await self.service.add_file(guild_id, file.filename, body)
+        else:
+            assert url is not None
+            added = await self.service.add_url(guild_id, url.strip())
+        await self.responder.send(
+            interaction,
+            content=render.added_text(added.article, added.new, added.paragraphs, added.sentences),
+            ephemeral=True,
+        )
+
+    def attachment_refusal(self, file: discord.Attachment) -> str | None:
+        suffix = PurePath(file.filename).suffix.casefold()
+        if suffix not in SUFFIXES:
+            return (
+                f"I read {', '.join(SUFFIXES)} files; “{render.echo(file.filename, 80)}” is "
+                "not one of them."
+            )
+        if file.size > MAX_BYTES:
+            return f"That file is over {MAX_BYTES // (1024 * 1024)} MB; I take articles up to that."
+        return None
+
+    def rate_refusal(self, guild_id: int) -> str | None:
+        wait = self.adds.retry_after(guild_id)
+        if wait <= 0:
+            return None
+        return (
+            "This server has added many articles in the last hour. Please try again in "
+            f"{max(1, round(wait / 60))} min."
+        )
+
+    @article.command(name="remove")
+    @app_commands.describe(article="The article to remove (start typing its title or id)")
+    async def remove(self, interaction: discord.Interaction, article: str) -> None:
+        """Remove an article from this server's articles (admins only)."""
+        guild_id = interaction.guild_id
+        if guild_id is None or not await self.gate.admin_only(interaction):
+            return
+        await self.responder.acknowledge(interaction, ephemeral=True)
+        removed = await self.service.remove(guild_id, article)
+        await self.responder.send(
+            interaction,
+            content=f"Removed **{render.echo(removed.title, 200)}** (`{removed.id}`).",
+            ephemeral=True,
+        )
+
+    @remove.autocomplete("article")
+    async def remove_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        wanted = current.casefold()
+        choices = []
+        for stored in await self.service.articles(interaction.guild_id):
+            if wanted in stored.id or wanted in stored.title.casefold():
+                label = f"{stored.title} ({stored.id})"
+                choices.append(app_commands.Choice(name=label[:100], value=stored.id[:100]))
+        return choices[:25]
+
+    @article.command(name="pin")
+    @app_commands.describe(
+        target="What this channel answers from: one article, this server's, or the shared set"
+    )
+    async def pin(self, interaction: discord.Interaction, target: str) -> None:
+        """Make this channel answer from one article or one set only (admins only)."""
+        scope = scope_of(interaction)
+        if scope.guild_id is None or not await self.gate.admin_only(interaction):
+            return
+        set_name, _, article_id = target.partition("/")
+        if set_name not in (SERVER, SHARED):
+            await self.responder.send(
+                interaction, content="Pick what to pin from the list as you type.", ephemeral=True
+            )
+            return
+        await self.service.pin(
+            Scope(scope.guild_id, scope.channel_id),
+            set_name,
+            article_id or None,  # type: ignore[arg-type]
+        )
+        what = f"the article `{article_id}`" if article_id else render.SET_LABELS[set_name]
+        await self.responder.send(
+            interaction,
+            content=f"This channel now answers from {what} only. `/article unpin` undoes it.",
+            ephemeral=True,
+        )
+
+    @pin.autocomplete("target")
+    async def pin_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        choices = []
+        for set_name, stats in await self.service.about(Scope(interaction.guild_id)):
+            label = render.SET_LABELS[set_name]
+            if wanted in label.casefold():
+                choices.append(app_commands.Choice(name=f"All: {label}"[:100], value=set_name))
+            for document in stats.documents:
+                if wanted in document.id or wanted in document.title.casefold():
+                    name = f"{document.title} ({label})"[:100]
+                    value = f"{set_name}/{document.id}"[:100]
+                    choices.append(app_commands.Choice(name=name, value=value))
+        return choices[:25]
+
+    @article.command(name="unpin")
+    async def unpin(self, interaction: discord.Interaction) -> None:
+        """Let this channel answer from all the server's articles again (admins only)."""
+        scope = scope_of(interaction)
+        if scope.guild_id is None or not await self.gate.admin_only(interaction):
+            return
+        removed = await self.service.unpin(Scope(scope.guild_id, scope.channel_id))
+        await self.responder.send(
+            interaction,
+            content="This channel answers from all the articles again."
+            if removed
+            else "This channel was not pinned.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="articles")
+    @app_commands.guild_only()
+    @app_commands.describe(page="Which page of the list (10 per page)")
+    async def articles(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 10_000] = 1
+    ) -> None:
+        """This server's own articles, newest first, with links and dates."""
+        if interaction.guild_id is None:
+            await self.responder.send(interaction, content=NOT_HERE, ephemeral=True)
+            return
+        stored = await self.service.articles(interaction.guild_id)
+        await self.responder.send(
+            interaction, embed=render.articles_embed(stored, page), ephemeral=True
+        )

@@ -1,0 +1,268 @@
+"""A server's own articles through the fake Discord: admins add links and attachments, members
+ask about them, another server never sees them, channels are pinned, adds are rate-limited."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import threading
+
+import pytest
+
+from tests.discord_harness import running_bot
+from tests.fake_discord import (
+    CHANNEL_ID,
+    NEWS_CHANNEL_ID,
+    OTHER_GUILD_CHANNEL_ID,
+    OTHER_GUILD_ID,
+    FakeDiscord,
+    slash,
+)
+from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
+
+ADMIN = 0x400 | 0x800 | 0x80000000 | 0x8  # view, send, use commands, administrator
+
+LIGHTHOUSE = """<!doctype html>
+<html><head>
+<title>Volunteers repaint the Port Selwyn lighthouse | Coast Courier</title>
+<meta property="og:site_name" content="Coast Courier">
+<meta property="article:published_time" content="2026-10-14T09:00:00Z">
+<link rel="canonical" href="https://coast.example/news/lighthouse">
+</head><body>
+<nav><a href="/">Home</a> | <a href="/sport">Sport</a> | Sign in</nav>
+<div class="cookie">We use cookies to improve your experience. Accept all cookies?</div>
+<article>
+<h1>Volunteers repaint the Port Selwyn lighthouse</h1>
+<p>The lighthouse at Port Selwyn was repainted red by forty volunteers in early October.</p>
+<p>The work took eleven days and used nine hundred litres of marine paint, the harbour
+trust said on Tuesday.</p>
+<p>Maria Okafor, who chairs the trust, said the tower had not been painted since 1998.</p>
+<p>The lamp itself was replaced with an LED unit last year and can be seen for twenty
+nautical miles.</p>
+</article>
+<section class="comments"><p>Great news, well done everyone!</p></section>
+<footer>Copyright 2026 Coast Courier.</footer>
+</body></html>
+"""
+
+ORCHARD = """# The orchard that came back
+
+Farmers in the Tamsin valley replanted four thousand apple trees after the 2024 floods.
+
+The valley's cooperative says the first full harvest is expected in the autumn of 2028.
+
+Jonas Weller, a grower for thirty years, said the new trees were a hardier variety.
+"""
+
+
+class _Site(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = LIGHTHOUSE.encode()
+        self.send_response(200 if self.path == "/news/lighthouse" else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def news_site():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/news/lighthouse"
+    server.shutdown()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+async def final_reply(fake: FakeDiscord, data: dict, **fields) -> dict:
+    """The message the bot ends with: its direct response, or the follow-up after a deferral."""
+    (callback,) = await fake.interact(data, **fields)
+    if callback.body["type"] == 4:
+        return callback.body["data"]
+    token = callback.path.split("/")[3]
+    followups = rf"/webhooks/\d+/{token}"
+    await fake.wait_for(lambda: fake.sent("POST", followups), timeout=15, what="follow-up")
+    return fake.sent("POST", followups)[-1].body
+
+
+def quoted(reply: dict) -> str:
+    embeds = reply.get("embeds") or []
+    return plain(embeds[0].get("description") or "") if embeds else ""
+
+
+def test_a_server_adds_a_link_and_a_file_and_only_its_members_get_quotes_from_them(
+    tmp_path, news_site
+):
+    async def scenario():
+        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+            added = await final_reply(
+                env.fake, slash("article", "add", url=news_site), permissions=ADMIN
+            )
+            assert added["content"].startswith("Added **Volunteers repaint the Port Selwyn")
+            assert "paragraphs" in added["content"] and "sentences" in added["content"]
+            assert "Coast Courier" in added["content"]
+
+            attached = env.fake.attachment("orchard.md", ORCHARD.encode(), "text/markdown")
+            added = await final_reply(
+                env.fake, slash("article", "add", file=attached), permissions=ADMIN
+            )
+            assert added["content"].startswith("Added **The orchard that came back**")
+
+            # A member of the same server: quotes, with a link back to the page.
+            answer = await final_reply(
+                env.fake, slash("ask", question="Who repainted the Port Selwyn lighthouse?")
+            )
+            assert "repainted red by forty volunteers" in quoted(answer)
+            sources = answer["embeds"][0]["fields"][0]["value"]
+            assert f"]({news_site})" in sources and "Coast Courier" in sources
+            assert "2026-10-14" in sources
+            assert "cookies" not in quoted(answer)
+            answer = await final_reply(
+                env.fake, slash("ask", question="How many apple trees did the farmers replant?")
+            )
+            assert "four thousand apple trees" in quoted(answer)
+
+            # The other server asks the same: nothing of server A's articles.
+            for question in (
+                "Who repainted the Port Selwyn lighthouse?",
+                "How many apple trees did the farmers replant?",
+            ):
+                elsewhere = await final_reply(
+                    env.fake,
+                    slash("ask", question=question),
+                    guild_id=OTHER_GUILD_ID,
+                    channel_id=OTHER_GUILD_CHANNEL_ID,
+                )
+                text = quoted(elsewhere) + str(elsewhere["embeds"][0].get("fields"))
+                assert "lighthouse" not in text.casefold() and "apple" not in text.casefold()
+            listing = await final_reply(
+                env.fake,
+                slash("articles"),
+                guild_id=OTHER_GUILD_ID,
+                channel_id=OTHER_GUILD_CHANNEL_ID,
+            )
+            assert "No articles yet" in listing["embeds"][0]["description"]
+
+            # Server A's list: both, with the link and the date.
+            listing = await final_reply(env.fake, slash("articles"))
+            description = listing["embeds"][0]["description"]
+            assert f"({news_site})" in description and "2026-10-14" in description
+            assert "The orchard that came back" in description
+            assert listing["embeds"][0]["footer"]["text"] == "Page 1 of 1 · 2 article(s)"
+
+    run(scenario())
+
+
+def test_members_who_are_not_admins_cannot_add_or_remove(tmp_path, news_site):
+    async def scenario():
+        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+            for data in (
+                slash("article", "add", url=news_site),
+                slash("article", "remove", article="lighthouse"),
+                slash("article", "pin", target="shared"),
+            ):
+                refused = await final_reply(env.fake, data)
+                assert "Only server admins" in refused["content"]
+            listing = await final_reply(env.fake, slash("articles"))
+            assert "No articles yet" in listing["embeds"][0]["description"]
+
+    run(scenario())
+
+
+def test_what_cannot_be_added_is_refused_with_the_reason(tmp_path, news_site):
+    async def scenario():
+        async with running_bot(tmp_path, ARTICLE_ADDS_PER_HOUR="2", COOLDOWN_RATE="100") as env:
+            # Local addresses are not allowed here (FETCH_ALLOW_PRIVATE is off).
+            refused = await final_reply(
+                env.fake, slash("article", "add", url=news_site), permissions=ADMIN
+            )
+            assert "private" in refused["content"] or "local" in refused["content"]
+            picture = env.fake.attachment("photo.png", b"\x89PNG....", "image/png")
+            refused = await final_reply(
+                env.fake, slash("article", "add", file=picture), permissions=ADMIN
+            )
+            assert "photo.png" in refused["content"] and ".pdf" in refused["content"]
+            neither = await final_reply(env.fake, slash("article", "add"), permissions=ADMIN)
+            assert "one of the two" in neither["content"]
+            empty = env.fake.attachment("empty.txt", b"   ", "text/plain")
+            refused = await final_reply(
+                env.fake, slash("article", "add", file=empty), permissions=ADMIN
+            )
+            assert refused["content"].startswith("Not added")
+            # Two adds were tried within the hour (the PNG and the empty command were refused
+            # before that count): the third is refused before anything is fetched.
+            again = await final_reply(
+                env.fake, slash("article", "add", url=news_site), permissions=ADMIN
+            )
+            assert "try again in" in again["content"]
+
+    run(scenario())
+
+
+def test_a_pinned_channel_answers_from_its_article_only_and_removal_forgets_it(tmp_path, news_site):
+    async def scenario():
+        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+            await final_reply(env.fake, slash("article", "add", url=news_site), permissions=ADMIN)
+            attached = env.fake.attachment("orchard.md", ORCHARD.encode(), "text/markdown")
+            await final_reply(env.fake, slash("article", "add", file=attached), permissions=ADMIN)
+            question = "How many apple trees did the farmers replant?"
+
+            pinned = await final_reply(
+                env.fake,
+                slash("article", "pin", target="server/lighthouse"),
+                permissions=ADMIN,
+                channel_id=NEWS_CHANNEL_ID,
+            )
+            assert "the article `lighthouse` only" in pinned["content"]
+            in_news = await final_reply(
+                env.fake, slash("ask", question=question), channel_id=NEWS_CHANNEL_ID
+            )
+            assert "apple" not in quoted(in_news)
+            elsewhere = await final_reply(env.fake, slash("ask", question=question))
+            assert "four thousand apple trees" in quoted(elsewhere)
+            unpinned = await final_reply(
+                env.fake, slash("article", "unpin"), permissions=ADMIN, channel_id=NEWS_CHANNEL_ID
+            )
+            assert "all the articles again" in unpinned["content"]
+            in_news = await final_reply(
+                env.fake, slash("ask", question=question), channel_id=NEWS_CHANNEL_ID
+            )
+            assert "four thousand apple trees" in quoted(in_news)
+
+            removed = await final_reply(
+                env.fake, slash("article", "remove", article="orchard"), permissions=ADMIN
+            )
+            assert removed["content"] == "Removed **The orchard that came back** (`orchard`)."
+            gone = await final_reply(env.fake, slash("ask", question=question))
+            assert "apple" not in quoted(gone)
+
+    run(scenario())
+
+
+def test_pins_survive_a_restart(tmp_path, news_site):
+    async def scenario(first: bool):
+        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+            if first:
+                await final_reply(
+                    env.fake, slash("article", "add", url=news_site), permissions=ADMIN
+                )
+                await final_reply(
+                    env.fake,
+                    slash("article", "pin", target="shared"),
+                    permissions=ADMIN,
+                    channel_id=CHANNEL_ID,
+                )
+            answer = await final_reply(
+                env.fake, slash("ask", question="Who repainted the Port Selwyn lighthouse?")
+            )
+            assert "forty volunteers" not in quoted(answer)  # pinned to the shared set
+
+    run(scenario(True))
+    run(scenario(False))
