@@ -18,11 +18,12 @@ import ipaddress
 import socket
 import ssl
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import CorpusError
 
-__all__ = ["FetchError", "Fetched", "fetch"]
+__all__ = ["FetchError", "Fetched", "NotModified", "fetch"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -42,35 +43,69 @@ class FetchError(CorpusError):
     """The URL cannot be fetched; the message says why, for the person who gave it."""
 
 
+class NotModified(FetchError):
+    """A conditional fetch (`etag=` or `modified=`) was answered 304: nothing new."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects
     body: bytes
     suffix: str  # how it is stored: .html, .txt, .md or .pdf
     fetched_at: datetime.datetime
+    etag: str | None = None  # the validators to send next time, for a conditional fetch
+    last_modified: str | None = None
 
 
-def fetch(url: str, *, allow_private: bool = False, timeout: float = TIMEOUT_SECONDS) -> Fetched:
+def fetch(
+    url: str,
+    *,
+    allow_private: bool = False,
+    timeout: float = TIMEOUT_SECONDS,
+    accept: Mapping[str, str] | None = None,
+    etag: str | None = None,
+    modified: str | None = None,
+) -> Fetched:
+    """`accept` (content type → suffix) replaces ACCEPTED, as feeds (corpus/ingest/feeds.py)
+    do; `etag` and `modified` (a previous Fetched's `etag` and `last_modified`) are sent as
+    If-None-Match and If-Modified-Since, and an answer of 304 raises NotModified."""
+    accepted = ACCEPTED if accept is None else accept
+    conditional = {
+        name: value
+        for name, value in (("If-None-Match", etag), ("If-Modified-Since", modified))
+        if value
+    }
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         parts = _checked_url(current)
         address = _checked_address(parts, allow_private)
-        status, headers, body = _get(parts, address, timeout)
+        status, headers, body = _get(parts, address, timeout, accepted, conditional)
         if status in (301, 302, 303, 307, 308):
             location = headers.get("location")
             if not location:
                 raise FetchError(f"{_short(current)} redirects nowhere (no Location).")
             current = urllib.parse.urljoin(current, location)
             continue
+        if status == 304 and conditional:
+            raise NotModified(f"{_short(current)} has not changed since it was last fetched.")
         if status != 200:
             raise FetchError(f"{_short(current)} answered HTTP {status}, not the page.")
         kind = headers.get("content-type", "").split(";")[0].strip().casefold()
-        if kind not in ACCEPTED:
-            raise FetchError(
-                f"{_short(current)} is {kind or 'of no stated type'}, not a web page, text, "
-                "Markdown or PDF."
+        if kind not in accepted:
+            wanted = (
+                "a web page, text, Markdown or PDF"
+                if accept is None
+                else "one of " + ", ".join(accepted)
             )
-        return Fetched(current, body, ACCEPTED[kind], datetime.datetime.now(datetime.UTC))
+            raise FetchError(f"{_short(current)} is {kind or 'of no stated type'}, not {wanted}.")
+        return Fetched(
+            current,
+            body,
+            accepted[kind],
+            datetime.datetime.now(datetime.UTC),
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+        )
     raise FetchError(f"{_short(url)} redirects more than {MAX_REDIRECTS} times.")
 
 
@@ -128,7 +163,11 @@ class _PinnedHTTP(http.client.HTTPConnection):
 
 
 def _get(
-    parts: urllib.parse.SplitResult, address: str, timeout: float
+    parts: urllib.parse.SplitResult,
+    address: str,
+    timeout: float,
+    accept: Mapping[str, str] = ACCEPTED,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
     connection = kind(parts.hostname, address, port=parts.port, timeout=timeout)
@@ -137,7 +176,12 @@ def _get(
         connection.request(
             "GET",
             path,
-            headers={"User-Agent": USER_AGENT, "Accept": ", ".join(ACCEPTED), "Host": parts.netloc},
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": ", ".join(accept),
+                "Host": parts.netloc,
+                **(extra_headers or {}),
+            },
         )
         response = connection.getresponse()
         headers = {k.casefold(): v for k, v in response.getheaders()}

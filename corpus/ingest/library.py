@@ -60,6 +60,38 @@ _MIGRATIONS = [
     );
     CREATE INDEX articles_by_url ON articles(collection, url);
     """,
+    # 2: RSS and Atom feeds (corpus/ingest/feeds.py), and each feed item seen, so a restart
+    # goes on where it stopped and an item is fetched, and posted to a channel, once.
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        title TEXT,
+        channel_id INTEGER,
+        added_at TEXT NOT NULL,
+        last_polled_at TEXT,
+        next_poll_at TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        etag TEXT,
+        modified TEXT,
+        UNIQUE (collection, url)
+    );
+    CREATE INDEX feeds_by_next_poll ON feeds(next_poll_at);
+    CREATE TABLE feed_items (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        title TEXT,
+        sha256 TEXT,
+        article_id TEXT,
+        error TEXT,
+        seen_at TEXT NOT NULL,
+        posted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (feed_id, url)
+    );
+    CREATE INDEX feed_items_unposted ON feed_items(feed_id) WHERE posted = 0;
+    """,
 ]
 
 
