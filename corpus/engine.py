@@ -16,11 +16,12 @@ from .answering.answer import answer_question
 from .answering.question import DEFAULT_MAX_QUESTION_CHARS
 from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
-from .indexing.index import CorpusIndex, Progress
-from .indexing.store import CacheStatus, open_index
+from .indexing.index import CorpusIndex, Progress, build_index
+from .indexing.store import CacheStatus, content_hash, open_index
 from .models import (
     Answer,
     CorpusStats,
+    Document,
     DocumentStats,
     IndexConfig,
     Paragraph,
@@ -81,6 +82,20 @@ class Corpus:
             problems=opened.problems,
             source=_Source(seeds_dir, cache_dir, config),
         )
+
+    @classmethod
+    def of_documents(
+        cls,
+        documents: list[Document],
+        *,
+        config: IndexConfig | None = None,
+        max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
+    ) -> Corpus:
+        """A corpus of just these documents, in memory (no cache): for articles just added,
+        answerable at once while their collection's index catches up."""
+        config = config or IndexConfig()
+        index = build_index(documents, config, content_hash(documents, config), workers=1)
+        return cls(index=index, max_question_chars=max_question_chars)
 
     def rebuild(self) -> None:
         """Build the index again from the seeds, ignoring the cache (after damage)."""

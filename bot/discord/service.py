@@ -30,7 +30,16 @@ from typing import Any, Literal, TypeVar
 from corpus import Corpus
 from corpus.ingest.adding import add_url
 from corpus.ingest.library import Library, LibraryError, StoredArticle
-from corpus.models import Answer, CorpusStats, IndexConfig, Paragraph, Summary, SummaryLength
+from corpus.ingest.loader import META_SUFFIX, article_document
+from corpus.models import (
+    Answer,
+    CorpusStats,
+    DocumentStats,
+    IndexConfig,
+    Paragraph,
+    Summary,
+    SummaryLength,
+)
 
 __all__ = [
     "NO_ARTICLES",
@@ -93,9 +102,13 @@ class RequestRefused(Exception):
 
 @dataclass
 class _Open:
-    """A server's corpus once looked up: None while its collection has no articles."""
+    """A server's corpus once looked up (None while its collection has no articles), and the
+    articles added since it was built, indexed on their own so that they are answerable at
+    once while the collection's index catches up in the background."""
 
     corpus: Corpus | None
+    fresh: Corpus | None = None
+    generation: int = 0  # counts changes, so a catch-up never overwrites a newer one
 
 
 class CorpusService:
@@ -131,6 +144,8 @@ class CorpusService:
         self._servers: dict[int, _Open] = {}
         self._opening: dict[int, asyncio.Lock] = {}
         self._pins: dict[tuple[int, int], tuple[str, str | None]] = {}
+        # Articles added since each server's index was built; only the library thread uses it.
+        self._pending: dict[int, tuple[str, ...]] = {}
 
     @classmethod
     def open(
@@ -174,9 +189,9 @@ class CorpusService:
         """The sets this request answers from, the server's own first; a pinned channel's
         set only."""
         sets: list[tuple[SetName, Corpus]] = []
-        server = await self._server_corpus(scope.guild_id)
+        server = await self._server(scope.guild_id)
         if server is not None:
-            sets.append((SERVER, server))
+            sets.extend((SERVER, c) for c in (server.corpus, server.fresh) if c is not None)
         if self.share_host_articles or scope.guild_id is None:
             sets.append((SHARED, self.corpus))
         pinned = self.pin_of(scope)
@@ -192,18 +207,18 @@ class CorpusService:
                     return pinned
         return None
 
-    async def _server_corpus(self, guild_id: int | None) -> Corpus | None:
+    async def _server(self, guild_id: int | None) -> _Open | None:
         if guild_id is None or self.library is None:
             return None
-        known = self._servers.get(guild_id)
-        if known is not None:
-            return known.corpus
-        lock = self._opening.setdefault(guild_id, asyncio.Lock())
-        async with lock:
-            if guild_id not in self._servers:
-                corpus = await self._in_thread(self._writes, lambda: self._open_server(guild_id))
-                self._servers[guild_id] = _Open(corpus)
-        return self._servers[guild_id].corpus
+        if guild_id not in self._servers:
+            lock = self._opening.setdefault(guild_id, asyncio.Lock())
+            async with lock:
+                if guild_id not in self._servers:
+                    corpus = await self._in_thread(
+                        self._writes, lambda: self._open_server(guild_id)
+                    )
+                    self._servers[guild_id] = _Open(corpus)
+        return self._servers[guild_id]
 
     def _open_server(self, guild_id: int) -> Corpus | None:
         """The server's collection, indexed (only changed files are read); None when empty."""
@@ -234,10 +249,14 @@ class CorpusService:
         def work() -> PinnedAnswer:
             answers = []
             for _, corpus in sets:
+                if doc_id is not None and doc_id not in corpus.index.spans:
+                    continue  # pinned to an article this part of the set does not hold
                 answer = corpus.ask(question, top=top, doc_id=doc_id)
                 # A copy holding this index: a reload or a rebuild after damage swaps the
                 # live corpus's index, and the answer must keep pointing into this one.
                 answers.append(PinnedAnswer(answer, dataclasses.replace(corpus)))
+            if not answers:
+                raise LibraryError(f"The article “{doc_id}” this channel is pinned to is gone.")
             return max(answers, key=lambda p: _strength(p.answer))
 
         if not sets:
@@ -257,8 +276,12 @@ class CorpusService:
 
         return await self._within_budget(self._in_thread(self._questions, work), "search")
 
-    async def corpus_named(self, name: str, scope: Scope) -> Corpus | None:
-        return dict(await self.corpora(scope)).get(name)  # type: ignore[arg-type]
+    async def corpus_holding(self, name: str, doc_id: str, scope: Scope) -> Corpus | None:
+        """The corpus of set `name` that holds the document, if any."""
+        for set_name, corpus in await self.corpora(scope):
+            if set_name == name and doc_id in corpus.index.spans:
+                return corpus
+        return None
 
     async def corpus_with_hash(self, prefix: str, scope: Scope) -> Corpus | None:
         """The set (as it is now) whose index an answer's button names."""
@@ -268,7 +291,12 @@ class CorpusService:
         return None
 
     async def about(self, scope: Scope) -> list[tuple[SetName, CorpusStats]]:
-        return [(name, corpus.stats()) for name, corpus in await self.corpora(scope)]
+        """Each set's statistics (a server's just-added articles counted in its own)."""
+        merged: dict[SetName, CorpusStats] = {}
+        for name, corpus in await self.corpora(scope):
+            stats = corpus.stats()
+            merged[name] = _combined(merged[name], stats) if name in merged else stats
+        return list(merged.items())
 
     async def summarize(
         self,
@@ -345,22 +373,89 @@ class CorpusService:
             lambda: library.add(collection_of(guild_id), body, name.suffix, wanted_id=name.stem),
         )
 
-    async def remove(self, guild_id: int, article_id: str) -> StoredArticle:
-        library = self._library()
-        removed, _ = await self._change(
-            guild_id, lambda: library.remove(collection_of(guild_id), article_id)
-        )
-        return removed
-
     async def _add(self, guild_id: int, add: Callable[[], tuple[StoredArticle, bool]]) -> Added:
-        (article, new), corpus = await self._change(guild_id, add)
-        assert corpus is not None  # it holds the article just added
-        stats = {d.id: d for d in corpus.stats().documents}.get(article.id)
+        """Store the article, index it on its own (with the others added since the server's
+        index was built) and swap that in: it is answerable now. The collection's index then
+        catches up in the background, reading only the new files."""
+        await self._server(guild_id)
+
+        def work() -> tuple[StoredArticle, bool, Corpus | None]:
+            article, new = add()
+            ids = self._pending.get(guild_id, ())
+            if new and article.id not in ids:
+                ids = self._pending[guild_id] = (*ids, article.id)
+            fresh = self._fresh_corpus(guild_id, ids) if ids else None
+            return article, new, fresh
+
+        article, new, fresh = await self._in_thread(self._writes, work)
+        if new:
+            current = self._servers[guild_id]
+            self._servers[guild_id] = _Open(current.corpus, fresh, current.generation + 1)
+            self._catch_up(guild_id)
+        stats = _document_stats(self._servers[guild_id], article.id)
         return Added(
             article=article,
             new=new,
             paragraphs=stats.paragraphs if stats else 0,
             sentences=stats.sentences if stats else 0,
+        )
+
+    async def remove(self, guild_id: int, article_id: str) -> StoredArticle:
+        """Remove the article and wait for the index without it: it must not be quoted once
+        the admin is told it is gone."""
+        library = self._library()
+        await self._server(guild_id)
+
+        def work() -> tuple[StoredArticle, Corpus | None]:
+            removed = library.remove(collection_of(guild_id), article_id)
+            return removed, self._caught_up(guild_id)
+
+        removed, corpus = await self._in_thread(self._writes, work)
+        current = self._servers.get(guild_id, _Open(None))
+        self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
+        return removed
+
+    def _catch_up(self, guild_id: int) -> None:
+        """Bring the server's collection index up to date in the library thread; swap it in
+        (dropping the fresh articles it now holds) unless the collection changed again."""
+        generation = self._servers[guild_id].generation
+        future = self._in_thread(self._writes, lambda: self._caught_up(guild_id))
+
+        def done(finished: asyncio.Future[Corpus | None]) -> None:
+            current = self._servers.get(guild_id)
+            if finished.cancelled() or current is None:
+                return
+            if finished.exception() is not None:
+                _log.error("Updating a server's index failed", exc_info=finished.exception())
+                return  # the fresh articles stay answerable from their own index
+            if current.generation == generation:
+                self._servers[guild_id] = _Open(finished.result(), generation=generation)
+            else:  # added since: the fresh index holds those, and they are not in this one
+                self._servers[guild_id] = dataclasses.replace(current, corpus=finished.result())
+
+        future.add_done_callback(done)
+
+    def _caught_up(self, guild_id: int) -> Corpus | None:
+        """In the library thread: the collection's whole index, which now holds every article
+        added so far, so none is pending any more."""
+        corpus = self._open_server(guild_id)
+        self._pending.pop(guild_id, None)
+        return corpus
+
+    def _fresh_corpus(self, guild_id: int, ids: tuple[str, ...]) -> Corpus:
+        """Just these articles of the server's collection, indexed on their own."""
+        assert self.library is not None
+        directory = self.library.seeds_dir(collection_of(guild_id))
+        stored = {a.id: a for a in self.library.articles(collection_of(guild_id))}
+        documents = []
+        for article_id in ids:
+            if article_id in stored:
+                path = directory / f"{article_id}{stored[article_id].suffix}"
+                meta = directory / f"{article_id}{META_SUFFIX}"
+                raw_meta = meta.read_bytes() if meta.is_file() else b""
+                documents.append(article_document(path, path.read_bytes(), raw_meta))
+        return Corpus.of_documents(
+            documents, config=self.config, max_question_chars=self.max_question_chars
         )
 
     async def articles(self, guild_id: int) -> list[StoredArticle]:
@@ -373,10 +468,9 @@ class CorpusService:
         """Pin the channel to a set, or to one article of it (which must be there)."""
         assert scope.guild_id is not None and scope.channel_id is not None
         library = self._library()
-        if article_id is not None:
-            corpus = dict(await self.corpora(Scope(scope.guild_id))).get(set_name)
-            if corpus is None or article_id not in {d.id for d in corpus.stats().documents}:
-                raise LibraryError(f"There is no article “{article_id[:60]}” to pin to.")
+        where = Scope(scope.guild_id)
+        if article_id is not None and not await self.corpus_holding(set_name, article_id, where):
+            raise LibraryError(f"There is no article “{article_id[:60]}” to pin to.")
         guild, channel = scope.guild_id, scope.channel_id
         await self._in_thread(
             self._writes, lambda: library.pin(guild, channel, set_name, article_id)
@@ -390,18 +484,6 @@ class CorpusService:
         removed = await self._in_thread(self._writes, lambda: library.unpin(guild, channel))
         self._pins.pop((guild, channel), None)
         return removed
-
-    async def _change(self, guild_id: int, change: Callable[[], T]) -> tuple[T, Corpus | None]:
-        """Change the server's collection and bring its index up to date, in the library's
-        thread; the new index is swapped in whole. A failed change leaves both as they were."""
-
-        def work() -> tuple[T, Corpus | None]:
-            result = change()
-            return result, self._open_server(guild_id)
-
-        result, corpus = await self._in_thread(self._writes, work)
-        self._servers[guild_id] = _Open(corpus)
-        return result, corpus
 
     def _library(self) -> Library:
         if self.library is None:
@@ -459,6 +541,25 @@ NO_ARTICLES = (
 def collection_of(guild_id: int) -> str:
     """The library collection that holds a server's own articles."""
     return f"server-{guild_id}"
+
+
+def _document_stats(server: _Open, article_id: str) -> DocumentStats | None:
+    for corpus in (server.fresh, server.corpus):
+        if corpus is not None and article_id in corpus.index.spans:
+            return next(d for d in corpus.stats().documents if d.id == article_id)
+    return None
+
+
+def _combined(one: CorpusStats, other: CorpusStats) -> CorpusStats:
+    return one.model_copy(
+        update={
+            "documents": one.documents + other.documents,
+            "sentences": one.sentences + other.sentences,
+            "passages": one.passages + other.passages,
+            "vocabulary": max(one.vocabulary, other.vocabulary),
+            "built_at": max(one.built_at, other.built_at),
+        }
+    )
 
 
 def _strength(answer: Answer) -> tuple[int, float, float]:

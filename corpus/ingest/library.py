@@ -92,6 +92,17 @@ _MIGRATIONS = [
     );
     CREATE INDEX feed_items_unposted ON feed_items(feed_id) WHERE posted = 0;
     """,
+    # 3: per-server settings: a channel pinned to one article or one set of articles.
+    """
+    CREATE TABLE channel_pins (
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        article_id TEXT,
+        pinned_at TEXT NOT NULL,
+        PRIMARY KEY (guild_id, channel_id)
+    );
+    """,
 ]
 
 
@@ -259,6 +270,30 @@ class Library:
     def collections(self) -> list[str]:
         with self._connection() as db:
             return [row[0] for row in db.execute("SELECT name FROM collections ORDER BY name")]
+
+    # Channel pins: a channel that answers from one article, or one set of articles ("scope"
+    # is the front end's name for the set, such as a server's own or the shared one).
+
+    def pin(self, guild_id: int, channel_id: int, scope: str, article_id: str | None) -> None:
+        with self._connection() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO channel_pins VALUES (?, ?, ?, ?, ?)",
+                (guild_id, channel_id, scope, article_id, _now()),
+            )
+
+    def unpin(self, guild_id: int, channel_id: int) -> bool:
+        with self._connection() as db:
+            gone = db.execute(
+                "DELETE FROM channel_pins WHERE guild_id = ? AND channel_id = ?",
+                (guild_id, channel_id),
+            )
+            return gone.rowcount > 0
+
+    def pins(self) -> dict[tuple[int, int], tuple[str, str | None]]:
+        """(guild, channel) → (scope, article id or None for the whole set)."""
+        with self._connection() as db:
+            rows = db.execute("SELECT guild_id, channel_id, scope, article_id FROM channel_pins")
+            return {(g, c): (scope, article) for g, c, scope, article in rows}
 
     def _find(self, collection: str, digest: str, url: str | None) -> StoredArticle | None:
         for article in self.articles(collection):

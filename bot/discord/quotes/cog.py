@@ -118,7 +118,7 @@ class QuoteCog(commands.Cog, name="Quotes"):
         """Show a cited paragraph in full, with the paragraphs around it."""
         set_name, _, rest = paragraph.partition("/")
         doc_id, _, number = rest.rpartition("#")
-        corpus = await self.service.corpus_named(set_name, scope_of(interaction))
+        corpus = await self.service.corpus_holding(set_name, doc_id, scope_of(interaction))
         shown = (
             corpus.paragraph_with_neighbours(doc_id, int(number))
             if corpus is not None and number.isdigit()
