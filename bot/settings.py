@@ -92,6 +92,11 @@ class Settings(BaseModel):
     share_host_articles: bool = Field(default=True, alias="SHARE_HOST_ARTICLES")
     # Articles (links, files, feed subscriptions) a server may add per hour.
     article_adds_per_hour: int = Field(default=20, ge=1, le=10_000, alias="ARTICLE_ADDS_PER_HOUR")
+    # How often the bot looks for due feeds, and how often each feed is read.
+    feed_check_seconds: float = Field(default=60.0, gt=0, le=3600, alias="FEED_CHECK_SECONDS")
+    feed_interval_minutes: float = Field(
+        default=15.0, gt=0, le=24 * 60, alias="FEED_INTERVAL_MINUTES"
+    )
     dev_guild_id: int | None = Field(default=None, alias="DEV_GUILD_ID")
     discord_api_base_url: str = Field(
         default=DISCORD_API_BASE_URL, pattern=r"^https?://\S+$", alias="DISCORD_API_BASE_URL"
@@ -153,6 +158,8 @@ DISCORD_ONLY = frozenset(
             "dev_guild_id",
             "share_host_articles",
             "article_adds_per_hour",
+            "feed_check_seconds",
+            "feed_interval_minutes",
         }
     )
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -80,6 +81,7 @@ async def running_bot(
         library=Library(settings.data_dir),
         share_host_articles=settings.share_host_articles,
         fetch_allow_private=settings.fetch_allow_private,
+        feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
     )
     bot = create_bot(settings, service, guild_ready_timeout=0.01)
     task = asyncio.create_task(bot.start(TOKEN))

@@ -75,11 +75,11 @@ def member_payload(user_id: int, name: str, roles: list[int] | None = None) -> d
     }
 
 
-def channel_payload(channel_id: int, name: str) -> dict[str, Any]:
+def channel_payload(channel_id: int, name: str, guild_id: int = GUILD_ID) -> dict[str, Any]:
     return {
         "id": str(channel_id),
         "type": 0,
-        "guild_id": str(GUILD_ID),
+        "guild_id": str(guild_id),
         "name": name,
         "position": 0,
         "permission_overwrites": [],
@@ -112,7 +112,7 @@ def guild_payload(guild_id: int = GUILD_ID) -> dict[str, Any]:
             channel_payload(NEWS_CHANNEL_ID, "news"),
         ]
         if guild_id == GUILD_ID
-        else [channel_payload(OTHER_GUILD_CHANNEL_ID, "general")]
+        else [channel_payload(OTHER_GUILD_CHANNEL_ID, "general", OTHER_GUILD_ID)]
     )
     return {
         "id": str(guild_id),
@@ -601,6 +601,14 @@ def interaction_payload(
     return payload
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A channel given as a slash command option."""
+
+    id: int
+    name: str = "news"
+
+
 def slash(name: str, *subcommand: str, **options: Any) -> dict[str, Any]:
     """The `data` of a chat-input interaction, options typed the way Discord sends them:
     `slash("article", "add", url=...)` for a subcommand; an attachment (from
@@ -612,6 +620,10 @@ def slash(name: str, *subcommand: str, **options: Any) -> dict[str, Any]:
         if isinstance(value, dict) and "filename" in value:
             resolved.setdefault("attachments", {})[value["id"]] = value
             typed.append({"name": key, "type": 11, "value": value["id"]})
+        elif isinstance(value, Channel):
+            payload = {**channel_payload(value.id, value.name), "permissions": "1049600"}
+            resolved.setdefault("channels", {})[str(value.id)] = payload
+            typed.append({"name": key, "type": 7, "value": str(value.id)})
         else:
             typed.append({"name": key, "type": kinds[type(value)], "value": value})
     if subcommand:

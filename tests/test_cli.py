@@ -319,10 +319,11 @@ def test_verify_reports_an_intact_cache_then_damage_then_a_changed_seed(run, tmp
     assert "“port” has changed since it was indexed." in changed.stdout
 
 
-def test_a_bad_discord_setting_does_not_stop_ask(run):
+def test_a_bad_discord_setting_does_not_stop_ask(run, tmp_path):
     result = run("ask", "Who is the head of the Wagner Group?")
     assert result.returncode == 0
-    env_bad = {"COOLDOWN_RATE": "abc", "SHARD_IDS": "one,two"}
+    env_bad = {"COOLDOWN_RATE": "abc", "SHARD_IDS": "one,two", "HOME": str(tmp_path)}
+    env_bad.update(CACHE_DIR=str(tmp_path / "cache"), DATA_DIR=str(tmp_path / "data"))
     completed = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "Who is the head of the Wagner Group?"],
         capture_output=True,

@@ -142,6 +142,8 @@ def test_start_up_syncs_every_command_with_its_help(tmp_path):
                 "Ask the article",
                 "article",
                 "articles",
+                "feed",
+                "feeds",
             }
             assert env.fake.sent("PUT", r"/applications/\d+/commands")  # global sync
             ask = {o["name"]: o for o in commands["ask"]["options"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import threading
+from typing import ClassVar
 
 import pytest
 
@@ -15,6 +16,7 @@ from tests.fake_discord import (
     NEWS_CHANNEL_ID,
     OTHER_GUILD_CHANNEL_ID,
     OTHER_GUILD_ID,
+    Channel,
     FakeDiscord,
     slash,
 )
@@ -266,3 +268,116 @@ def test_pins_survive_a_restart(tmp_path, news_site):
 
     run(scenario(True))
     run(scenario(False))
+
+
+class _FeedSite(http.server.BaseHTTPRequestHandler):
+    """An RSS feed whose items (in `items`, newest first) link to pages on the same server."""
+
+    items: ClassVar[list[tuple[str, str, str]]] = []  # (slug, title, first paragraph)
+
+    def do_GET(self) -> None:
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path == "/feed.xml":
+            entries = "".join(
+                f"<item><title>{title}</title><link>{base}/story/{slug}</link></item>"
+                for slug, title, _ in self.items
+            )
+            body = (
+                '<?xml version="1.0"?><rss version="2.0"><channel><title>Valley Times</title>'
+                f"<link>{base}/</link><description>News</description>{entries}</channel></rss>"
+            ).encode()
+            kind = "application/rss+xml"
+        else:
+            found = [i for i in self.items if self.path == f"/story/{i[0]}"]
+            if not found:
+                self.send_response(404)
+                self.end_headers()
+                return
+            _, title, first = found[0]
+            body = (
+                f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+                f"<p>{first}</p><p>The council will publish its full report next month, a "
+                "spokesperson said on Friday.</p><p>Residents can comment on the plans at the "
+                "library until the end of the year.</p></article></body></html>"
+            ).encode()
+            kind = "text/html; charset=utf-8"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def feed_site():
+    _FeedSite.items = [
+        ("bridge", "Valley bridge reopens", "The old valley bridge reopened on Monday."),
+    ]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+    server.shutdown()
+
+
+def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart(
+    tmp_path, feed_site
+):
+    settings = {
+        "FETCH_ALLOW_PRIVATE": "true",
+        "COOLDOWN_RATE": "100",
+        "FEED_CHECK_SECONDS": "0.1",
+        "FEED_INTERVAL_MINUTES": "0.002",  # each feed is read again after 0.12 s
+    }
+    posts = r"/channels/\d+/messages"
+
+    async def first_run():
+        async with running_bot(tmp_path, **settings) as env:
+            followed = await final_reply(
+                env.fake,
+                slash("feed", "add", url=feed_site, channel=Channel(NEWS_CHANNEL_ID)),
+                permissions=ADMIN,
+            )
+            assert followed["content"].startswith("Following **Valley Times**")
+            assert "1 recent article(s) added" in followed["content"]
+            # The backlog is added, not posted; a new item is posted once, in #news.
+            _FeedSite.items.insert(
+                0, ("ferry", "Night ferry returns", "The night ferry to Orla returns in May.")
+            )
+            await env.fake.wait_for(lambda: env.fake.sent("POST", posts), timeout=10)
+            await asyncio.sleep(0.5)  # several more rounds of polling
+            (post,) = env.fake.sent("POST", posts)
+            assert post.path == f"/channels/{NEWS_CHANNEL_ID}/messages"
+            embed = post.body["embeds"][0]
+            assert embed["title"] == "Night ferry returns"
+            assert embed["url"].endswith("/story/ferry")
+            assert "The night ferry to Orla returns in May." in embed["description"]
+            assert post.body["allowed_mentions"] == {"parse": []}
+            # Both items are articles of this server now.
+            answer = await final_reply(
+                env.fake, slash("ask", question="When does the night ferry to Orla return?")
+            )
+            assert "returns in May" in quoted(answer)
+            listing = await final_reply(env.fake, slash("feeds"))
+            assert "Valley Times" in listing["content"] and "2 article(s)" in listing["content"]
+            elsewhere = await final_reply(
+                env.fake,
+                slash("feeds"),
+                guild_id=OTHER_GUILD_ID,
+                channel_id=OTHER_GUILD_CHANNEL_ID,
+            )
+            assert "follows no feeds" in elsewhere["content"]
+
+    async def after_restart():
+        async with running_bot(tmp_path, **settings) as env:
+            await asyncio.sleep(0.8)  # the poller runs several rounds
+            assert not env.fake.sent("POST", posts)
+            answer = await final_reply(
+                env.fake, slash("ask", question="When does the night ferry to Orla return?")
+            )
+            assert "returns in May" in quoted(answer)
+
+    run(first_run())
+    run(after_restart())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import functools
 import logging
 import os
@@ -26,7 +27,7 @@ from discord.ext import commands
 from corpus.ingest.library import Library
 
 from ..settings import Settings, SettingsError, host_seeds_dir
-from .articles import ArticlesCog
+from .articles import ArticlesCog, FeedsCog
 from .gate import Gate
 from .quotes import ContextButton, QuoteCog
 from .respond import Responder
@@ -59,7 +60,7 @@ class _QuoteBotMixin:
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        for cog in (QuoteCog, ArticlesCog):
+        for cog in (QuoteCog, ArticlesCog, FeedsCog):
             await bot.add_cog(
                 cog(bot, self.service, self.settings, gate=self.gate, responder=self.responder)
             )
@@ -72,6 +73,12 @@ class _QuoteBotMixin:
         else:
             synced = await bot.tree.sync()
         _log.info("Synced %d application commands", len(synced))
+
+    async def close(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        for name in list(bot.cogs):  # each stops its own work (the feed poller)
+            await bot.remove_cog(name)
+        await super().close()  # type: ignore[misc]
 
     async def on_message(self, message: discord.Message) -> None:
         # No prefix commands: mentions are handled by the cog's listener.
@@ -158,6 +165,7 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
         library=Library(settings.data_dir),
         share_host_articles=settings.share_host_articles,
         fetch_allow_private=settings.fetch_allow_private,
+        feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
     )
     bot = create_bot(settings, service)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from corpus.ingest.feeds import Feed
 from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, ParagraphText, Quote, Summary
 
@@ -323,6 +324,47 @@ def articles_embed(articles: list[StoredArticle], page: int) -> discord.Embed:
     return embed
 
 
+def feed_item_embed(article: StoredArticle, summary: Summary | None) -> discord.Embed:
+    """A new article from a feed, posted to its channel: title and link, then a few of its
+    own sentences."""
+    embed = discord.Embed(title=echo(article.title, TITLE_LIMIT), colour=FOUND_COLOUR)
+    link = safe_link(article.url)
+    if link:
+        embed.url = link
+    if summary is not None and summary.quotes:
+        lines, size = [], 0
+        for quote in summary.quotes:
+            line = f"“{echo(quote.text, 1000)}”"
+            if size + len(line) > 1500:
+                break
+            lines.append(line)
+            size += len(line) + 1
+        embed.description = "\n".join(lines)
+    facts = [echo(f, 80) for f in (article.source, article.published) if f]
+    facts.append("Ask me about it with /ask.")
+    embed.set_footer(text=" · ".join(facts))
+    return embed
+
+
+def feeds_text(feeds: list[Feed]) -> str:
+    if not feeds:
+        return "This server follows no feeds. An admin can add one with `/feed add`."
+    lines = []
+    for feed in feeds:
+        where = f" → <#{feed.channel_id}>" if feed.channel_id else ""
+        status = (
+            f"failing ({feed.failures}×): {echo(feed.last_error or '', 120)}"
+            if feed.failures
+            else "ok"
+        )
+        lines.append(
+            f"`{feed.id}` {echo(feed.title or feed.url, 100)}{where} · {feed.articles} "
+            f"article(s) · {status}"
+        )
+    text = "\n".join(lines)
+    return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"
+
+
 HELP_TEXT = (
     "I answer questions about the articles by **quoting them word for word**, with a citation "
     "for every sentence. If the articles do not say, I tell you so.\n\n"
@@ -330,7 +372,9 @@ HELP_TEXT = (
     "`/summary [length] [topic]` · the article in its own sentences\n"
     "`/source paragraph` · a cited paragraph in full, with its neighbours\n"
     "`/about` · which articles I know · `/articles` · this server's own, with links\n"
-    "Mention me with a question, or right-click a message → Apps → **Ask the article**."
+    "Mention me with a question, or right-click a message → Apps → **Ask the article**.\n\n"
+    "Admins: `/article add url|file` · `/article remove` · `/article pin` (a channel about one "
+    "story) · `/feed add url [channel]` · `/feeds`"
 )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from typing import Any, Literal, TypeVar
 
 from corpus import Corpus
 from corpus.ingest.adding import add_url
+from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
 from corpus.ingest.library import Library, LibraryError, StoredArticle
 from corpus.ingest.loader import META_SUFFIX, article_document
 from corpus.models import (
@@ -51,6 +53,7 @@ __all__ = [
     "RequestRefused",
     "Scope",
     "collection_of",
+    "guild_of",
     "scope_of",
 ]
 
@@ -123,6 +126,7 @@ class CorpusService:
         library: Library | None = None,
         share_host_articles: bool = True,
         fetch_allow_private: bool = False,
+        feed_interval: datetime.timedelta = POLL_INTERVAL,
     ) -> None:
         self.corpus = corpus  # the host's articles
         self.seeds_dir = seeds_dir
@@ -132,6 +136,11 @@ class CorpusService:
         self.library = library
         self.share_host_articles = share_host_articles
         self.fetch_allow_private = fetch_allow_private
+        self.feed_store = (
+            FeedStore(library, allow_private=fetch_allow_private, interval=feed_interval)
+            if library is not None
+            else None
+        )
         self.request_seconds = REQUEST_SECONDS
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
@@ -158,6 +167,7 @@ class CorpusService:
         library: Library | None = None,
         share_host_articles: bool = True,
         fetch_allow_private: bool = False,
+        feed_interval: datetime.timedelta = POLL_INTERVAL,
     ) -> CorpusService:
         config = config or IndexConfig()
         corpus = Corpus.open(
@@ -172,6 +182,7 @@ class CorpusService:
             library=library,
             share_host_articles=share_host_articles,
             fetch_allow_private=fetch_allow_private,
+            feed_interval=feed_interval,
         )
         if library is not None:
             service._pins = library.pins()
@@ -485,6 +496,85 @@ class CorpusService:
         self._pins.pop((guild, channel), None)
         return removed
 
+    # A server's feeds
+
+    async def add_feed(self, guild_id: int, url: str, channel_id: int | None) -> PollResult:
+        """Follow a feed in the server's collection; its recent items become articles (not
+        posted: following a feed does not flood the channel with its backlog)."""
+        store = self._feed_store()
+
+        def work() -> tuple[PollResult, Corpus | None]:
+            result = store.add(url, collection=collection_of(guild_id), channel_id=channel_id)
+            return result, self._caught_up(guild_id)
+
+        await self._server(guild_id)
+        result, corpus = await self._in_thread(self._writes, work)
+        self._swap_caught_up(guild_id, corpus)
+        return result
+
+    async def remove_feed(self, guild_id: int, id_or_url: str) -> Feed:
+        """Stop following one of this server's feeds (its articles stay)."""
+        store = self._feed_store()
+
+        def work() -> Feed:
+            wanted = id_or_url.strip()
+            for feed in store.feeds(collection_of(guild_id)):
+                if wanted in (str(feed.id), feed.url):
+                    return store.remove(feed.id)
+            # Never say whose it is: another server's feed is none of this one's business.
+            raise FeedError(f"This server follows no feed “{wanted[:80]}”.")
+
+        return await self._in_thread(self._writes, work)
+
+    async def feeds(self, guild_id: int) -> list[Feed]:
+        store = self._feed_store()
+        return await self._in_thread(self._writes, lambda: store.feeds(collection_of(guild_id)))
+
+    async def poll_feeds(self) -> list[PollResult]:
+        """Poll the feeds that are due, each its own job in the library thread (so an admin's
+        add waits for one feed at most), then bring the changed servers' indexes up to date."""
+        store = self._feed_store()
+        due = await self._in_thread(self._writes, store.due)
+        results = []
+        for feed in due:
+            results.extend(await self._in_thread(self._writes, lambda f=feed: store.poll_if_due(f)))
+        for guild_id in {guild_of(r.feed.collection) for r in results if r.added} - {None}:
+            assert guild_id is not None
+            if guild_id in self._servers:
+                corpus = await self._in_thread(self._writes, lambda g=guild_id: self._caught_up(g))
+                self._swap_caught_up(guild_id, corpus)
+        return results
+
+    async def unposted(self) -> list[UnpostedItem]:
+        store = self._feed_store()
+        return await self._in_thread(self._writes, store.unposted_items)
+
+    async def claim(self, item: UnpostedItem) -> bool:
+        """Mark an item posted; True if it was not yet (post it now: at most once)."""
+        store = self._feed_store()
+        return await self._in_thread(
+            self._writes, lambda: store.mark_posted(item.feed_id, item.url)
+        )
+
+    async def article_summary(self, guild_id: int, article_id: str) -> Summary | None:
+        """A short summary of one of the server's articles, in its own sentences."""
+        corpus = await self.corpus_holding(SERVER, article_id, Scope(guild_id))
+        if corpus is None:
+            return None
+        summary = await self._in_thread(
+            self._summaries, lambda: corpus.summarize(length="short", doc_id=article_id)
+        )
+        return summary if summary.found else None
+
+    def _swap_caught_up(self, guild_id: int, corpus: Corpus | None) -> None:
+        current = self._servers.get(guild_id, _Open(None))
+        self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
+
+    def _feed_store(self) -> FeedStore:
+        if self.feed_store is None:
+            raise LibraryError("This bot keeps no collections (it has no data directory).")
+        return self.feed_store
+
     def _library(self) -> Library:
         if self.library is None:
             raise LibraryError("This bot keeps no collections (it has no data directory).")
@@ -540,7 +630,16 @@ NO_ARTICLES = (
 
 def collection_of(guild_id: int) -> str:
     """The library collection that holds a server's own articles."""
-    return f"server-{guild_id}"
+    return f"{_SERVER_PREFIX}{guild_id}"
+
+
+def guild_of(collection: str) -> int | None:
+    """The server whose collection this is (None for the host's)."""
+    number = collection.removeprefix(_SERVER_PREFIX)
+    return int(number) if number != collection and number.isdigit() else None
+
+
+_SERVER_PREFIX = "server-"
 
 
 def _document_stats(server: _Open, article_id: str) -> DocumentStats | None:

@@ -345,18 +345,24 @@ class FeedStore:
         when = _utc(now)
         results = []
         for feed in self.feeds(collection) if every else self.due(when, collection=collection):
-            if not every and not self._claim(feed, when):
-                continue
-            try:
-                results.append(self.poll(feed.id, now=when))
-            except FeedError:
-                continue  # removed meanwhile
-            except Exception as error:
-                _log.exception("Polling the feed %s failed", feed.url)
-                results.append(
-                    self._failed(feed.id, when, f"unexpected error ({type(error).__name__})")
-                )
+            results.extend(self.poll_if_due(feed, now=when, every=every))
         return results
+
+    def poll_if_due(
+        self, feed: Feed, *, now: datetime.datetime | None = None, every: bool = False
+    ) -> list[PollResult]:
+        """Poll one feed from `due` unless another process has just taken it (or removed it):
+        its result, or nothing. An unexpected error counts as the feed's failure."""
+        when = _utc(now)
+        if not every and not self._claim(feed, when):
+            return []
+        try:
+            return [self.poll(feed.id, now=when)]
+        except FeedError:
+            return []  # removed meanwhile
+        except Exception as error:
+            _log.exception("Polling the feed %s failed", feed.url)
+            return [self._failed(feed.id, when, f"unexpected error ({type(error).__name__})")]
 
     # Posting to channels
 

@@ -1,5 +1,6 @@
-"""A server's own articles: adding links and files, listing, removing, pinning a channel."""
+"""A server's own articles: links, files and feeds added, listed, removed; pinned channels."""
 
 from .cog import ArticlesCog
+from .feeds import FeedsCog
 
-__all__ = ["ArticlesCog"]
+__all__ = ["ArticlesCog", "FeedsCog"]

@@ -1,0 +1,175 @@
+"""/feed add|remove and /feeds, and the poller that reads due feeds and posts new articles.
+
+The poller wakes every FEED_CHECK_SECONDS; the feeds' own schedule (every
+FEED_INTERVAL_MINUTES, backing off after failures) is kept in the database, so it survives
+restarts. A new article is claimed in the database before it is posted, so it is posted once,
+not again after a restart, and only to a channel of the server whose feed it came from.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from .. import render
+from ..respond import NO_PINGS
+from ..service import guild_of
+
+if TYPE_CHECKING:
+    from corpus.ingest.feeds import UnpostedItem
+
+    from ...settings import Settings
+    from ..gate import Gate
+    from ..respond import Responder
+    from ..service import CorpusService
+    from .cog import ArticlesCog
+
+__all__ = ["FeedsCog"]
+
+_log = logging.getLogger(__name__)
+
+
+class FeedsCog(commands.Cog, name="Feeds"):
+    feed = app_commands.Group(
+        name="feed",
+        description="RSS and Atom feeds whose new articles this server follows (admins)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        service: CorpusService,
+        settings: Settings,
+        *,
+        gate: Gate,
+        responder: Responder,
+    ) -> None:
+        self.bot = bot
+        self.service = service
+        self.gate = gate
+        self.responder = responder
+        self.poller = tasks.loop(seconds=settings.feed_check_seconds)(self._poll)
+        self.poller.before_loop(self._until_ready)
+
+    async def cog_load(self) -> None:
+        self.poller.start()
+
+    async def cog_unload(self) -> None:
+        self.poller.cancel()
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await self.responder.report(interaction, cause)
+
+    @feed.command(name="add")
+    @app_commands.describe(
+        url="The feed's link (RSS or Atom)",
+        channel="Post each new article here, with a short summary (default: post nowhere)",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 1, 2000],
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Follow a feed: its new articles are added to this server's (admins only)."""
+        guild_id = interaction.guild_id
+        if guild_id is None or not await self.gate.admin_only(interaction):
+            return
+        if channel is not None and channel.guild.id != guild_id:
+            await self.responder.send(
+                interaction, content="Pick a channel of this server.", ephemeral=True
+            )
+            return
+        refusal = self._articles().rate_refusal(guild_id)
+        if refusal is not None:
+            await self.responder.send(interaction, content=refusal, ephemeral=True)
+            return
+        await self.responder.acknowledge(interaction, ephemeral=True)
+        result = await self.service.add_feed(guild_id, url.strip(), channel.id if channel else None)
+        where = f" New articles will be posted in <#{channel.id}>." if channel else ""
+        await self.responder.send(
+            interaction,
+            content=(
+                f"Following **{render.echo(result.feed.title or result.feed.url, 200)}** "
+                f"(feed `{result.feed.id}`): {len(result.added)} recent article(s) added."
+                f"{where}"
+            ),
+            ephemeral=True,
+        )
+
+    @feed.command(name="remove")
+    @app_commands.describe(feed="The feed's number (see /feeds) or its link")
+    async def remove(self, interaction: discord.Interaction, feed: str) -> None:
+        """Stop following a feed; the articles it brought stay (admins only)."""
+        guild_id = interaction.guild_id
+        if guild_id is None or not await self.gate.admin_only(interaction):
+            return
+        removed = await self.service.remove_feed(guild_id, feed)
+        await self.responder.send(
+            interaction,
+            content=f"No longer following **{render.echo(removed.title or removed.url, 200)}**.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="feeds")
+    @app_commands.guild_only()
+    async def feeds(self, interaction: discord.Interaction) -> None:
+        """The feeds this server follows, where they post, and how they are doing."""
+        if interaction.guild_id is None:
+            return
+        followed = await self.service.feeds(interaction.guild_id)
+        await self.responder.send(interaction, content=render.feeds_text(followed), ephemeral=True)
+
+    def _articles(self) -> ArticlesCog:
+        from .cog import ArticlesCog
+
+        cog = self.bot.get_cog(ArticlesCog.__cog_name__)
+        assert isinstance(cog, ArticlesCog)
+        return cog
+
+    # The poller
+
+    async def _until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _poll(self) -> None:
+        """One round: read the due feeds, then post what is new. Nothing here may end the
+        loop: a failure is logged and the next round tries again."""
+        try:
+            for result in await self.service.poll_feeds():
+                if result.error:
+                    _log.warning("Feed %s: %s", result.feed.url, result.error)
+            for item in await self.service.unposted():
+                await self._post(item)
+        except Exception:
+            _log.exception("A round of feed polling failed")
+
+    async def _post(self, item: UnpostedItem) -> None:
+        guild_id = guild_of(item.collection)
+        channel = self.bot.get_channel(item.channel_id)
+        if (
+            guild_id is None
+            or not isinstance(channel, discord.TextChannel)
+            or channel.guild.id != guild_id
+        ):
+            await self.service.claim(item)  # nowhere it may go: never try again
+            _log.warning("Feed %s posts to a channel I cannot use; not posted.", item.feed_url)
+            return
+        if not await self.service.claim(item):
+            return  # posted already (by this process or another)
+        summary = await self.service.article_summary(guild_id, item.article.id)
+        try:
+            await channel.send(
+                embed=render.feed_item_embed(item.article, summary), allowed_mentions=NO_PINGS
+            )
+        except discord.HTTPException:
+            _log.exception("Could not post a feed article to channel %s", item.channel_id)
