@@ -5,9 +5,12 @@ resolves to must be public (no loopback, private, link-local, multicast or reser
 and the connection goes to the address that was checked, so a DNS answer that changes in
 between cannot point it inside the network (no server-side request forgery). Each redirect (at
 most `MAX_REDIRECTS`) is checked the same way. The body is read up to `MAX_BYTES` and no
-further, within `TIMEOUT_SECONDS` per step; only web pages, plain text, Markdown and PDFs are
-accepted; nothing from the page is run. `allow_private` (FETCH_ALLOW_PRIVATE) lifts the address
-rule, for tests and for self-hosters who index their own servers.
+further, within `TIMEOUT_SECONDS` per step and `BODY_TIMEOUTS` of them for the whole body (a
+server sending a byte at a time cannot hold a fetch open); only web pages, plain text, Markdown
+and PDFs are accepted; nothing from the page is run. A text body whose charset only the
+Content-Type header may name (and not UTF-8) is returned re-encoded as UTF-8, since the header
+is not stored with it. `allow_private` (FETCH_ALLOW_PRIVATE) lifts the address rule, for tests
+and for self-hosters who index their own servers.
 """
 
 from __future__ import annotations
@@ -15,19 +18,23 @@ from __future__ import annotations
 import datetime
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
+import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import CorpusError
+from .formats import decode_declared
 
 __all__ = ["FetchError", "Fetched", "NotModified", "fetch"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
 TIMEOUT_SECONDS = 10.0
+BODY_TIMEOUTS = 3  # the whole body within this many timeouts (30 s by default)
 USER_AGENT = "quotebot/0.1 (an article-quoting bot; fetches one page when asked to)"
 # Content types read, and the file suffix each is stored under.
 ACCEPTED = {
@@ -98,6 +105,7 @@ def fetch(
                 else "one of " + ", ".join(accepted)
             )
             raise FetchError(f"{_short(current)} is {kind or 'of no stated type'}, not {wanted}.")
+        body = _as_utf8(body, kind, headers.get("content-type", ""))
         return Fetched(
             current,
             body,
@@ -188,15 +196,59 @@ def _get(
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BYTES:
             raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
-        body = response.read(MAX_BYTES + 1) if response.status == 200 else b""
-        if len(body) > MAX_BYTES:
-            raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
+        body = _body(response, parts, timeout) if response.status == 200 else b""
         return response.status, headers, body
+    except TimeoutError:
+        raise FetchError(
+            f"{_short(parts.geturl())} did not answer within {timeout:g} seconds."
+        ) from None
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise FetchError(f"{_short(parts.geturl())} could not be fetched ({reason}).") from None
     finally:
         connection.close()
+
+
+def _body(
+    response: http.client.HTTPResponse, parts: urllib.parse.SplitResult, timeout: float
+) -> bytes:
+    """The body, up to MAX_BYTES, read within BODY_TIMEOUTS timeouts in all."""
+    deadline = time.monotonic() + BODY_TIMEOUTS * timeout
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read1(min(64 * 1024, MAX_BYTES + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
+        if time.monotonic() > deadline:
+            raise FetchError(
+                f"{_short(parts.geturl())} sent its page too slowly (not all of it within "
+                f"{BODY_TIMEOUTS * timeout:g} seconds)."
+            )
+    return b"".join(chunks)
+
+
+# Text types whose bytes are re-encoded as UTF-8 when the header names another charset.
+_TEXT_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain", "text/markdown"})
+_CHARSET = re.compile(r""";\s*charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+_BYTE_ORDER_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']*)""")
+
+
+def _as_utf8(body: bytes, kind: str, content_type: str) -> bytes:
+    """A text body in the charset its Content-Type names, as UTF-8 (an XML declaration's
+    encoding says so too); any other body, or one not in that charset, as it came."""
+    declared = _CHARSET.search(content_type)
+    if kind not in _TEXT_TYPES or not declared or body.startswith(_BYTE_ORDER_MARKS):
+        return body  # a byte-order mark says more than the header (and formats.py reads it)
+    label = declared.group(1).casefold()
+    if label in ("utf-8", "utf8"):
+        return body
+    text = decode_declared(body, label)
+    if text is None:
+        return body
+    return _XML_ENCODING.sub(r"\1utf-8", text, count=1).encode()
 
 
 def _short(url: str) -> str:

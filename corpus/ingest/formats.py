@@ -9,7 +9,12 @@ paragraphs separated by blank lines.
   The first heading is the title.
 - `.html`, `.htm`: the main text and the metadata (title, author, date, site, canonical URL),
   extracted by trafilatura, which parses offline; menus, footers and scripts are left out and
-  nothing on the page is run.
+  nothing on the page is run. Before it reads the page, boxes that are never the article
+  (newsletter sign-ups, promotions, paywall notices, media players) are pruned; after, a
+  paragraph that is (nearly) all link text, as "Read more: <headline>" and teaser lists are,
+  is dropped, so a section page of links is refused rather than read as an article. The page
+  is decoded by its byte-order mark, as UTF-8 if it is valid UTF-8, else by the charset its
+  `<meta>` declares, and only then by trafilatura's guess.
 - `.pdf`: each page's text (pypdf), lines of a paragraph joined, pages apart.
 
 Extraction fails with a `SeedFileError` naming the file and why, never a traceback.
@@ -17,6 +22,7 @@ Extraction fails with a `SeedFileError` naming the file and why, never a traceba
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import logging
@@ -26,7 +32,7 @@ from pathlib import Path
 
 from ..errors import SeedFileError
 
-__all__ = ["SUFFIXES", "Extracted", "extract"]
+__all__ = ["SUFFIXES", "Extracted", "decode_declared", "extract"]
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +47,12 @@ MAX_PDF_PAGES = 2_000
 # Fewer words than this from a web page are its menus and links, not an article: trafilatura
 # falls back to whatever text a page has.
 MIN_PAGE_WORDS = 15
+# A paragraph is a link, not prose, when this share of its words is link text and at most
+# `_LINK_LABEL_WORDS` are not ("Read more: <headline>", "Related: <headline>", a teaser), or
+# when `_ALL_LINK_SHARE` of it is.
+_LINK_SHARE = 0.5
+_LINK_LABEL_WORDS = 4
+_ALL_LINK_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -124,16 +136,27 @@ def _html(path: Path, raw: bytes) -> Extracted:
     import trafilatura
 
     try:
+        tree = trafilatura.load_html(_html_source(raw))
+        if tree is None:
+            raise SeedFileError(path, "has no article text (nothing on the page reads as one)")
+        links = _link_words(tree)
+        # trafilatura copies the tree it is given, so `tree` stays whole for the link counts.
         document = trafilatura.bare_extraction(
-            raw, with_metadata=True, include_comments=False, include_tables=False
+            tree,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            prune_xpath=_NEVER_ARTICLE,
         )
+    except SeedFileError:
+        raise
     except Exception as exc:  # a parser's failure on a hostile page is that page's problem
         raise SeedFileError(path, f"could not be read as a web page ({exc})") from exc
     if document is None:
         raise SeedFileError(path, "has no article text (nothing on the page reads as one)")
     found = document.as_dict()
     lines = [" ".join(line.split()) for line in (found.get("text") or "").splitlines()]
-    text = "\n\n".join(line for line in lines if line)
+    text = "\n\n".join(line for line in lines if line and not _is_link(line, links))
     if len(text.split()) < MIN_PAGE_WORDS:  # what is left of a page without an article
         raise SeedFileError(path, "has no article text (the page holds menus or links only)")
     return Extracted(
@@ -143,6 +166,117 @@ def _html(path: Path, raw: bytes) -> Extracted:
         site=_clean(found.get("sitename")),
         date=_date(found.get("date")),
         url=_web_url(found.get("url")),
+    )
+
+
+def _html_source(raw: bytes) -> str | bytes:
+    """The page as text when its encoding is known (a byte-order mark, valid UTF-8, or the
+    charset a `<meta>` declares); otherwise the bytes, for trafilatura to guess from."""
+    for mark, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+                           (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+        if raw.startswith(mark):
+            return raw.decode(encoding, errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _META_CHARSET.search(raw[:4096])
+    text = decode_declared(raw, declared.group(1).decode("ascii")) if declared else None
+    return raw if text is None else text
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+# The labels browsers read as windows-1252 (the WHATWG Encoding Standard): pages labelled
+# ISO-8859-1 use its curly quotes and dashes, which Latin-1 has not.
+_WINDOWS_1252_LABELS = frozenset(
+    "ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 iso-ir-100 iso8859-1 "
+    "iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii windows-1252 x-cp1252".split()
+)
+# windows-1252 as browsers decode it: the five bytes Python's cp1252 leaves undefined stay
+# the C1 control characters Latin-1 gives them.
+_WINDOWS_1252 = {
+    0x80 + i: c
+    for i, c in enumerate(bytes(range(0x80, 0xA0)).decode("cp1252", errors="replace"))
+    if c != "\ufffd"
+}
+
+
+def decode_declared(raw: bytes, label: str) -> str | None:
+    """`raw` decoded as the charset `label` names (as an HTTP header or `<meta>` gives it),
+    or None when the label is unknown or the bytes are not in that charset."""
+    label = label.strip().strip("\"'").casefold()
+    if label in _WINDOWS_1252_LABELS:
+        return raw.decode("latin-1").translate(_WINDOWS_1252)
+    try:
+        return raw.decode(label)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def _tokens(*names: str) -> str:
+    """An XPath test: the class, id or data-component holds one of these words (a class's
+    hyphens and underscores count as spaces, so "post-signup__box" holds "signup")."""
+    tests = []
+    for attribute in ("@class", "@id", "@data-component"):
+        words = f"concat(' ', translate({attribute}, '-_ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+        words += "'  abcdefghijklmnopqrstuvwxyz'), ' ')"
+        tests.extend(f"contains({words}, ' {name} ')" for name in names)
+    return " or ".join(tests)
+
+
+# Boxes that are never the article, whatever page they are on, and that trafilatura's own
+# rules keep: sign-up and subscription prompts, promotions and "read more" links, paywall
+# notices, media players' fallback text. Never a box holding the headline or much text.
+_NEVER_ARTICLE = [
+    ".//*[self::div or self::section or self::aside or self::form or self::p or self::figure]"
+    f"[{_tokens('signup', 'sign up', 'promo', 'read more', 'readmore', 'paywall', 'regwall')}"
+    f" or {_tokens('player', 'video player', 'media player')}]"
+    "[not(.//h1)][string-length(normalize-space(.)) < 1500]"
+]
+
+
+def _link_words(tree: object) -> dict[str, tuple[int, int]]:
+    """Each piece of text on the page (normalised) → its words and how many are link text;
+    the least linked when the same text is on the page twice. One pass up the tree counts
+    each element's text and link words, so only texts short enough to be a paragraph are
+    ever put together (a long page is read in time linear in its size)."""
+    elements = [e for e in tree.iter() if isinstance(e.tag, str)]  # type: ignore[attr-defined]
+    inside_link = set()
+    for element in elements:  # parents first
+        parent = element.getparent()
+        if parent is not None and (parent.tag == "a" or parent in inside_link):
+            inside_link.add(element)
+    counts: dict[object, tuple[int, int]] = {}  # element → (characters, link words)
+    found: dict[str, tuple[int, int]] = {}
+    for element in reversed(elements):  # children first
+        characters, linked = len(element.text or ""), 0
+        for child in element:
+            child_characters, child_linked = counts.get(child, (0, 0))
+            characters += child_characters + len(child.tail or "")
+            linked += child_linked
+        if element.tag == "a":
+            linked = len((element.text_content() if characters <= 2000 else "x").split())
+        counts[element] = (characters, linked)
+        if characters > 2000 or element.tag in ("script", "style"):
+            continue
+        text = " ".join(element.text_content().split())
+        words = len(text.split())
+        if not words:
+            continue
+        share = words if element in inside_link or element.tag == "a" else min(linked, words)
+        before = found.get(text)
+        if before is None or share < before[1]:
+            found[text] = (words, share)
+    return found
+
+
+def _is_link(line: str, links: dict[str, tuple[int, int]]) -> bool:
+    words, linked = links.get(line.removeprefix("- "), (0, 0))  # a list item is "- " + text
+    if not words:
+        return False
+    share = linked / words
+    return share >= _ALL_LINK_SHARE or (
+        share >= _LINK_SHARE and words - linked <= _LINK_LABEL_WORDS
     )
 
 

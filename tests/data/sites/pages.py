@@ -1,0 +1,153 @@
+"""The fixture news pages (pages.json): what each should give, and a web server for them.
+
+Each article page `<name>.html` has `<name>.expected.txt`, its body as a reader would read it
+(one sentence a line, a blank line between paragraphs), and `<name>.boilerplate.txt`, text on
+the page that must never be quoted (one a line). The server listens on 127.0.0.1 only.
+Used by tests/test_extraction.py, tests/test_fetch.py and bench/extraction.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import http.server
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# The share of an article's sentences its extracted text must hold, verbatim.
+SENTENCE_TARGET = 0.95
+
+
+@dataclass(frozen=True)
+class Page:
+    file: str
+    content_type: str  # the Content-Type header it is served with
+    article: bool
+    held_out: bool  # not used to choose the extractor's settings; the tests use it end to end
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    site: str | None = None
+    url: str | None = None  # its canonical URL
+
+    @property
+    def name(self) -> str:
+        return Path(self.file).stem
+
+    @property
+    def path(self) -> str:
+        """Where the server has it."""
+        return f"/news/{self.file}"
+
+    @cached_property
+    def body(self) -> bytes:
+        return (HERE / self.file).read_bytes()
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return _lines(HERE / f"{self.name}.expected.txt")
+
+    @cached_property
+    def paragraphs(self) -> list[list[str]]:
+        text = (HERE / f"{self.name}.expected.txt").read_text(encoding="utf-8")
+        return [block.split("\n") for block in text.strip().split("\n\n")]
+
+    @cached_property
+    def boilerplate(self) -> list[str]:
+        return _lines(HERE / f"{self.name}.boilerplate.txt")
+
+    @property
+    def published(self) -> datetime.date | None:
+        return datetime.date.fromisoformat(self.date) if self.date else None
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_pages() -> list[Page]:
+    manifest = json.loads((HERE / "pages.json").read_text(encoding="utf-8"))
+    return [Page(**entry) for entry in manifest["pages"]]
+
+
+def missing_sentences(text: str, page: Page) -> list[str]:
+    """The page's expected sentences that are not in `text` verbatim."""
+    return [sentence for sentence in page.sentences if sentence not in text]
+
+
+def boilerplate_in(text: str, page: Page) -> list[str]:
+    """The page's boilerplate lines found in `text`, as whole words ("Homes" is not found in
+    "homeless", "Advertisement" is found in "Advertisement - scroll to continue")."""
+    return [
+        line
+        for line in page.boilerplate
+        if re.search(rf"(?<!\w){re.escape(line)}(?!\w)", text) is not None
+    ]
+
+
+# A route: (status, headers, body), or a function that writes the whole answer itself.
+Route = tuple[int, dict[str, str], bytes] | Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+def page_routes(pages: list[Page]) -> dict[str, Route]:
+    return {page.path: (200, {"Content-Type": page.content_type}, page.body) for page in pages}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"  # one request a connection; a body ends when it closes
+
+    def do_GET(self) -> None:
+        server: Site = self.server  # type: ignore[assignment]
+        server.requests.append((self.path, self.headers.get("User-Agent")))
+        route = server.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"not here"))
+        if callable(route):
+            with contextlib.suppress(OSError):  # the client hung up, as it may
+                route(self)
+            return
+        status, headers, body = route
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Site(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler still trickling to a client that gave up is not waited for
+
+    def __init__(self, routes: dict[str, Route]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes = routes
+        self.requests: list[tuple[str, str | None]] = []
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@contextlib.contextmanager
+def serve(routes: dict[str, Route]) -> Iterator[Site]:
+    site = Site(routes)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        site.shutdown()
+        site.server_close()
