@@ -35,7 +35,7 @@ class _Interrupts:
 
 def run() -> None:
     """The `quotebot` command and `python -m bot`."""
-    signal.signal(signal.SIGINT, _Interrupts.handle)
+    signal.signal(signal.SIGINT, _Interrupts.handle)  # while loading only
     try:
         from .cli import main
     except BaseException:
@@ -43,12 +43,11 @@ def run() -> None:
             raise
         sys.stderr.write("Interrupted.\n")  # a Ctrl-C while loading numpy, pydantic, ...
         _leave(INTERRUPTED)
+    # Python's own handler from here on: readline (chat) handles Ctrl-C with it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     code = main()
     # The work is done and reported: a Ctrl-C while the interpreter shuts down changes nothing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if _Interrupts.seen and code not in (0, INTERRUPTED):
-        sys.stderr.write("Interrupted.\n")  # it surfaced as another error, reported above
-        code = INTERRUPTED
     _leave(code)
 
 
