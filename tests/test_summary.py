@@ -56,6 +56,20 @@ def test_dangling_sentence_comes_with_the_one_before(tmp_path):
     ]
 
 
+def test_a_sentence_quoted_already_is_not_shown_again_as_a_lead_in(tmp_path):
+    """A long summary that quotes a sentence and the dangling one after it shows each once."""
+    text = (
+        "The ferry council met on Monday to vote on the winter timetable.\n\n"
+        "Islanders have waited a long time for a reliable service, the mayor said.\n\n"
+        "This was welcomed by the island's traders and its school.\n\n"
+        "The new boats will arrive from the shipyard in the spring."
+    )
+    corpus = build_corpus(tmp_path, {"d": text})
+    summary = corpus.summarize(length="long")
+    shown = [q.lead_in.text for q in summary.quotes if q.lead_in] + [q.text for q in summary.quotes]
+    assert len(shown) == len(set(shown)) == 4
+
+
 def test_topic_summary_only_quotes_the_topic(article_corpus):
     summary = article_corpus.summarize(topic="Wagner Group", length="medium")
     assert summary.found

@@ -80,10 +80,21 @@ def summarize(
     chosen = _pick(index, ranked, budget)
     by_position = {s.position: s for s in ranked}
     quotes = tuple(
-        quote_for(index, by_position.get(p, ScoredSentence(p, 0.0, 0.0, ())), rules)
+        _without_repeated_lead_in(
+            quote_for(index, by_position.get(p, ScoredSentence(p, 0.0, 0.0, ())), rules),
+            p - 1 in chosen,
+        )
         for p in sorted(chosen)
     )
     return Summary(length=length, topic=topic, doc_id=doc_id, found=True, quotes=quotes)
+
+
+def _without_repeated_lead_in(quote: Quote, previous_is_quoted: bool) -> Quote:
+    """A lead-in is the sentence before; when the summary quotes that one already, right
+    above, showing it again would quote the same text twice."""
+    if quote.lead_in is not None and previous_is_quoted:
+        return quote.model_copy(update={"lead_in": None})
+    return quote
 
 
 def _topic_ranking(
