@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import BadQuestionError, UnknownDocumentError
 from ..indexing.index import CorpusIndex, positive_idf
 from ..ingest.segment import is_dangling
-from ..models import Summary, SummaryLength
+from ..models import Quote, Summary, SummaryLength
 from .answer import (
     DEFAULT_RULES,
     AnswerRules,
