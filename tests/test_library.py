@@ -27,6 +27,7 @@ ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
     "/loop": (302, {"Location": "/loop"}, b""),
     "/to-ftp": (302, {"Location": "ftp://example.org/file"}, b""),
     "/missing": (404, {"Content-Type": "text/html"}, b"not here"),
+    "/feed.xml": (200, {"Content-Type": "application/rss+xml"}, b"<rss version='2.0'/>"),
 }
 
 
@@ -153,7 +154,13 @@ def test_add_list_ask_and_remove_from_the_command_line(site, tmp_path):
     assert refused.returncode == 2 and "FETCH_ALLOW_PRIVATE" in refused.stderr
     added = _cli(tmp_path, "add", url(site, "/ferry.html"), "--collection", "harbour")
     assert added.returncode == 0, added.stderr
-    assert "ferry: 'Council approves the winter ferry timetable' (4 paragraphs" in added.stdout
+    assert "Added ferry: 'Council approves the winter ferry timetable' (4 paragraphs" in (
+        added.stdout
+    )
+    again = _cli(tmp_path, "add", url(site, "/ferry.html"), "--collection", "harbour", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["added"] is False
+    again = _cli(tmp_path, "add", url(site, "/ferry.html"), "--collection", "harbour")
+    assert again.stdout.startswith("Already in “harbour” as ferry")
     listed = json.loads(_cli(tmp_path, "list", "--collection", "harbour", "--json").stdout)
     assert [(a["id"], a["url"]) for a in listed] == [("ferry", url(site, "/ferry.html"))]
     answer = json.loads(
@@ -174,6 +181,22 @@ def test_add_list_ask_and_remove_from_the_command_line(site, tmp_path):
     assert "has no articles yet" in empty.stdout
     asked = _cli(tmp_path, "ask", "--collection", "harbour", "Who?")
     assert asked.returncode == 2 and "has no articles yet" in asked.stderr
+    # A typo is not an empty collection: it says so, and what there is.
+    for command in ("ask", "list"):
+        typo = _cli(tmp_path, command, "--collection", "harbor", *(["Who?"] * (command == "ask")))
+        assert typo.returncode == 2
+        assert "There is no collection “harbor”. Did you mean “harbour”?" in typo.stderr
+
+
+def test_a_decline_hint_names_the_same_collection(site, tmp_path):
+    _cli(tmp_path, "add", url(site, "/ferry.html"), "--collection", "harbour")
+    declined = _cli(tmp_path, "ask", "--collection", "harbour", "What is the capital of Peru?")
+    assert declined.stdout.rstrip().endswith("python -m bot summary --collection harbour")
+    feed = _cli(tmp_path, "add", url(site, "/feed.xml"))
+    assert "follow it as a feed instead" in feed.stderr
+    assert feed.stderr.count(url(site, "/feed.xml")) <= 1  # named once, not twice
+    bare = _cli(tmp_path, "add", "example.org/news/story")
+    assert "for a link, start it with https://" in bare.stderr
 
 
 def test_adding_a_file_keeps_its_metadata(tmp_path):

@@ -7,11 +7,14 @@ Results go to stdout, messages to stderr. `main` is the one place where errors b
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
 import json
 import logging
 import os
+import shlex
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -298,7 +301,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print(
             render.render_answer(
-                answer, color=_color(settings), explain=args.explain, asked_for=args.top
+                answer,
+                color=_color(settings),
+                explain=args.explain,
+                asked_for=args.top,
+                hint=render.not_found_hint(_program(), _where(args)),
             )
         )
     return EXIT_OK
@@ -392,16 +399,43 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _where(args: argparse.Namespace) -> str:
+    """The options that chose the articles, to repeat in a hint."""
+    if getattr(args, "collection", None):
+        return f" --collection {args.collection}"
+    if getattr(args, "seeds", None):
+        return f" --seeds {shlex.quote(str(args.seeds))}"
+    return ""
+
+
+def _existing_collection(library: Library, name: str) -> str:
+    """`name`, if the library has that collection; otherwise a UsageError that lists the
+    collections there are (a typo should not look like an empty collection)."""
+    if name == DEFAULT_COLLECTION:
+        library.seeds_dir(name)  # made on first use, with the bundled article
+        return name
+    known = library.collections()
+    if name in known:
+        return name
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean “{close[0]}”?" if close else ""
+    names = ", ".join(known) or "none yet"
+    raise UsageError(
+        f"There is no collection “{name}”.{hint} Collections: {names}. "
+        f"{_program()} add URL|FILE --collection {name} makes it."
+    )
+
+
 def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
     """The directory the command reads: a --collection's, --seeds, SEEDS_DIR, or the default
     collection's."""
     name = getattr(args, "collection", None)
     if name:
         library = Library(settings.data_dir)
-        if not library.articles(name):
+        if not library.articles(_existing_collection(library, name)):
             raise UsageError(
                 f"The collection “{name}” has no articles yet. Add some with: "
-                f"add URL|FILE --collection {name}"
+                f"{_program()} add URL|FILE --collection {name}"
             )
         return library.seeds_dir(name)
     return host_seeds_dir(settings, getattr(args, "seeds", None))
@@ -417,15 +451,15 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
             article, new = _add_one(library, collection, source, settings)
         except (CorpusError, UsageError) as exc:
             failed += 1
-            _print_error(f"{source}: {exc}")
+            host = urllib.parse.urlsplit(source).netloc
+            said = str(exc)
+            _print_error(said if host and host in said else f"{source}: {said}")
             continue
-        added.append(article)
-        if not new:
-            _print_error(f"{source}: already in “{collection}” as {article.id}; not added again.")
+        added.append((article, new))
     if not added:
         return EXIT_USAGE
     stats = {d.id: d for d in _reindex(library, collection, settings).stats().documents}
-    for article in added:
+    for article, new in added:
         shown = stats.get(article.id)
         size = f"{shown.paragraphs} paragraphs, {shown.sentences} sentences" if shown else ""
         if args.json:
@@ -433,14 +467,19 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
                 json.dumps(
                     {
                         **vars(article),
+                        "added": new,  # false: it was there already, and nothing changed
                         "paragraphs": shown and shown.paragraphs,
                         "sentences": shown and shown.sentences,
                     },
                     ensure_ascii=False,
                 )
             )
+        elif new:
+            _print(f"Added {article.id}: {article.title!r} ({size}) to “{collection}”.")
         else:
-            _print(f"{article.id}: {article.title!r} ({size}) in “{collection}”")
+            _print(
+                f"Already in “{collection}” as {article.id}: {article.title!r}; not added again."
+            )
     return EXIT_USAGE if failed else EXIT_OK
 
 
@@ -453,7 +492,9 @@ def _add_one(
     try:
         body = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot be read ({exc.strerror or exc})") from exc
+        looks_like_a_link = not path.exists() and "." in source.split("/")[0]
+        hint = "; for a link, start it with https://" if looks_like_a_link else ""
+        raise UsageError(f"cannot be read ({exc.strerror or exc}){hint}") from exc
     beside = path.with_name(path.stem + ".meta.toml")  # its metadata, when it has some
     meta = beside.read_bytes() if beside.is_file() else None
     return library.add(collection, body, path.suffix, wanted_id=path.stem, meta=meta)
@@ -478,13 +519,16 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     library = Library(settings.data_dir)
-    collection = args.collection or DEFAULT_COLLECTION
+    collection = _existing_collection(library, args.collection or DEFAULT_COLLECTION)
     articles = library.articles(collection)
     if args.json:
         _print(json.dumps([vars(a) for a in articles], ensure_ascii=False))
         return EXIT_OK
     if not articles:
-        _print(f"The collection “{collection}” has no articles yet. Add one with: add URL|FILE")
+        _print(
+            f"The collection “{collection}” has no articles yet. Add one with: "
+            f"{_program()} add URL|FILE{_where(args)}"
+        )
         return EXIT_OK
     for a in articles:
         facts = ", ".join(

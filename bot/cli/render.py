@@ -20,6 +20,13 @@ NOT_FOUND_HINT = (
     "Try rephrasing with words the article would use, or get an overview with: "
     "python -m bot summary"
 )
+
+
+def not_found_hint(program: str, where: str = "") -> str:
+    """The decline hint, naming the command as the user ran it (and the same articles)."""
+    return NOT_FOUND_HINT.replace("python -m bot summary", f"{program} summary{where}")
+
+
 CHAT_HINT = "Try rephrasing with words the article would use, or get an overview with: :summary"
 
 

@@ -39,6 +39,7 @@ NO_CONTENT_WORDS = (
     "Your question has only common words ({words}), so there is nothing specific to look up. "
     "Name who or what you are asking about."
 )
+NO_WORDS = "Your question has no words to look up. Ask about who or what you want to know."
 NOT_IN_ARTICLES = "The articles do not seem to answer that."
 MAY_NOT_ANSWER = "The articles may not answer this directly; the closest passage is:"
 GIST_RULE = (
@@ -114,10 +115,9 @@ def answer_question(
                 ),
             )
     if not analysed.terms:
-        shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6]) or "none"
-        return Answer(
-            question=analysed.text, found=False, reason=NO_CONTENT_WORDS.format(words=shown)
-        )
+        shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6])
+        reason = NO_CONTENT_WORDS.format(words=shown) if shown else NO_WORDS
+        return Answer(question=analysed.text, found=False, reason=reason)
     ranked = rank_candidates(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
     model = answer_model()
     outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"

@@ -104,7 +104,10 @@ def fetch(
                 if accept is None
                 else "one of " + ", ".join(accepted)
             )
-            raise FetchError(f"{_short(current)} is {kind or 'of no stated type'}, not {wanted}.")
+            feed = " If it is a news feed, follow it as a feed instead." if _is_feed(kind) else ""
+            raise FetchError(
+                f"{_short(current)} is {kind or 'of no stated type'}, not {wanted}.{feed}"
+            )
         body = _as_utf8(body, kind, headers.get("content-type", ""))
         return Fetched(
             current,
@@ -253,3 +256,7 @@ def _as_utf8(body: bytes, kind: str, content_type: str) -> bytes:
 
 def _short(url: str) -> str:
     return url if len(url) <= 120 else url[:117] + "…"
+
+
+def _is_feed(kind: str) -> bool:
+    return kind in ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml")
