@@ -40,9 +40,13 @@ def acronyms_from_evidence(acronyms: set[str], phrases: list[str]) -> dict[str, 
     """The acronyms among `acronyms` that a run in `phrases` spells out, with the stems of
     the first such run."""
     found: dict[str, tuple[str, ...]] = {}
-    for phrase in phrases:
+    # Only spellings on the way to a known acronym are followed.
+    prefixes = {a[:n] for a in acronyms for n in range(1, len(a) + 1)}
+    # Names recur across a collection: each distinct run is spelled out once, in the order
+    # first seen (the first run that spells an acronym is its long form).
+    for phrase in dict.fromkeys(phrases):
         words = phrase.split()[:_MAX_WORDS]
-        for initials, long_form in _spellings(words):
+        for initials, long_form in _spellings(words, prefixes):
             if initials in acronyms and initials not in found:
                 stems = tuple(tokenize(" ".join(long_form)))
                 key = tokenize(initials.upper())
@@ -55,20 +59,29 @@ _MAX_WORDS = 12
 _MAX_LETTERS = 8
 
 
-def _spellings(words: list[str]) -> Iterable[tuple[str, list[str]]]:
-    """Every (initials, run of words) where the run starts and ends with a capitalised word;
-    linking words inside may lend their initial or not."""
+def _spellings(words: list[str], prefixes: set[str]) -> Iterable[tuple[str, list[str]]]:
+    """Every (initials, run of words) where the run starts and ends with a capitalised word
+    and the initials begin some acronym (`prefixes`); linking words inside may lend their
+    initial or not."""
     for start, first in enumerate(words):
-        if _is_linker(first):
+        if _is_linker(first) or first[0].casefold() not in prefixes:
             continue
         partial = [(first[0].casefold(), start)]
         for end in range(start + 1, len(words)):
             word = words[end]
             initial = word[0].casefold()
             if _is_linker(word):
-                partial = partial + [(p + initial, e) for p, e in partial]
+                partial = partial + [
+                    (p + initial, e) for p, e in partial if p + initial in prefixes
+                ]
                 continue
-            partial = [(p + initial, end) for p, _ in partial if len(p) < _MAX_LETTERS]
+            partial = [
+                (p + initial, end)
+                for p, _ in partial
+                if len(p) < _MAX_LETTERS and p + initial in prefixes
+            ]
+            if not partial:
+                break
             for initials, last in partial:
                 yield initials, words[start : last + 1]
 
