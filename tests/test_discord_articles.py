@@ -12,12 +12,14 @@ import pytest
 
 from tests.discord_harness import running_bot
 from tests.fake_discord import (
+    BOT_USER,
     CHANNEL_ID,
     NEWS_CHANNEL_ID,
     OTHER_GUILD_CHANNEL_ID,
     OTHER_GUILD_ID,
     Channel,
     FakeDiscord,
+    message_payload,
     slash,
 )
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
@@ -381,3 +383,39 @@ def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart
 
     run(first_run())
     run(after_restart())
+
+
+def test_the_article_list_pages_with_previous_and_next(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, COOLDOWN_RATE="100") as env:
+            for n in range(12):
+                story = f"# Harbour notice {n}\n\nThe harbour office posted notice {n} today.\n"
+                attached = env.fake.attachment(f"notice-{n}.md", story.encode(), "text/markdown")
+                await final_reply(
+                    env.fake, slash("article", "add", file=attached), permissions=ADMIN
+                )
+            listing = await final_reply(env.fake, slash("articles"))
+            assert listing["embeds"][0]["footer"]["text"] == "Page 1 of 2 · 12 article(s)"
+            previous, following = listing["components"][0]["components"]
+            assert previous["disabled"] and not following.get("disabled")
+            original = message_payload(listing, author=BOT_USER)
+            (turned,) = await env.fake.interact(
+                {"custom_id": following["custom_id"], "component_type": 2},
+                kind=3,
+                message=original,
+            )
+            assert turned.body["type"] == 7  # the same message, updated
+            page = turned.body["data"]["embeds"][0]
+            assert page["footer"]["text"] == "Page 2 of 2 · 12 article(s)"
+            assert page["description"].count("added ") == 2  # the two oldest
+            # The other server pressing the same button sees its own (empty) list.
+            (elsewhere,) = await env.fake.interact(
+                {"custom_id": following["custom_id"], "component_type": 2},
+                kind=3,
+                message=original,
+                guild_id=OTHER_GUILD_ID,
+                channel_id=OTHER_GUILD_CHANNEL_ID,
+            )
+            assert "No articles yet" in elsewhere.body["data"]["embeds"][0]["description"]
+
+    run(scenario())

@@ -27,7 +27,7 @@ from discord.ext import commands
 from corpus.ingest.library import Library
 
 from ..settings import Settings, SettingsError, host_seeds_dir
-from .articles import ArticlesCog, FeedsCog
+from .articles import ArticlesCog, FeedsCog, PageButton
 from .gate import Gate
 from .quotes import ContextButton, QuoteCog
 from .respond import Responder
@@ -64,7 +64,7 @@ class _QuoteBotMixin:
             await bot.add_cog(
                 cog(bot, self.service, self.settings, gate=self.gate, responder=self.responder)
             )
-        bot.add_dynamic_items(ContextButton)
+        bot.add_dynamic_items(ContextButton, PageButton)
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(id=guild_id)

@@ -8,7 +8,7 @@ database write or an index update never blocks the event loop.
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -235,5 +235,66 @@ class ArticlesCog(commands.Cog, name="Articles"):
             return
         stored = await self.service.articles(interaction.guild_id)
         await self.responder.send(
-            interaction, embed=render.articles_embed(stored, page), ephemeral=True
+            interaction,
+            embed=render.articles_embed(stored, page),
+            view=pages_view(page, len(stored)),
+            ephemeral=True,
         )
+
+    async def show_page(self, interaction: discord.Interaction, page: int) -> None:
+        """A Previous / Next button: the same list, another page, in the same message."""
+        if interaction.guild_id is None:
+            return
+        stored = await self.service.articles(interaction.guild_id)
+        await interaction.response.edit_message(
+            embed=render.articles_embed(stored, page), view=pages_view(page, len(stored))
+        )
+
+
+def pages_view(page: int, articles: int) -> discord.ui.View | None:
+    """Previous and Next under a list longer than a page."""
+    pages = max(1, -(-articles // render.ARTICLES_PER_PAGE))
+    page = min(max(page, 1), pages)
+    if pages == 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(PageButton(page - 1, "Previous", disabled=page == 1))
+    view.add_item(PageButton(page + 1, "Next", disabled=page == pages))
+    return view
+
+
+class PageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"articles:(?P<page>\d{1,5}):\w+"
+):
+    """Previous / Next under /articles. The custom id carries the page, so the buttons work
+    after a restart; the list is read again, for the server of whoever presses."""
+
+    def __init__(self, page: int, label: str, *, disabled: bool = False) -> None:
+        self.page = page
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"articles:{max(page, 0)}:{label.casefold()}",
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> PageButton:
+        label = match.string.rpartition(":")[2].capitalize()
+        return cls(int(match["page"]), label)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await _cog(interaction).gate.check(interaction)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).show_page(interaction, self.page)
+
+
+def _cog(interaction: discord.Interaction) -> ArticlesCog:
+    cog = interaction.client.get_cog(ArticlesCog.__cog_name__)  # type: ignore[attr-defined]
+    assert isinstance(cog, ArticlesCog)
+    return cog
