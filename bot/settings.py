@@ -90,6 +90,8 @@ class Settings(BaseModel):
     # Whether every server also answers from the host's articles (SEEDS_DIR or the default
     # collection), besides its own.
     share_host_articles: bool = Field(default=True, alias="SHARE_HOST_ARTICLES")
+    # The host's own server: its admins (and the bot's owner) may /reload the shared articles.
+    host_guild_id: int | None = Field(default=None, alias="HOST_GUILD_ID")
     # Articles (links, files, feed subscriptions) a server may add per hour.
     article_adds_per_hour: int = Field(default=20, ge=1, le=10_000, alias="ARTICLE_ADDS_PER_HOUR")
     # How often the bot looks for due feeds, and how often each feed is read.
@@ -157,6 +159,7 @@ DISCORD_ONLY = frozenset(
             "mod_log_channel_id",
             "dev_guild_id",
             "share_host_articles",
+            "host_guild_id",
             "article_adds_per_hour",
             "feed_check_seconds",
             "feed_interval_minutes",

@@ -95,7 +95,8 @@ def guild_payload(guild_id: int = GUILD_ID) -> dict[str, Any]:
     everyone = {
         "id": str(guild_id),
         "name": "@everyone",
-        "permissions": str(0x400 | 0x800 | 0x80000000),  # view, send, use app commands
+        # view, send, embed links, use app commands
+        "permissions": str(0x400 | 0x800 | 0x4000 | 0x80000000),
         "position": 0,
         "color": 0,
         "hoist": False,

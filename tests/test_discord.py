@@ -26,6 +26,8 @@ from tests.fake_discord import (
     GUILD_ID,
     MOD_LOG_CHANNEL_ID,
     OTHER_CHANNEL_ID,
+    OTHER_GUILD_CHANNEL_ID,
+    OTHER_GUILD_ID,
     REJECTED_TOKEN,
     USER_ID,
     FakeDiscord,
@@ -312,9 +314,11 @@ def test_about_and_help(tmp_path):
     run(scenario())
 
 
-def test_reload_by_an_admin_role_picks_up_new_seeds(tmp_path):
+def test_reload_by_an_admin_role_of_the_hosts_server_picks_up_new_seeds(tmp_path):
     async def scenario():
-        async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
+        async with running_bot(
+            tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID), HOST_GUILD_ID=str(GUILD_ID)
+        ) as env:
             (env.seeds / "extra.txt").write_text("Zebras graze on the savanna at dawn.\n")
             responses = await env.fake.interact(slash("reload"), roles=[ADMIN_ROLE_ID])
             await env.fake.wait_for(
@@ -333,7 +337,9 @@ def test_reload_by_an_admin_role_picks_up_new_seeds(tmp_path):
 
 def test_a_show_context_button_from_before_a_reload_says_the_articles_changed(tmp_path):
     async def scenario():
-        async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
+        async with running_bot(
+            tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID), HOST_GUILD_ID=str(GUILD_ID)
+        ) as env:
             (asked,) = await env.fake.interact(
                 slash("ask", question="Who is the head of the Wagner Group?")
             )
@@ -357,19 +363,28 @@ def test_a_show_context_button_from_before_a_reload_says_the_articles_changed(tm
     run(scenario())
 
 
-def test_reload_is_refused_to_non_admins(tmp_path):
+def test_reload_is_refused_to_non_admins_and_to_other_servers_admins(tmp_path):
     async def scenario():
-        async with running_bot(tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID)) as env:
+        async with running_bot(
+            tmp_path, ADMIN_ROLE_IDS=str(ADMIN_ROLE_ID), HOST_GUILD_ID=str(GUILD_ID)
+        ) as env:
             (callback,) = await env.fake.interact(slash("reload"))
-            assert "Only server admins" in callback.body["data"]["content"]
+            assert "Only the bot's host" in callback.body["data"]["content"]
             assert callback.body["data"]["flags"] & EPHEMERAL
+            (elsewhere,) = await env.fake.interact(
+                slash("reload"),
+                permissions=0x8 | 0x400 | 0x800,
+                guild_id=OTHER_GUILD_ID,
+                channel_id=OTHER_GUILD_CHANNEL_ID,
+            )
+            assert "Only the bot's host" in elsewhere.body["data"]["content"]
 
     run(scenario())
 
 
 def test_failed_reload_keeps_the_old_index(tmp_path):
     async def scenario():
-        async with running_bot(tmp_path) as env:
+        async with running_bot(tmp_path, HOST_GUILD_ID=str(GUILD_ID)) as env:
             for seed in env.seeds.iterdir():
                 seed.unlink()
             admin = 0x8 | 0x400 | 0x800

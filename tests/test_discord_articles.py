@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import http.server
 import threading
+import time
 from typing import ClassVar
 
 import pytest
 
+from bot.discord.service import CorpusService, Scope, collection_of
+from corpus.ingest.library import Library
+from tests.conftest import make_seeds
 from tests.discord_harness import running_bot
 from tests.fake_discord import (
     BOT_USER,
     CHANNEL_ID,
+    GUILD_ID,
     NEWS_CHANNEL_ID,
     OTHER_GUILD_CHANNEL_ID,
     OTHER_GUILD_ID,
@@ -419,3 +424,55 @@ def test_the_article_list_pages_with_previous_and_next(tmp_path):
             assert "No articles yet" in elsewhere.body["data"]["embeds"][0]["description"]
 
     run(scenario())
+
+
+class _SlowSite(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        time.sleep(2.0)  # a slow news site
+        body = LIGHTHOUSE.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_slow_fetch_in_one_server_holds_up_no_other_server(tmp_path):
+    """While server A's admin adds a link from a slow site, a member of server B (whose index
+    is not open yet, as after a restart) is answered at once, and B's list comes at once."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    library = Library(tmp_path / "data")
+    library.add(collection_of(OTHER_GUILD_ID), ORCHARD.encode(), ".md", wanted_id="orchard")
+    service = CorpusService.open(
+        make_seeds(tmp_path / "seeds", {"a": "The shared article is about owls."}),
+        cache_dir=tmp_path / "cache",
+        max_question_chars=500,
+        library=library,
+        fetch_allow_private=True,
+    )
+
+    async def scenario() -> None:
+        url = f"http://127.0.0.1:{server.server_address[1]}/news/lighthouse"
+        adding = asyncio.ensure_future(service.add_url(GUILD_ID, url))
+        await asyncio.sleep(0.2)  # the fetch is under way
+        started = time.perf_counter()
+        answer = await service.ask(
+            "How many apple trees did the farmers replant?", scope=Scope(OTHER_GUILD_ID)
+        )
+        listed = await service.articles(OTHER_GUILD_ID)
+        waited = time.perf_counter() - started
+        assert "four thousand apple trees" in answer.answer.quotes[0].text
+        assert [a.id for a in listed] == ["orchard"]
+        assert not adding.done() and waited < 1.5, waited
+        added = await adding
+        assert added.new and added.article.id == "lighthouse"
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+    finally:
+        service.close()
+        server.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from bot.discord import render
+from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, DocumentStats, Quote, Summary
 
 
@@ -55,11 +56,57 @@ def test_a_citation_links_to_its_article_and_names_source_and_date():
     # A URL that tries to close the link and open its own stays inside the one link.
     hostile = cited.model_copy(update={"url": "https://x.example/a)[click](https://evil"})
     assert render.citation_text(hostile).startswith(
-        "[Title ¶ 1](https://x.example/a%29[click]%28https://evil) · "
+        "[Title ¶ 1](https://x.example/a%29%5Bclick%5D%28https://evil) · "
     )
+    # Backslashes, backticks, pipes and a right-to-left override are encoded too.
+    odd = cited.model_copy(update={"url": "https://x.example/\\`|\u202eevil"})
+    assert "](https://x.example/%5C%60%7C%E2%80%AEevil)" in render.citation_text(odd)
     for bad in ("javascript:alert(1)", "https://x.example/a b", "<https://x.example>"):
         no_link = cited.model_copy(update={"url": bad})
         assert render.citation_text(no_link).startswith("Title ¶ 1 (`doc`)")
+
+
+def test_long_links_never_leave_a_link_cut_in_half():
+    """Sources and the article list keep whole entries: a link that does not fit is left out
+    (the title stays), and every article of the page is listed."""
+    long_url = "https://news.example/" + "a" * 400
+    quotes = [
+        quote(f"Sentence {n}.", n).model_copy(
+            update={
+                "citation": quote(f"Sentence {n}.", n).citation.model_copy(
+                    update={"url": long_url, "title": "T" * 110}
+                )
+            }
+        )
+        for n in range(1, 4)
+    ]
+    embed = render.answer_embed(answer(*quotes))
+    within_limits(embed)
+    sources = embed.fields[0].value
+    lines = sources.splitlines()
+    assert [line[:3] for line in lines] == ["[1]", "[2]", "[3]"]
+    assert f"]({long_url}) · " in lines[0]  # the first fits with its link
+    assert all("](" not in line for line in lines[1:])  # the others go without, not cut
+    articles = [
+        StoredArticle(
+            collection="server-1",
+            id=f"story-{n}",
+            title="A fairly long headline about the harbour " * 3,
+            source="Coast Courier",
+            author=None,
+            published="2026-10-14",
+            url=long_url,
+            sha256="0" * 64,
+            suffix=".html",
+            bytes=100,
+            added_at=f"2026-11-0{n % 9 + 1}T00:00:00+00:00",
+            fetched_at=None,
+        )
+        for n in range(10)
+    ]
+    listing = render.articles_embed(articles, 1)
+    assert len(listing.description) <= render.DESCRIPTION_LIMIT
+    assert all(f"`story-{n}`" in listing.description for n in range(10))
 
 
 def test_quotes_that_do_not_fit_are_left_out_whole_not_cut():

@@ -7,6 +7,7 @@ objects and answers a refusal itself.
 from __future__ import annotations
 
 import discord
+from discord.ext import commands
 
 from corpus.answering.question import too_long
 
@@ -18,6 +19,10 @@ __all__ = ["DISALLOWED_CHANNEL", "NOT_ADMIN", "Gate"]
 
 DISALLOWED_CHANNEL = "I only answer in the channels the moderators chose. Please ask there."
 NOT_ADMIN = "Only server admins (or the configured admin roles) can do that."
+NOT_HOST = (
+    "Only the bot's host can reload the articles every server shares. Your server's own "
+    "articles are yours to change with /article."
+)
 
 # Autocomplete requests allowed per question a member may ask in the cooldown period.
 AUTOCOMPLETE_PER_USE = 10
@@ -82,8 +87,23 @@ class Gate:
             return False  # direct messages have no admins
         roles = [role.id for role in user.roles]
         # interaction.permissions are the member's resolved permissions, sent with the event.
-        administrator = interaction.permissions.administrator
+        # Manage Server counts: it is what the admin commands ask of members by default.
+        permissions = interaction.permissions
+        administrator = permissions.administrator or permissions.manage_guild
         return is_admin(self.settings.admin_role_ids, roles, administrator)
+
+    async def host_only(self, interaction: discord.Interaction) -> bool:
+        """The host's articles are everyone's: only the bot's owner, or an admin of the
+        host's own server (HOST_GUILD_ID), may change them. Tells others so."""
+        client = interaction.client
+        owner = isinstance(client, commands.Bot) and await client.is_owner(interaction.user)
+        host = self.settings.host_guild_id
+        if owner or (
+            host is not None and interaction.guild_id == host and self.is_admin(interaction)
+        ):
+            return True
+        await self.responder.send(interaction, content=NOT_HOST, ephemeral=True)
+        return False
 
     async def admin_only(self, interaction: discord.Interaction) -> bool:
         """True for an admin; otherwise tells the member so and returns False."""

@@ -20,16 +20,22 @@ async def write_mod_log(
     client: discord.Client,
     log_channel_id: int | None,
     *,
+    guild_id: int | None,
     user_id: int,
     channel_id: int | None,
     question: str,
     answer: Answer,
 ) -> None:
+    """Log a question in the mod-log channel, if it is in the server the question was asked
+    in (or it was a direct message): one server's questions are not another's to read."""
     if log_channel_id is None:
         return
     channel = client.get_channel(log_channel_id)
     if not isinstance(channel, discord.abc.Messageable):
         _log.warning("The mod-log channel %s is not a text channel I can see.", log_channel_id)
+        return
+    log_guild = getattr(getattr(channel, "guild", None), "id", None)
+    if guild_id is not None and log_guild != guild_id:
         return
     try:
         await channel.send(

@@ -6,6 +6,8 @@ whole (and the reader is told), because half a sentence is not a quote.
 
 from __future__ import annotations
 
+import urllib.parse
+
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
@@ -161,11 +163,16 @@ def _why_value(numbered: list[tuple[int, Quote]]) -> str:
 
 
 def _sources_value(numbered: list[tuple[int, Quote]]) -> str:
-    lines = []
+    """One whole line per source: a line that would not fit goes without its link (a link cut
+    in half shows as raw text)."""
+    lines: list[str] = []
     for n, quote in numbered:
-        lines.append(f"[{n}] {citation_text(quote.citation)}")
-    value = "\n".join(lines)
-    return value if len(value) <= FIELD_VALUE_LIMIT else value[: FIELD_VALUE_LIMIT - 1] + "…"
+        room = FIELD_VALUE_LIMIT - sum(len(line) + 1 for line in lines)
+        line = f"[{n}] {citation_text(quote.citation)}"
+        if len(line) > room:
+            line = f"[{n}] {citation_text(quote.citation.model_copy(update={'url': None}))}"
+        lines.append(line if len(line) <= room else line[: max(room - 1, 0)] + "…")
+    return "\n".join(lines)[:FIELD_VALUE_LIMIT]
 
 
 def citation_text(citation: Citation) -> str:
@@ -189,7 +196,13 @@ def safe_link(url: str | None) -> str | None:
         return None
     if any(c.isspace() or c in "<>" for c in url):
         return None
-    return url.replace("(", "%28").replace(")", "%29")
+    # Everything but plain URL characters percent-encoded: brackets, parentheses, backslashes,
+    # backticks and pipes would end or spoil the link; Unicode (a right-to-left override)
+    # could make it read as another address.
+    return urllib.parse.quote(url, safe=_URL_SAFE)
+
+
+_URL_SAFE = ":/?#@!$&'*+,;=%-._~"
 
 
 def _link_text(text: str) -> str:
@@ -285,6 +298,8 @@ def about_embed(sets: list[tuple[str, CorpusStats]]) -> discord.Embed:
 
 
 ARTICLES_PER_PAGE = 10
+# The most an entry takes without its link: a title (150), its id, source, date (60 each).
+_UNLINKED_ENTRY = 150 + 3 * 60 + 40
 
 
 def added_text(article: StoredArticle, new: bool, paragraphs: int, sentences: int) -> str:
@@ -313,13 +328,18 @@ def articles_embed(articles: list[StoredArticle], page: int) -> discord.Embed:
     lines = []
     for article in shown:
         title = _link_text(echo(article.title, 150))
-        link = safe_link(article.url)
-        named = f"[{title}]({link})" if link else title
         facts = [f"`{echo(article.id, 60)}`"]
         facts.extend(echo(f, 60) for f in (article.source, article.published) if f)
         facts.append(f"added {article.added_at[:10]}")
-        lines.append(f"{named}\n{' · '.join(facts)}")
-    embed.description = "\n\n".join(lines)[:DESCRIPTION_LIMIT]
+        link = safe_link(article.url)
+        # Whole entries: ten always fit without their links, so a long link is left out
+        # rather than the list cut.
+        room = DESCRIPTION_LIMIT - sum(len(line) + 2 for line in lines)
+        room -= (len(shown) - len(lines) - 1) * _UNLINKED_ENTRY
+        linked = f"[{title}]({link})\n{' · '.join(facts)}" if link else ""
+        plain = f"{title}\n{' · '.join(facts)}"
+        lines.append(linked if linked and len(linked) <= room else plain)
+    embed.description = "\n\n".join(lines)
     embed.set_footer(text=f"Page {page} of {pages} · {len(articles)} article(s)")
     return embed
 
@@ -361,8 +381,19 @@ def feeds_text(feeds: list[Feed]) -> str:
             f"`{feed.id}` {echo(feed.title or feed.url, 100)}{where} · {feed.articles} "
             f"article(s) · {status}"
         )
-    text = "\n".join(lines)
-    return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"
+    return _whole_lines(lines, CONTENT_LIMIT)
+
+
+def _whole_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit, and how many did not."""
+    kept: list[str] = []
+    for n, line in enumerate(lines):
+        more = f"…and {len(lines) - n} more."
+        if sum(len(k) + 1 for k in kept) + len(line) + len(more) + 1 > limit:
+            kept.append(more)
+            break
+        kept.append(line)
+    return "\n".join(kept)
 
 
 HELP_TEXT = (

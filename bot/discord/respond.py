@@ -35,6 +35,7 @@ SOMETHING_WRONG = (
 ACK_ATTEMPT_SECONDS = 0.8
 ACK_ATTEMPTS = 3
 ALREADY_ACKNOWLEDGED = 40060  # Discord's error code for a second acknowledgement
+REPORTED = "quotebot-error-reported"  # in an interaction's extras once the member was told
 
 
 def error_message(error: BaseException) -> str:
@@ -125,7 +126,8 @@ class Responder:
         _log.warning("Discord did not take the acknowledgement of an interaction in time.")
 
     async def report(self, interaction: discord.Interaction, error: BaseException) -> None:
-        """Tell the member about a failed command (and log it unless it was expected)."""
+        """Tell the member about a failed command (and log it unless it was expected), once."""
+        interaction.extras[REPORTED] = True
         if not is_expected(error):
             command = interaction.command.name if interaction.command else "?"
             _log.error("Command %s failed", command, exc_info=error)

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import datetime
 import logging
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,9 +30,10 @@ from pathlib import Path, PurePath
 from typing import Any, Literal, TypeVar
 
 from corpus import Corpus
-from corpus.ingest.adding import add_url
+from corpus.ingest.adding import add_fetched
 from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
-from corpus.ingest.library import Library, LibraryError, StoredArticle
+from corpus.ingest.fetch import fetch
+from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError, StoredArticle
 from corpus.ingest.loader import META_SUFFIX, article_document
 from corpus.models import (
     Answer,
@@ -65,6 +67,8 @@ QUESTION_THREADS = 2
 MAX_QUEUED_SUMMARIES = 4
 SUMMARIES_REMEMBERED = 64
 REQUEST_SECONDS = 20.0
+# Feeds one server may follow: each is read every few minutes, on the bot's feed thread.
+MAX_FEEDS_PER_SERVER = 10
 
 # The two sets of articles a server sees.
 SERVER, SHARED = "server", "shared"
@@ -136,6 +140,15 @@ class CorpusService:
         self.library = library
         self.share_host_articles = share_host_articles
         self.fetch_allow_private = fetch_allow_private
+        # The library collection the shared articles are (None for a plain seeds folder): its
+        # feeds, read by the bot too, update the shared index.
+        self.host_collection = (
+            DEFAULT_COLLECTION
+            if library is not None
+            and seeds_dir.resolve()
+            == (library.data_dir / "collections" / DEFAULT_COLLECTION).resolve()
+            else None
+        )
         self.feed_store = (
             FeedStore(library, allow_private=fetch_allow_private, interval=feed_interval)
             if library is not None
@@ -145,8 +158,14 @@ class CorpusService:
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
-        # Database writes, fetches and index updates for added articles, one at a time.
+        # Changes to the library and the index updates that follow them, one at a time (so an
+        # update always sees the adds before it); opening a server's index and reading lists
+        # on threads of their own; fetching links and reading feeds on others, so a slow web
+        # server holds up neither questions nor other servers' changes.
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="library")
+        self._reads = ThreadPoolExecutor(2, thread_name_prefix="library-read")
+        self._fetches = ThreadPoolExecutor(2, thread_name_prefix="fetch")
+        self._feed_polls = ThreadPoolExecutor(1, thread_name_prefix="feeds")
         self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
         self._summarising: set[int] = set()  # members with a summary on the way
         self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}  # at most one per key
@@ -203,7 +222,7 @@ class CorpusService:
         server = await self._server(scope.guild_id)
         if server is not None:
             sets.extend((SERVER, c) for c in (server.corpus, server.fresh) if c is not None)
-        if self.share_host_articles or scope.guild_id is None:
+        if self.share_host_articles:
             sets.append((SHARED, self.corpus))
         pinned = self.pin_of(scope)
         if pinned is not None:
@@ -225,9 +244,7 @@ class CorpusService:
             lock = self._opening.setdefault(guild_id, asyncio.Lock())
             async with lock:
                 if guild_id not in self._servers:
-                    corpus = await self._in_thread(
-                        self._writes, lambda: self._open_server(guild_id)
-                    )
+                    corpus = await self._in_thread(self._reads, lambda: self._open_server(guild_id))
                     self._servers[guild_id] = _Open(corpus)
         return self._servers[guild_id]
 
@@ -253,6 +270,11 @@ class CorpusService:
         reload meanwhile must not change what its citations and its "Show context" button
         point at."""
         scope = scope or Scope(None)
+        return await self._within_budget(
+            asyncio.ensure_future(self._ask(question, scope, top)), "question"
+        )
+
+    async def _ask(self, question: str, scope: Scope, top: int) -> PinnedAnswer:
         sets = await self.corpora(scope)
         pinned = self.pin_of(scope)
         doc_id = pinned[1] if pinned else None
@@ -272,7 +294,7 @@ class CorpusService:
 
         if not sets:
             raise LibraryError(NO_ARTICLES)
-        return await self._within_budget(self._in_thread(self._questions, work), "question")
+        return await self._in_thread(self._questions, work)
 
     async def find_paragraphs(
         self, text: str, limit: int, *, scope: Scope | None = None
@@ -323,9 +345,12 @@ class CorpusService:
         sets = await self.corpora(scope)
         if not sets:
             raise LibraryError(NO_ARTICLES)
-        corpus = sets[0][1]
         pinned = self.pin_of(scope)
         doc_id = pinned[1] if pinned else None
+        holding = [c for _, c in sets if doc_id is None or doc_id in c.index.spans]
+        if not holding:
+            raise LibraryError(f"The article “{doc_id}” this channel is pinned to is gone.")
+        corpus = holding[0]
         key = (
             corpus.index.content_hash,
             length,
@@ -368,12 +393,13 @@ class CorpusService:
     # A server's own articles
 
     async def add_url(self, guild_id: int, url: str) -> Added:
+        """Fetch the link (on a fetch thread), then add what it holds."""
         library = self._library()
+        fetched = await self._in_thread(
+            self._fetches, lambda: fetch(url, allow_private=self.fetch_allow_private)
+        )
         return await self._add(
-            guild_id,
-            lambda: add_url(
-                library, collection_of(guild_id), url, allow_private=self.fetch_allow_private
-            ),
+            guild_id, lambda: add_fetched(library, collection_of(guild_id), fetched)
         )
 
     async def add_file(self, guild_id: int, filename: str, body: bytes) -> Added:
@@ -395,15 +421,19 @@ class CorpusService:
             ids = self._pending.get(guild_id, ())
             if new and article.id not in ids:
                 ids = self._pending[guild_id] = (*ids, article.id)
-            fresh = self._fresh_corpus(guild_id, ids) if ids else None
+            try:
+                fresh = self._fresh_corpus(guild_id, ids) if ids else None
+            except Exception:  # stored all the same: the catch-up will index it
+                _log.exception("Indexing a just-added article on its own failed")
+                fresh = None
             return article, new, fresh
 
         article, new, fresh = await self._in_thread(self._writes, work)
+        current = self._servers.get(guild_id, _Open(None))  # a /reload may have cleared it
         if new:
-            current = self._servers[guild_id]
             self._servers[guild_id] = _Open(current.corpus, fresh, current.generation + 1)
             self._catch_up(guild_id)
-        stats = _document_stats(self._servers[guild_id], article.id)
+        stats = _document_stats(self._servers.get(guild_id, _Open(None)), article.id)
         return Added(
             article=article,
             new=new,
@@ -418,10 +448,21 @@ class CorpusService:
         await self._server(guild_id)
 
         def work() -> tuple[StoredArticle, Corpus | None]:
-            removed = library.remove(collection_of(guild_id), article_id)
+            name = collection_of(guild_id)
+            if article_id not in {a.id for a in library.articles(name)}:
+                raise LibraryError(f"This server has no article “{article_id[:80]}”.")
+            removed = library.remove(name, article_id)
             return removed, self._caught_up(guild_id)
 
-        removed, corpus = await self._in_thread(self._writes, work)
+        try:
+            removed, corpus = await self._in_thread(self._writes, work)
+        except LibraryError:
+            raise
+        except Exception:
+            # Removed, perhaps, but not re-indexed: forget the old index, so nothing from it
+            # is quoted; the next question opens the collection as it is.
+            self._servers.pop(guild_id, None)
+            raise
         current = self._servers.get(guild_id, _Open(None))
         self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
         return removed
@@ -471,9 +512,7 @@ class CorpusService:
 
     async def articles(self, guild_id: int) -> list[StoredArticle]:
         library = self._library()
-        return await self._in_thread(
-            self._writes, lambda: library.articles(collection_of(guild_id))
-        )
+        return await self._in_thread(self._reads, lambda: library.articles(collection_of(guild_id)))
 
     async def pin(self, scope: Scope, set_name: SetName, article_id: str | None) -> None:
         """Pin the channel to a set, or to one article of it (which must be there)."""
@@ -500,16 +539,30 @@ class CorpusService:
 
     async def add_feed(self, guild_id: int, url: str, channel_id: int | None) -> PollResult:
         """Follow a feed in the server's collection; its recent items become articles (not
-        posted: following a feed does not flood the channel with its backlog)."""
+        posted: following a feed does not flood the channel with its backlog). The feed and
+        its items are fetched on the feed thread; the index catches up after."""
         store = self._feed_store()
+        name = collection_of(guild_id)
+        wanted = url.strip()
 
-        def work() -> tuple[PollResult, Corpus | None]:
-            result = store.add(url, collection=collection_of(guild_id), channel_id=channel_id)
-            return result, self._caught_up(guild_id)
+        def follow() -> PollResult:
+            followed = store.feeds(name)
+            for feed in followed:
+                if feed.url == wanted:
+                    raise FeedError(f"This server follows that feed already (feed {feed.id}).")
+            if len(followed) >= MAX_FEEDS_PER_SERVER:
+                raise FeedError(
+                    f"This server follows {len(followed)} feeds, the most it may; remove one "
+                    "with /feed remove first."
+                )
+            try:
+                return store.add(wanted, collection=name, channel_id=channel_id)
+            except sqlite3.IntegrityError:  # the same feed, added at the same moment
+                raise FeedError("That feed was just added; see /feeds.") from None
 
         await self._server(guild_id)
-        result, corpus = await self._in_thread(self._writes, work)
-        self._swap_caught_up(guild_id, corpus)
+        result = await self._in_thread(self._feed_polls, follow)
+        await self._update_after_feeds({guild_id})
         return result
 
     async def remove_feed(self, guild_id: int, id_or_url: str) -> Feed:
@@ -528,26 +581,44 @@ class CorpusService:
 
     async def feeds(self, guild_id: int) -> list[Feed]:
         store = self._feed_store()
-        return await self._in_thread(self._writes, lambda: store.feeds(collection_of(guild_id)))
+        return await self._in_thread(self._reads, lambda: store.feeds(collection_of(guild_id)))
 
     async def poll_feeds(self) -> list[PollResult]:
-        """Poll the feeds that are due, each its own job in the library thread (so an admin's
-        add waits for one feed at most), then bring the changed servers' indexes up to date."""
+        """Poll the feeds that are due, one at a time on the feed thread, then bring the
+        indexes that gained articles up to date (each on its own: one failing does not stop
+        the others, nor the posting that follows)."""
         store = self._feed_store()
-        due = await self._in_thread(self._writes, store.due)
+        due = await self._in_thread(self._reads, store.due)
         results = []
         for feed in due:
-            results.extend(await self._in_thread(self._writes, lambda f=feed: store.poll_if_due(f)))
-        for guild_id in {guild_of(r.feed.collection) for r in results if r.added} - {None}:
-            assert guild_id is not None
-            if guild_id in self._servers:
-                corpus = await self._in_thread(self._writes, lambda g=guild_id: self._caught_up(g))
-                self._swap_caught_up(guild_id, corpus)
+            results.extend(
+                await self._in_thread(self._feed_polls, lambda f=feed: store.poll_if_due(f))
+            )
+        changed = {r.feed.collection for r in results if r.added}
+        await self._update_after_feeds(
+            {guild_of(c) for c in changed if c == self.host_collection or guild_of(c)}
+        )
         return results
+
+    async def _update_after_feeds(self, changed: set[int | None]) -> None:
+        """Catch up the servers' indexes (and the host's, None) whose collections gained
+        articles from feeds."""
+        for guild_id in changed:
+            try:
+                if guild_id is None:
+                    if self.host_collection is not None:
+                        await self.reload(keep_servers=True)
+                elif guild_id in self._servers:
+                    corpus = await self._in_thread(
+                        self._writes, lambda g=guild_id: self._caught_up(g)
+                    )
+                    self._swap_caught_up(guild_id, corpus)
+            except Exception:
+                _log.exception("Updating an index after a feed poll failed")
 
     async def unposted(self) -> list[UnpostedItem]:
         store = self._feed_store()
-        return await self._in_thread(self._writes, store.unposted_items)
+        return await self._in_thread(self._reads, store.unposted_items)
 
     async def claim(self, item: UnpostedItem) -> bool:
         """Mark an item posted; True if it was not yet (post it now: at most once)."""
@@ -596,13 +667,21 @@ class CorpusService:
             ) from None
 
     def close(self) -> None:
-        for pool in (self._questions, self._summaries, self._writes):
+        for pool in (
+            self._questions,
+            self._summaries,
+            self._writes,
+            self._reads,
+            self._fetches,
+            self._feed_polls,
+        ):
             pool.shutdown(wait=False, cancel_futures=True)
 
-    async def reload(self) -> Corpus:
-        """Rebuild the shared articles from their directory, and forget the servers' indexes
-        (each is opened again, from its cache, when next asked); raises CorpusError and keeps
-        the old index if the seeds are unusable."""
+    async def reload(self, *, keep_servers: bool = False) -> Corpus:
+        """Rebuild the shared articles from their directory (reading only changed files), and
+        unless `keep_servers`, forget the servers' indexes (each is opened again, from its
+        cache, when next asked); raises CorpusError and keeps the old index if the seeds are
+        unusable."""
         async with self._reload_lock:
             corpus = await asyncio.to_thread(
                 Corpus.open,
@@ -612,7 +691,11 @@ class CorpusService:
                 max_question_chars=self.max_question_chars,
             )
             self.corpus = corpus
-            self._servers.clear()
+            if not keep_servers:
+                self._servers.clear()
+                # What was pending is in the indexes opened from now on; the library thread
+                # owns the record of it.
+                await self._in_thread(self._writes, self._pending.clear)
             self._report_problems(corpus)
             return corpus
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from .respond import REPORTED
+
 if TYPE_CHECKING:
     from .gate import Gate
     from .respond import Responder
@@ -17,7 +19,7 @@ __all__ = ["QuoteTree"]
 class QuoteTree(app_commands.CommandTree):
     """Slash commands, context menus and autocomplete all pass `Gate.check` (the "Show
     context" button calls it too). A command in a cog has its errors mapped by the cog's
-    `cog_app_command_error`; this catches the rest (the context menu)."""
+    `cog_app_command_error`; this catches the rest (the context menu, a failing check)."""
 
     gate: Gate
     responder: Responder
@@ -28,8 +30,7 @@ class QuoteTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        command = interaction.command
-        if command is not None and getattr(command, "binding", None) is not None:
+        if interaction.extras.get(REPORTED):
             return  # its cog has told the member already
         await self.responder.report(interaction, _cause(error))
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import urllib.parse
 from pathlib import PurePosixPath
 
-from .fetch import fetch
+from .fetch import Fetched, fetch
 from .library import Library, StoredArticle
 
-__all__ = ["add_url"]
+__all__ = ["add_fetched", "add_url"]
 
 
 def add_url(
     library: Library, collection: str, url: str, *, allow_private: bool
 ) -> tuple[StoredArticle, bool]:
-    """Fetch `url` and add the article it holds (FetchError or LibraryError say why not).
-    Its id comes from the last part of the URL's path, else the host."""
-    fetched = fetch(url, allow_private=allow_private)
+    """Fetch `url` and add the article it holds (FetchError or LibraryError say why not)."""
+    return add_fetched(library, collection, fetch(url, allow_private=allow_private))
+
+
+def add_fetched(library: Library, collection: str, fetched: Fetched) -> tuple[StoredArticle, bool]:
+    """Add a fetched page; its id comes from the last part of the URL's path, else the host."""
     parts = urllib.parse.urlsplit(fetched.url)
     slug = PurePosixPath(parts.path.rstrip("/")).stem
     return library.add(

@@ -33,6 +33,20 @@ __all__ = ["FeedsCog"]
 _log = logging.getLogger(__name__)
 
 
+def _channel_refusal(channel: discord.TextChannel, guild_id: int) -> str | None:
+    """Why new articles cannot be posted in `channel`, or None."""
+    if channel.guild.id != guild_id:
+        return "Pick a channel of this server."
+    me = channel.guild.me
+    allowed = channel.permissions_for(me) if me is not None else None
+    if allowed is None or not (allowed.send_messages and allowed.embed_links):
+        return (
+            f"I can't post in <#{channel.id}>: give me Send Messages and Embed Links there, "
+            "or pick another channel."
+        )
+    return None
+
+
 class FeedsCog(commands.Cog, name="Feeds"):
     feed = app_commands.Group(
         name="feed",
@@ -84,10 +98,9 @@ class FeedsCog(commands.Cog, name="Feeds"):
         guild_id = interaction.guild_id
         if guild_id is None or not await self.gate.admin_only(interaction):
             return
-        if channel is not None and channel.guild.id != guild_id:
-            await self.responder.send(
-                interaction, content="Pick a channel of this server.", ephemeral=True
-            )
+        refusal = _channel_refusal(channel, guild_id) if channel is not None else None
+        if refusal is not None:
+            await self.responder.send(interaction, content=refusal, ephemeral=True)
             return
         refusal = self._articles().rate_refusal(guild_id)
         if refusal is not None:
@@ -156,6 +169,8 @@ class FeedsCog(commands.Cog, name="Feeds"):
     async def _post(self, item: UnpostedItem) -> None:
         guild_id = guild_of(item.collection)
         channel = self.bot.get_channel(item.channel_id)
+        if channel is None and guild_id is not None and self.bot.get_guild(guild_id) is None:
+            return  # the server is not available just now: try again next round
         if (
             guild_id is None
             or not isinstance(channel, discord.TextChannel)

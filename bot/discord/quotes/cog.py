@@ -160,8 +160,8 @@ class QuoteCog(commands.Cog, name="Quotes"):
     @app_commands.command(name="reload")
     @app_commands.default_permissions(manage_guild=True)
     async def reload(self, interaction: discord.Interaction) -> None:
-        """Rebuild the index from the seeds directory (admins only)."""
-        if not await self.gate.admin_only(interaction):
+        """Rebuild the shared articles' index from their folder (the bot's host only)."""
+        if not await self.gate.host_only(interaction):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         corpus = await self.service.reload()
@@ -216,7 +216,9 @@ class QuoteCog(commands.Cog, name="Quotes"):
             except discord.HTTPException:
                 _log.exception("Could not tell the member about the error")
             return
-        await self._mod_log(message.author.id, message.channel.id, question, pinned.answer)
+        await self._mod_log(
+            scope.guild_id, message.author.id, message.channel.id, question, pinned.answer
+        )
 
     # Shared steps
 
@@ -237,7 +239,13 @@ class QuoteCog(commands.Cog, name="Quotes"):
             view=self._answer_view(pinned),
             ephemeral=ephemeral,
         )
-        await self._mod_log(interaction.user.id, interaction.channel_id, question, pinned.answer)
+        await self._mod_log(
+            interaction.guild_id,
+            interaction.user.id,
+            interaction.channel_id,
+            question,
+            pinned.answer,
+        )
 
     def _answer_view(self, pinned: PinnedAnswer) -> discord.ui.View | None:
         """The "Show context" button, naming the index the answer came from."""
@@ -263,11 +271,17 @@ class QuoteCog(commands.Cog, name="Quotes"):
         )
 
     async def _mod_log(
-        self, user_id: int, channel_id: int | None, question: str, answer: Answer
+        self,
+        guild_id: int | None,
+        user_id: int,
+        channel_id: int | None,
+        question: str,
+        answer: Answer,
     ) -> None:
         await write_mod_log(
             self.bot,
             self.settings.mod_log_channel_id,
+            guild_id=guild_id,
             user_id=user_id,
             channel_id=channel_id,
             question=question,
