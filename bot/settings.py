@@ -6,6 +6,7 @@ a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +24,8 @@ from pydantic import (
 )
 
 from corpus.answering.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
-from corpus.ingest.library import DEFAULT_COLLECTION, Library
+from corpus.ingest.bundled import bundled_seeds_dir
+from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError
 from corpus.models import IndexConfig
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "host_seeds_dir",
     "load_settings",
 ]
+
+_log = logging.getLogger(__name__)
 
 DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -141,7 +145,12 @@ def host_seeds_dir(settings: Settings, override: Path | None = None) -> Path:
     chosen = override or settings.seeds_dir
     if chosen is not None:
         return chosen
-    return Library(settings.data_dir).seeds_dir(DEFAULT_COLLECTION)
+    try:
+        return Library(settings.data_dir).seeds_dir(DEFAULT_COLLECTION)
+    except LibraryError as error:
+        # Still answer from the bundled article, and say why the collection is not used.
+        _log.warning("%s Answering from the bundled article only.", error)
+        return bundled_seeds_dir()
 
 
 # Settings only the Discord bot reads: a bad one stops `run`, never another command.

@@ -410,6 +410,30 @@ def test_the_installed_command_answers_from_the_bundled_article_in_any_directory
     assert listed.stdout.startswith(f"{ARTICLE_ID}:"), listed
 
 
+def test_an_unusable_data_directory_is_named_and_ask_still_answers(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = {k: v for k, v in os.environ.items() if k != "SEEDS_DIR"}
+    env.update(HOME=str(tmp_path), DATA_DIR=str(blocker / "data"), PYTHONIOENCODING="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+        )
+
+    asked = run("ask", "Who is the head of the Wagner Group?")
+    assert asked.returncode == 0 and "Prigozhin" in asked.stdout
+    assert "cannot be used" in asked.stderr and "bundled article only" in asked.stderr
+    listed = run("list")
+    assert listed.returncode == 2 and "Set DATA_DIR to a folder" in listed.stderr
+    assert "Traceback" not in asked.stderr + listed.stderr
+
+
 def test_index_json_is_json(run):
     result = run("index", "--json")
     stats = json.loads(result.stdout)

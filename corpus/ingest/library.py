@@ -129,12 +129,19 @@ class StoredArticle:
 class Library:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (data_dir / "texts").mkdir(exist_ok=True)
-        (data_dir / "collections").mkdir(exist_ok=True)
         self._database = data_dir / "quotebot.db"
-        with self._connection() as db:
-            _migrate(db)
+        try:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (data_dir / "texts").mkdir(exist_ok=True)
+            (data_dir / "collections").mkdir(exist_ok=True)
+            with self._connection() as db:
+                _migrate(db)
+        except (OSError, sqlite3.Error) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise LibraryError(
+                f"The data directory {data_dir} cannot be used ({reason}). Set DATA_DIR to a "
+                "folder you can write to."
+            ) from None
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
