@@ -205,3 +205,13 @@ def test_adding_a_file_keeps_its_metadata(tmp_path):
     assert "'Putin urges peaceful resolution as Niger coup crisis deepens'" in added.stdout
     missing = _cli(tmp_path, "add", str(tmp_path / "nope.txt"))
     assert missing.returncode == 2 and "cannot be read" in missing.stderr
+
+
+def test_a_damaged_database_is_named_not_a_traceback(tmp_path):
+    data = tmp_path / "data"
+    Library(data)
+    (data / "quotebot.db").write_bytes(b"this is not a database at all " * 100)
+    for wal in data.glob("quotebot.db-*"):
+        wal.unlink()
+    with pytest.raises(LibraryError, match="cannot be used"):
+        Library(data)
