@@ -298,13 +298,16 @@ class CorpusService:
 
     async def find_paragraphs(
         self, text: str, limit: int, *, scope: Scope | None = None
-    ) -> list[tuple[SetName, Corpus, Paragraph]]:
+    ) -> list[tuple[SetName, Paragraph, str]]:
+        """Paragraphs for a picker, with their text (read in the worker, not on the loop)."""
         sets = await self.corpora(scope or Scope(None))
 
-        def work() -> list[tuple[SetName, Corpus, Paragraph]]:
+        def work() -> list[tuple[SetName, Paragraph, str]]:
             found = []
             for name, corpus in sets:
-                found.extend((name, corpus, p) for p in corpus.find_paragraphs(text, limit))
+                found.extend(
+                    (name, p, corpus.paragraph_text(p)) for p in corpus.find_paragraphs(text, limit)
+                )
             return found[:limit]
 
         return await self._within_budget(self._in_thread(self._questions, work), "search")
@@ -325,11 +328,16 @@ class CorpusService:
 
     async def about(self, scope: Scope) -> list[tuple[SetName, CorpusStats]]:
         """Each set's statistics (a server's just-added articles counted in its own)."""
-        merged: dict[SetName, CorpusStats] = {}
-        for name, corpus in await self.corpora(scope):
-            stats = corpus.stats()
-            merged[name] = _combined(merged[name], stats) if name in merged else stats
-        return list(merged.items())
+        sets = await self.corpora(scope)
+
+        def work() -> list[tuple[SetName, CorpusStats]]:
+            merged: dict[SetName, CorpusStats] = {}
+            for name, corpus in sets:
+                stats = corpus.stats()  # a pass over the articles: not on the event loop
+                merged[name] = _combined(merged[name], stats) if name in merged else stats
+            return list(merged.items())
+
+        return await self._in_thread(self._reads, work)
 
     async def summarize(
         self,

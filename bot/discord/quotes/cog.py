@@ -139,8 +139,8 @@ class QuoteCog(commands.Cog, name="Quotes"):
         # A search, not a scan: autocomplete must answer fast however many articles there are.
         found = await self.service.find_paragraphs(current, 25, scope=scope_of(interaction))
         choices = []
-        for set_name, corpus, paragraph in found:
-            label = f"{paragraph.doc_id} ¶{paragraph.number}: {corpus.paragraph_text(paragraph)}"
+        for set_name, paragraph, text in found:
+            label = f"{paragraph.doc_id} ¶{paragraph.number}: {text}"
             name = label if len(label) <= 100 else label[:99] + "…"
             value = f"{set_name}/{paragraph.doc_id}#{paragraph.number}"[:100]
             choices.append(app_commands.Choice(name=name, value=value))
