@@ -27,8 +27,8 @@ from tests.data.sites.pages import (
     load_pages,
     missing_sentences,
     page_routes,
-    serve,
 )
+from tests.local_site import serve
 
 
 def main() -> int:

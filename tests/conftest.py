@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,29 @@ def article_corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     shutil.copy(ARTICLE, seeds)
     shutil.copy(ARTICLE.with_name(f"{ARTICLE_ID}.meta.toml"), seeds)
     return Corpus.open(seeds)
+
+
+def run_cli(
+    tmp_path: Path, *args: str, allow_private: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as a user runs it, with its data, cache and home in `tmp_path`
+    (never the real ones) and no seeds folder or fetch setting from outside."""
+    outside = {"SEEDS_DIR", "FETCH_ALLOW_PRIVATE", "XDG_DATA_HOME", "XDG_CACHE_HOME"}
+    env = {k: v for k, v in os.environ.items() if k not in outside}
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        CACHE_DIR=str(tmp_path / "cache"),
+        HOME=str(tmp_path / "home"),
+        PYTHONIOENCODING="utf-8",
+    )
+    if allow_private:
+        env["FETCH_ALLOW_PRIVATE"] = "true"
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=PROJECT,
+        env=env,
+        timeout=timeout,
+    )

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
-import threading
 import time
-from typing import ClassVar
 
 import pytest
 
@@ -27,6 +25,7 @@ from tests.fake_discord import (
     message_payload,
     slash,
 )
+from tests.local_site import Site, answer, serve
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
 
 ADMIN = 0x400 | 0x800 | 0x80000000 | 0x8  # view, send, use commands, administrator
@@ -64,26 +63,13 @@ Jonas Weller, a grower for thirty years, said the new trees were a hardier varie
 """
 
 
-class _Site(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = LIGHTHOUSE.encode()
-        self.send_response(200 if self.path == "/news/lighthouse" else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
 @pytest.fixture(scope="module")
 def news_site():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/news/lighthouse"
-    server.shutdown()
+    with serve({"/news/lighthouse": (200, HTML, LIGHTHOUSE.encode())}) as site:
+        yield site.url("/news/lighthouse")
 
 
 def run(coro):
@@ -277,56 +263,33 @@ def test_pins_survive_a_restart(tmp_path, news_site):
     run(scenario(False))
 
 
-class _FeedSite(http.server.BaseHTTPRequestHandler):
-    """An RSS feed whose items (in `items`, newest first) link to pages on the same server."""
-
-    items: ClassVar[list[tuple[str, str, str]]] = []  # (slug, title, first paragraph)
-
-    def do_GET(self) -> None:
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        if self.path == "/feed.xml":
-            entries = "".join(
-                f"<item><title>{title}</title><link>{base}/story/{slug}</link></item>"
-                for slug, title, _ in self.items
-            )
-            body = (
-                '<?xml version="1.0"?><rss version="2.0"><channel><title>Valley Times</title>'
-                f"<link>{base}/</link><description>News</description>{entries}</channel></rss>"
-            ).encode()
-            kind = "application/rss+xml"
-        else:
-            found = [i for i in self.items if self.path == f"/story/{i[0]}"]
-            if not found:
-                self.send_response(404)
-                self.end_headers()
-                return
-            _, title, first = found[0]
-            body = (
-                f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-                f"<p>{first}</p><p>The council will publish its full report next month, a "
-                "spokesperson said on Friday.</p><p>Residents can comment on the plans at the "
-                "library until the end of the year.</p></article></body></html>"
-            ).encode()
-            kind = "text/html; charset=utf-8"
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+def publish(site: Site, items: list[tuple[str, str, str]]) -> None:
+    """An RSS feed of these items (slug, title, first paragraph; newest first), each linking
+    to its story on the same site."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>{site.url('/story/' + slug)}</link></item>"
+        for slug, title, _ in items
+    )
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Valley Times</title>'
+        f"<link>{site.url('/')}</link><description>News</description>{entries}</channel></rss>"
+    )
+    site.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, feed.encode())
+    for slug, title, first in items:
+        story = (
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            f"<p>{first}</p><p>The council will publish its full report next month, a "
+            "spokesperson said on Friday.</p><p>Residents can comment on the plans at the "
+            "library until the end of the year.</p></article></body></html>"
+        )
+        site.routes[f"/story/{slug}"] = (200, HTML, story.encode())
 
 
 @pytest.fixture
 def feed_site():
-    _FeedSite.items = [
-        ("bridge", "Valley bridge reopens", "The old valley bridge reopened on Monday."),
-    ]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedSite)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
-    server.shutdown()
+    with serve({}) as site:
+        publish(site, [("bridge", "Valley bridge reopens", "The old valley bridge reopened.")])
+        yield site
 
 
 def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart(
@@ -344,14 +307,20 @@ def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart
         async with running_bot(tmp_path, **settings) as env:
             followed = await final_reply(
                 env.fake,
-                slash("feed", "add", url=feed_site, channel=Channel(NEWS_CHANNEL_ID)),
+                slash(
+                    "feed", "add", url=feed_site.url("/feed.xml"), channel=Channel(NEWS_CHANNEL_ID)
+                ),
                 permissions=ADMIN,
             )
             assert followed["content"].startswith("Following **Valley Times**")
             assert "1 recent article(s) added" in followed["content"]
             # The backlog is added, not posted; a new item is posted once, in #news.
-            _FeedSite.items.insert(
-                0, ("ferry", "Night ferry returns", "The night ferry to Orla returns in May.")
+            publish(
+                feed_site,
+                [
+                    ("ferry", "Night ferry returns", "The night ferry to Orla returns in May."),
+                    ("bridge", "Valley bridge reopens", "The old valley bridge reopened."),
+                ],
             )
             await env.fake.wait_for(lambda: env.fake.sent("POST", posts), timeout=10)
             await asyncio.sleep(0.5)  # several more rounds of polling
@@ -426,25 +395,14 @@ def test_the_article_list_pages_with_previous_and_next(tmp_path):
     run(scenario())
 
 
-class _SlowSite(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        time.sleep(2.0)  # a slow news site
-        body = LIGHTHOUSE.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+def slow_page(handler: http.server.BaseHTTPRequestHandler) -> None:
+    time.sleep(2.0)  # a slow news site
+    answer(handler, 200, HTML, LIGHTHOUSE.encode())
 
 
 def test_a_slow_fetch_in_one_server_holds_up_no_other_server(tmp_path):
     """While server A's admin adds a link from a slow site, a member of server B (whose index
     is not open yet, as after a restart) is answered at once, and B's list comes at once."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowSite)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     library = Library(tmp_path / "data")
     library.add(collection_of(OTHER_GUILD_ID), ORCHARD.encode(), ".md", wanted_id="orchard")
     service = CorpusService.open(
@@ -455,8 +413,7 @@ def test_a_slow_fetch_in_one_server_holds_up_no_other_server(tmp_path):
         fetch_allow_private=True,
     )
 
-    async def scenario() -> None:
-        url = f"http://127.0.0.1:{server.server_address[1]}/news/lighthouse"
+    async def scenario(url: str) -> None:
         adding = asyncio.ensure_future(service.add_url(GUILD_ID, url))
         await asyncio.sleep(0.2)  # the fetch is under way
         started = time.perf_counter()
@@ -472,7 +429,7 @@ def test_a_slow_fetch_in_one_server_holds_up_no_other_server(tmp_path):
         assert added.new and added.article.id == "lighthouse"
 
     try:
-        asyncio.run(asyncio.wait_for(scenario(), 30))
+        with serve({"/news/lighthouse": slow_page}) as site:
+            asyncio.run(asyncio.wait_for(scenario(site.url("/news/lighthouse")), 30))
     finally:
         service.close()
-        server.shutdown()

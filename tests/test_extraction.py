@@ -9,10 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import lxml.html
@@ -21,7 +19,7 @@ import pytest
 from bot.cli.main import main
 from corpus import Corpus
 from corpus.ingest.formats import extract
-from tests.conftest import PROJECT
+from tests.conftest import run_cli
 from tests.data.sites.pages import (
     SENTENCE_TARGET,
     Page,
@@ -29,8 +27,8 @@ from tests.data.sites.pages import (
     load_pages,
     missing_sentences,
     page_routes,
-    serve,
 )
+from tests.local_site import serve
 
 PAGES = load_pages()
 ARTICLES = [p for p in PAGES if p.article and not p.held_out]
@@ -166,26 +164,7 @@ def test_the_paywall_teaser_gives_the_teaser_only(added):
 
 
 def _cli(tmp_path: Path, *args: str, allow: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SEEDS_DIR", "FETCH_ALLOW_PRIVATE", "XDG_DATA_HOME", "XDG_CACHE_HOME"}
-    }
-    env.update(
-        DATA_DIR=str(tmp_path / "data"),
-        CACHE_DIR=str(tmp_path / "cache"),
-        HOME=str(tmp_path / "home"),
-    )
-    if allow:
-        env["FETCH_ALLOW_PRIVATE"] = "true"
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        env=env,
-        timeout=120,
-    )
+    return run_cli(tmp_path, *args, allow_private=allow, timeout=120)
 
 
 def test_a_held_out_page_is_added_and_quoted_verbatim_from_the_command_line(tmp_path):

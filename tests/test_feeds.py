@@ -8,9 +8,7 @@ import datetime
 import hashlib
 import http.server
 import json
-import os
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -18,7 +16,7 @@ import pytest
 from corpus.ingest.feeds import FeedError, FeedStore, parse_feed
 from corpus.ingest.fetch import FetchError
 from corpus.ingest.library import Library
-from tests.conftest import PROJECT
+from tests.conftest import run_cli
 
 T0 = datetime.datetime(2024, 5, 6, 9, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)
@@ -332,21 +330,7 @@ def test_feeds_are_found_by_id_or_url_and_removed_keeping_their_articles(site, t
 
 
 def _cli(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "XDG_DATA_HOME"}}
-    env.update(
-        DATA_DIR=str(tmp_path / "data"),
-        CACHE_DIR=str(tmp_path / "cache"),
-        HOME=str(tmp_path),
-        FETCH_ALLOW_PRIVATE="true",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        env=env,
-        timeout=60,
-    )
+    return run_cli(tmp_path, *args, allow_private=True)
 
 
 def test_the_feed_commands_from_add_to_ask(site, tmp_path):

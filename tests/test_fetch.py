@@ -18,7 +18,8 @@ from bot.cli.main import main
 from corpus.ingest.fetch import MAX_BYTES, MAX_REDIRECTS, FetchError, fetch
 from corpus.ingest.formats import extract
 from corpus.ingest.library import Library, LibraryError
-from tests.data.sites.pages import load_pages, page_routes, serve
+from tests.data.sites.pages import load_pages, page_routes
+from tests.local_site import serve
 
 PAGES = {page.name: page for page in load_pages()}
 CAFE = PAGES["ashcombe-echo-cafe-prize"]

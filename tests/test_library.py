@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from corpus.ingest.fetch import MAX_BYTES, FetchError, fetch
 from corpus.ingest.library import Library, LibraryError
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, run_cli
+from tests.local_site import serve
 from tests.test_formats import PAGE
 
 ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
@@ -31,40 +28,21 @@ ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
 }
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        status, headers, body = ROUTES.get(self.path, (404, {}, b""))
-        self.server.agents.append(self.headers.get("User-Agent"))  # type: ignore[attr-defined]
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def site():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.agents = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with serve(ROUTES) as running:
+        yield running
 
 
 def url(site, path: str) -> str:
-    return f"http://127.0.0.1:{site.server_address[1]}{path}"
+    return site.url(path)
 
 
 def test_a_page_is_fetched_with_an_honest_user_agent_following_redirects(site):
     fetched = fetch(url(site, "/moved"), allow_private=True)
     assert fetched.url.endswith("/ferry.html") and fetched.suffix == ".html"
     assert b"winter ferry timetable" in fetched.body
-    assert site.agents[-1].startswith("quotebot/")
+    assert site.requests[-1][1].startswith("quotebot/")
 
 
 @pytest.mark.parametrize(
@@ -92,7 +70,7 @@ def test_local_and_private_addresses_are_refused_unless_allowed(target):
 
 
 def test_an_unreachable_server_is_named(site):
-    closed = f"http://127.0.0.1:{site.server_address[1] + 1}/"
+    closed = f"http://127.0.0.1:{site.port + 1}/"
     with pytest.raises(FetchError, match="could not be fetched"):
         fetch(closed, allow_private=True, timeout=2)
 
@@ -135,18 +113,7 @@ def test_a_failed_add_leaves_the_collection_as_it_was(tmp_path):
 
 
 def _cli(tmp_path, *args: str, allow: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "FETCH_ALLOW_PRIVATE"}}
-    env.update(DATA_DIR=str(tmp_path / "data"), CACHE_DIR=str(tmp_path / "cache"))
-    if allow:
-        env["FETCH_ALLOW_PRIVATE"] = "true"
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        env=env,
-        timeout=60,
-    )
+    return run_cli(tmp_path, *args, allow_private=allow)
 
 
 def test_add_list_ask_and_remove_from_the_command_line(site, tmp_path):

@@ -12,20 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from corpus.ingest.fetch import MAX_BYTES
 from corpus.ingest.formats import SUFFIXES
 
 from .. import render
+from ..cogbase import BotCog
 from ..moderation import Cooldown
 from ..service import SERVER, SHARED, Scope, scope_of
 
 if TYPE_CHECKING:
-    from ...settings import Settings
-    from ..gate import Gate
-    from ..respond import Responder
-    from ..service import CorpusService
+    pass
 
 __all__ = ["ArticlesCog"]
 
@@ -34,7 +31,7 @@ ONE_OF_URL_OR_FILE = "Give a link (`url:`) or attach a file (`file:`), one of th
 NOT_HERE = "Articles belong to a server: use this in a server's channel."
 
 
-class ArticlesCog(commands.Cog, name="Articles"):
+class ArticlesCog(BotCog, name="Articles"):
     article = app_commands.Group(
         name="article",
         description="This server's own articles (admins change them)",
@@ -44,28 +41,11 @@ class ArticlesCog(commands.Cog, name="Articles"):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(
-        self,
-        bot: commands.Bot,
-        service: CorpusService,
-        settings: Settings,
-        *,
-        gate: Gate,
-        responder: Responder,
-    ) -> None:
-        self.bot = bot
-        self.service = service
-        self.gate = gate
-        self.responder = responder
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # Links, files and feeds a server may add per hour: a busy or hostile admin cannot
         # make the bot fetch without end.
-        self.adds = Cooldown(settings.article_adds_per_hour, ADD_PERIOD_SECONDS)
-
-    async def cog_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        await self.responder.report(interaction, cause)
+        self.adds = Cooldown(self.settings.article_adds_per_hour, ADD_PERIOD_SECONDS)
 
     @article.command(name="add")
     @app_commands.describe(

@@ -9,23 +9,20 @@ not again after a restart, and only to a channel of the server whose feed it cam
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import tasks
 
 from .. import render
+from ..cogbase import BotCog
 from ..respond import NO_PINGS
 from ..service import guild_of
 
 if TYPE_CHECKING:
     from corpus.ingest.feeds import UnpostedItem
 
-    from ...settings import Settings
-    from ..gate import Gate
-    from ..respond import Responder
-    from ..service import CorpusService
     from .cog import ArticlesCog
 
 __all__ = ["FeedsCog"]
@@ -47,7 +44,7 @@ def _channel_refusal(channel: discord.TextChannel, guild_id: int) -> str | None:
     return None
 
 
-class FeedsCog(commands.Cog, name="Feeds"):
+class FeedsCog(BotCog, name="Feeds"):
     feed = app_commands.Group(
         name="feed",
         description="RSS and Atom feeds whose new articles this server follows (admins)",
@@ -55,20 +52,9 @@ class FeedsCog(commands.Cog, name="Feeds"):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(
-        self,
-        bot: commands.Bot,
-        service: CorpusService,
-        settings: Settings,
-        *,
-        gate: Gate,
-        responder: Responder,
-    ) -> None:
-        self.bot = bot
-        self.service = service
-        self.gate = gate
-        self.responder = responder
-        self.poller = tasks.loop(seconds=settings.feed_check_seconds)(self._poll)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.poller = tasks.loop(seconds=self.settings.feed_check_seconds)(self._poll)
         self.poller.before_loop(self._until_ready)
 
     async def cog_load(self) -> None:
@@ -76,12 +62,6 @@ class FeedsCog(commands.Cog, name="Feeds"):
 
     async def cog_unload(self) -> None:
         self.poller.cancel()
-
-    async def cog_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        await self.responder.report(interaction, cause)
 
     @feed.command(name="add")
     @app_commands.describe(

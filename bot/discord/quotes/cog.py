@@ -8,7 +8,7 @@ the gate's, sending and error text the responder's.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
@@ -18,6 +18,7 @@ from corpus.answering.question import LONGEST_ALLOWED_QUESTION
 from corpus.models import Answer
 
 from .. import render
+from ..cogbase import BotCog
 from ..moderation import is_allowed_channel, question_from_mention
 from ..modlog import write_mod_log
 from ..respond import error_message, is_expected
@@ -25,10 +26,7 @@ from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
 
 if TYPE_CHECKING:
-    from ...settings import Settings
-    from ..gate import Gate
-    from ..respond import Responder
-    from ..service import CorpusService
+    pass
 
 __all__ = ["QuoteCog"]
 
@@ -39,21 +37,9 @@ ARTICLES_CHANGED = "The articles have changed since this answer. Please ask agai
 UNKNOWN_PARAGRAPH = "I don't know that paragraph. Pick one from the list as you type."
 
 
-class QuoteCog(commands.Cog, name="Quotes"):
-    def __init__(
-        self,
-        bot: commands.Bot,
-        service: CorpusService,
-        settings: Settings,
-        *,
-        gate: Gate,
-        responder: Responder,
-    ) -> None:
-        self.bot = bot
-        self.service = service
-        self.settings = settings
-        self.gate = gate
-        self.responder = responder
+class QuoteCog(BotCog, name="Quotes"):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
         )
@@ -63,12 +49,6 @@ class QuoteCog(commands.Cog, name="Quotes"):
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
-
-    async def cog_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        await self.responder.report(interaction, cause)
 
     # Slash commands
 

@@ -8,16 +8,14 @@ Used by tests/test_extraction.py, tests/test_fetch.py and bench/extraction.py.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import http.server
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+from tests.local_site import Route
 
 HERE = Path(__file__).resolve().parent
 # The share of an article's sentences its extracted text must hold, verbatim.
@@ -93,61 +91,5 @@ def boilerplate_in(text: str, page: Page) -> list[str]:
     ]
 
 
-# A route: (status, headers, body), or a function that writes the whole answer itself.
-Route = tuple[int, dict[str, str], bytes] | Callable[[http.server.BaseHTTPRequestHandler], None]
-
-
 def page_routes(pages: list[Page]) -> dict[str, Route]:
     return {page.path: (200, {"Content-Type": page.content_type}, page.body) for page in pages}
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"  # one request a connection; a body ends when it closes
-
-    def do_GET(self) -> None:
-        server: Site = self.server  # type: ignore[assignment]
-        server.requests.append((self.path, self.headers.get("User-Agent")))
-        route = server.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"not here"))
-        if callable(route):
-            with contextlib.suppress(OSError):  # the client hung up, as it may
-                route(self)
-            return
-        status, headers, body = route
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class Site(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # a handler still trickling to a client that gave up is not waited for
-
-    def __init__(self, routes: dict[str, Route]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes = routes
-        self.requests: list[tuple[str, str | None]] = []
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-@contextlib.contextmanager
-def serve(routes: dict[str, Route]) -> Iterator[Site]:
-    site = Site(routes)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield site
-    finally:
-        site.shutdown()
-        site.server_close()

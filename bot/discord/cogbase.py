@@ -1,0 +1,41 @@
+"""What every cog of the bot shares: the service, the gate, the responder, and errors mapped
+to member text in `cog_app_command_error` (the one way a command's failure is told)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .gate import Gate
+    from .respond import Responder
+    from .service import CorpusService
+
+__all__ = ["BotCog"]
+
+
+class BotCog(commands.Cog):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        service: CorpusService,
+        settings: Settings,
+        *,
+        gate: Gate,
+        responder: Responder,
+    ) -> None:
+        self.bot = bot
+        self.service = service
+        self.settings = settings
+        self.gate = gate
+        self.responder = responder
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await self.responder.report(interaction, cause)

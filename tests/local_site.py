@@ -1,0 +1,72 @@
+"""A web server on 127.0.0.1 for the tests: routes of (status, headers, body), or functions
+that write the whole answer themselves. Nothing in the tests goes beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+
+__all__ = ["Route", "Site", "answer", "serve"]
+
+# A route: (status, headers, body), or a function that writes the whole answer itself.
+Route = tuple[int, dict[str, str], bytes] | Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+def answer(
+    handler: http.server.BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+) -> None:
+    """Write a whole answer (for a route function that waits or decides first)."""
+    handler.send_response(status)
+    for key, value in headers.items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"  # one request a connection; a body ends when it closes
+
+    def do_GET(self) -> None:
+        server: Site = self.server  # type: ignore[assignment]
+        server.requests.append((self.path, self.headers.get("User-Agent")))
+        route = server.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"not here"))
+        if callable(route):
+            with contextlib.suppress(OSError):  # the client hung up, as it may
+                route(self)
+            return
+        answer(self, *route)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Site(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler still trickling to a client that gave up is not waited for
+
+    def __init__(self, routes: dict[str, Route]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes = routes
+        self.requests: list[tuple[str, str | None]] = []
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@contextlib.contextmanager
+def serve(routes: dict[str, Route]) -> Iterator[Site]:
+    site = Site(routes)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        site.shutdown()
+        site.server_close()
