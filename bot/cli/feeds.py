@@ -10,12 +10,15 @@ import argparse
 import datetime
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from corpus.ingest.feeds import Feed, FeedStore, PollResult
 from corpus.ingest.library import DEFAULT_COLLECTION, Library
 
 from ..settings import Settings
 from .main import EXIT_OK, EXIT_USAGE, _print, _print_error, _program, _reindex
+
+if TYPE_CHECKING:
+    from corpus.ingest.feeds import Feed, FeedStore, PollResult
 
 __all__ = ["add_feed_command"]
 
@@ -97,6 +100,8 @@ def add_feed_command(command: Command) -> None:
 
 
 def _store(settings: Settings) -> FeedStore:
+    from corpus.ingest.feeds import FeedStore  # only feed commands load the feed machinery
+
     return FeedStore(Library(settings.data_dir), allow_private=settings.fetch_allow_private)
 
 

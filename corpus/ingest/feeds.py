@@ -41,7 +41,6 @@ import sqlite3
 import time
 import urllib.parse
 
-import feedparser
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import CorpusError
@@ -156,6 +155,8 @@ class UnpostedItem(_Frozen):
 def parse_feed(body: bytes, url: str) -> ParsedFeed:
     """The feed in `body` (fetched from `url`, which relative links resolve against). Raises
     FeedError when it is not RSS or Atom."""
+    import feedparser  # here: only feed commands pay for loading it
+
     # A stream, never a string: feedparser fetches a string that looks like a URL and opens
     # one that names a file.
     parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-location": url})
