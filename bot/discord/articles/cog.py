@@ -1,14 +1,14 @@
 """/article add|remove|pin|unpin and /articles.
 
 Changing a server's articles is for its admins (or the configured admin roles), and adds are
-rate-limited per server. Every change runs in the service's library thread, so a fetch, a
-database write or an index update never blocks the event loop.
+rate-limited per server. The service fetches, writes and indexes on worker threads, so none
+of it blocks the event loop.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -20,9 +20,6 @@ from .. import render
 from ..cogbase import BotCog
 from ..moderation import Cooldown
 from ..service import SERVER, SHARED, Scope, scope_of
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ArticlesCog"]
 

@@ -8,7 +8,7 @@ the gate's, sending and error text the responder's.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -24,9 +24,6 @@ from ..modlog import write_mod_log
 from ..respond import error_message, is_expected
 from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["QuoteCog"]
 
