@@ -22,26 +22,25 @@ def _leave(code: int) -> None:
 
 
 class _Interrupts:
-    """Whether a Ctrl-C has arrived: a KeyboardInterrupt raised inside a library can come out
-    as another error (pydantic reports one during its schema building as a SchemaError)."""
+    """A Ctrl-C while the engine loads is only noted, and acted on once loading is done (well
+    within a second). Raised where it lands, it could come out of a weakref callback in the
+    import machinery (printed as an ignored exception), or as another error (pydantic
+    reports one during its schema building as a SchemaError)."""
 
     seen = False
 
     @classmethod
-    def handle(cls, signum: int, frame: object) -> None:
+    def note(cls, signum: int, frame: object) -> None:
         cls.seen = True
-        raise KeyboardInterrupt
 
 
 def run() -> None:
     """The `quotebot` command and `python -m bot`."""
-    signal.signal(signal.SIGINT, _Interrupts.handle)  # while loading only
-    try:
-        from .cli import main
-    except BaseException:
-        if not _Interrupts.seen:
-            raise
-        sys.stderr.write("Interrupted.\n")  # a Ctrl-C while loading numpy, pydantic, ...
+    signal.signal(signal.SIGINT, _Interrupts.note)  # while loading only
+    from .cli import main
+
+    if _Interrupts.seen:
+        sys.stderr.write("Interrupted.\n")
         _leave(INTERRUPTED)
     # Python's own handler from here on: readline (chat) handles Ctrl-C with it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
