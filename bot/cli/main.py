@@ -23,6 +23,7 @@ from corpus import Corpus, CorpusError
 from corpus.indexing.store import verify_cache
 from corpus.ingest.adding import add_url
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
+from corpus.ingest.loader import meta_beside
 from corpus.models import Answer
 
 from ..settings import Settings, SettingsError, host_seeds_dir, load_settings
@@ -495,9 +496,7 @@ def _add_one(
         looks_like_a_link = not path.exists() and "." in source.split("/")[0]
         hint = "; for a link, start it with https://" if looks_like_a_link else ""
         raise UsageError(f"cannot be read ({exc.strerror or exc}){hint}") from exc
-    beside = path.with_name(path.stem + ".meta.toml")  # its metadata, when it has some
-    meta = beside.read_bytes() if beside.is_file() else None
-    return library.add(collection, body, path.suffix, wanted_id=path.stem, meta=meta)
+    return library.add(collection, body, path.suffix, wanted_id=path.stem, meta=meta_beside(path))
 
 
 def _reindex(library: Library, collection: str, settings: Settings) -> Corpus:

@@ -34,7 +34,7 @@ from corpus.ingest.adding import add_fetched
 from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
 from corpus.ingest.fetch import fetch
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError, StoredArticle
-from corpus.ingest.loader import META_SUFFIX, article_document
+from corpus.ingest.loader import read_article
 from corpus.models import (
     Answer,
     CorpusStats,
@@ -507,13 +507,11 @@ class CorpusService:
         assert self.library is not None
         directory = self.library.seeds_dir(collection_of(guild_id))
         stored = {a.id: a for a in self.library.articles(collection_of(guild_id))}
-        documents = []
-        for article_id in ids:
-            if article_id in stored:
-                path = directory / f"{article_id}{stored[article_id].suffix}"
-                meta = directory / f"{article_id}{META_SUFFIX}"
-                raw_meta = meta.read_bytes() if meta.is_file() else b""
-                documents.append(article_document(path, path.read_bytes(), raw_meta))
+        documents = [
+            read_article(directory / f"{article_id}{stored[article_id].suffix}")
+            for article_id in ids
+            if article_id in stored
+        ]
         return Corpus.of_documents(
             documents, config=self.config, max_question_chars=self.max_question_chars
         )

@@ -28,7 +28,7 @@ from ..errors import CorpusError, SeedFileError
 from ..models import Document
 from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
-from .loader import META_SUFFIX, article_document
+from .loader import META_SUFFIX, article_document, meta_beside
 
 __all__ = ["DEFAULT_COLLECTION", "Library", "LibraryError", "StoredArticle"]
 
@@ -172,13 +172,12 @@ class Library:
     def _add_bundled(self, collection: str) -> None:
         bundled = bundled_seeds_dir()
         for path in sorted(bundled.glob("*.txt")):
-            meta = path.with_name(f"{path.stem}{META_SUFFIX}")
             self.add(
                 collection,
                 path.read_bytes(),
                 path.suffix,
                 wanted_id=path.stem,
-                meta=meta.read_bytes() if meta.is_file() else None,
+                meta=meta_beside(path),
             )
 
     def add(

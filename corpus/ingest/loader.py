@@ -30,6 +30,8 @@ __all__ = [
     "SeedScan",
     "article_document",
     "load_seeds",
+    "meta_beside",
+    "read_article",
     "scan_seeds",
     "seed_files",
 ]
@@ -191,6 +193,17 @@ def _read_bytes(path: Path) -> bytes:
         raise SeedFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
     except MemoryError as exc:
         raise SeedFileError(path, "is too large to read into memory") from exc
+
+
+def meta_beside(path: Path) -> bytes | None:
+    """The metadata file next to an article file (`<id>.meta.toml`), if it has one."""
+    meta_path = path.with_name(path.stem + META_SUFFIX)
+    return meta_path.read_bytes() if meta_path.is_file() else None
+
+
+def read_article(path: Path) -> Document:
+    """One article file and its metadata, read and extracted (SeedFileError if unusable)."""
+    return article_document(path, path.read_bytes(), meta_beside(path) or b"")
 
 
 def _read_meta(meta_path: Path) -> bytes:
