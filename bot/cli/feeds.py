@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from corpus.ingest.library import DEFAULT_COLLECTION, Library
 
 from ..settings import Settings
-from .main import EXIT_OK, EXIT_USAGE, _print, _print_error, _program, _reindex
+from .main import EXIT_OK, EXIT_USAGE, _print, _print_error, _program, _reindex, subcommand
 
 if TYPE_CHECKING:
     from corpus.ingest.feeds import Feed, FeedStore, PollResult
@@ -41,14 +41,7 @@ def add_feed_command(command: Command) -> None:
     actions = feed.add_subparsers(dest="feed_command", required=True, metavar="ACTION")
 
     def action(name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
-        lines = "\n".join(f"  {program} feed {name} {e}".rstrip() for e in examples)
-        return actions.add_parser(
-            name,
-            help=help,
-            description=help[:1].upper() + help[1:] + ".",
-            epilog=f"Examples:\n{lines}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        return subcommand(actions, f"{program} feed", name, help, examples)
 
     add = action(
         "add",

@@ -102,6 +102,21 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def subcommand(
+    group: Any, prefix: str, name: str, help: str, examples: list[str]
+) -> argparse.ArgumentParser:
+    """A command of `group` (argparse's subparsers), its help with examples run as
+    `prefix name EXAMPLE`."""
+    lines = "\n".join(f"  {prefix} {name} {e}".rstrip() for e in examples)
+    return group.add_parser(
+        name,
+        help=help,
+        description=help[:1].upper() + help[1:] + ".",
+        epilog=f"Examples:\n{lines}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     program = _program()
     parser = argparse.ArgumentParser(
@@ -115,14 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
-        lines = "\n".join(f"  {program} {name} {e}".rstrip() for e in examples)
-        return commands.add_parser(
-            name,
-            help=help,
-            description=help[:1].upper() + help[1:] + ".",
-            epilog=f"Examples:\n{lines}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        return subcommand(commands, program, name, help, examples)
 
     ask = command(
         "ask",
