@@ -171,7 +171,9 @@ class CorpusService:
         self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}  # at most one per key
         self._servers: dict[int, _Open] = {}
         self._opening: dict[int, asyncio.Lock] = {}
-        self._pins: dict[tuple[int, int], tuple[str, str | None]] = {}
+        self._pins: dict[tuple[int, int], tuple[str, str | None]] = (
+            library.pins() if library is not None else {}
+        )
         # Articles added since each server's index was built; only the library thread uses it.
         self._pending: dict[int, tuple[str, ...]] = {}
 
@@ -183,11 +185,10 @@ class CorpusService:
         cache_dir: Path | None,
         config: IndexConfig | None = None,
         max_question_chars: int,
-        library: Library | None = None,
-        share_host_articles: bool = True,
-        fetch_allow_private: bool = False,
-        feed_interval: datetime.timedelta = POLL_INTERVAL,
+        **options: Any,
     ) -> CorpusService:
+        """The service over the host's articles in `seeds_dir`, opened now; `options` are
+        the constructor's (the library, sharing, fetching, the feed interval)."""
         config = config or IndexConfig()
         corpus = Corpus.open(
             seeds_dir, cache_dir=cache_dir, config=config, max_question_chars=max_question_chars
@@ -198,13 +199,8 @@ class CorpusService:
             cache_dir=cache_dir,
             config=config,
             max_question_chars=max_question_chars,
-            library=library,
-            share_host_articles=share_host_articles,
-            fetch_allow_private=fetch_allow_private,
-            feed_interval=feed_interval,
+            **options,
         )
-        if library is not None:
-            service._pins = library.pins()
         service._report_problems(corpus)
         return service
 
@@ -254,12 +250,7 @@ class CorpusService:
         name = collection_of(guild_id)
         if not self.library.articles(name):
             return None
-        corpus = Corpus.open(
-            self.library.seeds_dir(name),
-            cache_dir=self.cache_dir,
-            config=self.config,
-            max_question_chars=self.max_question_chars,
-        )
+        corpus = self._opened(self.library.seeds_dir(name))
         self._report_problems(corpus)
         return corpus
 
@@ -471,8 +462,7 @@ class CorpusService:
             # is quoted; the next question opens the collection as it is.
             self._servers.pop(guild_id, None)
             raise
-        current = self._servers.get(guild_id, _Open(None))
-        self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
+        self._swap_caught_up(guild_id, corpus)
         return removed
 
     def _catch_up(self, guild_id: int) -> None:
@@ -648,8 +638,8 @@ class CorpusService:
         self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
 
     def _feed_store(self) -> FeedStore:
-        if self.feed_store is None:
-            raise LibraryError("This bot keeps no collections (it has no data directory).")
+        self._library()  # the feeds are the library's: none without it
+        assert self.feed_store is not None
         return self.feed_store
 
     def _library(self) -> Library:
@@ -658,6 +648,15 @@ class CorpusService:
         return self.library
 
     # Plumbing
+
+    def _opened(self, seeds_dir: Path) -> Corpus:
+        """A folder's corpus with this service's settings (only changed files are read)."""
+        return Corpus.open(
+            seeds_dir,
+            cache_dir=self.cache_dir,
+            config=self.config,
+            max_question_chars=self.max_question_chars,
+        )
 
     def _in_thread(self, pool: ThreadPoolExecutor, work: Callable[[], T]) -> asyncio.Future[T]:
         return asyncio.get_running_loop().run_in_executor(pool, work)
@@ -689,13 +688,7 @@ class CorpusService:
         cache, when next asked); raises CorpusError and keeps the old index if the seeds are
         unusable."""
         async with self._reload_lock:
-            corpus = await asyncio.to_thread(
-                Corpus.open,
-                self.seeds_dir,
-                cache_dir=self.cache_dir,
-                config=self.config,
-                max_question_chars=self.max_question_chars,
-            )
+            corpus = await asyncio.to_thread(self._opened, self.seeds_dir)
             self.corpus = corpus
             if not keep_servers:
                 self._servers.clear()
