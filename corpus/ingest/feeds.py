@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import CorpusError
 from .adding import add_url
 from .fetch import Fetched, NotModified, fetch
-from .library import DEFAULT_COLLECTION, Library, StoredArticle, _checked_name
+from .library import DEFAULT_COLLECTION, Library, StoredArticle, checked_name
 
 __all__ = [
     "MAX_BACKOFF",
@@ -219,7 +219,7 @@ class FeedStore:
         feed, already followed), FetchError or LibraryError; then nothing is stored."""
         when = _utc(now)
         url = url.strip()
-        name = _checked_name(collection)
+        name = checked_name(collection)
         self._refuse_duplicate(name, url)
         fetched = self._fetch_feed(url)
         parsed = parse_feed(fetched.body, fetched.url)
@@ -515,7 +515,7 @@ class FeedStore:
     # The database
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self.library._connection()  # one transaction, as the library's own methods
+        return self.library.transaction()
 
     def _select(self, where: str, values: tuple[object, ...] = ()) -> list[Feed]:
         sql = (

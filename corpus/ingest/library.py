@@ -30,7 +30,7 @@ from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
 from .loader import META_SUFFIX, article_document, meta_beside
 
-__all__ = ["DEFAULT_COLLECTION", "Library", "LibraryError", "StoredArticle"]
+__all__ = ["DEFAULT_COLLECTION", "Library", "LibraryError", "StoredArticle", "checked_name"]
 
 DEFAULT_COLLECTION = "default"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -134,7 +134,7 @@ class Library:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             (data_dir / "texts").mkdir(exist_ok=True)
             (data_dir / "collections").mkdir(exist_ok=True)
-            with self._connection() as db:
+            with self.transaction() as db:
                 _migrate(db)
         except (OSError, sqlite3.Error) as error:
             reason = getattr(error, "strerror", None) or str(error)
@@ -144,7 +144,9 @@ class Library:
             ) from None
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection in one transaction: all of it is written, or none (the feeds' store
+        uses it too, so its tables change the same way)."""
         db = sqlite3.connect(self._database, timeout=10)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -158,9 +160,9 @@ class Library:
         """The collection as a directory of article files (made if new). The default
         collection starts with the bundled article, so a new user can ask straight away;
         removed, it stays removed."""
-        name = _checked_name(collection)
+        name = checked_name(collection)
         directory = self.data_dir / "collections" / name
-        with self._connection() as db:
+        with self.transaction() as db:
             created = db.execute(
                 "INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now())
             ).rowcount
@@ -212,7 +214,7 @@ class Library:
         if not stored.exists():
             _write_atomically(stored, body)
         article = StoredArticle(
-            collection=_checked_name(collection),
+            collection=checked_name(collection),
             id=article_id,
             title=document.title,
             source=document.source,
@@ -228,7 +230,7 @@ class Library:
         link = directory / f"{article_id}{suffix}"
         meta = directory / f"{article_id}{META_SUFFIX}"
         try:
-            with self._connection() as db:
+            with self.transaction() as db:
                 db.execute(
                     "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     tuple(vars(article).values()),
@@ -243,13 +245,13 @@ class Library:
         return article, True
 
     def remove(self, collection: str, article_id: str) -> StoredArticle:
-        name = _checked_name(collection)
+        name = checked_name(collection)
         found = [a for a in self.articles(name) if a.id == article_id]
         if not found:
             raise LibraryError(f"There is no article “{article_id}” in the collection “{name}”.")
         (article,) = found
         directory = self.data_dir / "collections" / name
-        with self._connection() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM articles WHERE collection = ? AND id = ?", (name, article_id))
             for leftover in (
                 directory / f"{article_id}{article.suffix}",
@@ -258,7 +260,7 @@ class Library:
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
         # The stored text stays while another collection still holds it.
-        with self._connection() as db:
+        with self.transaction() as db:
             still = db.execute("SELECT 1 FROM articles WHERE sha256 = ?", (article.sha256,))
             if still.fetchone() is None:
                 with contextlib.suppress(FileNotFoundError):
@@ -266,29 +268,29 @@ class Library:
         return article
 
     def articles(self, collection: str) -> list[StoredArticle]:
-        with self._connection() as db:
+        with self.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM articles WHERE collection = ? ORDER BY added_at, id",
-                (_checked_name(collection),),
+                (checked_name(collection),),
             ).fetchall()
         return [StoredArticle(*row) for row in rows]
 
     def collections(self) -> list[str]:
-        with self._connection() as db:
+        with self.transaction() as db:
             return [row[0] for row in db.execute("SELECT name FROM collections ORDER BY name")]
 
     # Channel pins: a channel that answers from one article, or one set of articles ("scope"
     # is the front end's name for the set, such as a server's own or the shared one).
 
     def pin(self, guild_id: int, channel_id: int, scope: str, article_id: str | None) -> None:
-        with self._connection() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO channel_pins VALUES (?, ?, ?, ?, ?)",
                 (guild_id, channel_id, scope, article_id, _now()),
             )
 
     def unpin(self, guild_id: int, channel_id: int) -> bool:
-        with self._connection() as db:
+        with self.transaction() as db:
             gone = db.execute(
                 "DELETE FROM channel_pins WHERE guild_id = ? AND channel_id = ?",
                 (guild_id, channel_id),
@@ -297,7 +299,7 @@ class Library:
 
     def pins(self) -> dict[tuple[int, int], tuple[str, str | None]]:
         """(guild, channel) → (scope, article id or None for the whole set)."""
-        with self._connection() as db:
+        with self.transaction() as db:
             rows = db.execute("SELECT guild_id, channel_id, scope, article_id FROM channel_pins")
             return {(g, c): (scope, article) for g, c, scope, article in rows}
 
@@ -335,7 +337,7 @@ def _read_article(
         raise LibraryError(f"Not added: {url or 'the file'} {error.problem}.") from None
 
 
-def _checked_name(name: str) -> str:
+def checked_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise LibraryError(
             f"“{name[:40]}” is not a collection name: use up to 64 lower-case letters, digits, "
