@@ -162,6 +162,8 @@ class Library:
         removed, it stays removed."""
         name = checked_name(collection)
         directory = self.data_dir / "collections" / name
+        if directory.is_dir():  # made after its row: the collection is there (no write)
+            return directory
         with self.transaction() as db:
             created = db.execute(
                 "INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now())
