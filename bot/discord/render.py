@@ -315,9 +315,14 @@ def added_text(article: StoredArticle, new: bool, paragraphs: int, sentences: in
     return f"Added {title}: {' · '.join(facts)}. Members can ask about it now."
 
 
+def page_count(articles: int) -> int:
+    """Pages of the article list (one, when there are none)."""
+    return max(1, -(-articles // ARTICLES_PER_PAGE))
+
+
 def articles_embed(articles: list[StoredArticle], page: int) -> discord.Embed:
     """One page of a server's articles, newest first, each with its link and date."""
-    pages = max(1, -(-len(articles) // ARTICLES_PER_PAGE))
+    pages = page_count(len(articles))
     page = min(max(page, 1), pages)
     newest = sorted(articles, key=lambda a: a.added_at, reverse=True)
     shown = newest[(page - 1) * ARTICLES_PER_PAGE : page * ARTICLES_PER_PAGE]

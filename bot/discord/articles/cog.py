@@ -230,7 +230,7 @@ class ArticlesCog(BotCog, name="Articles"):
 
 def pages_view(page: int, articles: int) -> discord.ui.View | None:
     """Previous and Next under a list longer than a page."""
-    pages = max(1, -(-articles // render.ARTICLES_PER_PAGE))
+    pages = render.page_count(articles)
     page = min(max(page, 1), pages)
     if pages == 1:
         return None
