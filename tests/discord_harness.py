@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -13,10 +12,8 @@ from pathlib import Path
 
 from discord.ext import commands
 
-from bot.discord.app import create_bot
-from bot.discord.service import CorpusService
+from bot.discord.app import create_bot, open_service
 from bot.settings import Settings, load_settings
-from corpus.ingest.library import Library
 from tests.conftest import ARTICLE
 from tests.fake_discord import FakeDiscord
 
@@ -74,15 +71,7 @@ async def running_bot(
     seeds.mkdir(exist_ok=True)
     shutil.copy(ARTICLE, seeds)
     settings = make_settings(fake, seeds, tmp_path / "cache", **overrides)
-    service = CorpusService.open(
-        settings.seeds_dir,
-        cache_dir=settings.cache_dir,
-        max_question_chars=settings.max_question_length,
-        library=Library(settings.data_dir),
-        share_host_articles=settings.share_host_articles,
-        fetch_allow_private=settings.fetch_allow_private,
-        feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
-    )
+    service = open_service(settings)
     bot = create_bot(settings, service, guild_ready_timeout=0.01)
     task = asyncio.create_task(bot.start(TOKEN))
     try:

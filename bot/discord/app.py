@@ -34,7 +34,14 @@ from .respond import Responder
 from .service import CorpusService
 from .tree import QuoteTree
 
-__all__ = ["QuoteBot", "ShardedQuoteBot", "create_bot", "point_discord_at", "run_bot"]
+__all__ = [
+    "QuoteBot",
+    "ShardedQuoteBot",
+    "create_bot",
+    "open_service",
+    "point_discord_at",
+    "run_bot",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -155,9 +162,10 @@ def point_discord_at(settings: Settings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
-    token = _token(settings)
-    service = CorpusService.open(
+def open_service(settings: Settings, seeds_dir: Path | None = None) -> CorpusService:
+    """The corpus service these settings describe: the host's articles opened, each server's
+    collection in DATA_DIR's library."""
+    return CorpusService.open(
         host_seeds_dir(settings, seeds_dir),
         cache_dir=settings.cache_dir,
         config=settings.index_config(),
@@ -167,6 +175,11 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
         fetch_allow_private=settings.fetch_allow_private,
         feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
     )
+
+
+def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
+    token = _token(settings)
+    service = open_service(settings, seeds_dir)
     bot = create_bot(settings, service)
     try:
         asyncio.run(_serve(bot, token))
