@@ -128,13 +128,27 @@ class Responder:
     async def report(self, interaction: discord.Interaction, error: BaseException) -> None:
         """Tell the member about a failed command (and log it unless it was expected), once."""
         interaction.extras[REPORTED] = True
-        if not is_expected(error):
-            command = interaction.command.name if interaction.command else "?"
-            _log.error("Command %s failed", command, exc_info=error)
-        try:
-            await self.send(interaction, content=error_message(error), ephemeral=True)
-        except discord.HTTPException:
-            _log.exception("Could not tell the member about the error")
+        command = interaction.command.name if interaction.command else "?"
+        await _tell(
+            error,
+            f"Command {command} failed",
+            lambda text: self.send(interaction, content=text, ephemeral=True),
+        )
+
+    async def report_in_reply(self, message: discord.Message, error: BaseException) -> None:
+        """Tell the member whose mention failed, in a reply (logged unless expected)."""
+        await _tell(
+            error, "Answering a mention failed", lambda text: self.reply(message, content=text)
+        )
+
+
+async def _tell(error: BaseException, what: str, say: Callable[[str], Awaitable[Any]]) -> None:
+    if not is_expected(error):
+        _log.error(what, exc_info=error)
+    try:
+        await say(error_message(error))
+    except discord.HTTPException:
+        _log.exception("Could not tell the member about the error")
 
 
 async def _first_response(respond: Callable[[], Awaitable[Any]]) -> bool:

@@ -7,7 +7,6 @@ the gate's, sending and error text the responder's.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 import discord
@@ -21,13 +20,10 @@ from .. import render
 from ..cogbase import BotCog
 from ..moderation import is_allowed_channel, question_from_mention
 from ..modlog import write_mod_log
-from ..respond import error_message, is_expected
 from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
 
 __all__ = ["QuoteCog"]
-
-_log = logging.getLogger(__name__)
 
 EMPTY_MENTION = "Ask me a question after the mention, for example: @me Who leads Mali's army?"
 ARTICLES_CHANGED = "The articles have changed since this answer. Please ask again."
@@ -186,12 +182,7 @@ class QuoteCog(BotCog, name="Quotes"):
                 message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
             )
         except Exception as exc:  # the member hears back whatever happened
-            if not is_expected(exc):
-                _log.error("Answering a mention failed", exc_info=exc)
-            try:
-                await self.responder.reply(message, content=error_message(exc))
-            except discord.HTTPException:
-                _log.exception("Could not tell the member about the error")
+            await self.responder.report_in_reply(message, exc)
             return
         await self._mod_log(
             scope.guild_id, message.author.id, message.channel.id, question, pinned.answer
