@@ -1,7 +1,15 @@
 """The corpus core: seeds → paragraphs and sentences → passages → BM25 index → quoted answers
-and summaries. Pure Python, no Discord; front ends use `Corpus` and the models."""
+and summaries. Pure Python, no Discord; front ends use `Corpus` and the models.
 
-from .engine import Corpus
+`Corpus` and the models load on first use (PEP 562), so a process that needs one stage only
+(the child process that reads an untrusted file, corpus/ingest/isolation.py) does not pay for
+the answering stack."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import (
     BadQuestionError,
     CorpusError,
@@ -10,7 +18,10 @@ from .errors import (
     SeedFileError,
     UnknownDocumentError,
 )
-from .models import Answer, Citation, CorpusStats, IndexConfig, Quote, Summary
+
+if TYPE_CHECKING:
+    from .engine import Corpus
+    from .models import Answer, Citation, CorpusStats, IndexConfig, Quote, Summary
 
 __all__ = [
     "Answer",
@@ -27,3 +38,17 @@ __all__ = [
     "Summary",
     "UnknownDocumentError",
 ]
+
+_LAZY = {
+    "Corpus": ".engine",
+    **{name: ".models" for name in ("Answer", "Citation", "CorpusStats", "IndexConfig")},
+    **{name: ".models" for name in ("Quote", "Summary")},
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value

@@ -334,7 +334,7 @@ def _read_article(
 ) -> Document:
     """The article as the index will read it; LibraryError naming why it is no article."""
     try:
-        return article_document(Path(f"{article_id}{suffix}"), body, meta or b"")
+        return article_document(Path(f"{article_id}{suffix}"), body, meta or b"", untrusted=True)
     except SeedFileError as error:
         raise LibraryError(f"Not added: {url or 'the file'} {error.problem}.") from None
 

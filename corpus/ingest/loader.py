@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from ..errors import NoSeedsError, SeedFileError
 from ..models import Document, DocumentMeta
 from .formats import SUFFIXES, extract
+from .isolation import extract_isolated, needs_isolation
 
 __all__ = [
     "META_SUFFIX",
@@ -164,10 +165,17 @@ def _load_document(path: Path, *, meta_allowed: dict[str, tuple[int, int]]) -> D
     return article_document(path, _read_bytes(path), meta_raw)
 
 
-def article_document(path: Path, raw: bytes, meta_raw: bytes = b"") -> Document:
+def article_document(
+    path: Path, raw: bytes, meta_raw: bytes = b"", *, untrusted: bool = False
+) -> Document:
     """The document a file's bytes make, named by `path` (its id is the file's stem), with
-    the metadata file's bytes if it has one. Raises SeedFileError when it holds no article."""
-    found = extract(path, raw)
+    the metadata file's bytes if it has one. Raises SeedFileError when it holds no article.
+    `untrusted` bytes (an article being added) that need heavy parsers are read in a child
+    process within a time and memory limit (corpus/ingest/isolation.py)."""
+    if untrusted and needs_isolation(path, raw):
+        found = extract_isolated(path, raw)
+    else:
+        found = extract(path, raw)
     meta = _parsed_meta(meta_raw, path.with_name(path.stem + META_SUFFIX))
     return Document(
         id=path.stem,
