@@ -23,9 +23,7 @@ _MASKED_LINK = re.compile(
 _CODE = re.compile(r"(`+)([\s\S]*?[^`])\1(?!`)")
 # Everything Discord reads inside angle brackets: user, role and channel mentions, slash
 # command mentions, timestamps, custom emoji, server navigation, and autolinks.
-_ANGLE = re.compile(
-    r"<(?:@[!&]?\d+|#\d+|/[^>\n]+:\d+|a?:\w+:\d+|[a-zA-Z][\w+.-]*:[^\s>]+)>"
-)
+_ANGLE = re.compile(r"<(?:@[!&]?\d+|#\d+|/[^>\n]+:\d+|a?:\w+:\d+|[a-zA-Z][\w+.-]*:[^\s>]+)>")
 _EVERYONE = re.compile(r"@(?:everyone|here)", re.IGNORECASE)
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<]+")
 _URL_TAIL = ".,:;\"')]"
