@@ -19,6 +19,7 @@ from corpus.ingest.formats import SUFFIXES
 from .. import render
 from ..cogbase import BotCog
 from ..moderation import Cooldown
+from ..respond import NO_PINGS
 from ..service import SERVER, SHARED, Scope, scope_of
 
 __all__ = ["ArticlesCog"]
@@ -224,7 +225,9 @@ class ArticlesCog(BotCog, name="Articles"):
             return
         stored = await self.service.articles(interaction.guild_id)
         await interaction.response.edit_message(
-            embed=render.articles_embed(stored, page), view=pages_view(page, len(stored))
+            embed=render.articles_embed(stored, page),
+            view=pages_view(page, len(stored)),
+            allowed_mentions=NO_PINGS,
         )
 
 

@@ -22,12 +22,17 @@ from ..moderation import is_allowed_channel, question_from_mention
 from ..modlog import write_mod_log
 from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
+from .reference import parse_reference
 
 __all__ = ["QuoteCog"]
 
 EMPTY_MENTION = "Ask me a question after the mention, for example: @me Who leads Mali's army?"
 ARTICLES_CHANGED = "The articles have changed since this answer. Please ask again."
 UNKNOWN_PARAGRAPH = "I don't know that paragraph. Pick one from the list as you type."
+MALFORMED_PARAGRAPH = (
+    "I don't know that paragraph: it should look like `shared/article-id#3`. Pick one from the "
+    "list as you type."
+)
 
 
 class QuoteCog(BotCog, name="Quotes"):
@@ -89,12 +94,16 @@ class QuoteCog(BotCog, name="Quotes"):
     @app_commands.describe(paragraph="The paragraph to show (start typing to search)")
     async def source(self, interaction: discord.Interaction, paragraph: str) -> None:
         """Show a cited paragraph in full, with the paragraphs around it."""
-        set_name, _, rest = paragraph.partition("/")
-        doc_id, _, number = rest.rpartition("#")
-        corpus = await self.service.corpus_holding(set_name, doc_id, scope_of(interaction))
+        reference = parse_reference(paragraph)
+        if reference is None:
+            await self.responder.send(interaction, content=MALFORMED_PARAGRAPH, ephemeral=True)
+            return
+        corpus = await self.service.corpus_holding(
+            reference.set_name, reference.doc_id, scope_of(interaction)
+        )
         shown = (
-            corpus.paragraph_with_neighbours(doc_id, int(number))
-            if corpus is not None and number.isdigit()
+            corpus.paragraph_with_neighbours(reference.doc_id, reference.number)
+            if corpus is not None
             else None
         )
         if shown is None:
