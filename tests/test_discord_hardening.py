@@ -10,9 +10,21 @@ import pytest
 
 from tests.discord_harness import running_bot
 from tests.fake_discord import (
+    BOT_ID,
+    BOT_USER,
+    CHANNEL_ID,
+    GUILD_ID,
     NEWS_CHANNEL_ID,
+    OTHER_CHANNEL_ID,
+    OTHER_GUILD_CHANNEL_ID,
+    OTHER_GUILD_ID,
+    USER_ID,
     Channel,
+    FakeDiscord,
+    member_payload,
+    message_payload,
     slash,
+    user_payload,
 )
 from tests.local_site import serve
 from tests.markdown_check import live_markup
@@ -114,5 +126,125 @@ def test_a_malformed_source_reference_gets_a_clear_message(tmp_path, number):
                 slash("source", paragraph="shared/niger-coup-2023#999999")
             )
             assert "don't know that paragraph" in known.body["data"]["content"]
+
+    run(scenario())
+
+
+def mention(question: str, *, user_id: int, channel_id: int = CHANNEL_ID, guild_id=GUILD_ID):
+    """A member's message that mentions the bot, in a server's channel."""
+    member = {k: v for k, v in member_payload(user_id, f"member{user_id}").items() if k != "user"}
+    return message_payload(
+        {"content": f"<@{BOT_ID}> {question}"},
+        author=user_payload(user_id, f"member{user_id}"),
+        channel_id=channel_id,
+        mentions=[BOT_USER],
+        guild_id=str(guild_id),
+        member=member,
+    )
+
+
+def bot_messages(fake: FakeDiscord, channel_id: int) -> list[dict]:
+    return [
+        r.body for r in fake.sent("POST", rf"/channels/{channel_id}/messages$") if r.status == 200
+    ]
+
+
+async def answered_in(fake: FakeDiscord, channel_id: int, count: int) -> None:
+    """Wait for the bot's `count`-th message in a channel. Events are handled in the order
+    they arrive, so a reply to a later mention means every earlier one has been seen."""
+    await fake.wait_for(
+        lambda: len(bot_messages(fake, channel_id)) >= count,
+        timeout=30,
+        what=f"{count} message(s) in {channel_id}",
+    )
+
+
+QUESTION = "Where will army chiefs meet?"
+
+
+def test_forty_mentions_from_one_member_get_the_budget_of_replies_and_one_notice(tmp_path):
+    async def scenario():
+        async with running_bot(
+            tmp_path,
+            COOLDOWN_RATE="100",
+            MENTION_REPLIES_PER_MEMBER="4",
+            MENTION_REPLY_WINDOW_SECONDS="3600",
+        ) as env:
+            for _ in range(40):
+                await env.fake.dispatch("MESSAGE_CREATE", mention(QUESTION, user_id=USER_ID))
+            # Another member in the same channel, and members elsewhere, are still answered.
+            await env.fake.dispatch("MESSAGE_CREATE", mention(QUESTION, user_id=USER_ID + 1))
+            await env.fake.dispatch(
+                "MESSAGE_CREATE",
+                mention(QUESTION, user_id=USER_ID + 2, channel_id=OTHER_CHANNEL_ID),
+            )
+            await env.fake.dispatch(
+                "MESSAGE_CREATE",
+                mention(
+                    QUESTION,
+                    user_id=USER_ID + 3,
+                    channel_id=OTHER_GUILD_CHANNEL_ID,
+                    guild_id=OTHER_GUILD_ID,
+                ),
+            )
+            await answered_in(env.fake, OTHER_GUILD_CHANNEL_ID, 1)
+            await answered_in(env.fake, OTHER_CHANNEL_ID, 1)
+            await env.settled()
+            sent = bot_messages(env.fake, CHANNEL_ID)
+            answers = [m for m in sent if m.get("embeds")]
+            notices = [m for m in sent if "mentioning me quickly" in (m.get("content") or "")]
+            assert len(answers) == 4 + 1  # the member's budget, and the other member's answer
+            assert len(notices) == 1 and len(sent) == 6
+            assert "Ghana" in bot_messages(env.fake, OTHER_GUILD_CHANNEL_ID)[0]["embeds"][0][
+                "description"
+            ].replace("**", "")
+
+    run(scenario())
+
+
+def test_a_crowd_in_one_channel_gets_the_channel_budget_and_the_server_budget_holds(tmp_path):
+    async def scenario():
+        async with running_bot(
+            tmp_path,
+            COOLDOWN_RATE="100",
+            MENTION_REPLIES_PER_CHANNEL="3",
+            MENTION_REPLIES_PER_SERVER="6",
+            MENTION_REPLY_WINDOW_SECONDS="3600",
+        ) as env:
+            for n in range(10):  # ten members, one mention each
+                await env.fake.dispatch("MESSAGE_CREATE", mention(QUESTION, user_id=USER_ID + n))
+            # Same server, another channel: its own budget, within the server's.
+            await env.fake.dispatch(
+                "MESSAGE_CREATE", mention(QUESTION, user_id=USER_ID, channel_id=OTHER_CHANNEL_ID)
+            )
+            await answered_in(env.fake, OTHER_CHANNEL_ID, 1)
+            await env.settled()
+            in_channel = bot_messages(env.fake, CHANNEL_ID)
+            assert len([m for m in in_channel if m.get("embeds")]) == 3
+            (notice,) = [m for m in in_channel if not m.get("embeds")]
+            assert "in this channel just now" in notice["content"]
+            # Server: 3 answers + the channel's notice + 1 answer spent; one reply left, then
+            # the server's notice once, then quiet.
+            for n in range(4):
+                await env.fake.dispatch(
+                    "MESSAGE_CREATE",
+                    mention(QUESTION, user_id=USER_ID + 20 + n, channel_id=OTHER_CHANNEL_ID),
+                )
+            await env.fake.dispatch(
+                "MESSAGE_CREATE",
+                mention(
+                    QUESTION,
+                    user_id=USER_ID + 30,
+                    channel_id=OTHER_GUILD_CHANNEL_ID,
+                    guild_id=OTHER_GUILD_ID,
+                ),
+            )
+            await answered_in(env.fake, OTHER_GUILD_CHANNEL_ID, 1)
+            await env.settled()
+            elsewhere = bot_messages(env.fake, OTHER_CHANNEL_ID)
+            assert len([m for m in elsewhere if m.get("embeds")]) == 2
+            (notice,) = [m for m in elsewhere if not m.get("embeds")]
+            assert "in this server just now" in notice["content"]
+            assert bot_messages(env.fake, OTHER_GUILD_CHANNEL_ID)[0]["embeds"]
 
     run(scenario())

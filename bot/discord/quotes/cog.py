@@ -17,6 +17,7 @@ from corpus.answering.question import LONGEST_ALLOWED_QUESTION
 from corpus.models import Answer
 
 from .. import render
+from ..budget import ReplyBudget
 from ..cogbase import BotCog
 from ..moderation import is_allowed_channel, question_from_mention
 from ..modlog import write_mod_log
@@ -38,6 +39,12 @@ MALFORMED_PARAGRAPH = (
 class QuoteCog(BotCog, name="Quotes"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.mention_replies = ReplyBudget(
+            per_member=self.settings.mention_replies_per_member,
+            per_channel=self.settings.mention_replies_per_channel,
+            per_server=self.settings.mention_replies_per_server,
+            period=self.settings.mention_reply_window_seconds,
+        )
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
         )
@@ -175,6 +182,12 @@ class QuoteCog(BotCog, name="Quotes"):
         parent = getattr(message.channel, "parent_id", None)
         if not is_allowed_channel(self.settings.allowed_channel_ids, message.channel.id, parent):
             return  # silent: answering elsewhere would defeat the moderators' choice
+        guild_id = message.guild.id if message.guild else None
+        verdict = self.mention_replies.admit(guild_id, message.channel.id, message.author.id)
+        if verdict.action != "reply":
+            if verdict.notice is not None:
+                await self.responder.reply(message, content=verdict.notice)
+            return
         question = question_from_mention(message.content, me.id)
         refusal = (
             EMPTY_MENTION
@@ -185,7 +198,7 @@ class QuoteCog(BotCog, name="Quotes"):
             await self.responder.reply(message, content=refusal)
             return
         try:
-            scope = Scope(message.guild.id if message.guild else None, message.channel.id, parent)
+            scope = Scope(guild_id, message.channel.id, parent)
             pinned = await self.service.ask(question, scope=scope)
             await self.responder.reply(
                 message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
