@@ -117,6 +117,9 @@ class Settings(BaseModel):
     feed_interval_minutes: float = Field(
         default=15.0, gt=0, le=24 * 60, alias="FEED_INTERVAL_MINUTES"
     )
+    # New feed articles a server's channels get a post for, per hour; the rest are added
+    # without a post (one notice per hour says so).
+    feed_posts_per_hour: int = Field(default=30, ge=1, le=10_000, alias="FEED_POSTS_PER_HOUR")
     dev_guild_id: int | None = Field(default=None, alias="DEV_GUILD_ID")
     discord_api_base_url: str = Field(
         default=DISCORD_API_BASE_URL, pattern=r"^https?://\S+$", alias="DISCORD_API_BASE_URL"
@@ -186,6 +189,7 @@ DISCORD_ONLY = frozenset(
             "article_adds_per_hour",
             "feed_check_seconds",
             "feed_interval_minutes",
+            "feed_posts_per_hour",
         }
     )
 )

@@ -248,3 +248,50 @@ def test_a_crowd_in_one_channel_gets_the_channel_budget_and_the_server_budget_ho
             assert bot_messages(env.fake, OTHER_GUILD_CHANNEL_ID)[0]["embeds"]
 
     run(scenario())
+
+
+def test_a_feed_that_brings_many_items_gets_the_servers_post_budget_and_one_notice(
+    tmp_path, feed_site
+):
+    settings = {
+        "FETCH_ALLOW_PRIVATE": "true",
+        "COOLDOWN_RATE": "100",
+        "FEED_CHECK_SECONDS": "0.1",
+        "FEED_INTERVAL_MINUTES": "0.002",
+        "FEED_POSTS_PER_HOUR": "2",
+    }
+    posts = rf"/channels/{NEWS_CHANNEL_ID}/messages"
+    stories = [
+        (f"s{n}", f"Harbour notice {n}", f"The harbour posted notice {n}.") for n in range(6)
+    ]
+
+    async def scenario():
+        async with running_bot(tmp_path, **settings) as env:
+            await final_reply(
+                env.fake,
+                slash(
+                    "feed", "add", url=feed_site.url("/feed.xml"), channel=Channel(NEWS_CHANNEL_ID)
+                ),
+                permissions=ADMIN,
+            )
+            publish(feed_site, [*stories, ("bridge", "Valley bridge reopens", "It reopened.")])
+            await env.fake.wait_for(lambda: len(env.fake.sent("POST", posts)) >= 3, timeout=20)
+            # Every new item has been taken off the queue: none is posted later.
+            service = env.bot.get_cog("Feeds").service
+            for _ in range(200):
+                if not await service.unposted():
+                    break
+                await asyncio.sleep(0.05)
+            assert not await service.unposted()
+            sent = [r.body for r in env.fake.sent("POST", posts)]
+            assert len([m for m in sent if m.get("embeds")]) == 2
+            (notice,) = [m for m in sent if not m.get("embeds")]
+            assert "than I post in an hour" in notice["content"]
+            assert notice["allowed_mentions"] == {"parse": []}
+            # All six are articles of the server all the same.
+            answer = await final_reply(
+                env.fake, slash("ask", question="Which notice did the harbour post, notice 5?")
+            )
+            assert "notice 5" in answer["embeds"][0]["description"].replace("**", "")
+
+    run(scenario())
