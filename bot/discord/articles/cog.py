@@ -124,7 +124,7 @@ class ArticlesCog(BotCog, name="Articles"):
         removed = await self.service.remove(guild_id, article)
         await self.responder.send(
             interaction,
-            content=f"Removed **{render.echo(removed.title, 200)}** (`{removed.id}`).",
+            content=f"Removed **{render.echo(removed.title, 200)}** ({render.code(removed.id)}).",
             ephemeral=True,
         )
 
@@ -162,7 +162,9 @@ class ArticlesCog(BotCog, name="Articles"):
             set_name,
             article_id or None,  # type: ignore[arg-type]
         )
-        what = f"the article `{article_id}`" if article_id else render.SET_LABELS[set_name]
+        what = (
+            f"the article {render.code(article_id)}" if article_id else render.SET_LABELS[set_name]
+        )
         await self.responder.send(
             interaction,
             content=f"This channel now answers from {what} only. `/article unpin` undoes it.",
