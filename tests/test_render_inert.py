@@ -10,6 +10,7 @@ timestamps, and no heading, list or block quote at all.
 from __future__ import annotations
 
 import datetime
+import re
 
 import discord
 from hypothesis import HealthCheck, given, settings
@@ -119,9 +120,10 @@ def foreign(outputs: list[discord.Embed | str]) -> list[Live]:
     source=texts,
     points=st.lists(small, max_size=12),
     linked=st.booleans(),
+    limit=st.integers(min_value=1, max_value=60),
 )
 def test_no_renderer_lets_untrusted_text_make_links_mentions_or_blocks(
-    text, other, title, source, points, linked
+    text, other, title, source, points, linked, limit
 ):
     url = ARTICLE_URL if linked else None
     cited = citation(title, url=url, source=source)
@@ -196,6 +198,7 @@ def test_no_renderer_lets_untrusted_text_make_links_mentions_or_blocks(
         render.mod_log_text(7, CHANNEL_ID, other, answered),
         render.help_embed(),
         render.echo(text, 500),
+        render.echo(text, limit),  # cut anywhere: never between an escape and its character
         error_message(CorpusError(text)),
     ]
     assert foreign(outputs) == []
@@ -219,3 +222,11 @@ def test_the_phishing_sentence_from_the_issue_keeps_no_live_link_when_a_word_in_
     assert [live for live in found if live.kind == "link"] == []
     assert found == []
     assert "**signed order**" in embed.description  # still highlighted
+
+
+@given(text=texts)
+def test_inert_text_shows_word_for_word(text):
+    """What Discord shows of `inert(text)` (escapes consumed, the zero-width space after @ not
+    seen) is `text` itself: the quote is still verbatim."""
+    shown = re.sub(r"\\([^0-9A-Za-z\s])", r"\1", render.inert(text)).replace("@\u200b", "@")
+    assert shown == text
