@@ -89,6 +89,20 @@ class Settings(BaseModel):
     admin_role_ids: frozenset[int] = Field(default=frozenset(), alias="ADMIN_ROLE_IDS")
     cooldown_rate: int = Field(default=3, ge=1, le=100, alias="COOLDOWN_RATE")
     cooldown_seconds: float = Field(default=30.0, gt=0, le=3600, alias="COOLDOWN_SECONDS")
+    # Replies to mentions (answers, refusals, hints) per member, channel and server in each
+    # MENTION_REPLY_WINDOW_SECONDS; past a budget the bot says so once and then stays quiet.
+    mention_replies_per_member: int = Field(
+        default=5, ge=1, le=1000, alias="MENTION_REPLIES_PER_MEMBER"
+    )
+    mention_replies_per_channel: int = Field(
+        default=20, ge=1, le=10_000, alias="MENTION_REPLIES_PER_CHANNEL"
+    )
+    mention_replies_per_server: int = Field(
+        default=60, ge=1, le=100_000, alias="MENTION_REPLIES_PER_SERVER"
+    )
+    mention_reply_window_seconds: float = Field(
+        default=60.0, gt=0, le=24 * 3600, alias="MENTION_REPLY_WINDOW_SECONDS"
+    )
     ephemeral_by_default: bool = Field(default=True, alias="EPHEMERAL_BY_DEFAULT")
     mod_log_channel_id: int | None = Field(default=None, alias="MOD_LOG_CHANNEL_ID")
     # Whether every server also answers from the host's articles (SEEDS_DIR or the default
@@ -103,6 +117,9 @@ class Settings(BaseModel):
     feed_interval_minutes: float = Field(
         default=15.0, gt=0, le=24 * 60, alias="FEED_INTERVAL_MINUTES"
     )
+    # New feed articles a server's channels get a post for, per hour; the rest are added
+    # without a post (one notice per hour says so).
+    feed_posts_per_hour: int = Field(default=30, ge=1, le=10_000, alias="FEED_POSTS_PER_HOUR")
     dev_guild_id: int | None = Field(default=None, alias="DEV_GUILD_ID")
     discord_api_base_url: str = Field(
         default=DISCORD_API_BASE_URL, pattern=r"^https?://\S+$", alias="DISCORD_API_BASE_URL"
@@ -159,7 +176,7 @@ DISCORD_ONLY = frozenset(
     for name, field in Settings.model_fields.items()
     if field.alias
     and (
-        name.startswith(("discord_", "shard_", "cooldown_"))
+        name.startswith(("discord_", "shard_", "cooldown_", "mention_"))
         or name
         in {
             "allowed_channel_ids",
@@ -172,6 +189,7 @@ DISCORD_ONLY = frozenset(
             "article_adds_per_hour",
             "feed_check_seconds",
             "feed_interval_minutes",
+            "feed_posts_per_hour",
         }
     )
 )

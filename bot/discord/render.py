@@ -6,10 +6,10 @@ whole (and the reader is told), because half a sentence is not a quote.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
 
 from corpus.ingest.feeds import Feed
 from corpus.ingest.library import StoredArticle
@@ -21,10 +21,13 @@ __all__ = [
     "ParagraphView",
     "about_embed",
     "answer_embed",
+    "code",
     "context_embed",
     "echo",
     "embed_size",
+    "flat",
     "help_embed",
+    "inert",
     "mod_log_text",
     "paragraph_embed",
     "summary_embed",
@@ -51,9 +54,81 @@ ParagraphView = ParagraphText
 
 
 def echo(text: str, limit: int) -> str:
-    """User or article text made inert: no markdown, no pings, at most `limit` characters."""
-    safe = escape_mentions(escape_markdown(text))
-    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+    """User or article text made inert (see `inert`), at most `limit` characters: cut between
+    whole escaped characters, never between a backslash and the character it escapes."""
+    return _joined(_inert_units(text), limit)
+
+
+def inert(text: str) -> str:
+    """`text` as Discord shows it, word for word, with nothing in it read as markup: every
+    character Discord's markdown may treat specially is backslash-escaped, and @everyone and
+    @here are broken with a zero-width space.
+
+    discord.py's `escape_markdown` escapes one greedy match per line, and escaping the pieces
+    between highlighted words separately let a masked link live across a highlight; escaping
+    each character once, before anything is highlighted, leaves no piece that can combine."""
+    return "".join(_inert_units(text))
+
+
+# Markup anywhere in a line: emphasis, underline, strike, spoilers, code, masked links
+# `[..](..)`, everything in angle brackets (mentions <@id> <@&id> <#id> </cmd:id>, timestamps,
+# emoji, autolinks <https://..>), headings, block quotes, and the colon of a URL's scheme, so
+# an address in an article shows as text and is not a link: the only links in the bot's posts
+# are the ones it made to the articles themselves (a visible address is still one the bot would
+# be lending its name to, in a public feed post).
+_ALWAYS_ESCAPED = frozenset("\\*_~`|[]()<>#:")
+# Markup only at the start of a line (after spaces): lists `- ` `+ ` and subtext `-# `.
+_LINE_START_ESCAPED = frozenset("-+")
+_PINGS = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+_NEWLINES = frozenset("\n\r\u2028\u2029")
+
+
+def _inert_units(text: str) -> list[str]:
+    """One string per character of `text`: the character as it must be sent to show as
+    itself. Highlights and cuts work on these units, so offsets into `text` stay valid and no
+    cut or `**` lands between a backslash and the character it escapes."""
+    units: list[str] = []
+    line_start = True  # only spaces and tabs since the start of the line
+    number_start = False  # a number at the start of the line: `1.` would begin a list
+    pings = {match.start() for match in _PINGS.finditer(text)}
+    for index, char in enumerate(text):
+        if char in _ALWAYS_ESCAPED or (char in _LINE_START_ESCAPED and line_start):
+            unit = "\\" + char
+        elif char == "." and number_start:
+            unit = "\\."
+        elif index in pings:
+            unit = "@\u200b"
+        else:
+            unit = char
+        units.append(unit)
+        number_start = char in "0123456789" and (line_start or number_start)
+        line_start = char in _NEWLINES or (line_start and char in " \t")
+    return units
+
+
+def _joined(units: list[str], limit: int) -> str:
+    if sum(len(unit) for unit in units) <= limit:
+        return "".join(units)
+    kept, size = [], 0
+    for unit in units:
+        if size + len(unit) > limit - 1:
+            break
+        kept.append(unit)
+        size += len(unit)
+    return "".join(kept) + "…"
+
+
+def flat(text: str, limit: int) -> str:
+    """Text for the places Discord shows as plain text (embed footers and author names): no
+    markup is read there, so escaping would only show backslashes. Cut to `limit`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def code(text: str, limit: int = 100) -> str:
+    """`text` as inline code (ids): nothing inside a code span is markup, so it is only kept
+    from closing the span early or running over lines."""
+    cleaned = " ".join(text.replace("`", "'").split())[:limit] or "?"
+    return f"`{cleaned}`"
 
 
 def embed_size(embed: discord.Embed) -> int:
@@ -67,7 +142,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
     title = echo(answer.question, TITLE_LIMIT)
     if answer.outcome == "closest" and answer.quotes:
         embed = _quotes_embed(title, [answer.quotes[0]], CLOSEST_COLOUR)
-        embed.set_author(name=echo(answer.reason or "", FIELD_NAME_LIMIT))
+        embed.set_author(name=flat(answer.reason or "", FIELD_NAME_LIMIT))
         embed.set_footer(
             text=f"Shown as the closest passage, not as an answer: the model is "
             f"{answer.confidence:.0%} sure it answers, and answers only when surer. "
@@ -131,12 +206,22 @@ def _quotes_embed(title: str, quotes: list[Quote], colour: discord.Colour) -> di
 
 def _bold_matches(quote: Quote) -> str:
     """The quote, escaped, with the words that matched the question in bold."""
+    return _in_bold(quote.text, _merged(quote.text, quote.highlights))
+
+
+def _in_bold(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` made inert as a whole, then the spans (offsets into `text`, in order) wrapped
+    in `**`: the bold goes around whole escaped characters, never inside an escape."""
+    units = _inert_units(text)
     parts, position = [], 0
-    for start, end in _merged(quote.text, quote.highlights):
-        parts.append(echo(quote.text[position:start], 10**6))
-        parts.append(f"**{echo(quote.text[start:end], 10**6)}**")
+    for start, end in spans:
+        start, end = max(start, position), min(end, len(text))
+        if start >= end:
+            continue  # "****" is not bold, and could pair with another "**"
+        parts.append("".join(units[position:start]))
+        parts.append("**" + "".join(units[start:end]) + "**")
         position = end
-    parts.append(echo(quote.text[position:], 10**6))
+    parts.append("".join(units[position:]))
     return "".join(parts)
 
 
@@ -177,10 +262,9 @@ def _sources_value(numbered: list[tuple[int, Quote]]) -> str:
 
 def citation_text(citation: Citation) -> str:
     """`[title ¶ n](url)` when the article has a link, then the sentence, source and date."""
-    title = echo(citation.title, 120)
-    where = f"{title} ¶ {citation.paragraph}"
+    where = f"{echo(_link_text(citation.title), 120)} ¶ {citation.paragraph}"
     link = safe_link(citation.url)
-    cited = f"[{_link_text(where)}]({link})" if link else f"{where} (`{citation.doc_id}`)"
+    cited = f"[{where}]({link})" if link else f"{where} ({code(citation.doc_id)})"
     facts = [f"sentence {citation.sentence}"]
     if citation.source:
         facts.append(echo(citation.source, 80))
@@ -206,6 +290,8 @@ _URL_SAFE = ":/?#@!$&'*+,;=%-._~"
 
 
 def _link_text(text: str) -> str:
+    """Raw text for inside a masked link's brackets (before it is made inert): Discord's link
+    rule does not honour escapes there, so brackets are replaced, not escaped."""
     return text.replace("[", "(").replace("]", ")")
 
 
@@ -254,11 +340,7 @@ def _paragraph_block(paragraph: ParagraphView, *, is_target: bool) -> str:
 def _highlighted(paragraph: ParagraphView) -> str:
     if paragraph.highlight is None:
         return echo(paragraph.text, 10**6)
-    start, end = paragraph.highlight
-    text = paragraph.text
-    return (
-        echo(text[:start], 10**6) + f"**{echo(text[start:end], 10**6)}**" + echo(text[end:], 10**6)
-    )
+    return _in_bold(paragraph.text, [paragraph.highlight])
 
 
 SET_LABELS = {"server": "This server's articles", "shared": "Shared with every server"}
@@ -270,7 +352,7 @@ def about_embed(sets: list[tuple[str, CorpusStats]]) -> discord.Embed:
     for name, stats in sets:
         built = int(stats.built_at.timestamp())
         lines.append(
-            f"**{SET_LABELS.get(name, name)}**: {len(stats.documents)} article(s), "
+            f"**{echo(SET_LABELS.get(name, name), 100)}**: {len(stats.documents)} article(s), "
             f"{stats.sentences} sentences, {stats.passages} passages, {stats.vocabulary} "
             f"distinct terms; index built <t:{built}:R> (<t:{built}:f>)."
         )
@@ -284,7 +366,7 @@ def about_embed(sets: list[tuple[str, CorpusStats]]) -> discord.Embed:
         embed.add_field(
             name=echo(document.title, FIELD_NAME_LIMIT),
             value=(
-                f"`{echo(document.id, 200)}` · {document.characters:,} characters, "
+                f"{code(document.id, 200)} · {document.characters:,} characters, "
                 f"{document.paragraphs} paragraphs, {document.sentences} sentences"
             ),
             inline=False,
@@ -304,7 +386,7 @@ _UNLINKED_ENTRY = 150 + 3 * 60 + 40
 
 def added_text(article: StoredArticle, new: bool, paragraphs: int, sentences: int) -> str:
     """What an admin reads after /article add."""
-    title = f"**{echo(article.title, 200)}** (`{echo(article.id, 80)}`)"
+    title = f"**{echo(article.title, 200)}** ({code(article.id, 80)})"
     if not new:
         return f"Already here: {title}. Nothing was added."
     facts = [f"{paragraphs} paragraphs, {sentences} sentences"]
@@ -332,8 +414,8 @@ def articles_embed(articles: list[StoredArticle], page: int) -> discord.Embed:
         return embed
     lines = []
     for article in shown:
-        title = _link_text(echo(article.title, 150))
-        facts = [f"`{echo(article.id, 60)}`"]
+        title = echo(_link_text(article.title), 150)
+        facts = [code(article.id, 60)]
         facts.extend(echo(f, 60) for f in (article.source, article.published) if f)
         facts.append(f"added {article.added_at[:10]}")
         link = safe_link(article.url)
@@ -365,7 +447,7 @@ def feed_item_embed(article: StoredArticle, summary: Summary | None) -> discord.
             lines.append(line)
             size += len(line) + 1
         embed.description = "\n".join(lines)
-    facts = [echo(f, 80) for f in (article.source, article.published) if f]
+    facts = [flat(f, 80) for f in (article.source, article.published) if f]
     facts.append("Ask me about it with /ask.")
     embed.set_footer(text=" · ".join(facts))
     return embed
@@ -426,6 +508,8 @@ def mod_log_text(user_id: int, channel_id: int | None, question: str, answer: An
         lines.append("Not answered from the articles.")
     for n, quote in enumerate(cited, start=1):
         c = quote.citation
-        lines.append(f"[{n}] `{c.doc_id}` ¶{c.paragraph} s{c.sentence}: “{echo(quote.text, 400)}”")
+        lines.append(
+            f"[{n}] {code(c.doc_id)} ¶{c.paragraph} s{c.sentence}: “{echo(quote.text, 400)}”"
+        )
     text = "\n".join(lines)
     return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"

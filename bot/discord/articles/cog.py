@@ -19,6 +19,7 @@ from corpus.ingest.formats import SUFFIXES
 from .. import render
 from ..cogbase import BotCog
 from ..moderation import Cooldown
+from ..respond import NO_PINGS
 from ..service import SERVER, SHARED, Scope, scope_of
 
 __all__ = ["ArticlesCog"]
@@ -123,7 +124,7 @@ class ArticlesCog(BotCog, name="Articles"):
         removed = await self.service.remove(guild_id, article)
         await self.responder.send(
             interaction,
-            content=f"Removed **{render.echo(removed.title, 200)}** (`{removed.id}`).",
+            content=f"Removed **{render.echo(removed.title, 200)}** ({render.code(removed.id)}).",
             ephemeral=True,
         )
 
@@ -161,7 +162,9 @@ class ArticlesCog(BotCog, name="Articles"):
             set_name,
             article_id or None,  # type: ignore[arg-type]
         )
-        what = f"the article `{article_id}`" if article_id else render.SET_LABELS[set_name]
+        what = (
+            f"the article {render.code(article_id)}" if article_id else render.SET_LABELS[set_name]
+        )
         await self.responder.send(
             interaction,
             content=f"This channel now answers from {what} only. `/article unpin` undoes it.",
@@ -224,7 +227,9 @@ class ArticlesCog(BotCog, name="Articles"):
             return
         stored = await self.service.articles(interaction.guild_id)
         await interaction.response.edit_message(
-            embed=render.articles_embed(stored, page), view=pages_view(page, len(stored))
+            embed=render.articles_embed(stored, page),
+            view=pages_view(page, len(stored)),
+            allowed_mentions=NO_PINGS,
         )
 
 

@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import tasks
 
 from .. import render
+from ..budget import TokenBuckets
 from ..cogbase import BotCog
 from ..respond import NO_PINGS
 from ..service import guild_of
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
 __all__ = ["FeedsCog"]
 
 _log = logging.getLogger(__name__)
+
+POST_PERIOD_SECONDS = 3600.0
+OVER_POST_BUDGET = (
+    "More new articles came from this server's feeds than I post in an hour. The rest are "
+    "added without a post: members can ask about them, and `/articles` lists them."
+)
 
 
 def _channel_refusal(channel: discord.TextChannel, guild_id: int) -> str | None:
@@ -56,6 +63,10 @@ class FeedsCog(BotCog, name="Feeds"):
         super().__init__(*args, **kwargs)
         self.poller = tasks.loop(seconds=self.settings.feed_check_seconds)(self._poll)
         self.poller.before_loop(self._until_ready)
+        # A feed can bring many items each poll, and a server can follow many feeds: its
+        # channels get at most FEED_POSTS_PER_HOUR posts, and one notice an hour past that.
+        self.posts = TokenBuckets(self.settings.feed_posts_per_hour, POST_PERIOD_SECONDS)
+        self.over_budget_notices = TokenBuckets(1, POST_PERIOD_SECONDS)
 
     async def cog_load(self) -> None:
         self.poller.start()
@@ -161,10 +172,19 @@ class FeedsCog(BotCog, name="Feeds"):
             return
         if not await self.service.claim(item):
             return  # posted already (by this process or another)
+        # Claimed either way: an item held back for later would stand in the queue before
+        # other servers' items round after round.
+        if self.posts.wait(guild_id) > 0:
+            if self.over_budget_notices.wait(guild_id) <= 0:
+                self.over_budget_notices.take(guild_id)
+                await self._send(channel, content=OVER_POST_BUDGET)
+            return
+        self.posts.take(guild_id)
         summary = await self.service.article_summary(guild_id, item.article.id)
+        await self._send(channel, embed=render.feed_item_embed(item.article, summary))
+
+    async def _send(self, channel: discord.TextChannel, **message: Any) -> None:
         try:
-            await channel.send(
-                embed=render.feed_item_embed(item.article, summary), allowed_mentions=NO_PINGS
-            )
+            await channel.send(allowed_mentions=NO_PINGS, **message)
         except discord.HTTPException:
-            _log.exception("Could not post a feed article to channel %s", item.channel_id)
+            _log.exception("Could not post a feed article to channel %s", channel.id)

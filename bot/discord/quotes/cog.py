@@ -17,22 +17,34 @@ from corpus.answering.question import LONGEST_ALLOWED_QUESTION
 from corpus.models import Answer
 
 from .. import render
+from ..budget import ReplyBudget
 from ..cogbase import BotCog
 from ..moderation import is_allowed_channel, question_from_mention
 from ..modlog import write_mod_log
 from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
+from .reference import parse_reference
 
 __all__ = ["QuoteCog"]
 
 EMPTY_MENTION = "Ask me a question after the mention, for example: @me Who leads Mali's army?"
 ARTICLES_CHANGED = "The articles have changed since this answer. Please ask again."
 UNKNOWN_PARAGRAPH = "I don't know that paragraph. Pick one from the list as you type."
+MALFORMED_PARAGRAPH = (
+    "I don't know that paragraph: it should look like `shared/article-id#3`. Pick one from the "
+    "list as you type."
+)
 
 
 class QuoteCog(BotCog, name="Quotes"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.mention_replies = ReplyBudget(
+            per_member=self.settings.mention_replies_per_member,
+            per_channel=self.settings.mention_replies_per_channel,
+            per_server=self.settings.mention_replies_per_server,
+            period=self.settings.mention_reply_window_seconds,
+        )
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
         )
@@ -89,12 +101,16 @@ class QuoteCog(BotCog, name="Quotes"):
     @app_commands.describe(paragraph="The paragraph to show (start typing to search)")
     async def source(self, interaction: discord.Interaction, paragraph: str) -> None:
         """Show a cited paragraph in full, with the paragraphs around it."""
-        set_name, _, rest = paragraph.partition("/")
-        doc_id, _, number = rest.rpartition("#")
-        corpus = await self.service.corpus_holding(set_name, doc_id, scope_of(interaction))
+        reference = parse_reference(paragraph)
+        if reference is None:
+            await self.responder.send(interaction, content=MALFORMED_PARAGRAPH, ephemeral=True)
+            return
+        corpus = await self.service.corpus_holding(
+            reference.set_name, reference.doc_id, scope_of(interaction)
+        )
         shown = (
-            corpus.paragraph_with_neighbours(doc_id, int(number))
-            if corpus is not None and number.isdigit()
+            corpus.paragraph_with_neighbours(reference.doc_id, reference.number)
+            if corpus is not None
             else None
         )
         if shown is None:
@@ -166,6 +182,12 @@ class QuoteCog(BotCog, name="Quotes"):
         parent = getattr(message.channel, "parent_id", None)
         if not is_allowed_channel(self.settings.allowed_channel_ids, message.channel.id, parent):
             return  # silent: answering elsewhere would defeat the moderators' choice
+        guild_id = message.guild.id if message.guild else None
+        verdict = self.mention_replies.admit(guild_id, message.channel.id, message.author.id)
+        if verdict.action != "reply":
+            if verdict.notice is not None:
+                await self.responder.reply(message, content=verdict.notice)
+            return
         question = question_from_mention(message.content, me.id)
         refusal = (
             EMPTY_MENTION
@@ -176,7 +198,7 @@ class QuoteCog(BotCog, name="Quotes"):
             await self.responder.reply(message, content=refusal)
             return
         try:
-            scope = Scope(message.guild.id if message.guild else None, message.channel.id, parent)
+            scope = Scope(guild_id, message.channel.id, parent)
             pinned = await self.service.ask(question, scope=scope)
             await self.responder.reply(
                 message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
