@@ -39,9 +39,10 @@ FERRY = {page.name: page for page in load_pages()}["harbour-gazette-ferry-strike
 
 
 @contextlib.contextmanager
-def trickling_server(prefix: bytes, byte: bytes) -> Iterator[str]:
+def trickling_server(prefix: bytes, byte: bytes, scheme: str = "http") -> Iterator[str]:
     """A raw TCP server on 127.0.0.1 that reads the request, sends `prefix` at once and then
-    `byte` every 0.2 s for as long as the client listens. Yields a URL on it."""
+    `byte` every 0.2 s for as long as the client listens. Yields a URL on it. (For https, the
+    request is the client's TLS hello, and what comes back is no TLS.)"""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.1)
     stop = threading.Event()
@@ -66,7 +67,7 @@ def trickling_server(prefix: bytes, byte: bytes) -> Iterator[str]:
     acceptor = threading.Thread(target=accept, daemon=True)
     acceptor.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/story"
+        yield f"{scheme}://127.0.0.1:{listener.getsockname()[1]}/story"
     finally:
         stop.set()
         acceptor.join()
@@ -93,6 +94,14 @@ def test_a_server_that_trickles_any_part_of_its_answer_is_given_up_on(prefix, by
         with pytest.raises(FetchError, match=r"too slow: the whole answer did not come within 1 s"):
             fetch(url, private_networks=LOOPBACK_NETWORKS, timeout=5, deadline=1)
         assert time.monotonic() - started < 10  # it ended: a hang would never get here
+
+
+def test_a_tls_handshake_that_never_ends_is_given_up_on():
+    with trickling_server(b"", b"", scheme="https") as url:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"too slow: the whole answer did not come within 1 s"):
+            fetch(url, private_networks=LOOPBACK_NETWORKS, timeout=5, deadline=1)
+        assert time.monotonic() - started < 10
 
 
 def test_the_deadline_covers_every_redirect_together():

@@ -55,7 +55,6 @@ from .limits import (
 __all__ = ["MAX_BYTES", "BadURL", "FetchError", "Fetched", "NotModified", "fetch"]
 
 MAX_REDIRECTS = 5
-TIMEOUT_SECONDS = STEP_SECONDS  # the name it had: each step's limit
 USER_AGENT = "quotebot/0.1 (an article-quoting bot; fetches one page when asked to)"
 # Content types read, and the file suffix each is stored under.
 ACCEPTED = {
@@ -384,9 +383,9 @@ def _get(
             return response.status, headers, b""
         compression = _compression(target, headers.get("content-encoding", ""))
         return response.status, headers, _body(response, target, compression)
-    except _DeadlinePassed:
-        raise FetchError(_too_slow(target, clock)) from None
-    except TimeoutError:
+    except TimeoutError as exc:  # a step's own limit, or the deadline (a TLS handshake's too)
+        if isinstance(exc, _DeadlinePassed) or clock.left() <= 0:
+            raise FetchError(_too_slow(target, clock)) from None
         raise FetchError(
             f"{_short(target.url)} did not answer within {clock.step_seconds:g} seconds."
         ) from None
