@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.server
+import ipaddress
 import shutil
 import statistics
 import sys
@@ -83,7 +84,10 @@ async def measure(service: CorpusService, port: int, adds: int) -> list[tuple]:
     rows = []
     for n in range(adds):
         t0 = time.perf_counter()
-        fetched = fetch(f"http://127.0.0.1:{port}/page-{n}", allow_private=True)
+        fetched = fetch(
+            f"http://127.0.0.1:{port}/page-{n}",
+            private_networks=[ipaddress.ip_network("127.0.0.0/8")],
+        )
         t1 = time.perf_counter()
         added = await service.add_file(GUILD, f"page-{n}.html", fetched.body)
         t2 = time.perf_counter()

@@ -12,6 +12,7 @@ article must be refused. Exits 1 when the target is missed.
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import tempfile
 from pathlib import Path
@@ -41,7 +42,9 @@ def main() -> int:
         for page in pages:
             name = page.name + (" (held out)" if page.held_out else "")
             try:
-                fetched = fetch(site.url(page.path), allow_private=True)
+                fetched = fetch(
+                    site.url(page.path), private_networks=[ipaddress.ip_network("127.0.0.0/8")]
+                )
                 article, _ = library.add(
                     "bench", fetched.body, fetched.suffix, wanted_id=page.name, url=fetched.url
                 )

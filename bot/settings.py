@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from corpus.answering.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
+from corpus.ingest.addresses import Network, parse_networks
 from corpus.ingest.bundled import bundled_seeds_dir
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError
 from corpus.models import IndexConfig
@@ -64,8 +65,10 @@ class Settings(BaseModel):
     cache_dir: Path | None = Field(default=None, alias="CACHE_DIR")
     # Collections of articles added with `add`: their database and stored texts.
     data_dir: Path = Field(default=Path("quotebot-data"), alias="DATA_DIR")
-    # Let `add` fetch from loopback and private addresses (tests, self-hosters' own servers).
-    fetch_allow_private: bool = Field(default=False, alias="FETCH_ALLOW_PRIVATE")
+    # Private address ranges (127.0.0.0/8,10.1.2.0/24) the host's own fetches may reach: the
+    # command line's, the host's collections' and feeds', and the host's Discord server's
+    # (HOST_GUILD_ID); never another server's. Empty: public addresses only.
+    fetch_private_networks: tuple[Network, ...] = Field(default=(), alias="FETCH_PRIVATE_NETWORKS")
     max_question_length: int = Field(
         default=DEFAULT_MAX_QUESTION_CHARS,
         ge=10,
@@ -135,6 +138,19 @@ class Settings(BaseModel):
         if self.passage_overlap >= self.passage_sentences:
             raise ValueError("PASSAGE_OVERLAP must be smaller than PASSAGE_SENTENCES")
         return self
+
+    def private_networks_for(self, guild_id: int | None) -> tuple[Network, ...]:
+        """The private ranges a fetch for this Discord server (None: the host's own command
+        line, collections and feeds) may reach: FETCH_PRIVATE_NETWORKS for the host and its
+        own server, none for any other server, whose admins the host does not control."""
+        if guild_id is None or guild_id == self.host_guild_id:
+            return self.fetch_private_networks
+        return ()
+
+    @field_validator("fetch_private_networks", mode="before")
+    @classmethod
+    def _address_ranges(cls, value: object) -> object:
+        return parse_networks(value) if isinstance(value, str) else value
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(
@@ -212,6 +228,7 @@ def load_settings(
     if env_file is not None and env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(environ)
+    _refuse_replaced(values)
     known = {field.alias for field in Settings.model_fields.values() if field.alias}
     chosen = {k: v for k, v in values.items() if k in known and v.strip() != ""}
     chosen.setdefault("CACHE_DIR", str(_default_cache_dir(environ)))
@@ -226,6 +243,33 @@ def load_settings(
         return load_settings(
             None, {k: v for k, v in chosen.items() if k not in bad}, discord=discord
         )
+
+
+# Settings that no longer exist, and what to write instead.
+_REPLACED = {
+    "FETCH_ALLOW_PRIVATE": (
+        "FETCH_ALLOW_PRIVATE was replaced by FETCH_PRIVATE_NETWORKS, a list of the private "
+        "address ranges the host's own fetches may reach (for example "
+        "FETCH_PRIVATE_NETWORKS=127.0.0.0/8,10.1.2.0/24); it applies to the command line and "
+        "the host's own Discord server (HOST_GUILD_ID), never to other servers. Remove "
+        "FETCH_ALLOW_PRIVATE"
+    ),
+}
+_NO = ("0", "false", "no", "off")
+
+
+def _refuse_replaced(values: Mapping[str, str]) -> None:
+    """A replaced setting that is switched on stops the program with what to write instead
+    (silently ignored, it would leave a host wondering why nothing changed); one switched off
+    gets a warning."""
+    for name, instead in _REPLACED.items():
+        value = values.get(name, "")
+        if not value.strip():
+            continue  # empty counts as unset
+        if value.strip().casefold() in _NO:
+            _log.warning("%s.", instead)
+        else:
+            raise SettingsError(f"{instead}.")
 
 
 def _setting_of(error: Any) -> str:

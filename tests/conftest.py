@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from corpus import Corpus
+from corpus.ingest.addresses import parse_networks
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTICLE_ID = "niger-coup-2023"
 ARTICLE = PROJECT / "seeds" / f"{ARTICLE_ID}.txt"
+# The private ranges tests let fetches reach: the local web servers (tests/local_site.py).
+LOOPBACK = "127.0.0.0/8,::1/128"
+LOOPBACK_NETWORKS = parse_networks(LOOPBACK)
 
 
 def make_seeds(directory: Path, texts: dict[str, str | bytes]) -> Path:
@@ -47,11 +51,17 @@ def article_corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
 
 def run_cli(
-    tmp_path: Path, *args: str, allow_private: bool = False, timeout: float = 60
+    tmp_path: Path,
+    *args: str,
+    allow_private: bool = False,
+    timeout: float = 60,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` as a user runs it, with its data, cache and home in `tmp_path`
-    (never the real ones) and no seeds folder or fetch setting from outside."""
-    outside = {"SEEDS_DIR", "FETCH_ALLOW_PRIVATE", "XDG_DATA_HOME", "XDG_CACHE_HOME"}
+    (never the real ones) and no seeds folder or fetch setting from outside; `allow_private`
+    lets it fetch from the loopback ranges, `settings` adds environment variables."""
+    outside = {"SEEDS_DIR", "FETCH_ALLOW_PRIVATE", "FETCH_PRIVATE_NETWORKS", "XDG_DATA_HOME",
+               "XDG_CACHE_HOME"}  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in outside}
     env.update(
         DATA_DIR=str(tmp_path / "data"),
@@ -60,7 +70,8 @@ def run_cli(
         PYTHONIOENCODING="utf-8",
     )
     if allow_private:
-        env["FETCH_ALLOW_PRIVATE"] = "true"
+        env["FETCH_PRIVATE_NETWORKS"] = LOOPBACK
+    env.update(settings or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,

@@ -1,10 +1,11 @@
-"""A web server on 127.0.0.1 for the tests: routes of (status, headers, body), or functions
+"""A web server on 127.0.0.1 (or ::1) for the tests: routes of (status, headers, body), or functions
 that write the whole answer themselves. Nothing in the tests goes beyond 127.0.0.1."""
 
 from __future__ import annotations
 
 import contextlib
 import http.server
+import socket
 import threading
 from collections.abc import Callable, Iterator
 
@@ -47,8 +48,9 @@ class Site(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a handler still trickling to a client that gave up is not waited for
 
-    def __init__(self, routes: dict[str, Route]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1") -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host, 0), _Handler)
         self.routes = routes
         self.requests: list[tuple[str, str | None]] = []
 
@@ -57,12 +59,14 @@ class Site(http.server.ThreadingHTTPServer):
         return self.server_address[1]
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        host = self.server_address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}{path}"
 
 
 @contextlib.contextmanager
-def serve(routes: dict[str, Route]) -> Iterator[Site]:
-    site = Site(routes)
+def serve(routes: dict[str, Route], host: str = "127.0.0.1") -> Iterator[Site]:
+    """The site on `host` (127.0.0.1, or ::1 for IPv6) at a free port."""
+    site = Site(routes, host)
     thread = threading.Thread(target=site.serve_forever, daemon=True)
     thread.start()
     try:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.discord.service import CorpusService, Scope, collection_of
 from corpus.ingest.library import Library
-from tests.conftest import make_seeds
+from tests.conftest import LOOPBACK, LOOPBACK_NETWORKS, make_seeds
 from tests.discord_harness import running_bot
 from tests.fake_discord import (
     BOT_USER,
@@ -27,6 +27,9 @@ from tests.fake_discord import (
 )
 from tests.local_site import Site, answer, serve
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
+
+# The fake Discord's server is the host's own, whose adds may reach the local web servers.
+HOST_LOOPBACK = {"FETCH_PRIVATE_NETWORKS": LOOPBACK, "HOST_GUILD_ID": str(GUILD_ID)}
 
 ADMIN = 0x400 | 0x800 | 0x80000000 | 0x8  # view, send, use commands, administrator
 
@@ -96,7 +99,7 @@ def test_a_server_adds_a_link_and_a_file_and_only_its_members_get_quotes_from_th
     tmp_path, news_site
 ):
     async def scenario():
-        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+        async with running_bot(tmp_path, **HOST_LOOPBACK, COOLDOWN_RATE="100") as env:
             added = await final_reply(
                 env.fake, slash("article", "add", url=news_site), permissions=ADMIN
             )
@@ -157,7 +160,7 @@ def test_a_server_adds_a_link_and_a_file_and_only_its_members_get_quotes_from_th
 
 def test_members_who_are_not_admins_cannot_add_or_remove(tmp_path, news_site):
     async def scenario():
-        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+        async with running_bot(tmp_path, **HOST_LOOPBACK, COOLDOWN_RATE="100") as env:
             for data in (
                 slash("article", "add", url=news_site),
                 slash("article", "remove", article="lighthouse"),
@@ -174,7 +177,7 @@ def test_members_who_are_not_admins_cannot_add_or_remove(tmp_path, news_site):
 def test_what_cannot_be_added_is_refused_with_the_reason(tmp_path, news_site):
     async def scenario():
         async with running_bot(tmp_path, ARTICLE_ADDS_PER_HOUR="2", COOLDOWN_RATE="100") as env:
-            # Local addresses are not allowed here (FETCH_ALLOW_PRIVATE is off).
+            # Local addresses are not allowed here (FETCH_PRIVATE_NETWORKS is empty).
             refused = await final_reply(
                 env.fake, slash("article", "add", url=news_site), permissions=ADMIN
             )
@@ -203,7 +206,7 @@ def test_what_cannot_be_added_is_refused_with_the_reason(tmp_path, news_site):
 
 def test_a_pinned_channel_answers_from_its_article_only_and_removal_forgets_it(tmp_path, news_site):
     async def scenario():
-        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+        async with running_bot(tmp_path, **HOST_LOOPBACK, COOLDOWN_RATE="100") as env:
             await final_reply(env.fake, slash("article", "add", url=news_site), permissions=ADMIN)
             attached = env.fake.attachment("orchard.md", ORCHARD.encode(), "text/markdown")
             await final_reply(env.fake, slash("article", "add", file=attached), permissions=ADMIN)
@@ -243,7 +246,7 @@ def test_a_pinned_channel_answers_from_its_article_only_and_removal_forgets_it(t
 
 def test_pins_survive_a_restart(tmp_path, news_site):
     async def scenario(first: bool):
-        async with running_bot(tmp_path, FETCH_ALLOW_PRIVATE="true", COOLDOWN_RATE="100") as env:
+        async with running_bot(tmp_path, **HOST_LOOPBACK, COOLDOWN_RATE="100") as env:
             if first:
                 await final_reply(
                     env.fake, slash("article", "add", url=news_site), permissions=ADMIN
@@ -296,7 +299,7 @@ def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart
     tmp_path, feed_site
 ):
     settings = {
-        "FETCH_ALLOW_PRIVATE": "true",
+        **HOST_LOOPBACK,
         "COOLDOWN_RATE": "100",
         "FEED_CHECK_SECONDS": "0.1",
         "FEED_INTERVAL_MINUTES": "0.002",  # each feed is read again after 0.12 s
@@ -410,7 +413,7 @@ def test_a_slow_fetch_in_one_server_holds_up_no_other_server(tmp_path):
         cache_dir=tmp_path / "cache",
         max_question_chars=500,
         library=library,
-        fetch_allow_private=True,
+        private_networks=lambda guild: LOOPBACK_NETWORKS,
     )
 
     async def scenario(url: str) -> None:

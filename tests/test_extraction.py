@@ -19,7 +19,7 @@ import pytest
 from bot.cli.main import main
 from corpus import Corpus
 from corpus.ingest.formats import extract
-from tests.conftest import run_cli
+from tests.conftest import LOOPBACK, run_cli
 from tests.data.sites.pages import (
     SENTENCE_TARGET,
     Page,
@@ -107,7 +107,7 @@ def added(tmp_path_factory):
         "DATA_DIR": str(root / "data"),
         "CACHE_DIR": str(root / "cache"),
         "HOME": str(root / "home"),
-        "FETCH_ALLOW_PRIVATE": "true",
+        "FETCH_PRIVATE_NETWORKS": LOOPBACK,
     }
     output, errors = io.StringIO(), io.StringIO()
     with (
@@ -173,7 +173,7 @@ def test_a_held_out_page_is_added_and_quoted_verbatim_from_the_command_line(tmp_
         refused = _cli(tmp_path, "add", url, allow=False)
         assert refused.returncode == 2
         assert "private or local address" in refused.stderr
-        assert "FETCH_ALLOW_PRIVATE" in refused.stderr
+        assert "FETCH_PRIVATE_NETWORKS" in refused.stderr
         assert not (tmp_path / "data" / "texts").exists() or not any(
             (tmp_path / "data" / "texts").iterdir()
         )

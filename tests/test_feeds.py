@@ -16,7 +16,7 @@ import pytest
 from corpus.ingest.feeds import FeedError, FeedStore, parse_feed
 from corpus.ingest.fetch import FetchError
 from corpus.ingest.library import Library
-from tests.conftest import run_cli
+from tests.conftest import LOOPBACK_NETWORKS, run_cli
 
 T0 = datetime.datetime(2024, 5, 6, 9, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)
@@ -192,7 +192,9 @@ def site():
 
 
 def store_in(tmp_path, **options) -> FeedStore:
-    return FeedStore(Library(tmp_path / "data"), allow_private=True, **options)
+    return FeedStore(
+        Library(tmp_path / "data"), private_networks=lambda _: LOOPBACK_NETWORKS, **options
+    )
 
 
 def test_rss_and_atom_are_parsed_and_anything_else_is_refused(site):

@@ -11,7 +11,7 @@ import pytest
 
 from corpus.ingest.fetch import MAX_BYTES, FetchError, fetch
 from corpus.ingest.library import Library, LibraryError
-from tests.conftest import PROJECT, run_cli
+from tests.conftest import LOOPBACK_NETWORKS, PROJECT, run_cli
 from tests.local_site import serve
 from tests.test_formats import PAGE
 
@@ -39,7 +39,7 @@ def url(site, path: str) -> str:
 
 
 def test_a_page_is_fetched_with_an_honest_user_agent_following_redirects(site):
-    fetched = fetch(url(site, "/moved"), allow_private=True)
+    fetched = fetch(url(site, "/moved"), private_networks=LOOPBACK_NETWORKS)
     assert fetched.url.endswith("/ferry.html") and fetched.suffix == ".html"
     assert b"winter ferry timetable" in fetched.body
     assert site.requests[-1][1].startswith("quotebot/")
@@ -57,7 +57,7 @@ def test_a_page_is_fetched_with_an_honest_user_agent_following_redirects(site):
 )
 def test_what_is_not_fetched_and_why(site, path, problem):
     with pytest.raises(FetchError, match=problem):
-        fetch(url(site, path), allow_private=True)
+        fetch(url(site, path), private_networks=LOOPBACK_NETWORKS)
 
 
 @pytest.mark.parametrize(
@@ -72,12 +72,12 @@ def test_local_and_private_addresses_are_refused_unless_allowed(target):
 def test_an_unreachable_server_is_named(site):
     closed = f"http://127.0.0.1:{site.port + 1}/"
     with pytest.raises(FetchError, match="could not be fetched"):
-        fetch(closed, allow_private=True, timeout=2)
+        fetch(closed, private_networks=LOOPBACK_NETWORKS, timeout=2)
 
 
 def test_the_library_stores_lists_deduplicates_and_removes(site, tmp_path):
     library = Library(tmp_path / "data")
-    fetched = fetch(url(site, "/ferry.html"), allow_private=True)
+    fetched = fetch(url(site, "/ferry.html"), private_networks=LOOPBACK_NETWORKS)
     article, new = library.add(
         "harbour",
         fetched.body,
@@ -118,7 +118,7 @@ def _cli(tmp_path, *args: str, allow: bool = True) -> subprocess.CompletedProces
 
 def test_add_list_ask_and_remove_from_the_command_line(site, tmp_path):
     refused = _cli(tmp_path, "add", url(site, "/ferry.html"), allow=False)
-    assert refused.returncode == 2 and "FETCH_ALLOW_PRIVATE" in refused.stderr
+    assert refused.returncode == 2 and "FETCH_PRIVATE_NETWORKS" in refused.stderr
     added = _cli(tmp_path, "add", url(site, "/ferry.html"), "--collection", "harbour")
     assert added.returncode == 0, added.stderr
     assert "Added ferry: 'Council approves the winter ferry timetable' (4 paragraphs" in (

@@ -18,6 +18,7 @@ from ..settings import Settings
 from .main import EXIT_OK, EXIT_USAGE, _print, _print_error, _program, _reindex, subcommand
 
 if TYPE_CHECKING:
+    from corpus.ingest.addresses import Network
     from corpus.ingest.feeds import Feed, FeedStore, PollResult
 
 __all__ = ["add_feed_command"]
@@ -95,7 +96,12 @@ def add_feed_command(command: Command) -> None:
 def _store(settings: Settings) -> FeedStore:
     from corpus.ingest.feeds import FeedStore  # only feed commands load the feed machinery
 
-    return FeedStore(Library(settings.data_dir), allow_private=settings.fetch_allow_private)
+    from ..discord.service import guild_of  # whose collection it is (no discord import)
+
+    def networks(collection: str) -> tuple[Network, ...]:
+        return settings.private_networks_for(guild_of(collection))
+
+    return FeedStore(Library(settings.data_dir), private_networks=networks)
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:

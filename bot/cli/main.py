@@ -460,8 +460,11 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
             article, new = _add_one(library, collection, source, settings)
         except (CorpusError, UsageError) as exc:
             failed += 1
-            host = urllib.parse.urlsplit(source).netloc
             said = str(exc)
+            try:
+                host = urllib.parse.urlsplit(source).netloc
+            except ValueError:  # a malformed link ("http://[::1"): the message quotes it
+                host = source
             _print_error(said if host and host in said else f"{source}: {said}")
             continue
         added.append((article, new))
@@ -496,7 +499,9 @@ def _add_one(
     library: Library, collection: str, source: str, settings: Settings
 ) -> tuple[StoredArticle, bool]:
     if "://" in source:
-        return add_url(library, collection, source, allow_private=settings.fetch_allow_private)
+        return add_url(
+            library, collection, source, private_networks=settings.fetch_private_networks
+        )
     path = Path(source)
     try:
         body = path.read_bytes()

@@ -172,7 +172,7 @@ def open_service(settings: Settings, seeds_dir: Path | None = None) -> CorpusSer
         max_question_chars=settings.max_question_length,
         library=Library(settings.data_dir),
         share_host_articles=settings.share_host_articles,
-        fetch_allow_private=settings.fetch_allow_private,
+        private_networks=settings.private_networks_for,
         feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
     )
 

@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 
 from corpus import Corpus
 from corpus.ingest.adding import add_fetched
+from corpus.ingest.addresses import Network
 from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
 from corpus.ingest.fetch import fetch
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError, StoredArticle
@@ -129,7 +130,7 @@ class CorpusService:
         max_question_chars: int,
         library: Library | None = None,
         share_host_articles: bool = True,
-        fetch_allow_private: bool = False,
+        private_networks: Callable[[int | None], tuple[Network, ...]] = lambda guild: (),
         feed_interval: datetime.timedelta = POLL_INTERVAL,
     ) -> None:
         self.corpus = corpus  # the host's articles
@@ -139,7 +140,7 @@ class CorpusService:
         self.max_question_chars = max_question_chars
         self.library = library
         self.share_host_articles = share_host_articles
-        self.fetch_allow_private = fetch_allow_private
+        self.private_networks = private_networks  # by server (None: the host's collection)
         # The library collection the shared articles are (None for a plain seeds folder): its
         # feeds, read by the bot too, update the shared index.
         self.host_collection = (
@@ -150,7 +151,11 @@ class CorpusService:
             else None
         )
         self.feed_store = (
-            FeedStore(library, allow_private=fetch_allow_private, interval=feed_interval)
+            FeedStore(
+                library,
+                private_networks=lambda name: private_networks(guild_of(name)),
+                interval=feed_interval,
+            )
             if library is not None
             else None
         )
@@ -395,7 +400,7 @@ class CorpusService:
         """Fetch the link (on a fetch thread), then add what it holds."""
         library = self._library()
         fetched = await self._in_thread(
-            self._fetches, lambda: fetch(url, allow_private=self.fetch_allow_private)
+            self._fetches, lambda: fetch(url, private_networks=self.private_networks(guild_id))
         )
         return await self._add(
             guild_id, lambda: add_fetched(library, collection_of(guild_id), fetched)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from .addresses import Network
 from .fetch import Fetched, fetch
 from .library import Library, StoredArticle
 
@@ -12,10 +14,11 @@ __all__ = ["add_fetched", "add_url"]
 
 
 def add_url(
-    library: Library, collection: str, url: str, *, allow_private: bool
+    library: Library, collection: str, url: str, *, private_networks: Iterable[Network] = ()
 ) -> tuple[StoredArticle, bool]:
-    """Fetch `url` and add the article it holds (FetchError or LibraryError say why not)."""
-    return add_fetched(library, collection, fetch(url, allow_private=allow_private))
+    """Fetch `url` and add the article it holds (FetchError or LibraryError say why not);
+    `private_networks`: the private ranges the host lets this fetch reach."""
+    return add_fetched(library, collection, fetch(url, private_networks=private_networks))
 
 
 def add_fetched(library: Library, collection: str, fetched: Fetched) -> tuple[StoredArticle, bool]:

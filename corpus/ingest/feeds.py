@@ -40,11 +40,13 @@ import re
 import sqlite3
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import CorpusError
 from .adding import add_url
+from .addresses import Network
 from .fetch import Fetched, NotModified, fetch
 from .library import DEFAULT_COLLECTION, Library, StoredArticle, checked_name
 
@@ -192,13 +194,14 @@ class FeedStore:
         self,
         library: Library,
         *,
-        allow_private: bool = False,
+        private_networks: Callable[[str], Iterable[Network]] = lambda collection: (),
         interval: datetime.timedelta = POLL_INTERVAL,
         max_backoff: datetime.timedelta = MAX_BACKOFF,
         max_new_items: int = MAX_NEW_ITEMS,
     ) -> None:
         self.library = library
-        self.allow_private = allow_private
+        # The private address ranges the host lets a collection's fetches reach.
+        self.private_networks = private_networks
         self.interval = interval
         self.max_backoff = max_backoff
         self.max_new_items = max_new_items
@@ -221,7 +224,7 @@ class FeedStore:
         url = url.strip()
         name = checked_name(collection)
         self._refuse_duplicate(name, url)
-        fetched = self._fetch_feed(url)
+        fetched = self._fetch_feed(url, name)
         parsed = parse_feed(fetched.body, fetched.url)
         self.library.seeds_dir(name)  # the collection, made if new
         try:
@@ -318,13 +321,13 @@ class FeedStore:
         feed_id = feed if isinstance(feed, int) else feed.id
         with self._db() as db:
             row = db.execute(
-                "SELECT url, etag, modified FROM feeds WHERE id = ?", (feed_id,)
+                "SELECT url, etag, modified, collection FROM feeds WHERE id = ?", (feed_id,)
             ).fetchone()
         if row is None:
             raise FeedError(f"There is no feed {feed_id}.")
-        url, etag, modified = row
+        url, etag, modified, collection = row
         try:
-            fetched = self._fetch_feed(url, etag=etag, modified=modified)
+            fetched = self._fetch_feed(url, collection, etag=etag, modified=modified)
             parsed = parse_feed(fetched.body, fetched.url)
         except NotModified:
             self._succeeded(feed_id, when)
@@ -483,7 +486,10 @@ class FeedStore:
             return skip(f"already in “{feed.collection}” as {existing.id}", existing)
         try:
             article, new = add_url(
-                self.library, feed.collection, entry.link, allow_private=self.allow_private
+                self.library,
+                feed.collection,
+                entry.link,
+                private_networks=self.private_networks(feed.collection),
             )
         except CorpusError as error:
             reason = str(error)
@@ -502,11 +508,11 @@ class FeedStore:
         return skip(reason)
 
     def _fetch_feed(
-        self, url: str, *, etag: str | None = None, modified: str | None = None
+        self, url: str, collection: str, *, etag: str | None = None, modified: str | None = None
     ) -> Fetched:
         return fetch(
             url,
-            allow_private=self.allow_private,
+            private_networks=self.private_networks(collection),
             accept=FEED_TYPES,
             etag=etag,
             modified=modified,
@@ -618,11 +624,12 @@ def poll_feed(
     library: Library,
     feed: Feed | int,
     *,
-    allow_private: bool = False,
+    private_networks: Iterable[Network] = (),
     now: datetime.datetime | None = None,
 ) -> PollResult:
     """Poll one feed now, with the default interval and limits (`FeedStore.poll`)."""
-    return FeedStore(library, allow_private=allow_private).poll(feed, now=now)
+    networks = tuple(private_networks)
+    return FeedStore(library, private_networks=lambda _: networks).poll(feed, now=now)
 
 
 class _FeedLinks(html.parser.HTMLParser):

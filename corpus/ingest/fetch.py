@@ -1,40 +1,60 @@
 """Fetching an article from a URL, as a careful browser would, and no further.
 
-Every URL is untrusted. Only http and https; the host is resolved once and every address it
-resolves to must be public (no loopback, private, link-local, multicast or reserved address),
-and the connection goes to the address that was checked, so a DNS answer that changes in
-between cannot point it inside the network (no server-side request forgery). Each redirect (at
-most `MAX_REDIRECTS`) is checked the same way. The body is read up to `MAX_BYTES` and no
-further, within `TIMEOUT_SECONDS` per step and `BODY_TIMEOUTS` of them for the whole body (a
-server sending a byte at a time cannot hold a fetch open); only web pages, plain text, Markdown
-and PDFs are accepted; nothing from the page is run. A text body whose charset only the
-Content-Type header may name (and not UTF-8) is returned re-encoded as UTF-8, since the header
-is not stored with it. `allow_private` (FETCH_ALLOW_PRIVATE) lifts the address rule, for tests
-and for self-hosters who index their own servers.
+Every URL is untrusted. Only http and https; a malformed link (a port out of range, an
+unclosed bracket) is a `BadURL`. The host is resolved once and every address it resolves to
+must be public (corpus/ingest/addresses.py: no loopback, private, link-local, multicast or
+reserved address, nor one that carries such an IPv4 address), unless it is in a range the
+caller passes as `private_networks` (the host's FETCH_PRIVATE_NETWORKS, for the host's own
+collections only); the connection goes to the address that was checked, so a DNS answer that
+changes in between cannot point it inside the network (no server-side request forgery). Each
+redirect (at most `MAX_REDIRECTS`) is checked the same way.
+
+One wall-clock deadline (`FETCH_SECONDS`) bounds the whole fetch: the name lookup, connecting,
+TLS, the status line, the headers, the body (chunk size lines too) and every redirect. Each
+read and send is given the time that is left (and at most `STEP_SECONDS`), so a server that
+sends a byte at a time, anywhere in its answer, cannot hold a fetch open.
+
+The body is read up to `MAX_BYTES`. Identity encoding is asked for; a body sent gzip or
+deflate anyway, or a page that is itself gzip, is inflated only up to `MAX_BYTES` of decoded
+bytes, and any other encoding is refused. Only web pages, plain text, Markdown and PDFs are
+accepted; nothing from the page is run. A text or XML body whose charset the Content-Type
+header (or an XML declaration) names is returned re-encoded as UTF-8, since the header is not
+stored with it; only the WHATWG encoding labels are read (corpus/ingest/encodings.py).
 """
 
 from __future__ import annotations
 
 import datetime
 import http.client
+import io
 import ipaddress
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import CorpusError
-from .formats import decode_declared
+from . import encodings
+from .addresses import Network, is_allowed
+from .limits import (
+    FETCH_SECONDS,
+    MAX_BYTES,
+    STEP_SECONDS,
+    DecodedTooLarge,
+    LimitedInflater,
+    gunzip_limited,
+    is_gzip,
+)
 
-__all__ = ["FetchError", "Fetched", "NotModified", "fetch"]
+__all__ = ["MAX_BYTES", "BadURL", "FetchError", "Fetched", "NotModified", "fetch"]
 
-MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
-TIMEOUT_SECONDS = 10.0
-BODY_TIMEOUTS = 3  # the whole body within this many timeouts (30 s by default)
 USER_AGENT = "quotebot/0.1 (an article-quoting bot; fetches one page when asked to)"
 # Content types read, and the file suffix each is stored under.
 ACCEPTED = {
@@ -44,10 +64,17 @@ ACCEPTED = {
     "text/markdown": ".md",
     "application/pdf": ".pdf",
 }
+# Content-Encodings read (anything else is refused), and how each is inflated.
+_CONTENT_ENCODINGS = {"": None, "identity": None, "gzip": "gzip", "x-gzip": "gzip",
+                      "deflate": "deflate"}  # fmt: skip
 
 
 class FetchError(CorpusError):
     """The URL cannot be fetched; the message says why, for the person who gave it."""
+
+
+class BadURL(FetchError):
+    """The link itself is malformed: no request was made."""
 
 
 class NotModified(FetchError):
@@ -64,19 +91,61 @@ class Fetched:
     last_modified: str | None = None
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where a checked URL points: the host (an IPv6 literal without its brackets), the port
+    (always explicit, so http.client never reads one out of an IPv6 address) and the Host
+    header."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    host_header: str
+
+
+class _DeadlinePassed(TimeoutError):
+    """The fetch's deadline came while a step was still waiting."""
+
+
+class _Clock:
+    """The fetch's one deadline, and each step's share of what is left of it."""
+
+    def __init__(self, seconds: float, step: float) -> None:
+        self.seconds = seconds
+        self.step_seconds = step
+        self.ends = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.ends - time.monotonic()
+
+    def step(self) -> float:
+        """The timeout for the next step; _DeadlinePassed when no time is left."""
+        left = self.left()
+        if left <= 0:
+            raise _DeadlinePassed
+        return min(self.step_seconds, left)
+
+
 def fetch(
     url: str,
     *,
-    allow_private: bool = False,
-    timeout: float = TIMEOUT_SECONDS,
+    private_networks: Iterable[Network] = (),
+    timeout: float = STEP_SECONDS,
+    deadline: float = FETCH_SECONDS,
     accept: Mapping[str, str] | None = None,
     etag: str | None = None,
     modified: str | None = None,
 ) -> Fetched:
-    """`accept` (content type → suffix) replaces ACCEPTED, as feeds (corpus/ingest/feeds.py)
-    do; `etag` and `modified` (a previous Fetched's `etag` and `last_modified`) are sent as
-    If-None-Match and If-Modified-Since, and an answer of 304 raises NotModified."""
+    """`private_networks`: the private address ranges this fetch may reach besides public
+    addresses. `timeout` bounds each step, `deadline` the whole fetch. `accept` (content
+    type → suffix) replaces ACCEPTED, as feeds (corpus/ingest/feeds.py) do; `etag` and
+    `modified` (a previous Fetched's `etag` and `last_modified`) are sent as If-None-Match
+    and If-Modified-Since, and an answer of 304 raises NotModified."""
     accepted = ACCEPTED if accept is None else accept
+    networks = tuple(private_networks)
+    clock = _Clock(deadline, timeout)
     conditional = {
         name: value
         for name, value in (("If-None-Match", etag), ("If-Modified-Since", modified))
@@ -84,14 +153,17 @@ def fetch(
     }
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        parts = _checked_url(current)
-        address = _checked_address(parts, allow_private)
-        status, headers, body = _get(parts, address, timeout, accepted, conditional)
+        target = _checked_url(current)
+        address = _checked_address(target, networks, clock)
+        status, headers, body = _get(target, address, clock, accepted, conditional)
         if status in (301, 302, 303, 307, 308):
             location = headers.get("location")
             if not location:
                 raise FetchError(f"{_short(current)} redirects nowhere (no Location).")
-            current = urllib.parse.urljoin(current, location)
+            try:
+                current = urllib.parse.urljoin(current, location)
+            except ValueError:  # a Location such as "http://[::1"
+                raise FetchError(f"{_short(current)} redirects to a malformed link.") from None
             continue
         if status == 304 and conditional:
             raise NotModified(f"{_short(current)} has not changed since it was last fetched.")
@@ -108,7 +180,7 @@ def fetch(
             raise FetchError(
                 f"{_short(current)} is {kind or 'of no stated type'}, not {wanted}.{feed}"
             )
-        body = _as_utf8(body, kind, headers.get("content-type", ""))
+        body = _as_utf8(_unwrapped(body, kind, current), kind, headers.get("content-type", ""))
         return Fetched(
             current,
             body,
@@ -120,77 +192,185 @@ def fetch(
     raise FetchError(f"{_short(url)} redirects more than {MAX_REDIRECTS} times.")
 
 
-def _checked_url(url: str) -> urllib.parse.SplitResult:
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise FetchError(f"Only http and https links can be added, not {parts.scheme or url!r}.")
-    if not parts.hostname:
-        raise FetchError(f"{_short(url)} has no host name.")
-    if parts.username or parts.password:
-        raise FetchError("Links with a user name or password in them are not fetched.")
-    return parts
-
-
-def _checked_address(parts: urllib.parse.SplitResult, allow_private: bool) -> str:
-    """The address to connect to: one the host resolves to, every one of them public."""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _checked_url(url: str) -> _Target:
     try:
-        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(
-            f"The host {parts.hostname} could not be found ({exc.strerror})."
-        ) from None
-    addresses = [info[4][0] for info in found]
-    if not allow_private:
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            if not ip.is_global or ip.is_multicast:
-                raise FetchError(
-                    f"{parts.hostname} points to a private or local address; such links are not "
-                    "fetched (FETCH_ALLOW_PRIVATE=true allows them)."
-                )
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", "0x50"
+        raise BadURL(f"{_short(url)} is not a valid link ({_reason_of(exc)}).") from None
+    if parts.scheme not in ("http", "https"):
+        raise BadURL(f"Only http and https links can be added, not {parts.scheme or url!r}.")
+    host = parts.hostname
+    if not host:
+        raise BadURL(f"{_short(url)} has no host name.")
+    if parts.username or parts.password:
+        raise BadURL("Links with a user name or password in them are not fetched.")
+    if port == 0:
+        raise BadURL(f"{_short(url)} is not a valid link (port 0 is no port).")
+    literal = _ip_literal(host)
+    if literal is None:
+        try:
+            host.encode("idna")  # the form the name is looked up in
+        except UnicodeError:
+            raise BadURL(f"{_short(url)} is not a valid link (its host name).") from None
+    elif literal.version == 6 and "%" in host:
+        raise BadURL(f"{_short(url)} names a network interface; such links are not fetched.")
+    bracketed = f"[{host}]" if literal is not None and literal.version == 6 else host
+    return _Target(
+        url=url,
+        scheme=parts.scheme,
+        host=host,
+        port=port or (443 if parts.scheme == "https" else 80),
+        path=urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
+        host_header=bracketed if port is None else f"{bracketed}:{port}",
+    )
+
+
+def _reason_of(exc: ValueError) -> str:
+    text = str(exc)
+    if "IPv6" in text:
+        return "a bracket around an IPv6 address is not closed, or what is inside is no address"
+    if "Port" in text or "port" in text:
+        return "its port must be a number from 1 to 65535"
+    return text[:80]
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+
+
+def _checked_address(target: _Target, networks: tuple[Network, ...], clock: _Clock) -> str:
+    """The address to connect to: one the host resolves to, every one of them allowed."""
+    addresses = _resolve(target, clock)
+    for address in addresses:
+        if not is_allowed(ipaddress.ip_address(address.split("%")[0]), networks):
+            raise FetchError(
+                f"{target.host} points to a private or local address; such links are not "
+                "fetched (the host may allow a range of them with FETCH_PRIVATE_NETWORKS)."
+            )
     return addresses[0]
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to an address already checked, with the certificate checked for the host name."""
+def _resolve(target: _Target, clock: _Clock) -> list[str]:
+    """The host's addresses, looked up within the time left. The system's resolver cannot be
+    interrupted, so a lookup that outlives the deadline is left to finish on its own thread
+    (the resolver's own timeouts end it) while the fetch gives up."""
+    found: list[Any] = []
+    failed: list[socket.gaierror | UnicodeError] = []
 
-    def __init__(self, host: str, address: str, **options) -> None:
-        super().__init__(host, context=ssl.create_default_context(), **options)
-        self._address = address
+    def look_up() -> None:
+        try:
+            found.extend(socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM))
+        except (socket.gaierror, UnicodeError) as exc:
+            failed.append(exc)
+
+    lookup = threading.Thread(target=look_up, name="fetch-lookup", daemon=True)
+    lookup.start()
+    lookup.join(max(clock.left(), 0))
+    if lookup.is_alive():
+        raise FetchError(_too_slow(target, clock))
+    if failed or not found:
+        reason = getattr(failed[0], "strerror", None) if failed else None
+        raise FetchError(
+            f"The host {target.host} could not be found ({reason or 'no address'})."
+        ) from None
+    return [info[4][0] for info in found]
+
+
+class _DeadlineSocket:
+    """A connected socket (plain or TLS) that gives every receive and send the time left of
+    the fetch's deadline, so http.client's loops (a status line or header read a byte at a
+    time, a chunk's size line) cannot outlive it."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        self._sock = sock
+        self._clock = clock
+        # As a socket does: http.client closes the connection while its response is still
+        # being read, so the socket closes only when the last reader is closed too.
+        self._readers = 0
+        self._closed = False
+
+    def _timed(self, operation: Any, *args: Any) -> Any:
+        self._sock.settimeout(self._clock.step())
+        try:
+            return operation(*args)
+        except TimeoutError:
+            if self._clock.left() <= 0:
+                raise _DeadlinePassed from None
+            raise
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        return self._timed(self._sock.recv_into, buffer, nbytes, flags)
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        return self._timed(self._sock.recv, size, flags)
+
+    def sendall(self, data: bytes, flags: int = 0) -> None:
+        self._timed(self._sock.sendall, data, flags)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        # Reads go through this object's recv_into, never straight to the socket's.
+        self._readers += 1
+        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
+
+    def _decref_socketios(self) -> None:
+        self._readers -= 1
+        if self._closed and self._readers <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._readers <= 0:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _connect(target: _Target, address: str, clock: _Clock) -> _DeadlineSocket:
+    sock = socket.create_connection((address, target.port), clock.step())
+    if target.scheme == "https":
+        try:
+            sock.settimeout(clock.step())  # the handshake, whole, within it
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=target.host)
+        except BaseException:
+            sock.close()
+            raise
+    return _DeadlineSocket(sock, clock)
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """HTTP or HTTPS to an address already checked (the certificate checked for the host
+    name), every step within the fetch's deadline."""
+
+    def __init__(self, target: _Target, address: str, clock: _Clock) -> None:
+        super().__init__(target.host, target.port, timeout=clock.step_seconds)
+        self._target, self._address, self._clock = target, address, clock
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, address: str, **options) -> None:
-        super().__init__(host, **options)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._target, self._address, self._clock)
 
 
 def _get(
-    parts: urllib.parse.SplitResult,
+    target: _Target,
     address: str,
-    timeout: float,
+    clock: _Clock,
     accept: Mapping[str, str] = ACCEPTED,
     extra_headers: Mapping[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    connection = kind(parts.hostname, address, port=parts.port, timeout=timeout)
-    path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    connection = _PinnedConnection(target, address, clock)
     try:
         connection.request(
             "GET",
-            path,
+            target.path,
             headers={
                 "User-Agent": USER_AGENT,
                 "Accept": ", ".join(accept),
-                "Host": parts.netloc,
+                "Accept-Encoding": "identity",
+                "Host": target.host_header,
                 **(extra_headers or {}),
             },
         )
@@ -198,60 +378,126 @@ def _get(
         headers = {k.casefold(): v for k, v in response.getheaders()}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BYTES:
-            raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
-        body = _body(response, parts, timeout) if response.status == 200 else b""
-        return response.status, headers, body
-    except TimeoutError:
+            raise FetchError(f"{_short(target.url)} is larger than {_megabytes(MAX_BYTES)}.")
+        if response.status != 200:
+            return response.status, headers, b""
+        compression = _compression(target, headers.get("content-encoding", ""))
+        return response.status, headers, _body(response, target, compression)
+    except TimeoutError as exc:  # a step's own limit, or the deadline (a TLS handshake's too)
+        if isinstance(exc, _DeadlinePassed) or clock.left() <= 0:
+            raise FetchError(_too_slow(target, clock)) from None
         raise FetchError(
-            f"{_short(parts.geturl())} did not answer within {timeout:g} seconds."
+            f"{_short(target.url)} did not answer within {clock.step_seconds:g} seconds."
         ) from None
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise FetchError(f"{_short(parts.geturl())} could not be fetched ({reason}).") from None
+        raise FetchError(f"{_short(target.url)} could not be fetched ({reason}).") from None
     finally:
         connection.close()
 
 
-def _body(
-    response: http.client.HTTPResponse, parts: urllib.parse.SplitResult, timeout: float
-) -> bytes:
-    """The body, up to MAX_BYTES, read within BODY_TIMEOUTS timeouts in all."""
-    deadline = time.monotonic() + BODY_TIMEOUTS * timeout
+def _compression(target: _Target, content_encoding: str) -> str | None:
+    """The compression the body is in (None: none), or a FetchError for one not read."""
+    named = content_encoding.strip().casefold()
+    if named in _CONTENT_ENCODINGS:
+        return _CONTENT_ENCODINGS[named]
+    raise FetchError(
+        f"{_short(target.url)} was sent compressed as “{named[:40]}”, which is not read "
+        "(only gzip and deflate are)."
+    )
+
+
+def _body(response: http.client.HTTPResponse, target: _Target, compression: str | None) -> bytes:
+    """The body, up to MAX_BYTES as sent and (inflated) as decoded."""
+    inflater = LimitedInflater(compression) if compression else None
     chunks: list[bytes] = []
     size = 0
-    while chunk := response.read1(min(64 * 1024, MAX_BYTES + 1 - size)):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise FetchError(f"{_short(parts.geturl())} is larger than {MAX_BYTES // 2**20} MB.")
-        if time.monotonic() > deadline:
-            raise FetchError(
-                f"{_short(parts.geturl())} sent its page too slowly (not all of it within "
-                f"{BODY_TIMEOUTS * timeout:g} seconds)."
-            )
+    try:
+        while chunk := response.read1(min(64 * 1024, MAX_BYTES + 1 - size)):
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise FetchError(f"{_short(target.url)} is larger than {_megabytes(MAX_BYTES)}.")
+            chunks.append(inflater.feed(chunk) if inflater else chunk)
+        if inflater:
+            chunks.append(inflater.finish())
+    except DecodedTooLarge:
+        raise FetchError(
+            f"{_short(target.url)} is larger than {_megabytes(MAX_BYTES)} once decompressed."
+        ) from None
+    except zlib.error:
+        raise FetchError(
+            f"{_short(target.url)} was sent as {compression} but is not valid {compression}."
+        ) from None
     return b"".join(chunks)
 
 
-# Text types whose bytes are re-encoded as UTF-8 when the header names another charset.
+# Text types whose bytes are re-encoded as UTF-8 when the header (or, for XML, the XML
+# declaration) names another charset.
 _TEXT_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain", "text/markdown"})
+_XML_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
+     "text/xml", "application/xhtml+xml"}
+)  # fmt: skip
 _CHARSET = re.compile(r""";\s*charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _BYTE_ORDER_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']*)""")
+_XML_ENCODING_BYTES = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
+
+
+def _unwrapped(body: bytes, kind: str, url: str) -> bytes:
+    """A text body that is itself gzip (served without saying so), inflated within the
+    decoded limit: stored as it came, it would be inflated later without one."""
+    if kind not in _TEXT_TYPES | _XML_TYPES or not is_gzip(body):
+        return body
+    try:
+        inflated = gunzip_limited(body, MAX_BYTES)
+    except DecodedTooLarge:
+        raise FetchError(
+            f"{_short(url)} is larger than {_megabytes(MAX_BYTES)} once decompressed."
+        ) from None
+    except (zlib.error, EOFError):
+        raise FetchError(f"{_short(url)} is {kind} but holds damaged gzip data.") from None
+    if is_gzip(inflated):
+        raise FetchError(f"{_short(url)} is compressed more than once; it is not read.")
+    return inflated
 
 
 def _as_utf8(body: bytes, kind: str, content_type: str) -> bytes:
-    """A text body in the charset its Content-Type names, as UTF-8 (an XML declaration's
-    encoding says so too); any other body, or one not in that charset, as it came."""
-    declared = _CHARSET.search(content_type)
-    if kind not in _TEXT_TYPES or not declared or body.startswith(_BYTE_ORDER_MARKS):
+    """A text body in the charset its Content-Type names (for XML, else its XML declaration),
+    as UTF-8, its XML declaration saying so; any other body, or one not in that charset, as it
+    came. An XML declaration naming no WHATWG encoding is read as UTF-8 (the XML default), so
+    no later reader (feedparser) is handed a label such as punycode."""
+    if kind not in _TEXT_TYPES | _XML_TYPES or body.startswith(_BYTE_ORDER_MARKS):
         return body  # a byte-order mark says more than the header (and formats.py reads it)
-    label = declared.group(1).casefold()
-    if label in ("utf-8", "utf8"):
+    declared = _CHARSET.search(content_type)
+    in_xml = _XML_ENCODING_BYTES.match(body[:1024]) if kind in _XML_TYPES else None
+    if declared:
+        label = declared.group(1)
+    elif in_xml:
+        label = in_xml.group(1).decode("ascii", errors="replace")
+    else:
         return body
-    text = decode_declared(body, label)
-    if text is None:
-        return body
+    encoding = encodings.lookup(label)
+    if not in_xml and encoding in (None, encodings.UTF_8):
+        return body  # UTF-8 already, or a label that names no encoding (as if none were given)
+    try:
+        text = encodings.decode(body, encoding or encodings.UTF_8, strict=True)
+    except UnicodeDecodeError:
+        if not in_xml:
+            return body  # formats.py decodes it by its <meta>, or guesses
+        text = encodings.decode(body, encoding or encodings.UTF_8)
     return _XML_ENCODING.sub(r"\1utf-8", text, count=1).encode()
+
+
+def _too_slow(target: _Target, clock: _Clock) -> str:
+    return (
+        f"{_short(target.url)} was too slow: the whole answer did not come within "
+        f"{clock.seconds:g} seconds."
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size // 2**20} MB"
 
 
 def _short(url: str) -> str:

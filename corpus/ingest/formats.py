@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SeedFileError
+from . import encodings
 
 __all__ = ["SUFFIXES", "Extracted", "decode_declared", "extract"]
 
@@ -186,30 +187,19 @@ def _html_source(raw: bytes) -> str | bytes:
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
-# The labels browsers read as windows-1252 (the WHATWG Encoding Standard): pages labelled
-# ISO-8859-1 use its curly quotes and dashes, which Latin-1 has not.
-_WINDOWS_1252_LABELS = frozenset(
-    "ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 iso-ir-100 iso8859-1 "
-    "iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii windows-1252 x-cp1252".split()
-)
-# windows-1252 as browsers decode it: the five bytes Python's cp1252 leaves undefined stay
-# the C1 control characters Latin-1 gives them.
-_WINDOWS_1252 = {
-    0x80 + i: c
-    for i, c in enumerate(bytes(range(0x80, 0xA0)).decode("cp1252", errors="replace"))
-    if c != "\ufffd"
-}
 
 
 def decode_declared(raw: bytes, label: str) -> str | None:
-    """`raw` decoded as the charset `label` names (as an HTTP header or `<meta>` gives it),
-    or None when the label is unknown or the bytes are not in that charset."""
-    label = label.strip().strip("\"'").casefold()
-    if label in _WINDOWS_1252_LABELS:
-        return raw.decode("latin-1").translate(_WINDOWS_1252)
+    """`raw` decoded as the charset `label` names (as an HTTP header, `<meta>` or XML
+    declaration gives it), or None when the label is none of the WHATWG Encoding Standard's
+    (corpus/ingest/encodings.py: never a Python-only codec such as punycode) or the bytes are
+    not in that charset."""
+    encoding = encodings.lookup(label)
+    if encoding is None:
+        return None
     try:
-        return raw.decode(label)
-    except (LookupError, UnicodeDecodeError):
+        return encodings.decode(raw, encoding, strict=encoding is not encodings.REPLACEMENT)
+    except UnicodeDecodeError:
         return None
 
 
