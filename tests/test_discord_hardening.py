@@ -29,7 +29,7 @@ from tests.fake_discord import (
 from tests.local_site import serve
 from tests.markdown_check import live_markup
 from tests.test_discord import no_logged_errors  # noqa: F401 - the autouse fixture
-from tests.test_discord_articles import ADMIN, final_reply, publish
+from tests.test_discord_articles import ADMIN, HOST_LOOPBACK, final_reply, publish
 
 PHISHING = (
     "The board said fares double, see [the minutes](https://x.example/a) and "
@@ -73,7 +73,7 @@ def test_a_phishing_link_in_an_article_is_dead_in_the_public_feed_post_and_in_an
     tmp_path, feed_site
 ):
     settings = {
-        "FETCH_ALLOW_PRIVATE": "true",
+        **HOST_LOOPBACK,
         "COOLDOWN_RATE": "100",
         "FEED_CHECK_SECONDS": "0.1",
         "FEED_INTERVAL_MINUTES": "0.002",
@@ -254,7 +254,7 @@ def test_a_feed_that_brings_many_items_gets_the_servers_post_budget_and_one_noti
     tmp_path, feed_site
 ):
     settings = {
-        "FETCH_ALLOW_PRIVATE": "true",
+        **HOST_LOOPBACK,
         "COOLDOWN_RATE": "100",
         "FEED_CHECK_SECONDS": "0.1",
         "FEED_INTERVAL_MINUTES": "0.002",
