@@ -8,31 +8,57 @@
 The collection directory is what the index is built from (corpus/indexing/store.py), so adding
 an article re-reads only that article, and the index can always be rebuilt from the stored
 texts. The schema is versioned (`PRAGMA user_version`) and migrated in order on open.
+
+Several writers (the bot's threads, `add` and `feed poll` from the command line) may share one
+data directory. Every change to the articles, in the database and in the folders, is made
+while holding the database's write lock (one `BEGIN IMMEDIATE` transaction): the duplicate
+check, the free id, the files and the row, so two writers never claim one id, and a failed add
+removes only the files it made itself. A writer killed half-way (kill -9, a power cut) can
+leave files without a row, or a row without its files; opening the library repairs that
+(`Library.repair`), so the folders and the database always agree again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
 import sqlite3
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError, SeedFileError
 from ..models import Document
+from ..temporaries import is_abandoned, temporary_beside
 from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
 from .loader import META_SUFFIX, article_document, meta_beside
 
-__all__ = ["DEFAULT_COLLECTION", "Library", "LibraryError", "StoredArticle", "checked_name"]
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "Library",
+    "LibraryError",
+    "StorageError",
+    "StoredArticle",
+    "checked_name",
+]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "default"
+# Temporaries in the data directory are named `.part-<pid>-<random>`; one whose writer still
+# runs is removed only after this long (its process id may have been reused).
+_TEMPORARY = "part"
+_STALE_SECONDS = 3600
+# Errors of os.link that mean "no hard links here", where a copy does instead.
+_NO_LINKS = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 # Each entry takes the schema from version N to N + 1; never edit one that has shipped.
@@ -110,6 +136,11 @@ class LibraryError(CorpusError):
     """A collection or article that cannot be used as asked; the message says why."""
 
 
+class StorageError(LibraryError):
+    """The data directory could not be written (disk full, permissions, a busy database);
+    nothing was changed. Not the user's input at fault, so front ends may say so."""
+
+
 @dataclass(frozen=True)
 class StoredArticle:
     collection: str
@@ -126,14 +157,28 @@ class StoredArticle:
     fetched_at: str | None
 
 
+@dataclass
+class _Disagreements:
+    """Where the folders and the database disagree: files no row accounts for (and
+    temporaries whose writer is gone), and rows missing a file."""
+
+    stray: list[Path] = field(default_factory=list)
+    incomplete: list[StoredArticle] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.stray or self.incomplete)
+
+
 class Library:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._database = data_dir / "quotebot.db"
+        self._texts = data_dir / "texts"
+        self._collections = data_dir / "collections"
         try:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            (data_dir / "texts").mkdir(exist_ok=True)
-            (data_dir / "collections").mkdir(exist_ok=True)
+            self._texts.mkdir(exist_ok=True)
+            self._collections.mkdir(exist_ok=True)
             with self.transaction() as db:
                 _migrate(db)
         except (OSError, sqlite3.Error) as error:
@@ -142,33 +187,67 @@ class Library:
                 f"The data directory {data_dir} cannot be used ({reason}). Set DATA_DIR to a "
                 "folder you can write to."
             ) from None
+        self.repair()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection in one transaction: all of it is written, or none (the feeds' store
-        uses it too, so its tables change the same way)."""
+        uses it too, so its tables change the same way). `immediate` takes the write lock at
+        once, so what is read inside stays true until the commit: another writer waits."""
         db = sqlite3.connect(self._database, timeout=10)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             with db:  # one transaction: all of it, or nothing
+                if immediate:
+                    db.execute("BEGIN IMMEDIATE")
                 yield db
         finally:
             db.close()
+
+    @contextlib.contextmanager
+    def _storing(self, what: str) -> Iterator[None]:
+        """Turn a failure to write the data directory (disk full, permissions, a database
+        locked for too long) into a StorageError that names the folder and the reason."""
+        try:
+            yield
+        except (OSError, sqlite3.Error) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise StorageError(
+                f"{what} could not be saved in the data directory {self.data_dir} ({reason}); "
+                "nothing was changed."
+            ) from None
+
+    def repair(self) -> None:
+        """Make the folders and the database agree again after a writer was killed half-way:
+        a row missing its collection file or metadata gets them back from its stored text (or
+        goes, if that is lost too); a file no row accounts for goes, and so do temporaries
+        whose writer is gone. Looking costs a directory listing per collection and takes no
+        lock; only when something is wrong is the write lock taken, and the look repeated
+        under it, so a writer adding at this moment is never mistaken for a leftover."""
+        try:
+            with self.transaction() as db:
+                if not self._disagreements(db, full=True):
+                    return
+            with self.transaction(immediate=True) as db:
+                self._repair(db, self._disagreements(db, full=True))
+        except (OSError, sqlite3.Error) as error:  # the library still works; say so
+            _log.warning("Could not check the data directory %s (%s).", self.data_dir, error)
 
     def seeds_dir(self, collection: str) -> Path:
         """The collection as a directory of article files (made if new). The default
         collection starts with the bundled article, so a new user can ask straight away;
         removed, it stays removed."""
         name = checked_name(collection)
-        directory = self.data_dir / "collections" / name
+        directory = self._collections / name
         if directory.is_dir():  # made after its row: the collection is there (no write)
             return directory
-        with self.transaction() as db:
-            created = db.execute(
-                "INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now())
-            ).rowcount
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._storing(f"The collection “{name}”"):
+            with self.transaction() as db:
+                created = db.execute(
+                    "INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now())
+                ).rowcount
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if created and name == DEFAULT_COLLECTION:
             self._add_bundled(name)
         return directory
@@ -198,75 +277,94 @@ class Library:
         """Store an article file and put it in the collection. Returns it and whether it is
         new (the same content, or the same URL, already there is not added twice). `meta`
         is a metadata file's content (a `.meta.toml` beside an added file). Raises
-        LibraryError, or SeedFileError when the file holds no usable article; on any
-        failure the collection is as it was."""
+        LibraryError (StorageError when the data directory cannot be written), or
+        SeedFileError when the file holds no usable article; on any failure the collection
+        is as it was. Safe to call from several threads and processes at once."""
         suffix = suffix.casefold()
         if suffix not in SUFFIXES:
             raise LibraryError(
                 f"Files of type {suffix or '(none)'} are not read ({', '.join(SUFFIXES)})."
             )
-        directory = self.seeds_dir(collection)
+        name = checked_name(collection)
+        self.seeds_dir(name)
         digest = hashlib.sha256(body).hexdigest()
-        existing = self._find(collection, digest, url)
+        existing = self._find(name, digest, url)  # a duplicate needs no reading
         if existing is not None:
             return existing, False
-        article_id = self._free_id(collection, _slug(wanted_id) or "article")
-        document = _read_article(body, suffix, article_id, url, meta)
-        stored = self.data_dir / "texts" / f"{digest}{suffix}"
-        if not stored.exists():
-            _write_atomically(stored, body)
-        article = StoredArticle(
-            collection=checked_name(collection),
-            id=article_id,
-            title=document.title,
-            source=document.source,
-            author=document.author,
-            published=document.date.isoformat() if document.date else None,
-            url=url or document.url,
-            sha256=digest,
-            suffix=suffix,
-            bytes=len(body),
-            added_at=_now(),
-            fetched_at=fetched_at.isoformat() if fetched_at else None,
-        )
-        link = directory / f"{article_id}{suffix}"
-        meta = directory / f"{article_id}{META_SUFFIX}"
-        try:
-            with self.transaction() as db:
+        slug = _slug(wanted_id) or "article"
+        # Read before taking the lock (a long PDF must not hold up other writers); the id
+        # is chosen under the lock, and the metadata file written then carries the title.
+        document = _read_article(body, suffix, slug, url, meta)
+        with self._storing(f"“{slug}{suffix}”"), self.transaction(immediate=True) as db:
+            existing = _found(db, name, digest, url)
+            if existing is not None:  # added by another writer since the look above
+                return existing, False
+            self._repair(db, self._disagreements(db, collection=name))
+            article = StoredArticle(
+                collection=name,
+                id=_free_id(db, name, slug),
+                title=document.title,
+                source=document.source,
+                author=document.author,
+                published=document.date.isoformat() if document.date else None,
+                url=url or document.url,
+                sha256=digest,
+                suffix=suffix,
+                bytes=len(body),
+                added_at=_now(),
+                fetched_at=fetched_at.isoformat() if fetched_at else None,
+            )
+            created: list[Path] = []
+            try:
+                self._write_files(article, body, created)
                 db.execute(
                     "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     tuple(vars(article).values()),
                 )
-                _link(stored, link)
-                _write_atomically(meta, _meta_toml(article).encode())
-        except BaseException:
-            for leftover in (link, meta):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
-            raise
+                db.commit()
+            except BaseException:
+                # Still under the lock: these paths are this writer's own, as the id was free.
+                _unlink_all(reversed(created))
+                raise
         return article, True
+
+    def _write_files(self, article: StoredArticle, body: bytes, created: list[Path]) -> None:
+        """The stored text (if new), the metadata file and the link, each appended to
+        `created` once it is in place. The metadata goes first, so that an index built
+        while this runs finds the article complete or not at all."""
+        stored = self._stored(article)
+        if not stored.exists():
+            _write_atomically(stored, body)
+            created.append(stored)
+        meta, link = self._collection_files(article)
+        meta.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_atomically(meta, _meta_toml(article).encode())
+        created.append(meta)
+        _link(stored, link)
+        created.append(link)
 
     def remove(self, collection: str, article_id: str) -> StoredArticle:
         name = checked_name(collection)
-        found = [a for a in self.articles(name) if a.id == article_id]
-        if not found:
-            raise LibraryError(f"There is no article “{article_id}” in the collection “{name}”.")
-        (article,) = found
-        directory = self.data_dir / "collections" / name
-        with self.transaction() as db:
+        with self._storing(f"Removing “{article_id}”"), self.transaction(immediate=True) as db:
+            row = db.execute(
+                "SELECT * FROM articles WHERE collection = ? AND id = ?", (name, article_id)
+            ).fetchone()
+            if row is None:
+                raise LibraryError(
+                    f"There is no article “{article_id}” in the collection “{name}”."
+                )
+            article = StoredArticle(*row)
             db.execute("DELETE FROM articles WHERE collection = ? AND id = ?", (name, article_id))
-            for leftover in (
-                directory / f"{article_id}{article.suffix}",
-                directory / f"{article_id}{META_SUFFIX}",
-            ):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
-        # The stored text stays while another collection still holds it.
-        with self.transaction() as db:
-            still = db.execute("SELECT 1 FROM articles WHERE sha256 = ?", (article.sha256,))
-            if still.fetchone() is None:
-                with contextlib.suppress(FileNotFoundError):
-                    (self.data_dir / "texts" / f"{article.sha256}{article.suffix}").unlink()
+            # The stored text stays while another collection still holds it.
+            still = db.execute(
+                "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?",
+                (article.sha256, article.suffix),
+            ).fetchone()
+            # Unlinked under the lock, before the commit: a writer killed here leaves a row
+            # that the next repair completes again, or drops if its stored text is gone.
+            _unlink_all(
+                [*self._collection_files(article), *([] if still else [self._stored(article)])]
+            )
         return article
 
     def articles(self, collection: str) -> list[StoredArticle]:
@@ -306,17 +404,136 @@ class Library:
             return {(g, c): (scope, article) for g, c, scope, article in rows}
 
     def _find(self, collection: str, digest: str, url: str | None) -> StoredArticle | None:
-        for article in self.articles(collection):
-            if article.sha256 == digest or (url is not None and article.url == url):
-                return article
-        return None
+        with self.transaction() as db:
+            return _found(db, collection, digest, url)
 
-    def _free_id(self, collection: str, wanted: str) -> str:
-        taken = {a.id for a in self.articles(collection)}
-        candidate, n = wanted, 2
-        while candidate in taken:
-            candidate, n = f"{wanted}-{n}", n + 1
-        return candidate
+    # Where each article's files are
+
+    def _stored(self, article: StoredArticle) -> Path:
+        return self._texts / f"{article.sha256}{article.suffix}"
+
+    def _collection_files(self, article: StoredArticle) -> tuple[Path, Path]:
+        """The metadata file and the link to the stored text, in the collection's folder."""
+        directory = self._collections / article.collection
+        return directory / f"{article.id}{META_SUFFIX}", directory / f"{article.id}{article.suffix}"
+
+    # Repairs after a killed writer
+
+    def _disagreements(
+        self, db: sqlite3.Connection, *, full: bool = False, collection: str | None = None
+    ) -> _Disagreements:
+        """What disagrees in one collection's folder, or (`full`) in every collection's and
+        in the stored texts."""
+        query, values = "SELECT * FROM articles", ()
+        if not full:
+            query, values = query + " WHERE collection = ?", (collection,)
+        rows = [StoredArticle(*row) for row in db.execute(query, values)]
+        expected: dict[str, dict[str, StoredArticle]] = {}
+        for article in rows:
+            files = expected.setdefault(article.collection, {})
+            for path in self._collection_files(article):
+                files[path.name] = article
+        names = _listing(self._collections) if full else [str(collection)]
+        found = _Disagreements()
+        incomplete: dict[tuple[str, str], StoredArticle] = {}
+        for name in sorted(set(names) | set(expected)):
+            files = expected.get(name, {})
+            present = _listing(self._collections / name)
+            found.stray.extend(self._strays(self._collections / name, present, files))
+            for file_name, article in files.items():
+                if file_name not in present:
+                    incomplete[(article.collection, article.id)] = article
+        if full:
+            used = {self._stored(a).name: a for a in rows}
+            present = _listing(self._texts)
+            found.stray.extend(self._strays(self._texts, present, used))
+            for file_name, article in used.items():
+                if file_name not in present:
+                    incomplete[(article.collection, article.id)] = article
+        found.incomplete = list(incomplete.values())
+        return found
+
+    def _strays(self, directory: Path, present: list[str], wanted: dict) -> Iterator[Path]:
+        for name in present:
+            path = directory / name
+            if name.startswith("."):
+                if is_abandoned(path, _TEMPORARY, stale_seconds=_STALE_SECONDS):
+                    yield path
+            elif name not in wanted and not path.is_dir():
+                yield path
+
+    def _repair(self, db: sqlite3.Connection, found: _Disagreements) -> None:
+        """Apply `found`; the caller holds the write lock, so no writer is half-way now."""
+        if not found:
+            return
+        _log.warning(
+            "The data directory %s was left half-changed (a writer was stopped); repairing "
+            "%d file(s) and %d article(s).",
+            self.data_dir,
+            len(found.stray),
+            len(found.incomplete),
+        )
+        _unlink_all(found.stray)
+        for article in found.incomplete:
+            self._complete(db, article)
+
+    def _complete(self, db: sqlite3.Connection, article: StoredArticle) -> None:
+        """Give an article back its missing files, from its stored text (or the text from
+        its link); with neither left, the article is gone, and so is its row."""
+        stored = self._stored(article)
+        meta, link = self._collection_files(article)
+        if not stored.exists() and link.exists():
+            _link(link, stored)
+        if not stored.exists():
+            _log.warning(
+                "The article %s/%s lost its text; removing it.", article.collection, article.id
+            )
+            db.execute(
+                "DELETE FROM articles WHERE collection = ? AND id = ?",
+                (article.collection, article.id),
+            )
+            _unlink_all([meta, link])
+            return
+        meta.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not meta.exists():
+            _write_atomically(meta, _meta_toml(article).encode())
+        if not link.exists():
+            _link(stored, link)
+
+
+def _found(
+    db: sqlite3.Connection, collection: str, digest: str, url: str | None
+) -> StoredArticle | None:
+    """The article of the collection with this content, or from this URL."""
+    row = db.execute(
+        "SELECT * FROM articles WHERE collection = ? AND (sha256 = ? OR url = ?) "
+        "ORDER BY added_at, id LIMIT 1",
+        (collection, digest, url),
+    ).fetchone()
+    return StoredArticle(*row) if row is not None else None
+
+
+def _free_id(db: sqlite3.Connection, collection: str, wanted: str) -> str:
+    taken = {
+        row[0] for row in db.execute("SELECT id FROM articles WHERE collection = ?", (collection,))
+    }
+    candidate, n = wanted, 2
+    while candidate in taken:
+        candidate, n = f"{wanted}-{n}", n + 1
+    return candidate
+
+
+def _listing(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _unlink_all(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -354,19 +571,27 @@ def _slug(text: str) -> str:
 
 
 def _link(stored: Path, link: Path) -> None:
-    """A hard link to the stored file (a copy across file systems)."""
-    with contextlib.suppress(FileNotFoundError):
-        link.unlink()
+    """A hard link to the stored file (a copy where links cannot be made), put in place
+    atomically under a temporary name only this writer holds."""
+    temporary = temporary_beside(link, _TEMPORARY)
     try:
-        os.link(stored, link)
-    except OSError:
-        shutil.copyfile(stored, link)
+        try:
+            os.link(stored, temporary)
+        except OSError as error:
+            if error.errno not in _NO_LINKS:
+                raise
+            shutil.copyfile(stored, temporary)
+        os.replace(temporary, link)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary = temporary_beside(path, _TEMPORARY)
     try:
-        temporary.write_bytes(data)
+        with open(temporary, "xb") as handle:
+            handle.write(data)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
