@@ -295,7 +295,7 @@ class Library:
         # Read before taking the lock (a long PDF must not hold up other writers); the id
         # is chosen under the lock, and the metadata file written then carries the title.
         document = _read_article(body, suffix, slug, url, meta)
-        with self._storing(f"“{slug}{suffix}”"), self.transaction(immediate=True) as db:
+        with self._storing("The article"), self.transaction(immediate=True) as db:
             existing = _found(db, name, digest, url)
             if existing is not None:  # added by another writer since the look above
                 return existing, False
@@ -345,7 +345,10 @@ class Library:
 
     def remove(self, collection: str, article_id: str) -> StoredArticle:
         name = checked_name(collection)
-        with self._storing(f"Removing “{article_id}”"), self.transaction(immediate=True) as db:
+        with (
+            self._storing(f"The removal of “{article_id}”"),
+            self.transaction(immediate=True) as db,
+        ):
             row = db.execute(
                 "SELECT * FROM articles WHERE collection = ? AND id = ?", (name, article_id)
             ).fetchone()
