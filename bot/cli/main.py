@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from corpus import Corpus, CorpusError
+from corpus import Corpus, CorpusError, SeedFileError
 from corpus.indexing.store import verify_cache
 from corpus.ingest.adding import add_url
+from corpus.ingest.fetch import MAX_BYTES
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
-from corpus.ingest.loader import meta_beside
+from corpus.ingest.loader import meta_beside, read_regular_file
 from corpus.models import Answer
 
 from ..settings import Settings, SettingsError, host_seeds_dir, load_settings
@@ -503,12 +504,12 @@ def _add_one(
             library, collection, source, private_networks=settings.fetch_private_networks
         )
     path = Path(source)
-    try:
-        body = path.read_bytes()
-    except OSError as exc:
+    try:  # a regular file only, no bigger than a page or an upload may be
+        body = read_regular_file(path, limit=MAX_BYTES)
+    except SeedFileError as exc:
         looks_like_a_link = not path.exists() and "." in source.split("/")[0]
         hint = "; for a link, start it with https://" if looks_like_a_link else ""
-        raise UsageError(f"cannot be read ({exc.strerror or exc}){hint}") from exc
+        raise UsageError(f"{exc.problem}{hint}") from exc
     return library.add(collection, body, path.suffix, wanted_id=path.stem, meta=meta_beside(path))
 
 

@@ -23,6 +23,8 @@ import datetime
 import hashlib
 import json
 import mmap
+import os
+import stat
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,11 +229,18 @@ class MappedCache:
 
 def read_cache_file(path: Path) -> MappedCache:
     """Map `path` and check its manifest; raises CacheFormatError (or OSError)."""
-    with path.open("rb") as handle:
+    # Without waiting for a writer: a FIFO put in the cache's place would block the open for
+    # ever, and only a regular file is a cache (a device could map without end).
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise CacheFormatError("it is not a regular file")
         try:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            mapped = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
         except ValueError as error:  # an empty file cannot be mapped
             raise CacheFormatError("the file is empty") from error
+    finally:
+        os.close(descriptor)
     view = memoryview(mapped)
     head = len(MAGIC) + 8 + 16
     if len(view) < head or bytes(view[: len(MAGIC)]) != MAGIC:

@@ -27,6 +27,7 @@ from typing import Literal
 from ..errors import SeedFileError
 from ..ingest.loader import META_SUFFIX, load_seeds, scan_seeds
 from ..models import CacheReport, Document, IndexConfig
+from ..temporaries import is_abandoned
 from ..tokenize import TOKENIZER_VERSION
 from .cachefile import CacheFormatError, MappedCache, read_cache_file, write_cache_file
 from .index import CorpusIndex, Progress, build_index
@@ -96,6 +97,7 @@ def open_index(
         return OpenedIndex(index, "uncached", time.perf_counter() - started, loaded.problems)
 
     path = cache_path(cache_dir, seeds_dir)
+    _sweep_temporaries(cache_dir)  # a killed writer's, even when nothing is saved this time
     existed = path.exists()
     scan = scan_seeds(seeds_dir, follow_links=follow)
     stamps = scan.stamps
@@ -202,7 +204,7 @@ VERIFY_ON_OPEN_BYTES = 256 * 1024 * 1024
 # A temporary file left by a save that was killed: removed once its writer is gone, or after
 # this long whoever wrote it.
 _STALE_SECONDS = 24 * 3600
-_TEMPORARY = ".index-"
+_TEMPORARY = "index"
 
 
 def _read_cache(path: Path) -> CorpusIndex | None:
@@ -267,7 +269,7 @@ def _write_cache(path: Path, index: CorpusIndex) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _sweep_temporaries(path.parent)
         descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f"{_TEMPORARY}{os.getpid()}-"
+            dir=path.parent, prefix=f".{_TEMPORARY}-{os.getpid()}-"
         )
         with os.fdopen(descriptor, "wb") as handle:
             write_cache_file(handle, index, {"format": CACHE_FORMAT})
@@ -286,25 +288,13 @@ def _write_cache(path: Path, index: CorpusIndex) -> None:
 
 
 def _sweep_temporaries(directory: Path) -> None:
-    """Remove temporaries whose writer has died (the pid in the name) or that are stale."""
-    now = time.time()
-    for leftover in directory.glob(f"{_TEMPORARY}*"):
-        pid_text = leftover.name[len(_TEMPORARY) :].partition("-")[0]
-        try:
-            writer_gone = not pid_text.isdigit() or not _is_running(int(pid_text))
-            if writer_gone or now - leftover.stat().st_mtime > _STALE_SECONDS:
-                leftover.unlink()
-        except OSError:
-            continue
-
-
-def _is_running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another thread may be saving; only staleness removes it
+    """Remove temporaries whose writer has died (the pid in the name) or that are stale; one
+    a live process is writing now stays."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        leftovers = list(directory.glob(f".{_TEMPORARY}-*"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        if is_abandoned(leftover, _TEMPORARY, stale_seconds=_STALE_SECONDS):
+            with contextlib.suppress(OSError):
+                leftover.unlink()

@@ -25,6 +25,7 @@ from .formats import SUFFIXES, extract
 from .isolation import extract_isolated, needs_isolation
 
 __all__ = [
+    "MAX_META_BYTES",
     "META_SUFFIX",
     "SEED_SUFFIX",
     "LoadResult",
@@ -33,6 +34,7 @@ __all__ = [
     "load_seeds",
     "meta_beside",
     "read_article",
+    "read_regular_file",
     "scan_seeds",
     "seed_files",
 ]
@@ -41,6 +43,8 @@ _log = logging.getLogger(__name__)
 
 SEED_SUFFIX = ".txt"
 META_SUFFIX = ".meta.toml"
+# A metadata file is a few lines of TOML; anything much bigger is not one.
+MAX_META_BYTES = 64 * 1024
 READ_TYPES = ", ".join(SUFFIXES)
 
 
@@ -196,29 +200,62 @@ def article_document(
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise SeedFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        return read_regular_file(path)
     except MemoryError as exc:
         raise SeedFileError(path, "is too large to read into memory") from exc
 
 
+def read_regular_file(path: Path, *, limit: int | None = None) -> bytes:
+    """The bytes of `path`, if it is a regular file of at most `limit` bytes; SeedFileError
+    naming why not. A FIFO would block the reader for ever and a device (/dev/zero) never
+    ends, so neither is read, even if swapped in after a check: the file is opened without
+    waiting for a writer, and what was opened is checked before a byte is read."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SeedFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise SeedFileError(path, "is a folder, not a file")
+        if not stat.S_ISREG(status.st_mode):
+            raise SeedFileError(path, "is not a regular file (a pipe, socket or device)")
+        if limit is not None and status.st_size > limit:
+            raise SeedFileError(path, f"is larger than {_megabytes(limit)}")
+        with os.fdopen(descriptor, "rb", buffering=0, closefd=False) as handle:
+            data = handle.read(-1 if limit is None else limit + 1)
+    except OSError as exc:
+        raise SeedFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    finally:
+        os.close(descriptor)
+    if limit is not None and len(data) > limit:  # it grew while being read
+        raise SeedFileError(path, f"is larger than {_megabytes(limit)}")
+    return data
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:g} MB"
+
+
 def meta_beside(path: Path) -> bytes | None:
-    """The metadata file next to an article file (`<id>.meta.toml`), if it has one."""
+    """The metadata file next to an article file (`<id>.meta.toml`), if it has one (a
+    regular file of at most MAX_META_BYTES; anything else is ignored with a warning)."""
     meta_path = path.with_name(path.stem + META_SUFFIX)
-    return meta_path.read_bytes() if meta_path.is_file() else None
+    if not meta_path.exists():
+        return None
+    return _read_meta(meta_path) or None
 
 
 def read_article(path: Path) -> Document:
     """One article file and its metadata, read and extracted (SeedFileError if unusable)."""
-    return article_document(path, path.read_bytes(), meta_beside(path) or b"")
+    return article_document(path, read_regular_file(path), meta_beside(path) or b"")
 
 
 def _read_meta(meta_path: Path) -> bytes:
     try:
-        return meta_path.read_bytes()
-    except OSError as exc:
-        _log.warning("Ignoring metadata file %s: %s", meta_path, exc.strerror or exc)
+        return read_regular_file(meta_path, limit=MAX_META_BYTES)
+    except SeedFileError as exc:
+        _log.warning("Ignoring metadata file %s: it %s.", meta_path, exc.problem)
         return b""
 
 
