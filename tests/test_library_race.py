@@ -40,17 +40,25 @@ TEXT = (
 )
 QUESTION = "What did the harbour council approve?"
 
-# Adds the page file named on each line of stdin to "news", and prints what happened.
-ADDER = """
+# Does what each line of stdin asks to "news" (`add PATH` or `remove ID`), and prints what
+# happened.
+WRITER = """
 import json, sys
 from pathlib import Path
-from corpus.ingest.library import Library
+from corpus.ingest.library import Library, LibraryError
 library = Library(Path(sys.argv[1]))
 print("ready", flush=True)
 for line in sys.stdin:
-    path = Path(line.strip())
+    action, _, what = line.strip().partition(" ")
     try:
-        article, new = library.add("news", path.read_bytes(), path.suffix, wanted_id=path.stem)
+        if action == "add":
+            path = Path(what)
+            body = path.read_bytes()
+            article, new = library.add("news", body, path.suffix, wanted_id=path.stem)
+        else:
+            article, new = library.remove("news", what), False
+    except LibraryError as error:
+        print(json.dumps({"refused": str(error)}), flush=True)
     except Exception as error:
         print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
     else:
@@ -99,6 +107,16 @@ def _python(script: str, *args: str) -> subprocess.Popen[str]:
     return process
 
 
+def _at_once(writers: list[subprocess.Popen[str]], lines: list[str]) -> list[dict]:
+    """Give each writer its line, as nearly at the same moment as can be, and read what each
+    did."""
+    for writer, line in zip(writers, lines, strict=True):
+        assert writer.stdin is not None
+        writer.stdin.write(f"{line}\n")
+        writer.stdin.flush()
+    return [json.loads(writer.stdout.readline()) for writer in writers]  # type: ignore[union-attr]
+
+
 def _assert_folder_and_database_agree(data: Path) -> None:
     """Checked from outside the library: each row has its collection file (the stored text,
     with the row's hash) and metadata file, nothing else is in the folders (no leftover
@@ -131,7 +149,7 @@ def _assert_every_listed_article_is_answered(data: Path, collection: str = "news
 def test_two_processes_adding_pages_of_one_file_name_both_get_in(tmp_path):
     data = tmp_path / "data"
     Library(data)
-    adders = [_python(ADDER, str(data)) for _ in range(2)]
+    adders = [_python(WRITER, str(data)) for _ in range(2)]
     for round_number in range(50):
         same = round_number % 5 == 4  # then both add the very same page
         pages = [
@@ -140,12 +158,8 @@ def test_two_processes_adding_pages_of_one_file_name_both_get_in(tmp_path):
             )
             for k in range(2)
         ]
-        for adder, page in zip(adders, pages, strict=True):  # at once, as far as can be
-            assert adder.stdin is not None and adder.stdout is not None
-            adder.stdin.write(f"{page}\n")
-            adder.stdin.flush()
-        results = [json.loads(adder.stdout.readline()) for adder in adders]  # type: ignore[union-attr]
-        assert not any("error" in r for r in results), (round_number, results)
+        results = _at_once(adders, [f"add {page}" for page in pages])
+        assert all("id" in r for r in results), (round_number, results)
         if same:
             assert sorted(r["new"] for r in results) == [False, True], results
             assert results[0]["id"] == results[1]["id"]
@@ -156,6 +170,33 @@ def test_two_processes_adding_pages_of_one_file_name_both_get_in(tmp_path):
         adder.communicate(timeout=30)
         assert adder.returncode == 0
     assert len(Library(data).articles("news")) == 50 * 2 - 10
+    _assert_folder_and_database_agree(data)
+    _assert_every_listed_article_is_answered(data)
+
+
+def test_two_processes_removing_one_article_and_adding_another_meet_safely(tmp_path):
+    """One article removed by two writers at once: one removes it, the other is told it is
+    not there. And a remove beside an add that may take the freed id: each gets its own."""
+    data = tmp_path / "data"
+    library = Library(data)
+    writers = [_python(WRITER, str(data)) for _ in range(2)]
+    for round_number in range(20):
+        article, _ = library.add(
+            "news", PAGE.format(n=round_number).encode(), ".html", wanted_id="story"
+        )
+        if round_number % 2:
+            results = _at_once(writers, [f"remove {article.id}"] * 2)
+            assert sorted(results, key=len) == [
+                {"refused": f"There is no article “{article.id}” in the collection “news”."},
+                {"id": article.id, "new": False},
+            ], results
+        else:
+            page = _page(tmp_path / f"round{round_number}", 1000 + round_number)
+            removed, added = _at_once(writers, [f"remove {article.id}", f"add {page}"])
+            assert removed["id"] == article.id and added["new"], (removed, added)
+    for writer in writers:
+        writer.communicate(timeout=30)
+    assert len(library.articles("news")) == 10
     _assert_folder_and_database_agree(data)
     _assert_every_listed_article_is_answered(data)
 
