@@ -22,8 +22,8 @@ from typing import IO, Any
 from corpus import Corpus, CorpusError, SeedFileError
 from corpus.indexing.store import verify_cache
 from corpus.ingest.adding import add_url
-from corpus.ingest.fetch import MAX_BYTES
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
+from corpus.ingest.limits import MAX_BYTES
 from corpus.ingest.loader import meta_beside, read_regular_file
 from corpus.models import Answer
 
