@@ -36,7 +36,7 @@ from pathlib import Path
 
 from ..errors import CorpusError, SeedFileError
 from ..models import Document
-from ..temporaries import is_abandoned, temporary_beside
+from ..temporaries import is_abandoned, process_is_running, temporary_beside
 from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
 from .loader import META_SUFFIX, article_document, meta_beside
@@ -531,10 +531,16 @@ def _strays(directory: Path, present: set[str], wanted: dict[str, object]) -> It
     for name in present.difference(wanted):
         path = directory / name
         if name.startswith("."):
-            if is_abandoned(path, _TEMPORARY, stale_seconds=_STALE_SECONDS):
+            if is_abandoned(path, _TEMPORARY, stale_seconds=_STALE_SECONDS) or _old_leftover(name):
                 yield path
         elif not path.is_dir():
             yield path
+
+
+def _old_leftover(name: str) -> bool:
+    """A temporary of an earlier version (`.<name>.<pid>`) whose writer is gone."""
+    pid = name.rpartition(".")[2]
+    return pid.isdigit() and not process_is_running(int(pid))
 
 
 def _listing(directory: Path) -> list[str]:
