@@ -489,7 +489,7 @@ def test_chat_in_a_terminal(tmp_path):
     def until(marker: bytes) -> bytes:
         nonlocal seen
         while marker not in seen:
-            ready, _, _ = select.select([controller], [], [], 30)
+            ready, _, _ = select.select([controller], [], [], 60)
             assert ready, f"timed out waiting for {marker!r}; saw {seen[-300:]!r}"
             seen += os.read(controller, 4096)
         before, _, seen = seen.partition(marker)
