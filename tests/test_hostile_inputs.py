@@ -8,13 +8,15 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import sqlite3
+import string
 
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from corpus.ingest.feeds import MAX_FEED_ITEMS, MAX_NEW_ITEMS
-from corpus.ingest.formats import MAX_TEXT_CHARS
+from corpus.ingest.formats import MAX_DISTINCT_WORDS, MAX_PAGE_ELEMENTS, MAX_TEXT_CHARS
 from corpus.ingest.limits import MAX_BYTES
 from tests.conftest import run_cli
 from tests.discord_harness import running_bot
@@ -191,3 +193,26 @@ def test_a_feed_of_100000_items_is_read_only_as_far_as_its_first_entries(tmp_pat
         taken = {row[0] for row in db.execute("SELECT url FROM articles WHERE url IS NOT NULL")}
     assert recorded == MAX_FEED_ITEMS
     assert taken == {site.url(f"/a/{n}") for n in range(MAX_NEW_ITEMS)}  # the newest
+
+
+def test_text_of_words_that_never_repeat_is_refused_before_it_is_indexed(tmp_path):
+    # Memory grows with the different words (1 KB each): 5 MB of them took 900 MB.
+    rng = random.Random(7)
+    words = {"".join(rng.choices(string.ascii_lowercase, k=9)) for _ in range(60_000)}
+    assert len(words) > MAX_DISTINCT_WORDS
+    (tmp_path / "words.txt").write_text(" ".join(sorted(words)))
+    result = run_cli(tmp_path, "add", str(tmp_path / "words.txt"), timeout=NO_HANG)
+    assert result.returncode == 2
+    assert f"has more than {MAX_DISTINCT_WORDS:,} different words" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_page_of_tiny_elements_is_refused_before_it_is_read(tmp_path):
+    # trafilatura's work grows with the elements: 1 MB of them took 40 s and 250 MB.
+    cells = "".join(f"<p><b>{n}</b> x</p>" for n in range(MAX_PAGE_ELEMENTS // 2 + 10))
+    page = f"<html><body><article><h1>Soup</h1>{cells}</article></body></html>"
+    (tmp_path / "soup.html").write_text(page)
+    result = run_cli(tmp_path, "add", str(tmp_path / "soup.html"), timeout=NO_HANG)
+    assert result.returncode == 2
+    assert f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -14,7 +14,9 @@ paragraphs separated by blank lines.
   paragraph that is (nearly) all link text, as "Read more: <headline>" and teaser lists are,
   is dropped, so a section page of links is refused rather than read as an article. The page
   is decoded by its byte-order mark, as UTF-8 if it is valid UTF-8, else by the charset its
-  `<meta>` declares, and only then by trafilatura's guess.
+  `<meta>` declares, and only then by trafilatura's guess. A page of more than
+  `MAX_PAGE_ELEMENTS` elements is refused before it is read, and one over 1 MB is read without
+  trafilatura's fallback extractors, which copy its text again word by word.
 - `.pdf`: each page's text (pypdf), lines of a paragraph joined, pages apart. A content
   stream that several pages share is read once, and a page whose text is exactly an earlier
   page's adds nothing (a quote comes from the first), so a file of 2,000 pages pointing at one
@@ -24,8 +26,11 @@ paragraphs separated by blank lines.
   `MAX_BYTES` (corpus/ingest/limits.py), as a fetched page is; the parsers are only ever given
   text, never bytes they could inflate themselves.
 
-Every format's text is at most `MAX_TEXT_CHARS` characters (as many as an upload has bytes):
-the work and memory of everything after, from segmentation to the index, grow with it.
+Every format's text is at most `MAX_TEXT_CHARS` characters (as many as an upload has bytes),
+with at most `MAX_DISTINCT_WORDS` different words: the index's memory grows with both, about
+25 bytes per character of text and 1 KB per different word (its vocabulary, postings and
+cache entries). Prose of that length has far fewer different words (a 3 MB novel has about
+20,000); 5 MB of words that never repeat would have 600,000 and take 900 MB to index.
 
 Extraction fails with a `SeedFileError` naming the file and why, never a traceback.
 """
@@ -35,6 +40,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import io
+import itertools
 import logging
 import re
 import time
@@ -48,7 +54,16 @@ from ..errors import SeedFileError
 from . import encodings
 from .limits import MAX_BYTES, DecodedTooLarge, gunzip_limited, is_gzip
 
-__all__ = ["MAX_TEXT_CHARS", "PDF_SECONDS", "SUFFIXES", "Extracted", "decode_declared", "extract"]
+__all__ = [
+    "MAX_DISTINCT_WORDS",
+    "MAX_PAGE_ELEMENTS",
+    "MAX_TEXT_CHARS",
+    "PDF_SECONDS",
+    "SUFFIXES",
+    "Extracted",
+    "decode_declared",
+    "extract",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -64,8 +79,21 @@ MAX_PDF_PAGES = 2_000
 # may have bytes, so any text file that may be sent is read whole, and a PDF or a page cannot
 # make more.
 MAX_TEXT_CHARS = MAX_BYTES
+# The most different words (runs of letters and digits, case folded) one article may have.
+MAX_DISTINCT_WORDS = 50_000
+_WORD = re.compile(r"\w+")
+_NON_BLANK = re.compile(r"\S+")
 # The most time reading one PDF may take (wall clock); a page is abandoned mid-way past it.
 PDF_SECONDS = 60.0
+# A page larger than this is read by trafilatura's own extractor only, without comparing it
+# with its fallbacks (readability, jusText): they copy the page's whole text again, word by
+# word, which took a 5 MB page past the memory bound (20 bytes per byte of text + 150 MB).
+# A page with this much text is an article by trafilatura's main rules already.
+_FALLBACK_BYTES = 1024 * 1024
+# A page with more elements than this is refused before trafilatura reads it: its work and
+# memory grow with the elements (about 1.3 KB each), and 1 MB of tiny elements took 40 s and
+# 250 MB. A long news or encyclopaedia page has a few thousand.
+MAX_PAGE_ELEMENTS = 30_000
 # Fewer words than this from a web page are its menus and links, not an article: trafilatura
 # falls back to whatever text a page has.
 MIN_PAGE_WORDS = 15
@@ -106,7 +134,35 @@ def extract(path: Path, raw: bytes) -> Extracted:
         raise SeedFileError(path, "has no article text" if suffix != ".txt" else "is empty")
     if len(extracted.text) > MAX_TEXT_CHARS:
         raise SeedFileError(path, _too_long())
+    if _has_more_distinct_words(extracted.text, MAX_DISTINCT_WORDS):
+        raise SeedFileError(
+            path,
+            f"has more than {MAX_DISTINCT_WORDS:,} different words, which prose of any length "
+            "does not; it is not read as an article",
+        )
     return extracted
+
+
+def _has_words(text: str, count: int) -> bool:
+    """Whether `text` has `count` words, counted no further (`text.split()` on a long page
+    would make a string of every word: 50 MB for 5 MB of text)."""
+    return _more_than(_NON_BLANK.finditer(text), count - 1)
+
+
+def _more_than(items: Iterable[object], count: int) -> bool:
+    """Whether there are more than `count` items, taking no more than one past it."""
+    return sum(1 for _ in itertools.islice(items, count + 1)) > count
+
+
+def _has_more_distinct_words(text: str, limit: int) -> bool:
+    """Whether `text` has more than `limit` different words; stops counting past it, so the
+    count never holds more than `limit` words."""
+    words: set[str] = set()
+    for match in _WORD.finditer(text):
+        words.add(match.group().casefold())
+        if len(words) > limit:
+            return True
+    return False
 
 
 def _too_long() -> str:
@@ -179,6 +235,12 @@ def _html(path: Path, raw: bytes) -> Extracted:
         tree = trafilatura.load_html(_as_text(_html_source(raw)))
         if tree is None:
             raise SeedFileError(path, "has no article text (nothing on the page reads as one)")
+        if _more_than(tree.iter(), MAX_PAGE_ELEMENTS):
+            raise SeedFileError(
+                path,
+                f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements, more than any article "
+                "page has; it is not read",
+            )
         links = _link_words(tree)
         # trafilatura copies the tree it is given, so `tree` stays whole for the link counts.
         document = trafilatura.bare_extraction(
@@ -187,6 +249,7 @@ def _html(path: Path, raw: bytes) -> Extracted:
             include_comments=False,
             include_tables=False,
             prune_xpath=_NEVER_ARTICLE,
+            fast=len(raw) > _FALLBACK_BYTES,
         )
     except SeedFileError:
         raise
@@ -197,7 +260,7 @@ def _html(path: Path, raw: bytes) -> Extracted:
     found = document.as_dict()
     lines = [" ".join(line.split()) for line in (found.get("text") or "").splitlines()]
     text = "\n\n".join(line for line in lines if line and not _is_link(line, links))
-    if len(text.split()) < MIN_PAGE_WORDS:  # what is left of a page without an article
+    if not _has_words(text, MIN_PAGE_WORDS):  # what is left of a page without an article
         raise SeedFileError(path, "has no article text (the page holds menus or links only)")
     return Extracted(
         text,
