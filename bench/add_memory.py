@@ -14,7 +14,8 @@ uses the text it would have had (the file's size).
 Inputs: unique words with no sentence ends; ordinary prose (the bundled article repeated with
 numbered sentences); as many different words as an article may have, then prose; a big web
 page; a page of tiny elements; a Markdown file; a PDF whose 500 pages share one content
-stream; and a gzip web page that inflates past the limit.
+stream; a PDF whose one stream inflates to 70 MB; and a gzip web page that inflates past the
+limit.
 """
 
 from __future__ import annotations
@@ -124,6 +125,43 @@ def shared_stream_pdf(size: int) -> bytes:
     return out.getvalue()
 
 
+def inflating_pdf(size: int) -> bytes:
+    """A 0.1 MB PDF whose one content stream inflates to 70 MB of text operators."""
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, NumberObject, StreamObject
+
+    writer = PdfWriter()
+    operators = b"BT /F1 12 Tf 72 720 Td\n" + b"(x) Tj\n" * (70_000_000 // 7) + b"ET"
+    stream = StreamObject()
+    stream._data = zlib.compress(operators, 9)
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    stream[NameObject("/Length")] = NumberObject(len(stream._data))
+    page = writer.add_blank_page(612, 792)
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    page[NameObject("/Resources")] = _helvetica(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _helvetica(writer: object) -> object:
+    """Resources naming Helvetica as /F1, without which pypdf reads no text."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    font = writer._add_object(  # type: ignore[attr-defined]
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
+    return DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+
+
 def gzip_page(size: int) -> bytes:
     return gzip.compress(web_page(max(size, 6 * MB)), 9)
 
@@ -136,6 +174,7 @@ INPUTS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "soup": ("soup.html", tag_soup),
     "md": ("notes.md", markdown),
     "pdf": ("shared.pdf", shared_stream_pdf),
+    "zpdf": ("inflating.pdf", inflating_pdf),
     "gzip": ("bomb.html", gzip_page),
 }
 

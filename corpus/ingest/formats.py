@@ -38,6 +38,7 @@ Extraction fails with a `SeedFileError` naming the file and why, never a traceba
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime
 import io
 import itertools
@@ -413,19 +414,45 @@ def _pdf(path: Path, raw: bytes) -> Extracted:
     from pypdf.errors import PyPdfError
 
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise SeedFileError(path, "is an encrypted PDF; save an unencrypted copy")
-        if len(reader.pages) > MAX_PDF_PAGES:
-            raise SeedFileError(path, f"has more than {MAX_PDF_PAGES:,} pages")
-        pages = _pdf_pages(path, reader.pages)
-        title = reader.metadata.title if reader.metadata else None
+        with _pdf_limits():
+            reader = PdfReader(io.BytesIO(raw))
+            if reader.is_encrypted:
+                raise SeedFileError(path, "is an encrypted PDF; save an unencrypted copy")
+            if len(reader.pages) > MAX_PDF_PAGES:
+                raise SeedFileError(path, f"has more than {MAX_PDF_PAGES:,} pages")
+            pages = _pdf_pages(path, reader.pages)
+            title = reader.metadata.title if reader.metadata else None
     except SeedFileError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise SeedFileError(path, f"could not be read as a PDF ({exc})") from exc
     paragraphs = [p for page in pages for p in _reflowed(page)]
     return Extracted("\n\n".join(paragraphs), title=_clean(title))
+
+
+# pypdf's own limits, lowered for text extraction (its defaults suit rendering): 100 KB of
+# compressed content inflated to 70 MB and parsed into 2 million tokens took 200 MB. A page
+# of text has thousands of tokens; a dense chart some hundred thousand.
+_PDF_STREAM_BYTES = 20 * 1024 * 1024
+_PDF_STREAM_TOKENS = 500_000
+
+
+def _pdf_limits() -> contextlib.AbstractContextManager[object]:
+    """pypdf's limits on decoded streams and content tokens, lowered (where the installed
+    pypdf has `apply_configuration`; an older one keeps its own)."""
+    try:
+        from pypdf import apply_configuration
+    except ImportError:
+        return contextlib.nullcontext()
+    stream = {
+        f"{name}_maximum_output_length": _PDF_STREAM_BYTES
+        for name in ("zlib", "lzw", "run_length", "brotli")
+    }
+    return apply_configuration(
+        **stream,
+        array_based_stream_maximum_output_length=_PDF_STREAM_BYTES,
+        stream_parsing_work_maximum_count=_PDF_STREAM_TOKENS,
+    )
 
 
 class _OverBudget(Exception):
