@@ -57,7 +57,7 @@ def pdf_of_pages(pages: int, lines: int, *, shared: bool) -> bytes:
         if stream_ref is None or not shared:
             stream = DecodedStreamObject()
             stream.set_data(data)
-            stream_ref = writer._add_object(stream)
+            stream_ref = writer._add_object(stream.flate_encode())  # small, as files are
         page = writer.add_blank_page(612, 792)
         page[NameObject("/Contents")] = stream_ref
         page[NameObject("/Resources")] = DictionaryObject(
