@@ -85,7 +85,9 @@ MAX_DISTINCT_WORDS = 50_000
 _WORD = re.compile(r"\w+")
 _NON_BLANK = re.compile(r"\S+")
 # The most time reading one PDF may take (wall clock); a page is abandoned mid-way past it.
-PDF_SECONDS = 60.0
+# Below the deadline of the child process that reads an added file (isolation.READ_SECONDS,
+# 30 s), so a slow PDF is told why; it bounds a PDF read in-process (an index rebuild) too.
+PDF_SECONDS = 20.0
 # A page larger than this is read by trafilatura's own extractor only, without comparing it
 # with its fallbacks (readability, jusText): they copy the page's whole text again, word by
 # word, which took a 5 MB page past the memory bound (20 bytes per byte of text + 150 MB).
