@@ -76,7 +76,7 @@ def most_words(size: int) -> bytes:
 
 
 def web_page(size: int) -> bytes:
-    body = prose(size - 500).decode(errors="ignore").split("\n\n")
+    body = prose(int(size * 0.99) - 500).decode(errors="ignore").split("\n\n")  # tags fit
     paragraphs = "".join(f"<p>{p}</p>\n" for p in body)
     return (
         "<!doctype html><html><head><title>A long report</title></head><body><article>"
@@ -91,7 +91,7 @@ def tag_soup(size: int) -> bytes:
 
 
 def markdown(size: int) -> bytes:
-    body = prose(size - 100).decode(errors="ignore").split("\n\n")
+    body = prose(int(size * 0.99) - 100).decode(errors="ignore").split("\n\n")
     return ("# A long report\n\n" + "\n\n".join(f"- {p}" for p in body)).encode()
 
 
