@@ -482,7 +482,7 @@ def test_ask_is_answered_while_members_wait_for_summaries_of_a_long_article(tmp_
 
     rng = np.random.default_rng(5)
     vocabulary = np.array([f"w{n:05d}x" for n in range(20_000)])
-    words = vocabulary[rng.zipf(1.3, 800_000) % len(vocabulary)]
+    words = vocabulary[rng.zipf(1.3, 620_000) % len(vocabulary)]
     sentences = [" ".join(words[i : i + 16]).capitalize() + "." for i in range(0, len(words), 16)]
     seeds = tmp_path / "seeds"
     seeds.mkdir()

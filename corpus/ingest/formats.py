@@ -14,8 +14,23 @@ paragraphs separated by blank lines.
   paragraph that is (nearly) all link text, as "Read more: <headline>" and teaser lists are,
   is dropped, so a section page of links is refused rather than read as an article. The page
   is decoded by its byte-order mark, as UTF-8 if it is valid UTF-8, else by the charset its
-  `<meta>` declares, and only then by trafilatura's guess.
-- `.pdf`: each page's text (pypdf), lines of a paragraph joined, pages apart.
+  `<meta>` declares, and only then by trafilatura's guess. A page of more than
+  `MAX_PAGE_ELEMENTS` elements is refused before it is read, and one over 1 MB is read without
+  trafilatura's fallback extractors, which copy its text again word by word.
+- `.pdf`: each page's text (pypdf), lines of a paragraph joined, pages apart. A content
+  stream that several pages share is read once, and a page whose text is exactly an earlier
+  page's adds nothing (a quote comes from the first), so a file of 2,000 pages pointing at one
+  stream costs one page. The whole reading has a wall-clock budget, `PDF_SECONDS`, checked as
+  pypdf hands over each piece of text, and stops as soon as the text passes `MAX_TEXT_CHARS`.
+- A `.txt`, `.md` or `.html` file that is gzip (the bytes 1f 8b) is inflated only up to
+  `MAX_BYTES` (corpus/ingest/limits.py), as a fetched page is; the parsers are only ever given
+  text, never bytes they could inflate themselves.
+
+Every format's text is at most `MAX_TEXT_CHARS` characters (as many as an upload has bytes),
+with at most `MAX_DISTINCT_WORDS` different words: the index's memory grows with both, about
+25 bytes per character of text and 1 KB per different word (its vocabulary, postings and
+cache entries). Prose of that length has far fewer different words (a 3 MB novel has about
+20,000); 5 MB of words that never repeat would have 600,000 and take 900 MB to index.
 
 Extraction fails with a `SeedFileError` naming the file and why, never a traceback.
 """
@@ -23,17 +38,33 @@ Extraction fails with a `SeedFileError` naming the file and why, never a traceba
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime
 import io
+import itertools
 import logging
 import re
+import time
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import SeedFileError
 from . import encodings
+from .limits import MAX_BYTES, DecodedTooLarge, gunzip_limited, is_gzip
 
-__all__ = ["SUFFIXES", "Extracted", "decode_declared", "extract"]
+__all__ = [
+    "MAX_DISTINCT_WORDS",
+    "MAX_PAGE_ELEMENTS",
+    "MAX_TEXT_CHARS",
+    "PDF_SECONDS",
+    "SUFFIXES",
+    "Extracted",
+    "decode_declared",
+    "extract",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -45,6 +76,27 @@ SUFFIXES = TEXT_SUFFIXES + MARKDOWN_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 # A PDF longer than this is refused: extraction time grows with it, and hostile files can
 # claim millions of pages.
 MAX_PDF_PAGES = 2_000
+# The most text one article may have, in characters, whatever its format: as many as an upload
+# may have bytes, so any text file that may be sent is read whole, and a PDF or a page cannot
+# make more.
+MAX_TEXT_CHARS = MAX_BYTES
+# The most different words (runs of letters and digits, case folded) one article may have.
+MAX_DISTINCT_WORDS = 50_000
+_WORD = re.compile(r"\w+")
+_NON_BLANK = re.compile(r"\S+")
+# The most time reading one PDF may take (wall clock); a page is abandoned mid-way past it.
+# Below the deadline of the child process that reads an added file (isolation.READ_SECONDS,
+# 30 s), so a slow PDF is told why; it bounds a PDF read in-process (an index rebuild) too.
+PDF_SECONDS = 20.0
+# A page larger than this is read by trafilatura's own extractor only, without comparing it
+# with its fallbacks (readability, jusText): they copy the page's whole text again, word by
+# word, which took a 5 MB page past the memory bound (20 bytes per byte of text + 150 MB).
+# A page with this much text is an article by trafilatura's main rules already.
+_FALLBACK_BYTES = 1024 * 1024
+# A page with more elements than this is refused before trafilatura reads it: its work and
+# memory grow with the elements (about 1.3 KB each), and 1 MB of tiny elements took 40 s and
+# 250 MB. A long news or encyclopaedia page has a few thousand.
+MAX_PAGE_ELEMENTS = 30_000
 # Fewer words than this from a web page are its menus and links, not an article: trafilatura
 # falls back to whatever text a page has.
 MIN_PAGE_WORDS = 15
@@ -71,6 +123,8 @@ class Extracted:
 
 def extract(path: Path, raw: bytes) -> Extracted:
     suffix = path.suffix.casefold()
+    if suffix not in PDF_SUFFIXES and is_gzip(raw):
+        raw = _gunzipped(path, raw)
     if suffix in MARKDOWN_SUFFIXES:
         extracted = _markdown(_decoded(path, raw))
     elif suffix in HTML_SUFFIXES:
@@ -81,7 +135,51 @@ def extract(path: Path, raw: bytes) -> Extracted:
         extracted = Extracted(_decoded(path, raw))
     if not extracted.text.strip():
         raise SeedFileError(path, "has no article text" if suffix != ".txt" else "is empty")
+    if len(extracted.text) > MAX_TEXT_CHARS:
+        raise SeedFileError(path, _too_long())
+    if _has_more_distinct_words(extracted.text, MAX_DISTINCT_WORDS):
+        raise SeedFileError(
+            path,
+            f"has more than {MAX_DISTINCT_WORDS:,} different words, which prose of any length "
+            "does not; it is not read as an article",
+        )
     return extracted
+
+
+def _has_words(text: str, count: int) -> bool:
+    """Whether `text` has `count` words, counted no further (`text.split()` on a long page
+    would make a string of every word: 50 MB for 5 MB of text)."""
+    return _more_than(_NON_BLANK.finditer(text), count - 1)
+
+
+def _more_than(items: Iterable[object], count: int) -> bool:
+    """Whether there are more than `count` items, taking no more than one past it."""
+    return sum(1 for _ in itertools.islice(items, count + 1)) > count
+
+
+def _has_more_distinct_words(text: str, limit: int) -> bool:
+    """Whether `text` has more than `limit` different words; stops counting past it, so the
+    count never holds more than `limit` words."""
+    words: set[str] = set()
+    for match in _WORD.finditer(text):
+        words.add(match.group().casefold())
+        if len(words) > limit:
+            return True
+    return False
+
+
+def _too_long() -> str:
+    return f"is too long: more than {MAX_TEXT_CHARS:,} characters of text; split it"
+
+
+def _gunzipped(path: Path, raw: bytes) -> bytes:
+    """A gzip file's content, inflated no further than an article may be long."""
+    try:
+        return gunzip_limited(raw, MAX_BYTES)
+    except DecodedTooLarge as error:
+        raise SeedFileError(path, f"is gzip-compressed, and {error}") from error
+    except zlib.error as error:
+        raise SeedFileError(path, f"is damaged gzip data ({error})") from error
 
 
 def _decoded(path: Path, raw: bytes) -> str:
@@ -137,9 +235,15 @@ def _html(path: Path, raw: bytes) -> Extracted:
     import trafilatura
 
     try:
-        tree = trafilatura.load_html(_html_source(raw))
+        tree = trafilatura.load_html(_as_text(_html_source(raw)))
         if tree is None:
             raise SeedFileError(path, "has no article text (nothing on the page reads as one)")
+        if _more_than(tree.iter(), MAX_PAGE_ELEMENTS):
+            raise SeedFileError(
+                path,
+                f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements, more than any article "
+                "page has; it is not read",
+            )
         links = _link_words(tree)
         # trafilatura copies the tree it is given, so `tree` stays whole for the link counts.
         document = trafilatura.bare_extraction(
@@ -148,6 +252,7 @@ def _html(path: Path, raw: bytes) -> Extracted:
             include_comments=False,
             include_tables=False,
             prune_xpath=_NEVER_ARTICLE,
+            fast=len(raw) > _FALLBACK_BYTES,
         )
     except SeedFileError:
         raise
@@ -158,7 +263,7 @@ def _html(path: Path, raw: bytes) -> Extracted:
     found = document.as_dict()
     lines = [" ".join(line.split()) for line in (found.get("text") or "").splitlines()]
     text = "\n\n".join(line for line in lines if line and not _is_link(line, links))
-    if len(text.split()) < MIN_PAGE_WORDS:  # what is left of a page without an article
+    if not _has_words(text, MIN_PAGE_WORDS):  # what is left of a page without an article
         raise SeedFileError(path, "has no article text (the page holds menus or links only)")
     return Extracted(
         text,
@@ -287,6 +392,22 @@ def _web_url(value: object) -> str | None:
     return text if re.fullmatch(r"https?://\S{1,2000}", text) else None
 
 
+def _as_text(source: str | bytes) -> str:
+    """The page as text, decoded by trafilatura's guess when its encoding is not known. Never
+    bytes: given bytes, trafilatura tries to inflate them (gzip, zlib, brotli) up to 20 MB,
+    past the limit the page was read under."""
+    if isinstance(source, str):
+        return source
+    from trafilatura.utils import detect_encoding
+
+    for guess in detect_encoding(source):
+        try:
+            return source.decode(guess)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return source.decode("utf-8", errors="replace")
+
+
 # ---------------------------------------------------------------- PDF
 
 
@@ -295,19 +416,109 @@ def _pdf(path: Path, raw: bytes) -> Extracted:
     from pypdf.errors import PyPdfError
 
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise SeedFileError(path, "is an encrypted PDF; save an unencrypted copy")
-        if len(reader.pages) > MAX_PDF_PAGES:
-            raise SeedFileError(path, f"has more than {MAX_PDF_PAGES:,} pages")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
+        with _pdf_limits():
+            reader = PdfReader(io.BytesIO(raw))
+            if reader.is_encrypted:
+                raise SeedFileError(path, "is an encrypted PDF; save an unencrypted copy")
+            if len(reader.pages) > MAX_PDF_PAGES:
+                raise SeedFileError(path, f"has more than {MAX_PDF_PAGES:,} pages")
+            pages = _pdf_pages(path, reader.pages)
+            title = reader.metadata.title if reader.metadata else None
     except SeedFileError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise SeedFileError(path, f"could not be read as a PDF ({exc})") from exc
     paragraphs = [p for page in pages for p in _reflowed(page)]
     return Extracted("\n\n".join(paragraphs), title=_clean(title))
+
+
+# pypdf's own limits, lowered for text extraction (its defaults suit rendering): 100 KB of
+# compressed content inflated to 70 MB and parsed into 2 million tokens took 200 MB. A page
+# of text has thousands of tokens; a dense chart some hundred thousand.
+_PDF_STREAM_BYTES = 20 * 1024 * 1024
+_PDF_STREAM_TOKENS = 500_000
+
+
+def _pdf_limits() -> contextlib.AbstractContextManager[object]:
+    """pypdf's limits on decoded streams and content tokens, lowered (where the installed
+    pypdf has `apply_configuration`; an older one keeps its own)."""
+    try:
+        from pypdf import apply_configuration
+    except ImportError:
+        return contextlib.nullcontext()
+    stream = {
+        f"{name}_maximum_output_length": _PDF_STREAM_BYTES
+        for name in ("zlib", "lzw", "run_length", "brotli")
+    }
+    return apply_configuration(
+        **stream,
+        array_based_stream_maximum_output_length=_PDF_STREAM_BYTES,
+        stream_parsing_work_maximum_count=_PDF_STREAM_TOKENS,
+    )
+
+
+class _OverBudget(Exception):
+    """Raised from inside pypdf's text extraction to stop it: the text or time is spent."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _pdf_pages(path: Path, pages: Iterable[Any]) -> list[str]:
+    """Each page's text, once: a page whose text is exactly an earlier page's is left out,
+    and a content stream several pages share is read for the first of them only. Stops with
+    a SeedFileError past `PDF_SECONDS` or `MAX_TEXT_CHARS`."""
+    deadline = time.monotonic() + PDF_SECONDS
+    spent = [0]  # characters handed over so far, the pages left out included
+
+    def visit(text: str, *_: object) -> None:
+        # pypdf calls this for each piece of text it finds, so a single huge page is stopped
+        # part of the way through, not only between pages.
+        spent[0] += len(text)
+        if spent[0] > MAX_TEXT_CHARS:
+            raise _OverBudget(_too_long())
+        if time.monotonic() > deadline:
+            raise _OverBudget(f"took more than {PDF_SECONDS:g} s to read; it is refused")
+
+    read: dict[object, str] = {}  # a page's content stream and resources → its text
+    seen: set[str] = set()
+    texts = []
+    try:
+        for page in pages:
+            key = _content_key(page)
+            text = read.get(key) if key is not None else None
+            if text is None:
+                text = page.extract_text(visitor_text=visit) or ""
+                if key is not None:
+                    read[key] = text
+            if text.strip() and text not in seen:
+                seen.add(text)
+                texts.append(text)
+    except _OverBudget as over:
+        raise SeedFileError(path, over.problem) from None
+    return texts
+
+
+def _content_key(page: Any) -> object | None:
+    """What a page's text is made from, as a key: its content streams' object numbers and its
+    resources (fonts decide the characters); None when the content is not a shared object."""
+    from pypdf.generic import ArrayObject, IndirectObject
+
+    contents = page.raw_get("/Contents") if "/Contents" in page else None
+    if isinstance(contents, IndirectObject):
+        streams: tuple[object, ...] = ((contents.idnum, contents.generation),)
+    elif isinstance(contents, ArrayObject) and all(
+        isinstance(part, IndirectObject) for part in contents
+    ):
+        streams = tuple((part.idnum, part.generation) for part in contents)
+    else:
+        return None
+    resources = page.raw_get("/Resources") if "/Resources" in page else None
+    if isinstance(resources, IndirectObject):
+        return streams, (resources.idnum, resources.generation)
+    # An inline dictionary: its text names each object it refers to by number.
+    return streams, repr(resources)
 
 
 def _reflowed(page: str) -> list[str]:
