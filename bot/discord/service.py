@@ -8,6 +8,9 @@ articles; a channel can be pinned to one article or one of the two sets.
 
 Retrieval is CPU work; run on the event loop it would stall heartbeats on a large corpus, so
 every call goes to a worker thread, and so does every database write and every fetch.
+Fetches, feeds and library work (parsing, storing, indexing) share their threads fairly
+between servers (bot/discord/fair.py): each server has its own queue and limit, so one
+server's hanging links, slow feeds or heavy files never hold up another server's work.
 Questions and summaries have threads of their own, so however many summaries members ask for,
 a question never waits behind them; summaries are remembered per index, length and topic,
 each member has at most one on the way, and at most `MAX_QUEUED_SUMMARIES` wait at once.
@@ -46,6 +49,8 @@ from corpus.models import (
     SummaryLength,
 )
 
+from .fair import Busy, FairPool
+
 __all__ = [
     "NO_ARTICLES",
     "SERVER",
@@ -68,8 +73,26 @@ QUESTION_THREADS = 2
 MAX_QUEUED_SUMMARIES = 4
 SUMMARIES_REMEMBERED = 64
 REQUEST_SECONDS = 20.0
-# Feeds one server may follow: each is read every few minutes, on the bot's feed thread.
+# Feeds one server may follow: each is read every few minutes, on the bot's feed threads.
 MAX_FEEDS_PER_SERVER = 10
+
+# Threads shared fairly between servers (bot/discord/fair.py); a server's queue beyond
+# its bound is refused politely. Fetches mostly wait on the network, so there are many
+# threads (enough for every server that has links hanging to its deadline); a server fetches
+# two links at a time. Library work (parsing, storing, indexing) is CPU work that holds
+# the parsed text in memory, so fewer threads; one change of a server at a time keeps its
+# changes in order (and its record of articles not yet in its index consistent).
+FETCH_THREADS, FETCHES_PER_SERVER, FETCHES_WAITING = 32, 2, 8
+# A feed's poll fetches the feed and up to MAX_NEW_ITEMS links, and stores their articles.
+# One at a time per server: following a feed and a poll that finds it due at once must not
+# both add its items.
+FEED_THREADS, FEED_WORK_PER_SERVER, FEED_WORK_WAITING = 16, 1, MAX_FEEDS_PER_SERVER + 2
+LIBRARY_THREADS, LIBRARY_WAITING = 8, 8
+# Reading lists and opening a server's index (which reads its changed files: CPU work).
+READ_THREADS, READS_PER_SERVER, READS_WAITING = 4, 2, 16
+# How long a round of feed polling waits for its polls before posting what it has: a
+# poll still going (a slow feed) goes on, and its articles are posted in a later round.
+FEED_ROUND_SECONDS = 20.0
 
 # The two sets of articles a server sees.
 SERVER, SHARED = "server", "shared"
@@ -160,17 +183,35 @@ class CorpusService:
             else None
         )
         self.request_seconds = REQUEST_SECONDS
+        self.feed_round_seconds = FEED_ROUND_SECONDS
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
-        # Changes to the library and the index updates that follow them, one at a time (so an
-        # update always sees the adds before it); opening a server's index and reading lists
-        # on threads of their own; fetching links and reading feeds on others, so a slow web
-        # server holds up neither questions nor other servers' changes.
-        self._writes = ThreadPoolExecutor(1, thread_name_prefix="library")
-        self._reads = ThreadPoolExecutor(2, thread_name_prefix="library-read")
-        self._fetches = ThreadPoolExecutor(2, thread_name_prefix="fetch")
-        self._feed_polls = ThreadPoolExecutor(1, thread_name_prefix="feeds")
+        # Each keyed by collection: changes to a server's library and the index updates that
+        # follow them, one at a time (so an update always sees the adds before it); opening
+        # its index and reading its lists; fetching its links; following and polling its
+        # feeds. A slow web server or a heavy file holds up neither questions nor other
+        # servers' work.
+        self._writes = FairPool(
+            "library", threads=LIBRARY_THREADS, per_key=1, max_waiting=LIBRARY_WAITING
+        )
+        self._reads = FairPool(
+            "library-read",
+            threads=READ_THREADS,
+            per_key=READS_PER_SERVER,
+            max_waiting=READS_WAITING,
+        )
+        self._fetches = FairPool(
+            "fetch", threads=FETCH_THREADS, per_key=FETCHES_PER_SERVER, max_waiting=FETCHES_WAITING
+        )
+        self._feed_polls = FairPool(
+            "feeds",
+            threads=FEED_THREADS,
+            per_key=FEED_WORK_PER_SERVER,
+            max_waiting=FEED_WORK_WAITING,
+        )
+        self._polling: dict[int, asyncio.Future[None]] = {}  # feed id → its poll, while on
+        self._polled: list[PollResult] = []  # finished polls, until a round returns them
         self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
         self._summarising: set[int] = set()  # members with a summary on the way
         self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}  # at most one per key
@@ -179,7 +220,8 @@ class CorpusService:
         self._pins: dict[tuple[int, int], tuple[str, str | None]] = (
             library.pins() if library is not None else {}
         )
-        # Articles added since each server's index was built; only the library thread uses it.
+        # Articles added since each server's index was built; only the server's library
+        # work (one at a time) uses its entry.
         self._pending: dict[int, tuple[str, ...]] = {}
 
     @classmethod
@@ -245,7 +287,12 @@ class CorpusService:
             lock = self._opening.setdefault(guild_id, asyncio.Lock())
             async with lock:
                 if guild_id not in self._servers:
-                    corpus = await self._in_thread(self._reads, lambda: self._open_server(guild_id))
+                    corpus = await self._in_thread(
+                        self._reads,
+                        lambda: self._open_server(guild_id),
+                        key=collection_of(guild_id),
+                        bounded=False,  # one at a time per server (the lock)
+                    )
                     self._servers[guild_id] = _Open(corpus)
         return self._servers[guild_id]
 
@@ -333,7 +380,7 @@ class CorpusService:
                 merged[name] = _combined(merged[name], stats) if name in merged else stats
             return list(merged.items())
 
-        return await self._in_thread(self._reads, work)
+        return await self._in_thread(self._reads, work, key=_key_of(scope.guild_id))
 
     async def summarize(
         self,
@@ -400,7 +447,9 @@ class CorpusService:
         """Fetch the link (on a fetch thread), then add what it holds."""
         library = self._library()
         fetched = await self._in_thread(
-            self._fetches, lambda: fetch(url, private_networks=self.private_networks(guild_id))
+            self._fetches,
+            lambda: fetch(url, private_networks=self.private_networks(guild_id)),
+            key=collection_of(guild_id),
         )
         return await self._add(
             guild_id, lambda: add_fetched(library, collection_of(guild_id), fetched)
@@ -432,7 +481,7 @@ class CorpusService:
                 fresh = None
             return article, new, fresh
 
-        article, new, fresh = await self._in_thread(self._writes, work)
+        article, new, fresh = await self._in_thread(self._writes, work, key=collection_of(guild_id))
         current = self._servers.get(guild_id, _Open(None))  # a /reload may have cleared it
         if new:
             self._servers[guild_id] = _Open(current.corpus, fresh, current.generation + 1)
@@ -459,7 +508,7 @@ class CorpusService:
             return removed, self._caught_up(guild_id)
 
         try:
-            removed, corpus = await self._in_thread(self._writes, work)
+            removed, corpus = await self._in_thread(self._writes, work, key=collection_of(guild_id))
         except LibraryError:
             raise
         except Exception:
@@ -474,7 +523,12 @@ class CorpusService:
         """Bring the server's collection index up to date in the library thread; swap it in
         (dropping the fresh articles it now holds) unless the collection changed again."""
         generation = self._servers[guild_id].generation
-        future = self._in_thread(self._writes, lambda: self._caught_up(guild_id))
+        future = self._in_thread(
+            self._writes,
+            lambda: self._caught_up(guild_id),
+            key=collection_of(guild_id),
+            bounded=False,  # one per add, which was bounded
+        )
 
         def done(finished: asyncio.Future[Corpus | None]) -> None:
             current = self._servers.get(guild_id)
@@ -491,8 +545,8 @@ class CorpusService:
         future.add_done_callback(done)
 
     def _caught_up(self, guild_id: int) -> Corpus | None:
-        """In the library thread: the collection's whole index, which now holds every article
-        added so far, so none is pending any more."""
+        """In the server's library work: the collection's whole index, which now holds every
+        article added so far, so none is pending any more."""
         corpus = self._open_server(guild_id)
         self._pending.pop(guild_id, None)
         return corpus
@@ -513,7 +567,8 @@ class CorpusService:
 
     async def articles(self, guild_id: int) -> list[StoredArticle]:
         library = self._library()
-        return await self._in_thread(self._reads, lambda: library.articles(collection_of(guild_id)))
+        name = collection_of(guild_id)
+        return await self._in_thread(self._reads, lambda: library.articles(name), key=name)
 
     async def pin(self, scope: Scope, set_name: SetName, article_id: str | None) -> None:
         """Pin the channel to a set, or to one article of it (which must be there)."""
@@ -524,7 +579,9 @@ class CorpusService:
             raise LibraryError(f"There is no article “{article_id[:60]}” to pin to.")
         guild, channel = scope.guild_id, scope.channel_id
         await self._in_thread(
-            self._writes, lambda: library.pin(guild, channel, set_name, article_id)
+            self._writes,
+            lambda: library.pin(guild, channel, set_name, article_id),
+            key=collection_of(guild),
         )
         self._pins[(guild, channel)] = (set_name, article_id)
 
@@ -532,7 +589,9 @@ class CorpusService:
         assert scope.guild_id is not None and scope.channel_id is not None
         library = self._library()
         guild, channel = scope.guild_id, scope.channel_id
-        removed = await self._in_thread(self._writes, lambda: library.unpin(guild, channel))
+        removed = await self._in_thread(
+            self._writes, lambda: library.unpin(guild, channel), key=collection_of(guild)
+        )
         self._pins.pop((guild, channel), None)
         return removed
 
@@ -541,7 +600,8 @@ class CorpusService:
     async def add_feed(self, guild_id: int, url: str, channel_id: int | None) -> PollResult:
         """Follow a feed in the server's collection; its recent items become articles (not
         posted: following a feed does not flood the channel with its backlog). The feed and
-        its items are fetched on the feed thread; the index catches up after."""
+        its items are fetched on the server's share of the feed threads; the index catches up
+        after."""
         store = self._feed_store()
         name = collection_of(guild_id)
         wanted = url.strip()
@@ -562,7 +622,7 @@ class CorpusService:
                 raise FeedError("That feed was just added; see /feeds.") from None
 
         await self._server(guild_id)
-        result = await self._in_thread(self._feed_polls, follow)
+        result = await self._in_thread(self._feed_polls, follow, key=name)
         await self._update_after_feeds({guild_id})
         return result
 
@@ -578,28 +638,51 @@ class CorpusService:
             # Never say whose it is: another server's feed is none of this one's business.
             raise FeedError(f"This server follows no feed “{wanted[:80]}”.")
 
-        return await self._in_thread(self._writes, work)
+        return await self._in_thread(self._writes, work, key=collection_of(guild_id))
 
     async def feeds(self, guild_id: int) -> list[Feed]:
         store = self._feed_store()
-        return await self._in_thread(self._reads, lambda: store.feeds(collection_of(guild_id)))
+        name = collection_of(guild_id)
+        return await self._in_thread(self._reads, lambda: store.feeds(name), key=name)
 
     async def poll_feeds(self) -> list[PollResult]:
-        """Poll the feeds that are due, one at a time on the feed thread, then bring the
-        indexes that gained articles up to date (each on its own: one failing does not stop
-        the others, nor the posting that follows)."""
+        """Poll the feeds that are due, each on its server's share of the feed threads (the
+        host's on its own), each followed by its server's index update (one failing does not
+        stop the others, nor the posting that follows). Returns the polls finished since the
+        last round. A poll this round started and that is still going after
+        `feed_round_seconds` (a slow feed, a slow item) goes on, and its result comes with a
+        later round: it never holds back the other servers' posts."""
         store = self._feed_store()
-        due = await self._in_thread(self._reads, store.due)
-        results = []
-        for feed in due:
-            results.extend(
-                await self._in_thread(self._feed_polls, lambda f=feed: store.poll_if_due(f))
-            )
-        changed = {r.feed.collection for r in results if r.added}
-        await self._update_after_feeds(
-            {guild_of(c) for c in changed if c == self.host_collection or guild_of(c)}
-        )
+        due = await self._in_thread(self._reads, store.due, key=_HOST, bounded=False)
+        started = [self._start_poll(store, feed) for feed in due if feed.id not in self._polling]
+        if started:
+            await asyncio.wait(started, timeout=self.feed_round_seconds)
+        results, self._polled = self._polled, []
         return results
+
+    def _start_poll(self, store: FeedStore, feed: Feed) -> asyncio.Future[None]:
+        poll = asyncio.ensure_future(self._poll_one(store, feed))
+        self._polling[feed.id] = poll
+        poll.add_done_callback(lambda _: self._polling.pop(feed.id, None))
+        return poll
+
+    async def _poll_one(self, store: FeedStore, feed: Feed) -> None:
+        try:
+            results = await self._in_thread(
+                self._feed_polls, lambda: store.poll_if_due(feed), key=feed.collection
+            )
+        except RequestRefused:  # the server's feeds are busy: the feed stays due
+            _log.info("Feed %s left for the next round: its server's feeds are busy.", feed.url)
+            return
+        except Exception:
+            _log.exception("Polling the feed %s failed", feed.url)
+            return
+        collection = feed.collection
+        if any(r.added for r in results) and (
+            collection == self.host_collection or guild_of(collection)
+        ):
+            await self._update_after_feeds({guild_of(collection)})
+        self._polled.extend(results)
 
     async def _update_after_feeds(self, changed: set[int | None]) -> None:
         """Catch up the servers' indexes (and the host's, None) whose collections gained
@@ -611,21 +694,30 @@ class CorpusService:
                         await self.reload(keep_servers=True)
                 elif guild_id in self._servers:
                     corpus = await self._in_thread(
-                        self._writes, lambda g=guild_id: self._caught_up(g)
+                        self._writes,
+                        lambda g=guild_id: self._caught_up(g),
+                        key=collection_of(guild_id),
+                        bounded=False,  # one per poll or follow, which were bounded
                     )
                     self._swap_caught_up(guild_id, corpus)
             except Exception:
                 _log.exception("Updating an index after a feed poll failed")
 
     async def unposted(self) -> list[UnpostedItem]:
+        """Items to post, but not those of a feed still being polled: its server's index
+        does not hold them yet (they come in a later round)."""
         store = self._feed_store()
-        return await self._in_thread(self._reads, store.unposted_items)
+        items = await self._in_thread(self._reads, store.unposted_items, key=_HOST, bounded=False)
+        return [item for item in items if item.feed_id not in self._polling]
 
     async def claim(self, item: UnpostedItem) -> bool:
         """Mark an item posted; True if it was not yet (post it now: at most once)."""
         store = self._feed_store()
         return await self._in_thread(
-            self._writes, lambda: store.mark_posted(item.feed_id, item.url)
+            self._writes,
+            lambda: store.mark_posted(item.feed_id, item.url),
+            key=item.collection,
+            bounded=False,  # the poller's own work, one item at a time
         )
 
     async def article_summary(self, guild_id: int, article_id: str) -> Summary | None:
@@ -663,8 +755,24 @@ class CorpusService:
             max_question_chars=self.max_question_chars,
         )
 
-    def _in_thread(self, pool: ThreadPoolExecutor, work: Callable[[], T]) -> asyncio.Future[T]:
-        return asyncio.get_running_loop().run_in_executor(pool, work)
+    def _in_thread(
+        self,
+        pool: ThreadPoolExecutor | FairPool,
+        work: Callable[[], T],
+        *,
+        key: str | None = None,
+        bounded: bool = True,
+    ) -> asyncio.Future[T]:
+        """The work's future, done in `pool` (a fair pool: in the queue of `key`, a
+        collection; RequestRefused when that queue is full)."""
+        if isinstance(pool, ThreadPoolExecutor):
+            return asyncio.get_running_loop().run_in_executor(pool, work)
+        assert key is not None, "work in a fair pool is some collection's"
+        try:
+            return pool.run(key, work, bounded=bounded)
+        except Busy as busy:
+            _log.info("Refused: %s", busy)
+            raise RequestRefused(_BUSY.get(busy.pool, _BUSY["library"])) from None
 
     async def _within_budget(self, future: asyncio.Future[T], what: str) -> T:
         try:
@@ -677,15 +785,10 @@ class CorpusService:
             ) from None
 
     def close(self) -> None:
-        for pool in (
-            self._questions,
-            self._summaries,
-            self._writes,
-            self._reads,
-            self._fetches,
-            self._feed_polls,
-        ):
+        for pool in (self._questions, self._summaries):
             pool.shutdown(wait=False, cancel_futures=True)
+        for fair in (self._writes, self._reads, self._fetches, self._feed_polls):
+            fair.shutdown()
 
     async def reload(self, *, keep_servers: bool = False) -> Corpus:
         """Rebuild the shared articles from their directory (reading only changed files), and
@@ -697,9 +800,16 @@ class CorpusService:
             self.corpus = corpus
             if not keep_servers:
                 self._servers.clear()
-                # What was pending is in the indexes opened from now on; the library thread
-                # owns the record of it.
-                await self._in_thread(self._writes, self._pending.clear)
+                # What was pending is in the indexes opened from now on. Each server's record
+                # of it is its library work's, so it is forgotten in turn there (not waited
+                # for: a server's heavy add must not hold up the reload).
+                for guild_id in list(self._pending):
+                    self._in_thread(
+                        self._writes,
+                        lambda g=guild_id: self._pending.pop(g, None),
+                        key=collection_of(guild_id),
+                        bounded=False,
+                    )
             self._report_problems(corpus)
             return corpus
 
@@ -713,6 +823,24 @@ def scope_of(interaction: Any) -> Scope:
 NO_ARTICLES = (
     "This server has no articles yet. An admin can add one with /article add (a link or a file)."
 )
+
+
+# The fair pools' key for work of no one server (what is due, what to post): not a
+# collection name, so it never shares a server's queue.
+_HOST = "(host)"
+
+# What a member is told when their server's queue of such work is full.
+_BUSY = {
+    "fetch": "This server has many links on the way already. Try again when they are added.",
+    "feeds": "This server's feeds are busy being read. Please try again in a minute.",
+    "library": "This server has many changes to its articles on the way. Please try again "
+    "in a minute.",
+    "library-read": "I'm busy with this server's requests. Please try again in a moment.",
+}
+
+
+def _key_of(guild_id: int | None) -> str:
+    return collection_of(guild_id) if guild_id is not None else _HOST
 
 
 def collection_of(guild_id: int) -> str:
