@@ -88,6 +88,11 @@ class FairPool:
         starts takes the work off the queue)."""
         return asyncio.wrap_future(self.submit(key, work, bounded=bounded))
 
+    def busy(self) -> int:
+        """How many items wait or run, of every key."""
+        with self._lock:
+            return sum(len(state.waiting) + state.running for state in self._keys.values())
+
     def waiting(self, key: Hashable) -> int:
         with self._lock:
             state = self._keys.get(key)
