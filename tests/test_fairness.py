@@ -307,3 +307,37 @@ def test_while_one_servers_feed_hangs_another_servers_poll_adds_its_new_article(
             asyncio.run(asyncio.wait_for(scenario(), 60))
         finally:
             service.close()
+
+
+def test_a_servers_adds_and_removals_meet_background_catch_ups_and_no_removed_article_is_quoted(
+    tmp_path,
+):
+    """Adds at once, a removal among them, and the whole index catching up in the
+    background meanwhile: every article still there is answerable at each step, and the
+    removed one is never quoted once its removal is answered."""
+    service = open_service(tmp_path)
+    topics = ["lighthouse", "orchard", "bridge", "ferry", "market", "harbour"]
+
+    def story(topic: str) -> bytes:
+        text = f"# The {topic} story\n\nThe {topic} committee met on Monday about it.\n"
+        return text.encode()
+
+    async def quoted(topic: str) -> bool:
+        return await answers(service, GUILD_A, f"What did the {topic} committee do?", topic)
+
+    async def scenario() -> None:
+        await service.add_file(GUILD_A, "first.md", story("lighthouse"))
+        adds = [service.add_file(GUILD_A, f"{t}.md", story(t)) for t in topics[1:]]
+        removal = service.remove(GUILD_A, "first")
+        *added, removed = await asyncio.gather(*adds, removal)
+        assert all(a.new for a in added) and removed.id == "first"
+        for _ in range(2):  # at once, and again once every catch-up is done
+            assert not await quoted("lighthouse")
+            for topic in topics[1:]:
+                assert await quoted(topic), topic
+            await until(lambda: service._indexing.busy() == 0, "the index has caught up")
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        service.close()

@@ -77,17 +77,22 @@ REQUEST_SECONDS = 20.0
 MAX_FEEDS_PER_SERVER = 10
 
 # Threads shared fairly between servers (bot/discord/fair.py); a server's queue beyond
-# its bound is refused politely. Fetches mostly wait on the network, so there are many
-# threads (enough for every server that has links hanging to its deadline); a server fetches
-# two links at a time. Library work (parsing, storing, indexing) is CPU work that holds
-# the parsed text in memory, so fewer threads; one change of a server at a time keeps its
-# changes in order (and its record of articles not yet in its index consistent).
+# its bound is refused politely. A server's work waits for a thread only while every thread
+# is busy with other servers' (one item each, in turn), so each pool has more threads than
+# servers likely to be busy at once. Fetches mostly wait on the network: many threads, and a
+# server fetches two links at a time.
 FETCH_THREADS, FETCHES_PER_SERVER, FETCHES_WAITING = 32, 2, 8
 # A feed's poll fetches the feed and up to MAX_NEW_ITEMS links, and stores their articles.
 # One at a time per server: following a feed and a poll that finds it due at once must not
 # both add its items.
 FEED_THREADS, FEED_WORK_PER_SERVER, FEED_WORK_WAITING = 16, 1, MAX_FEEDS_PER_SERVER + 2
-LIBRARY_THREADS, LIBRARY_WAITING = 8, 8
+# A server's library changes (parsing a file, storing it, indexing it on its own), one at a
+# time so they stay in order. CPU work: the threads share one core (the GIL), and each holds
+# the text it parses, so their number also bounds that memory (threads x one add's bound).
+LIBRARY_THREADS, LIBRARY_WAITING = 16, 8
+# Bringing a server's whole index up to date after adds, in the background (one at a time
+# per server); the added articles are answerable from their own indexes meanwhile.
+INDEX_THREADS = 4
 # Reading lists and opening a server's index (which reads its changed files: CPU work).
 READ_THREADS, READS_PER_SERVER, READS_WAITING = 4, 2, 16
 # How long a round of feed polling waits for its polls before posting what it has: a
@@ -131,15 +136,25 @@ class RequestRefused(Exception):
     """The bot will not take this request now; the message says why, for the member."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Open:
     """A server's corpus once looked up (None while its collection has no articles), and the
-    articles added since it was built, indexed on their own so that they are answerable at
-    once while the collection's index catches up in the background."""
+    articles added since it was built, each indexed on its own (by article id) so that it is
+    answerable at once while the collection's index catches up in the background. Replaced
+    whole, on the event loop only."""
 
     corpus: Corpus | None
-    fresh: Corpus | None = None
-    generation: int = 0  # counts changes, so a catch-up never overwrites a newer one
+    fresh: dict[str, Corpus] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _CaughtUp:
+    """A server's whole collection index, with what it was built after: the number of
+    removals then, and the fresh articles then (all stored before, so all in it)."""
+
+    corpus: Corpus | None
+    removals: int
+    covered: frozenset[str]
 
 
 class CorpusService:
@@ -187,13 +202,15 @@ class CorpusService:
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
-        # Each keyed by collection: changes to a server's library and the index updates that
-        # follow them, one at a time (so an update always sees the adds before it); opening
-        # its index and reading its lists; fetching its links; following and polling its
-        # feeds. A slow web server or a heavy file holds up neither questions nor other
-        # servers' work.
+        # Each keyed by collection: changes to a server's library, one at a time; its whole
+        # index catching up after them; opening its index and reading its lists; fetching
+        # its links; following and polling its feeds. A slow web server or a heavy file
+        # holds up neither questions nor other servers' work.
         self._writes = FairPool(
             "library", threads=LIBRARY_THREADS, per_key=1, max_waiting=LIBRARY_WAITING
+        )
+        self._indexing = FairPool(
+            "index", threads=INDEX_THREADS, per_key=1, max_waiting=LIBRARY_WAITING
         )
         self._reads = FairPool(
             "library-read",
@@ -220,9 +237,9 @@ class CorpusService:
         self._pins: dict[tuple[int, int], tuple[str, str | None]] = (
             library.pins() if library is not None else {}
         )
-        # Articles added since each server's index was built; only the server's library
-        # work (one at a time) uses its entry.
-        self._pending: dict[int, tuple[str, ...]] = {}
+        # Removals per server so far: an index built before one (a catch-up that was under
+        # way) is never swapped in after it. Written by the server's library work only.
+        self._removals: dict[int, int] = {}
 
     @classmethod
     def open(
@@ -264,7 +281,8 @@ class CorpusService:
         sets: list[tuple[SetName, Corpus]] = []
         server = await self._server(scope.guild_id)
         if server is not None:
-            sets.extend((SERVER, c) for c in (server.corpus, server.fresh) if c is not None)
+            found = (server.corpus, *server.fresh.values())
+            sets.extend((SERVER, c) for c in found if c is not None)
         if self.share_host_articles:
             sets.append((SHARED, self.corpus))
         pinned = self.pin_of(scope)
@@ -464,18 +482,15 @@ class CorpusService:
         )
 
     async def _add(self, guild_id: int, add: Callable[[], tuple[StoredArticle, bool]]) -> Added:
-        """Store the article, index it on its own (with the others added since the server's
-        index was built) and swap that in: it is answerable now. The collection's index then
-        catches up in the background, reading only the new files."""
+        """Store the article, index it on its own and put that beside the server's index: it
+        is answerable now. The collection's index then catches up in the background, reading
+        only the new files."""
         await self._server(guild_id)
 
         def work() -> tuple[StoredArticle, bool, Corpus | None]:
             article, new = add()
-            ids = self._pending.get(guild_id, ())
-            if new and article.id not in ids:
-                ids = self._pending[guild_id] = (*ids, article.id)
             try:
-                fresh = self._fresh_corpus(guild_id, ids) if ids else None
+                fresh = self._fresh_corpus(guild_id, article.id) if new else None
             except Exception:  # stored all the same: the catch-up will index it
                 _log.exception("Indexing a just-added article on its own failed")
                 fresh = None
@@ -484,7 +499,9 @@ class CorpusService:
         article, new, fresh = await self._in_thread(self._writes, work, key=collection_of(guild_id))
         current = self._servers.get(guild_id, _Open(None))  # a /reload may have cleared it
         if new:
-            self._servers[guild_id] = _Open(current.corpus, fresh, current.generation + 1)
+            if fresh is not None:
+                fresh_ones = {**current.fresh, article.id: fresh}
+                self._servers[guild_id] = _Open(current.corpus, fresh_ones)
             self._catch_up(guild_id)
         stats = _document_stats(self._servers.get(guild_id, _Open(None)), article.id)
         return Added(
@@ -500,15 +517,16 @@ class CorpusService:
         library = self._library()
         await self._server(guild_id)
 
-        def work() -> tuple[StoredArticle, Corpus | None]:
+        def work() -> tuple[StoredArticle, _CaughtUp]:
             name = collection_of(guild_id)
             if article_id not in {a.id for a in library.articles(name)}:
                 raise LibraryError(f"This server has no article “{article_id[:80]}”.")
             removed = library.remove(name, article_id)
+            self._removals[guild_id] = self._removals.get(guild_id, 0) + 1
             return removed, self._caught_up(guild_id)
 
         try:
-            removed, corpus = await self._in_thread(self._writes, work, key=collection_of(guild_id))
+            removed, caught = await self._in_thread(self._writes, work, key=collection_of(guild_id))
         except LibraryError:
             raise
         except Exception:
@@ -516,51 +534,68 @@ class CorpusService:
             # is quoted; the next question opens the collection as it is.
             self._servers.pop(guild_id, None)
             raise
-        self._swap_caught_up(guild_id, corpus)
+        self._swap_caught_up(guild_id, caught, removed=article_id)
         return removed
 
     def _catch_up(self, guild_id: int) -> None:
-        """Bring the server's collection index up to date in the library thread; swap it in
-        (dropping the fresh articles it now holds) unless the collection changed again."""
-        generation = self._servers[guild_id].generation
+        """Bring the server's collection index up to date in the background, on the index
+        threads (so the server's next change does not wait for it), and swap it in. One
+        that waits to start will hold this article too: it looks at what is fresh when it
+        starts, so no second one is queued."""
+        if self._indexing.waiting(collection_of(guild_id)):
+            return
         future = self._in_thread(
-            self._writes,
+            self._indexing,
             lambda: self._caught_up(guild_id),
             key=collection_of(guild_id),
             bounded=False,  # one per add, which was bounded
         )
 
-        def done(finished: asyncio.Future[Corpus | None]) -> None:
-            current = self._servers.get(guild_id)
-            if finished.cancelled() or current is None:
+        def done(finished: asyncio.Future[_CaughtUp]) -> None:
+            if finished.cancelled():
                 return
             if finished.exception() is not None:
                 _log.error("Updating a server's index failed", exc_info=finished.exception())
-                return  # the fresh articles stay answerable from their own index
-            if current.generation == generation:
-                self._servers[guild_id] = _Open(finished.result(), generation=generation)
-            else:  # added since: the fresh index holds those, and they are not in this one
-                self._servers[guild_id] = dataclasses.replace(current, corpus=finished.result())
+                return  # the fresh articles stay answerable from their own indexes
+            self._swap_caught_up(guild_id, finished.result())
 
         future.add_done_callback(done)
 
-    def _caught_up(self, guild_id: int) -> Corpus | None:
-        """In the server's library work: the collection's whole index, which now holds every
-        article added so far, so none is pending any more."""
+    def _caught_up(self, guild_id: int) -> _CaughtUp:
+        """In a worker thread: the collection's whole index. It holds every article that is
+        fresh now (each was stored before it was made fresh), and it knows how many removals
+        came before it."""
+        current = self._servers.get(guild_id, _Open(None))
+        removals = self._removals.get(guild_id, 0)
         corpus = self._open_server(guild_id)
-        self._pending.pop(guild_id, None)
-        return corpus
+        return _CaughtUp(corpus, removals, frozenset(current.fresh))
 
-    def _fresh_corpus(self, guild_id: int, ids: tuple[str, ...]) -> Corpus:
-        """Just these articles of the server's collection, indexed on their own."""
+    def _swap_caught_up(
+        self, guild_id: int, caught: _CaughtUp, *, removed: str | None = None
+    ) -> None:
+        """On the event loop: the caught-up index in place of the server's, and the fresh
+        articles it holds dropped (and a `removed` one); articles added while it was built
+        stay fresh. An index built before a later removal is dropped instead: it may hold
+        the removed article, which must never be quoted again."""
+        if caught.removals != self._removals.get(guild_id, 0):
+            return
+        current = self._servers.get(guild_id, _Open(None))
+        fresh = {
+            article_id: corpus
+            for article_id, corpus in current.fresh.items()
+            if article_id not in caught.covered and article_id != removed
+        }
+        self._servers[guild_id] = _Open(caught.corpus, fresh)
+
+    def _fresh_corpus(self, guild_id: int, article_id: str) -> Corpus | None:
+        """Just this article of the server's collection, indexed on its own (None if it is
+        gone already)."""
         assert self.library is not None
         directory = self.library.seeds_dir(collection_of(guild_id))
         stored = {a.id: a for a in self.library.articles(collection_of(guild_id))}
-        documents = [
-            read_article(directory / f"{article_id}{stored[article_id].suffix}")
-            for article_id in ids
-            if article_id in stored
-        ]
+        if article_id not in stored:
+            return None
+        documents = [read_article(directory / f"{article_id}{stored[article_id].suffix}")]
         return Corpus.of_documents(
             documents, config=self.config, max_question_chars=self.max_question_chars
         )
@@ -693,13 +728,13 @@ class CorpusService:
                     if self.host_collection is not None:
                         await self.reload(keep_servers=True)
                 elif guild_id in self._servers:
-                    corpus = await self._in_thread(
-                        self._writes,
+                    caught = await self._in_thread(
+                        self._indexing,
                         lambda g=guild_id: self._caught_up(g),
                         key=collection_of(guild_id),
                         bounded=False,  # one per poll or follow, which were bounded
                     )
-                    self._swap_caught_up(guild_id, corpus)
+                    self._swap_caught_up(guild_id, caught)
             except Exception:
                 _log.exception("Updating an index after a feed poll failed")
 
@@ -729,10 +764,6 @@ class CorpusService:
             self._summaries, lambda: corpus.summarize(length="short", doc_id=article_id)
         )
         return summary if summary.found else None
-
-    def _swap_caught_up(self, guild_id: int, corpus: Corpus | None) -> None:
-        current = self._servers.get(guild_id, _Open(None))
-        self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
 
     def _feed_store(self) -> FeedStore:
         self._library()  # the feeds are the library's: none without it
@@ -787,7 +818,7 @@ class CorpusService:
     def close(self) -> None:
         for pool in (self._questions, self._summaries):
             pool.shutdown(wait=False, cancel_futures=True)
-        for fair in (self._writes, self._reads, self._fetches, self._feed_polls):
+        for fair in (self._writes, self._indexing, self._reads, self._fetches, self._feed_polls):
             fair.shutdown()
 
     async def reload(self, *, keep_servers: bool = False) -> Corpus:
@@ -799,17 +830,7 @@ class CorpusService:
             corpus = await asyncio.to_thread(self._opened, self.seeds_dir)
             self.corpus = corpus
             if not keep_servers:
-                self._servers.clear()
-                # What was pending is in the indexes opened from now on. Each server's record
-                # of it is its library work's, so it is forgotten in turn there (not waited
-                # for: a server's heavy add must not hold up the reload).
-                for guild_id in list(self._pending):
-                    self._in_thread(
-                        self._writes,
-                        lambda g=guild_id: self._pending.pop(g, None),
-                        key=collection_of(guild_id),
-                        bounded=False,
-                    )
+                self._servers.clear()  # their fresh articles are in the indexes opened next
             self._report_problems(corpus)
             return corpus
 
@@ -858,7 +879,7 @@ _SERVER_PREFIX = "server-"
 
 
 def _document_stats(server: _Open, article_id: str) -> DocumentStats | None:
-    for corpus in (server.fresh, server.corpus):
+    for corpus in (server.fresh.get(article_id), server.corpus):
         if corpus is not None and article_id in corpus.index.spans:
             return next(d for d in corpus.stats().documents if d.id == article_id)
     return None
