@@ -341,7 +341,14 @@ def main() -> None:
     parser.add_argument("--txt-mb", type=float, default=2.0)
     parser.add_argument("--gzip-mb", type=float, default=2.0, help="the bomb's inflated size")
     parser.add_argument("--pdf-pages", type=int, default=100)
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="seconds between the GIL's turns (sys.setswitchinterval; Python's default: 0.005)",
+    )
     args = parser.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     files = {
         "txt": ("unique.txt", unique_words_txt(args.txt_mb)),
         "gzip": ("bomb.html", gzip_bomb_html(args.gzip_mb)),

@@ -26,7 +26,7 @@ import datetime
 import logging
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -587,6 +587,16 @@ class CorpusService:
         }
         self._servers[guild_id] = _Open(caught.corpus, fresh)
 
+    def _fresh_corpora(self, guild_id: int, article_ids: list[str]) -> dict[str, Corpus]:
+        """These articles of the server's collection, each indexed on its own (those still
+        there)."""
+        fresh = {}
+        for article_id in article_ids:
+            corpus = self._fresh_corpus(guild_id, article_id)
+            if corpus is not None:
+                fresh[article_id] = corpus
+        return fresh
+
     def _fresh_corpus(self, guild_id: int, article_id: str) -> Corpus | None:
         """Just this article of the server's collection, indexed on its own (None if it is
         gone already)."""
@@ -658,7 +668,7 @@ class CorpusService:
 
         await self._server(guild_id)
         result = await self._in_thread(self._feed_polls, follow, key=name)
-        await self._update_after_feeds({guild_id})
+        await self._index_feed_articles(name, result.added)
         return result
 
     async def remove_feed(self, guild_id: int, id_or_url: str) -> Feed:
@@ -712,31 +722,32 @@ class CorpusService:
         except Exception:
             _log.exception("Polling the feed %s failed", feed.url)
             return
-        collection = feed.collection
-        if any(r.added for r in results) and (
-            collection == self.host_collection or guild_of(collection)
-        ):
-            await self._update_after_feeds({guild_of(collection)})
+        await self._index_feed_articles(feed.collection, [a for r in results for a in r.added])
         self._polled.extend(results)
 
-    async def _update_after_feeds(self, changed: set[int | None]) -> None:
-        """Catch up the servers' indexes (and the host's, None) whose collections gained
-        articles from feeds."""
-        for guild_id in changed:
-            try:
-                if guild_id is None:
-                    if self.host_collection is not None:
-                        await self.reload(keep_servers=True)
-                elif guild_id in self._servers:
-                    caught = await self._in_thread(
-                        self._indexing,
-                        lambda g=guild_id: self._caught_up(g),
-                        key=collection_of(guild_id),
-                        bounded=False,  # one per poll or follow, which were bounded
-                    )
-                    self._swap_caught_up(guild_id, caught)
-            except Exception:
-                _log.exception("Updating an index after a feed poll failed")
+    async def _index_feed_articles(self, collection: str, added: Sequence[StoredArticle]) -> None:
+        """Make the articles a feed added answerable: a server's each indexed on its own at
+        once, as an added link is (its whole index catches up in the background, never
+        waited for); the host's by a reload. A failure is logged: the articles are stored,
+        and the next catch-up or reload indexes them."""
+        guild_id = guild_of(collection)
+        try:
+            if not added:
+                return
+            if collection == self.host_collection:
+                await self.reload(keep_servers=True)
+            elif guild_id is not None and guild_id in self._servers:
+                fresh = await self._in_thread(
+                    self._writes,
+                    lambda: self._fresh_corpora(guild_id, [a.id for a in added]),
+                    key=collection,
+                    bounded=False,  # one per poll or follow, which were bounded
+                )
+                current = self._servers.get(guild_id, _Open(None))
+                self._servers[guild_id] = _Open(current.corpus, {**current.fresh, **fresh})
+                self._catch_up(guild_id)
+        except Exception:
+            _log.exception("Updating an index after a feed poll failed")
 
     async def unposted(self) -> list[UnpostedItem]:
         """Items to post, but not those of a feed still being polled: its server's index
