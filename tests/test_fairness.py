@@ -18,7 +18,7 @@ import pytest
 from bot.discord.fair import Busy, FairPool
 from bot.discord.service import CorpusService, Scope
 from corpus.ingest.library import Library
-from tests.conftest import make_seeds
+from tests.conftest import LOOPBACK_NETWORKS, make_seeds
 from tests.local_site import Site, serve
 
 GUILD_A = 300_000_000_000_000_001
@@ -199,7 +199,7 @@ def open_service(tmp_path, **options) -> CorpusService:
         cache_dir=tmp_path / "cache",
         max_question_chars=500,
         library=Library(tmp_path / "data"),
-        fetch_allow_private=True,
+        private_networks=lambda guild: LOOPBACK_NETWORKS,
         **options,
     )
 
