@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.discord.fair import Busy, FairPool
-from bot.discord.service import CorpusService, Scope
+from bot.discord.service import CorpusService, RequestRefused, Scope
 from corpus.ingest.library import Library
 from tests.conftest import LOOPBACK_NETWORKS, make_seeds
 from tests.local_site import Site, serve
@@ -341,3 +341,41 @@ def test_a_servers_adds_and_removals_meet_background_catch_ups_and_no_removed_ar
         asyncio.run(asyncio.wait_for(scenario(), 60))
     finally:
         service.close()
+
+
+def test_a_server_that_queues_too_many_links_is_refused_politely_and_others_are_not(tmp_path):
+    hang = Hang()
+    with serve({f"/slow/{n}": hang for n in range(40)}) as site:
+        site.routes["/news/ferry"] = (
+            200,
+            {"Content-Type": "text/html"},
+            STORY.format(
+                title="Night ferry returns", first="The night ferry returns in May."
+            ).encode(),
+        )
+        service = open_service(tmp_path)
+
+        async def scenario() -> None:
+            hanging = []
+            try:
+                with pytest.raises(RequestRefused) as refused:
+                    for n in range(40):
+                        adding = service.add_url(GUILD_A, site.url(f"/slow/{n}"))
+                        hanging.append(asyncio.ensure_future(adding))
+                        await asyncio.sleep(0)  # let it reach its queue
+                        if hanging[-1].done():
+                            hanging.pop().result()  # the refusal
+                assert "many links on the way" in str(refused.value)
+                assert len(hanging) < 40  # the bound, not the number of links, stopped it
+                added = await asyncio.wait_for(
+                    service.add_url(GUILD_B, site.url("/news/ferry")), PATIENCE
+                )
+                assert added.new
+            finally:
+                hang.released.set()
+                await asyncio.gather(*hanging, return_exceptions=True)
+
+        try:
+            asyncio.run(asyncio.wait_for(scenario(), 60))
+        finally:
+            service.close()
