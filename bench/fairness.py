@@ -329,7 +329,8 @@ def report(servers: list[Server], hostile: dict[str, float], heavy: dict[str, li
     for kind, seconds in hostile.items():
         print(f"  {kind:<6} {seconds:6.1f} s")
     for what, times in heavy.items():
-        print(f"Busy servers' {what}s together: {min(times):.1f}-{max(times):.1f} s")
+        if times:
+            print(f"Busy servers' {what}s together: {min(times):.1f}-{max(times):.1f} s")
     print(f"\nWorst delay of a quiet server (others' load only): {worst['quiet']:.2f} s")
     print(f"Worst delay of a busy server (its own heavy add too): {worst['busy']:.2f} s")
     print(f"Worst delay: {max(worst.values()):.2f} s (target: at most 5 s)")
