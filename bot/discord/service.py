@@ -8,6 +8,9 @@ articles; a channel can be pinned to one article or one of the two sets.
 
 Retrieval is CPU work; run on the event loop it would stall heartbeats on a large corpus, so
 every call goes to a worker thread, and so does every database write and every fetch.
+Fetches, feeds and library work (parsing, storing, indexing) share their threads fairly
+between servers (bot/discord/fair.py): each server has its own queue and limit, so one
+server's hanging links, slow feeds or heavy files never hold up another server's work.
 Questions and summaries have threads of their own, so however many summaries members ask for,
 a question never waits behind them; summaries are remembered per index, length and topic,
 each member has at most one on the way, and at most `MAX_QUEUED_SUMMARIES` wait at once.
@@ -23,7 +26,7 @@ import datetime
 import logging
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -45,6 +48,8 @@ from corpus.models import (
     Summary,
     SummaryLength,
 )
+
+from .fair import Busy, FairPool
 
 __all__ = [
     "NO_ARTICLES",
@@ -68,8 +73,31 @@ QUESTION_THREADS = 2
 MAX_QUEUED_SUMMARIES = 4
 SUMMARIES_REMEMBERED = 64
 REQUEST_SECONDS = 20.0
-# Feeds one server may follow: each is read every few minutes, on the bot's feed thread.
+# Feeds one server may follow: each is read every few minutes, on the bot's feed threads.
 MAX_FEEDS_PER_SERVER = 10
+
+# Threads shared fairly between servers (bot/discord/fair.py); a server's queue beyond
+# its bound is refused politely. A server's work waits for a thread only while every thread
+# is busy with other servers' (one item each, in turn), so each pool has more threads than
+# servers likely to be busy at once. Fetches mostly wait on the network: many threads, and a
+# server fetches two links at a time.
+FETCH_THREADS, FETCHES_PER_SERVER, FETCHES_WAITING = 32, 2, 8
+# A feed's poll fetches the feed and up to MAX_NEW_ITEMS links, and stores their articles.
+# One at a time per server: following a feed and a poll that finds it due at once must not
+# both add its items.
+FEED_THREADS, FEED_WORK_PER_SERVER, FEED_WORK_WAITING = 16, 1, MAX_FEEDS_PER_SERVER + 2
+# A server's library changes (parsing a file, storing it, indexing it on its own), one at a
+# time so they stay in order. CPU work: the threads share one core (the GIL), and each holds
+# the text it parses, so their number also bounds that memory (threads x one add's bound).
+LIBRARY_THREADS, LIBRARY_WAITING = 16, 8
+# Bringing a server's whole index up to date after adds, in the background (one at a time
+# per server); the added articles are answerable from their own indexes meanwhile.
+INDEX_THREADS = 4
+# Reading lists and opening a server's index (which reads its changed files: CPU work).
+READ_THREADS, READS_PER_SERVER, READS_WAITING = 4, 2, 16
+# How long a round of feed polling waits for its polls before posting what it has: a
+# poll still going (a slow feed) goes on, and its articles are posted in a later round.
+FEED_ROUND_SECONDS = 20.0
 
 # The two sets of articles a server sees.
 SERVER, SHARED = "server", "shared"
@@ -108,15 +136,25 @@ class RequestRefused(Exception):
     """The bot will not take this request now; the message says why, for the member."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Open:
     """A server's corpus once looked up (None while its collection has no articles), and the
-    articles added since it was built, indexed on their own so that they are answerable at
-    once while the collection's index catches up in the background."""
+    articles added since it was built, each indexed on its own (by article id) so that it is
+    answerable at once while the collection's index catches up in the background. Replaced
+    whole, on the event loop only."""
 
     corpus: Corpus | None
-    fresh: Corpus | None = None
-    generation: int = 0  # counts changes, so a catch-up never overwrites a newer one
+    fresh: dict[str, Corpus] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _CaughtUp:
+    """A server's whole collection index, with what it was built after: the number of
+    removals then, and the fresh articles then (all stored before, so all in it)."""
+
+    corpus: Corpus | None
+    removals: int
+    covered: frozenset[str]
 
 
 class CorpusService:
@@ -160,17 +198,37 @@ class CorpusService:
             else None
         )
         self.request_seconds = REQUEST_SECONDS
+        self.feed_round_seconds = FEED_ROUND_SECONDS
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
-        # Changes to the library and the index updates that follow them, one at a time (so an
-        # update always sees the adds before it); opening a server's index and reading lists
-        # on threads of their own; fetching links and reading feeds on others, so a slow web
-        # server holds up neither questions nor other servers' changes.
-        self._writes = ThreadPoolExecutor(1, thread_name_prefix="library")
-        self._reads = ThreadPoolExecutor(2, thread_name_prefix="library-read")
-        self._fetches = ThreadPoolExecutor(2, thread_name_prefix="fetch")
-        self._feed_polls = ThreadPoolExecutor(1, thread_name_prefix="feeds")
+        # Each keyed by collection: changes to a server's library, one at a time; its whole
+        # index catching up after them; opening its index and reading its lists; fetching
+        # its links; following and polling its feeds. A slow web server or a heavy file
+        # holds up neither questions nor other servers' work.
+        self._writes = FairPool(
+            "library", threads=LIBRARY_THREADS, per_key=1, max_waiting=LIBRARY_WAITING
+        )
+        self._indexing = FairPool(
+            "index", threads=INDEX_THREADS, per_key=1, max_waiting=LIBRARY_WAITING
+        )
+        self._reads = FairPool(
+            "library-read",
+            threads=READ_THREADS,
+            per_key=READS_PER_SERVER,
+            max_waiting=READS_WAITING,
+        )
+        self._fetches = FairPool(
+            "fetch", threads=FETCH_THREADS, per_key=FETCHES_PER_SERVER, max_waiting=FETCHES_WAITING
+        )
+        self._feed_polls = FairPool(
+            "feeds",
+            threads=FEED_THREADS,
+            per_key=FEED_WORK_PER_SERVER,
+            max_waiting=FEED_WORK_WAITING,
+        )
+        self._polling: dict[int, asyncio.Future[None]] = {}  # feed id → its poll, while on
+        self._polled: list[PollResult] = []  # finished polls, until a round returns them
         self._remembered: OrderedDict[tuple, Summary] = OrderedDict()
         self._summarising: set[int] = set()  # members with a summary on the way
         self._in_flight: dict[tuple, asyncio.Future[Summary]] = {}  # at most one per key
@@ -179,8 +237,9 @@ class CorpusService:
         self._pins: dict[tuple[int, int], tuple[str, str | None]] = (
             library.pins() if library is not None else {}
         )
-        # Articles added since each server's index was built; only the library thread uses it.
-        self._pending: dict[int, tuple[str, ...]] = {}
+        # Removals per server so far: an index built before one (a catch-up that was under
+        # way) is never swapped in after it. Written by the server's library work only.
+        self._removals: dict[int, int] = {}
 
     @classmethod
     def open(
@@ -222,7 +281,8 @@ class CorpusService:
         sets: list[tuple[SetName, Corpus]] = []
         server = await self._server(scope.guild_id)
         if server is not None:
-            sets.extend((SERVER, c) for c in (server.corpus, server.fresh) if c is not None)
+            found = (server.corpus, *server.fresh.values())
+            sets.extend((SERVER, c) for c in found if c is not None)
         if self.share_host_articles:
             sets.append((SHARED, self.corpus))
         pinned = self.pin_of(scope)
@@ -245,7 +305,12 @@ class CorpusService:
             lock = self._opening.setdefault(guild_id, asyncio.Lock())
             async with lock:
                 if guild_id not in self._servers:
-                    corpus = await self._in_thread(self._reads, lambda: self._open_server(guild_id))
+                    corpus = await self._in_thread(
+                        self._reads,
+                        lambda: self._open_server(guild_id),
+                        key=collection_of(guild_id),
+                        bounded=False,  # one at a time per server (the lock)
+                    )
                     self._servers[guild_id] = _Open(corpus)
         return self._servers[guild_id]
 
@@ -333,7 +398,7 @@ class CorpusService:
                 merged[name] = _combined(merged[name], stats) if name in merged else stats
             return list(merged.items())
 
-        return await self._in_thread(self._reads, work)
+        return await self._in_thread(self._reads, work, key=_key_of(scope.guild_id))
 
     async def summarize(
         self,
@@ -400,7 +465,9 @@ class CorpusService:
         """Fetch the link (on a fetch thread), then add what it holds."""
         library = self._library()
         fetched = await self._in_thread(
-            self._fetches, lambda: fetch(url, private_networks=self.private_networks(guild_id))
+            self._fetches,
+            lambda: fetch(url, private_networks=self.private_networks(guild_id)),
+            key=collection_of(guild_id),
         )
         return await self._add(
             guild_id, lambda: add_fetched(library, collection_of(guild_id), fetched)
@@ -415,27 +482,26 @@ class CorpusService:
         )
 
     async def _add(self, guild_id: int, add: Callable[[], tuple[StoredArticle, bool]]) -> Added:
-        """Store the article, index it on its own (with the others added since the server's
-        index was built) and swap that in: it is answerable now. The collection's index then
-        catches up in the background, reading only the new files."""
+        """Store the article, index it on its own and put that beside the server's index: it
+        is answerable now. The collection's index then catches up in the background, reading
+        only the new files."""
         await self._server(guild_id)
 
         def work() -> tuple[StoredArticle, bool, Corpus | None]:
             article, new = add()
-            ids = self._pending.get(guild_id, ())
-            if new and article.id not in ids:
-                ids = self._pending[guild_id] = (*ids, article.id)
             try:
-                fresh = self._fresh_corpus(guild_id, ids) if ids else None
+                fresh = self._fresh_corpus(guild_id, article.id) if new else None
             except Exception:  # stored all the same: the catch-up will index it
                 _log.exception("Indexing a just-added article on its own failed")
                 fresh = None
             return article, new, fresh
 
-        article, new, fresh = await self._in_thread(self._writes, work)
+        article, new, fresh = await self._in_thread(self._writes, work, key=collection_of(guild_id))
         current = self._servers.get(guild_id, _Open(None))  # a /reload may have cleared it
         if new:
-            self._servers[guild_id] = _Open(current.corpus, fresh, current.generation + 1)
+            if fresh is not None:
+                fresh_ones = {**current.fresh, article.id: fresh}
+                self._servers[guild_id] = _Open(current.corpus, fresh_ones)
             self._catch_up(guild_id)
         stats = _document_stats(self._servers.get(guild_id, _Open(None)), article.id)
         return Added(
@@ -451,15 +517,16 @@ class CorpusService:
         library = self._library()
         await self._server(guild_id)
 
-        def work() -> tuple[StoredArticle, Corpus | None]:
+        def work() -> tuple[StoredArticle, _CaughtUp]:
             name = collection_of(guild_id)
             if article_id not in {a.id for a in library.articles(name)}:
                 raise LibraryError(f"This server has no article “{article_id[:80]}”.")
             removed = library.remove(name, article_id)
+            self._removals[guild_id] = self._removals.get(guild_id, 0) + 1
             return removed, self._caught_up(guild_id)
 
         try:
-            removed, corpus = await self._in_thread(self._writes, work)
+            removed, caught = await self._in_thread(self._writes, work, key=collection_of(guild_id))
         except LibraryError:
             raise
         except Exception:
@@ -467,53 +534,86 @@ class CorpusService:
             # is quoted; the next question opens the collection as it is.
             self._servers.pop(guild_id, None)
             raise
-        self._swap_caught_up(guild_id, corpus)
+        self._swap_caught_up(guild_id, caught, removed=article_id)
         return removed
 
     def _catch_up(self, guild_id: int) -> None:
-        """Bring the server's collection index up to date in the library thread; swap it in
-        (dropping the fresh articles it now holds) unless the collection changed again."""
-        generation = self._servers[guild_id].generation
-        future = self._in_thread(self._writes, lambda: self._caught_up(guild_id))
+        """Bring the server's collection index up to date in the background, on the index
+        threads (so the server's next change does not wait for it), and swap it in. One
+        that waits to start will hold this article too: it looks at what is fresh when it
+        starts, so no second one is queued."""
+        if self._indexing.waiting(collection_of(guild_id)):
+            return
+        future = self._in_thread(
+            self._indexing,
+            lambda: self._caught_up(guild_id),
+            key=collection_of(guild_id),
+            bounded=False,  # one per add, which was bounded
+        )
 
-        def done(finished: asyncio.Future[Corpus | None]) -> None:
-            current = self._servers.get(guild_id)
-            if finished.cancelled() or current is None:
+        def done(finished: asyncio.Future[_CaughtUp]) -> None:
+            if finished.cancelled():
                 return
             if finished.exception() is not None:
                 _log.error("Updating a server's index failed", exc_info=finished.exception())
-                return  # the fresh articles stay answerable from their own index
-            if current.generation == generation:
-                self._servers[guild_id] = _Open(finished.result(), generation=generation)
-            else:  # added since: the fresh index holds those, and they are not in this one
-                self._servers[guild_id] = dataclasses.replace(current, corpus=finished.result())
+                return  # the fresh articles stay answerable from their own indexes
+            self._swap_caught_up(guild_id, finished.result())
 
         future.add_done_callback(done)
 
-    def _caught_up(self, guild_id: int) -> Corpus | None:
-        """In the library thread: the collection's whole index, which now holds every article
-        added so far, so none is pending any more."""
+    def _caught_up(self, guild_id: int) -> _CaughtUp:
+        """In a worker thread: the collection's whole index. It holds every article that is
+        fresh now (each was stored before it was made fresh), and it knows how many removals
+        came before it."""
+        current = self._servers.get(guild_id, _Open(None))
+        removals = self._removals.get(guild_id, 0)
         corpus = self._open_server(guild_id)
-        self._pending.pop(guild_id, None)
-        return corpus
+        return _CaughtUp(corpus, removals, frozenset(current.fresh))
 
-    def _fresh_corpus(self, guild_id: int, ids: tuple[str, ...]) -> Corpus:
-        """Just these articles of the server's collection, indexed on their own."""
+    def _swap_caught_up(
+        self, guild_id: int, caught: _CaughtUp, *, removed: str | None = None
+    ) -> None:
+        """On the event loop: the caught-up index in place of the server's, and the fresh
+        articles it holds dropped (and a `removed` one); articles added while it was built
+        stay fresh. An index built before a later removal is dropped instead: it may hold
+        the removed article, which must never be quoted again."""
+        if caught.removals != self._removals.get(guild_id, 0):
+            return
+        current = self._servers.get(guild_id, _Open(None))
+        fresh = {
+            article_id: corpus
+            for article_id, corpus in current.fresh.items()
+            if article_id not in caught.covered and article_id != removed
+        }
+        self._servers[guild_id] = _Open(caught.corpus, fresh)
+
+    def _fresh_corpora(self, guild_id: int, article_ids: list[str]) -> dict[str, Corpus]:
+        """These articles of the server's collection, each indexed on its own (those still
+        there)."""
+        fresh = {}
+        for article_id in article_ids:
+            corpus = self._fresh_corpus(guild_id, article_id)
+            if corpus is not None:
+                fresh[article_id] = corpus
+        return fresh
+
+    def _fresh_corpus(self, guild_id: int, article_id: str) -> Corpus | None:
+        """Just this article of the server's collection, indexed on its own (None if it is
+        gone already)."""
         assert self.library is not None
         directory = self.library.seeds_dir(collection_of(guild_id))
         stored = {a.id: a for a in self.library.articles(collection_of(guild_id))}
-        documents = [
-            read_article(directory / f"{article_id}{stored[article_id].suffix}")
-            for article_id in ids
-            if article_id in stored
-        ]
+        if article_id not in stored:
+            return None
+        documents = [read_article(directory / f"{article_id}{stored[article_id].suffix}")]
         return Corpus.of_documents(
             documents, config=self.config, max_question_chars=self.max_question_chars
         )
 
     async def articles(self, guild_id: int) -> list[StoredArticle]:
         library = self._library()
-        return await self._in_thread(self._reads, lambda: library.articles(collection_of(guild_id)))
+        name = collection_of(guild_id)
+        return await self._in_thread(self._reads, lambda: library.articles(name), key=name)
 
     async def pin(self, scope: Scope, set_name: SetName, article_id: str | None) -> None:
         """Pin the channel to a set, or to one article of it (which must be there)."""
@@ -524,7 +624,9 @@ class CorpusService:
             raise LibraryError(f"There is no article “{article_id[:60]}” to pin to.")
         guild, channel = scope.guild_id, scope.channel_id
         await self._in_thread(
-            self._writes, lambda: library.pin(guild, channel, set_name, article_id)
+            self._writes,
+            lambda: library.pin(guild, channel, set_name, article_id),
+            key=collection_of(guild),
         )
         self._pins[(guild, channel)] = (set_name, article_id)
 
@@ -532,7 +634,9 @@ class CorpusService:
         assert scope.guild_id is not None and scope.channel_id is not None
         library = self._library()
         guild, channel = scope.guild_id, scope.channel_id
-        removed = await self._in_thread(self._writes, lambda: library.unpin(guild, channel))
+        removed = await self._in_thread(
+            self._writes, lambda: library.unpin(guild, channel), key=collection_of(guild)
+        )
         self._pins.pop((guild, channel), None)
         return removed
 
@@ -541,7 +645,8 @@ class CorpusService:
     async def add_feed(self, guild_id: int, url: str, channel_id: int | None) -> PollResult:
         """Follow a feed in the server's collection; its recent items become articles (not
         posted: following a feed does not flood the channel with its backlog). The feed and
-        its items are fetched on the feed thread; the index catches up after."""
+        its items are fetched on the server's share of the feed threads; the index catches up
+        after."""
         store = self._feed_store()
         name = collection_of(guild_id)
         wanted = url.strip()
@@ -562,8 +667,8 @@ class CorpusService:
                 raise FeedError("That feed was just added; see /feeds.") from None
 
         await self._server(guild_id)
-        result = await self._in_thread(self._feed_polls, follow)
-        await self._update_after_feeds({guild_id})
+        result = await self._in_thread(self._feed_polls, follow, key=name)
+        await self._index_feed_articles(name, result.added)
         return result
 
     async def remove_feed(self, guild_id: int, id_or_url: str) -> Feed:
@@ -578,54 +683,87 @@ class CorpusService:
             # Never say whose it is: another server's feed is none of this one's business.
             raise FeedError(f"This server follows no feed “{wanted[:80]}”.")
 
-        return await self._in_thread(self._writes, work)
+        return await self._in_thread(self._writes, work, key=collection_of(guild_id))
 
     async def feeds(self, guild_id: int) -> list[Feed]:
         store = self._feed_store()
-        return await self._in_thread(self._reads, lambda: store.feeds(collection_of(guild_id)))
+        name = collection_of(guild_id)
+        return await self._in_thread(self._reads, lambda: store.feeds(name), key=name)
 
     async def poll_feeds(self) -> list[PollResult]:
-        """Poll the feeds that are due, one at a time on the feed thread, then bring the
-        indexes that gained articles up to date (each on its own: one failing does not stop
-        the others, nor the posting that follows)."""
+        """Poll the feeds that are due, each on its server's share of the feed threads (the
+        host's on its own), each followed by its server's index update (one failing does not
+        stop the others, nor the posting that follows). Returns the polls finished since the
+        last round. A poll this round started and that is still going after
+        `feed_round_seconds` (a slow feed, a slow item) goes on, and its result comes with a
+        later round: it never holds back the other servers' posts."""
         store = self._feed_store()
-        due = await self._in_thread(self._reads, store.due)
-        results = []
-        for feed in due:
-            results.extend(
-                await self._in_thread(self._feed_polls, lambda f=feed: store.poll_if_due(f))
-            )
-        changed = {r.feed.collection for r in results if r.added}
-        await self._update_after_feeds(
-            {guild_of(c) for c in changed if c == self.host_collection or guild_of(c)}
-        )
+        due = await self._in_thread(self._reads, store.due, key=_HOST, bounded=False)
+        started = [self._start_poll(store, feed) for feed in due if feed.id not in self._polling]
+        if started:
+            await asyncio.wait(started, timeout=self.feed_round_seconds)
+        results, self._polled = self._polled, []
         return results
 
-    async def _update_after_feeds(self, changed: set[int | None]) -> None:
-        """Catch up the servers' indexes (and the host's, None) whose collections gained
-        articles from feeds."""
-        for guild_id in changed:
-            try:
-                if guild_id is None:
-                    if self.host_collection is not None:
-                        await self.reload(keep_servers=True)
-                elif guild_id in self._servers:
-                    corpus = await self._in_thread(
-                        self._writes, lambda g=guild_id: self._caught_up(g)
-                    )
-                    self._swap_caught_up(guild_id, corpus)
-            except Exception:
-                _log.exception("Updating an index after a feed poll failed")
+    def _start_poll(self, store: FeedStore, feed: Feed) -> asyncio.Future[None]:
+        poll = asyncio.ensure_future(self._poll_one(store, feed))
+        self._polling[feed.id] = poll
+        poll.add_done_callback(lambda _: self._polling.pop(feed.id, None))
+        return poll
+
+    async def _poll_one(self, store: FeedStore, feed: Feed) -> None:
+        try:
+            results = await self._in_thread(
+                self._feed_polls, lambda: store.poll_if_due(feed), key=feed.collection
+            )
+        except RequestRefused:  # the server's feeds are busy: the feed stays due
+            _log.info("Feed %s left for the next round: its server's feeds are busy.", feed.url)
+            return
+        except Exception:
+            _log.exception("Polling the feed %s failed", feed.url)
+            return
+        await self._index_feed_articles(feed.collection, [a for r in results for a in r.added])
+        self._polled.extend(results)
+
+    async def _index_feed_articles(self, collection: str, added: Sequence[StoredArticle]) -> None:
+        """Make the articles a feed added answerable: a server's each indexed on its own at
+        once, as an added link is (its whole index catches up in the background, never
+        waited for); the host's by a reload. A failure is logged: the articles are stored,
+        and the next catch-up or reload indexes them."""
+        guild_id = guild_of(collection)
+        try:
+            if not added:
+                return
+            if collection == self.host_collection:
+                await self.reload(keep_servers=True)
+            elif guild_id is not None and guild_id in self._servers:
+                fresh = await self._in_thread(
+                    self._writes,
+                    lambda: self._fresh_corpora(guild_id, [a.id for a in added]),
+                    key=collection,
+                    bounded=False,  # one per poll or follow, which were bounded
+                )
+                current = self._servers.get(guild_id, _Open(None))
+                self._servers[guild_id] = _Open(current.corpus, {**current.fresh, **fresh})
+                self._catch_up(guild_id)
+        except Exception:
+            _log.exception("Updating an index after a feed poll failed")
 
     async def unposted(self) -> list[UnpostedItem]:
+        """Items to post, but not those of a feed still being polled: its server's index
+        does not hold them yet (they come in a later round)."""
         store = self._feed_store()
-        return await self._in_thread(self._reads, store.unposted_items)
+        items = await self._in_thread(self._reads, store.unposted_items, key=_HOST, bounded=False)
+        return [item for item in items if item.feed_id not in self._polling]
 
     async def claim(self, item: UnpostedItem) -> bool:
         """Mark an item posted; True if it was not yet (post it now: at most once)."""
         store = self._feed_store()
         return await self._in_thread(
-            self._writes, lambda: store.mark_posted(item.feed_id, item.url)
+            self._writes,
+            lambda: store.mark_posted(item.feed_id, item.url),
+            key=item.collection,
+            bounded=False,  # the poller's own work, one item at a time
         )
 
     async def article_summary(self, guild_id: int, article_id: str) -> Summary | None:
@@ -637,10 +775,6 @@ class CorpusService:
             self._summaries, lambda: corpus.summarize(length="short", doc_id=article_id)
         )
         return summary if summary.found else None
-
-    def _swap_caught_up(self, guild_id: int, corpus: Corpus | None) -> None:
-        current = self._servers.get(guild_id, _Open(None))
-        self._servers[guild_id] = _Open(corpus, generation=current.generation + 1)
 
     def _feed_store(self) -> FeedStore:
         self._library()  # the feeds are the library's: none without it
@@ -663,8 +797,24 @@ class CorpusService:
             max_question_chars=self.max_question_chars,
         )
 
-    def _in_thread(self, pool: ThreadPoolExecutor, work: Callable[[], T]) -> asyncio.Future[T]:
-        return asyncio.get_running_loop().run_in_executor(pool, work)
+    def _in_thread(
+        self,
+        pool: ThreadPoolExecutor | FairPool,
+        work: Callable[[], T],
+        *,
+        key: str | None = None,
+        bounded: bool = True,
+    ) -> asyncio.Future[T]:
+        """The work's future, done in `pool` (a fair pool: in the queue of `key`, a
+        collection; RequestRefused when that queue is full)."""
+        if isinstance(pool, ThreadPoolExecutor):
+            return asyncio.get_running_loop().run_in_executor(pool, work)
+        assert key is not None, "work in a fair pool is some collection's"
+        try:
+            return pool.run(key, work, bounded=bounded)
+        except Busy as busy:
+            _log.info("Refused: %s", busy)
+            raise RequestRefused(_BUSY.get(busy.pool, _BUSY["library"])) from None
 
     async def _within_budget(self, future: asyncio.Future[T], what: str) -> T:
         try:
@@ -677,15 +827,10 @@ class CorpusService:
             ) from None
 
     def close(self) -> None:
-        for pool in (
-            self._questions,
-            self._summaries,
-            self._writes,
-            self._reads,
-            self._fetches,
-            self._feed_polls,
-        ):
+        for pool in (self._questions, self._summaries):
             pool.shutdown(wait=False, cancel_futures=True)
+        for fair in (self._writes, self._indexing, self._reads, self._fetches, self._feed_polls):
+            fair.shutdown()
 
     async def reload(self, *, keep_servers: bool = False) -> Corpus:
         """Rebuild the shared articles from their directory (reading only changed files), and
@@ -696,10 +841,7 @@ class CorpusService:
             corpus = await asyncio.to_thread(self._opened, self.seeds_dir)
             self.corpus = corpus
             if not keep_servers:
-                self._servers.clear()
-                # What was pending is in the indexes opened from now on; the library thread
-                # owns the record of it.
-                await self._in_thread(self._writes, self._pending.clear)
+                self._servers.clear()  # their fresh articles are in the indexes opened next
             self._report_problems(corpus)
             return corpus
 
@@ -713,6 +855,24 @@ def scope_of(interaction: Any) -> Scope:
 NO_ARTICLES = (
     "This server has no articles yet. An admin can add one with /article add (a link or a file)."
 )
+
+
+# The fair pools' key for work of no one server (what is due, what to post): not a
+# collection name, so it never shares a server's queue.
+_HOST = "(host)"
+
+# What a member is told when their server's queue of such work is full.
+_BUSY = {
+    "fetch": "This server has many links on the way already. Try again when they are added.",
+    "feeds": "This server's feeds are busy being read. Please try again in a minute.",
+    "library": "This server has many changes to its articles on the way. Please try again "
+    "in a minute.",
+    "library-read": "I'm busy with this server's requests. Please try again in a moment.",
+}
+
+
+def _key_of(guild_id: int | None) -> str:
+    return collection_of(guild_id) if guild_id is not None else _HOST
 
 
 def collection_of(guild_id: int) -> str:
@@ -730,7 +890,7 @@ _SERVER_PREFIX = "server-"
 
 
 def _document_stats(server: _Open, article_id: str) -> DocumentStats | None:
-    for corpus in (server.fresh, server.corpus):
+    for corpus in (server.fresh.get(article_id), server.corpus):
         if corpus is not None and article_id in corpus.index.spans:
             return next(d for d in corpus.stats().documents if d.id == article_id)
     return None
