@@ -5,6 +5,7 @@ process left behind, when a limit is reached."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import signal
 import subprocess
@@ -39,6 +40,7 @@ def test_which_files_are_read_apart():
     assert needs_isolation(Path("a.HTML"), b"x" * ISOLATE_HTML_FROM)
     assert not needs_isolation(Path("a.html"), b"x" * (ISOLATE_HTML_FROM - 1))
     assert not needs_isolation(Path("a.txt"), b"x" * 10 * ISOLATE_HTML_FROM)
+    assert needs_isolation(Path("a.html"), gzip.compress(b"<p>small, but it could inflate</p>"))
 
 
 def test_a_page_read_apart_gives_what_reading_it_here_gives():

@@ -605,7 +605,10 @@ class CorpusService:
         stored = {a.id: a for a in self.library.articles(collection_of(guild_id))}
         if article_id not in stored:
             return None
-        documents = [read_article(directory / f"{article_id}{stored[article_id].suffix}")]
+        path = directory / f"{article_id}{stored[article_id].suffix}"
+        # Read as when it was added (heavy formats in a child process): parsed here, a big
+        # page or PDF would hold the interpreter lock that every other server's work needs.
+        documents = [read_article(path, untrusted=True)]
         return Corpus.of_documents(
             documents, config=self.config, max_question_chars=self.max_question_chars
         )

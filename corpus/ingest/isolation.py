@@ -7,10 +7,12 @@ the interpreter lock that every other server's requests need. A child process ca
 it is killed at the deadline, its address space is capped, and it runs on a core of its own,
 so one hostile file neither stalls the bot nor starves another server's work.
 
-Only adds read this way (corpus/ingest/library.py): a file that was read within the limits
-once is read the same way again when an index is rebuilt. PDFs always, and web pages from
-`ISOLATE_HTML_FROM` bytes; smaller pages, plain text and Markdown are read in-process, where
-the cost is small and linear in the size (starting the child costs about 0.3 s).
+Adds read this way (corpus/ingest/library.py), and the bot's index of an article just added
+(bot/discord/service.py), so that no server's file is parsed on the interpreter lock that
+serves every server; a file that was read within the limits once is read in-process when a
+whole collection's index is rebuilt. PDFs always, and web pages that are gzip or of
+`ISOLATE_HTML_FROM` bytes or more; smaller pages, plain text and Markdown are read in-process,
+where the cost is small and linear in the size (starting the child costs about 0.3 s).
 
 The child (`python -m corpus.ingest.isolation SECONDS MEMORY`) reads a JSON line naming the
 file and then its bytes on standard input, and writes one JSON line: what `extract` returned,
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from ..errors import SeedFileError
 from .formats import HTML_SUFFIXES, PDF_SUFFIXES, Extracted, extract
+from .limits import is_gzip
 
 __all__ = [
     "ISOLATE_HTML_FROM",
@@ -49,8 +52,11 @@ ISOLATE_HTML_FROM = 256 * 1024
 
 
 def needs_isolation(path: Path, raw: bytes) -> bool:
+    """PDFs, and web pages that are large or gzip (a small file can inflate to 5 MB)."""
     suffix = path.suffix.casefold()
-    return suffix in PDF_SUFFIXES or (suffix in HTML_SUFFIXES and len(raw) >= ISOLATE_HTML_FROM)
+    if suffix in PDF_SUFFIXES:
+        return True
+    return suffix in HTML_SUFFIXES and (len(raw) >= ISOLATE_HTML_FROM or is_gzip(raw))
 
 
 def extract_isolated(

@@ -246,9 +246,12 @@ def meta_beside(path: Path) -> bytes | None:
     return _read_meta(meta_path) or None
 
 
-def read_article(path: Path) -> Document:
-    """One article file and its metadata, read and extracted (SeedFileError if unusable)."""
-    return article_document(path, read_regular_file(path), meta_beside(path) or b"")
+def read_article(path: Path, *, untrusted: bool = False) -> Document:
+    """One article file and its metadata, read and extracted (SeedFileError if unusable);
+    `untrusted` as for `article_document`."""
+    return article_document(
+        path, read_regular_file(path), meta_beside(path) or b"", untrusted=untrusted
+    )
 
 
 def _read_meta(meta_path: Path) -> bytes:
