@@ -97,6 +97,11 @@ _FALLBACK_BYTES = 1024 * 1024
 # memory grow with the elements (about 1.3 KB each), and 1 MB of tiny elements took 40 s and
 # 250 MB. A long news or encyclopaedia page has a few thousand.
 MAX_PAGE_ELEMENTS = 30_000
+_START_TAG = re.compile(r"<[A-Za-z]")
+_TOO_MANY_ELEMENTS = (
+    f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements, more than any article page has; it "
+    "is not read"
+)
 # Fewer words than this from a web page are its menus and links, not an article: trafilatura
 # falls back to whatever text a page has.
 MIN_PAGE_WORDS = 15
@@ -235,15 +240,17 @@ def _html(path: Path, raw: bytes) -> Extracted:
     import trafilatura
 
     try:
-        tree = trafilatura.load_html(_as_text(_html_source(raw)))
+        source = _as_text(_html_source(raw))
+        # Counted in the text before the parser builds a tree: a start tag makes at most one
+        # element, so this many (twice the limit, leaving room for tags in scripts and
+        # comments) is sure to be too many, and a page of tiny elements costs no tree at all.
+        if _more_than(_START_TAG.finditer(source), 2 * MAX_PAGE_ELEMENTS):
+            raise SeedFileError(path, _TOO_MANY_ELEMENTS)
+        tree = trafilatura.load_html(source)
         if tree is None:
             raise SeedFileError(path, "has no article text (nothing on the page reads as one)")
         if _more_than(tree.iter(), MAX_PAGE_ELEMENTS):
-            raise SeedFileError(
-                path,
-                f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements, more than any article "
-                "page has; it is not read",
-            )
+            raise SeedFileError(path, _TOO_MANY_ELEMENTS)
         links = _link_words(tree)
         # trafilatura copies the tree it is given, so `tree` stays whole for the link counts.
         document = trafilatura.bare_extraction(
