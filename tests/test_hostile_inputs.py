@@ -16,7 +16,14 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from corpus.ingest.feeds import MAX_FEED_ITEMS, MAX_NEW_ITEMS
-from corpus.ingest.formats import MAX_DISTINCT_WORDS, MAX_PAGE_ELEMENTS, MAX_TEXT_CHARS
+from corpus.ingest.formats import (
+    MAX_DISTINCT_WORDS,
+    MAX_MARKDOWN_MARKS,
+    MAX_PAGE_ELEMENTS,
+    MAX_PARAGRAPHS,
+    MAX_SENTENCES,
+    MAX_TEXT_CHARS,
+)
 from corpus.ingest.limits import MAX_BYTES
 from tests.conftest import run_cli
 from tests.discord_harness import running_bot
@@ -216,3 +223,33 @@ def test_a_page_of_tiny_elements_is_refused_before_it_is_read(tmp_path):
     assert result.returncode == 2
     assert f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_tiny_gzip_markdown_list_bomb_is_refused_before_it_is_parsed(tmp_path):
+    # 1 KB of gzip, 1 MB of "- a" lines: markdown-it took 22 s and 600 MB for it.
+    (tmp_path / "list.md").write_bytes(gzip.compress(b"- a\n" * 262_144, 9))
+    assert (tmp_path / "list.md").stat().st_size < 2_000
+    result = run_cli(tmp_path, "add", str(tmp_path / "list.md"), timeout=NO_HANG)
+    assert result.returncode == 2
+    assert f"has more than {MAX_PARAGRAPHS:,} paragraphs" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_markdown_of_emphasis_marks_is_refused_before_it_is_parsed(tmp_path):
+    (tmp_path / "marks.md").write_text("*a **b _c " * 20_000)
+    result = run_cli(tmp_path, "add", str(tmp_path / "marks.md"), timeout=NO_HANG)
+    assert result.returncode == 2
+    assert f"has more than {MAX_MARKDOWN_MARKS:,} emphasis and code marks" in result.stderr
+
+
+def test_text_of_countless_tiny_paragraphs_or_sentences_is_refused(tmp_path):
+    # The index keeps several objects a paragraph and a sentence: 5 MB of "a" paragraphs took
+    # 800 MB, and 5 MB of "Ok. " 600 MB.
+    (tmp_path / "paragraphs.txt").write_text("a\n\n" * (MAX_PARAGRAPHS + 10))
+    (tmp_path / "sentences.txt").write_text("Ok. " * (MAX_SENTENCES + 10))
+    for name, what in (("paragraphs.txt", "paragraphs"), ("sentences.txt", "sentences")):
+        result = run_cli(tmp_path, "add", str(tmp_path / name), timeout=NO_HANG)
+        assert result.returncode == 2, result.stderr
+        assert what in result.stderr and "more than an article has" in result.stderr
+    listed = run_cli(tmp_path, "list", "--json")
+    assert "paragraphs" not in listed.stdout and "sentences" not in listed.stdout

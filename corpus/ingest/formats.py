@@ -54,10 +54,14 @@ from typing import Any
 from ..errors import SeedFileError
 from . import encodings
 from .limits import MAX_BYTES, DecodedTooLarge, gunzip_limited, is_gzip
+from .segment import has_more_paragraphs, has_more_sentence_ends
 
 __all__ = [
     "MAX_DISTINCT_WORDS",
+    "MAX_MARKDOWN_MARKS",
     "MAX_PAGE_ELEMENTS",
+    "MAX_PARAGRAPHS",
+    "MAX_SENTENCES",
     "MAX_TEXT_CHARS",
     "PDF_SECONDS",
     "SUFFIXES",
@@ -97,6 +101,15 @@ _FALLBACK_BYTES = 1024 * 1024
 # memory grow with the elements (about 1.3 KB each), and 1 MB of tiny elements took 40 s and
 # 250 MB. A long news or encyclopaedia page has a few thousand.
 MAX_PAGE_ELEMENTS = 30_000
+# An article has at most this many paragraphs and sentences (counted as candidate sentence
+# ends): 5 MB of news prose has about 25,000 one-sentence paragraphs at most, and 45,000
+# sentences.
+MAX_PARAGRAPHS = 30_000
+MAX_SENTENCES = 100_000
+# Markdown with more emphasis, strike-through and code marks than this is refused unparsed.
+MAX_MARKDOWN_MARKS = 50_000
+_MARKDOWN_BLOCK = re.compile(r"^[ \t]{0,3}(?:[-*+][ \t]|\d{1,9}[.)][ \t]|#{1,6}[ \t]|>)", re.M)
+_MARKDOWN_MARK = re.compile(r"[*_~`]")
 _START_TAG = re.compile(r"<[A-Za-z]")
 _TOO_MANY_ELEMENTS = (
     f"has more than {MAX_PAGE_ELEMENTS:,} HTML elements, more than any article page has; it "
@@ -131,7 +144,9 @@ def extract(path: Path, raw: bytes) -> Extracted:
     if suffix not in PDF_SUFFIXES and is_gzip(raw):
         raw = _gunzipped(path, raw)
     if suffix in MARKDOWN_SUFFIXES:
-        extracted = _markdown(_decoded(path, raw))
+        source = _decoded(path, raw)
+        _check_markdown(path, source)
+        extracted = _markdown(source)
     elif suffix in HTML_SUFFIXES:
         extracted = _html(path, raw)
     elif suffix in PDF_SUFFIXES:
@@ -148,7 +163,33 @@ def extract(path: Path, raw: bytes) -> Extracted:
             f"has more than {MAX_DISTINCT_WORDS:,} different words, which prose of any length "
             "does not; it is not read as an article",
         )
+    _check_pieces(path, extracted.text)
     return extracted
+
+
+def _check_pieces(path: Path, text: str) -> None:
+    """Refuse a text of more paragraphs or sentences than an article has: the index keeps
+    several objects for each (about 450 bytes), so 5 MB of "a" paragraphs took 800 MB.
+    Counted without making them: the separators between paragraphs, and every candidate
+    sentence end (more than there are sentences, as abbreviations do not end one)."""
+    if has_more_paragraphs(text, MAX_PARAGRAPHS):
+        raise SeedFileError(path, _too_many("paragraphs", MAX_PARAGRAPHS))
+    if has_more_sentence_ends(text, MAX_SENTENCES):
+        raise SeedFileError(path, _too_many("sentences", MAX_SENTENCES))
+
+
+def _check_markdown(path: Path, source: str) -> None:
+    """Refuse Markdown whose parse would cost far more than its size: markdown-it's tokens
+    grow with list items, headings and quotes (1 MB of "- a" lines took 22 s and 600 MB) and
+    with emphasis marks. Counted in the source before it is parsed."""
+    if _more_than(_MARKDOWN_BLOCK.finditer(source), MAX_PARAGRAPHS):
+        raise SeedFileError(path, _too_many("paragraphs", MAX_PARAGRAPHS))
+    if _more_than(_MARKDOWN_MARK.finditer(source), MAX_MARKDOWN_MARKS):
+        raise SeedFileError(path, _too_many("emphasis and code marks", MAX_MARKDOWN_MARKS))
+
+
+def _too_many(what: str, limit: int) -> str:
+    return f"has more than {limit:,} {what}, more than an article has; it is not read"
 
 
 def _has_words(text: str, count: int) -> bool:

@@ -10,8 +10,8 @@ so one hostile file neither stalls the bot nor starves another server's work.
 Adds read this way (corpus/ingest/library.py), and the bot's index of an article just added
 (bot/discord/service.py), so that no server's file is parsed on the interpreter lock that
 serves every server; a file that was read within the limits once is read in-process when a
-whole collection's index is rebuilt. PDFs always, and web pages that are gzip or of
-`ISOLATE_HTML_FROM` bytes or more; smaller pages, plain text and Markdown are read in-process,
+whole collection's index is rebuilt. PDFs always, and web pages and Markdown that are gzip or of
+`ISOLATE_HTML_FROM` bytes or more; smaller ones and plain text are read in-process,
 where the cost is small and linear in the size (starting the child costs about 0.3 s).
 
 The child (`python -m corpus.ingest.isolation SECONDS MEMORY`) reads a JSON line naming the
@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SeedFileError
-from .formats import HTML_SUFFIXES, PDF_SUFFIXES, Extracted, extract
+from .formats import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, Extracted, extract
 from .limits import is_gzip
 
 __all__ = [
@@ -52,11 +52,13 @@ ISOLATE_HTML_FROM = 256 * 1024
 
 
 def needs_isolation(path: Path, raw: bytes) -> bool:
-    """PDFs, and web pages that are large or gzip (a small file can inflate to 5 MB)."""
+    """PDFs, and web pages and Markdown that are large or gzip (a small file can inflate to
+    5 MB): their parsers' cost can grow faster than the file."""
     suffix = path.suffix.casefold()
     if suffix in PDF_SUFFIXES:
         return True
-    return suffix in HTML_SUFFIXES and (len(raw) >= ISOLATE_HTML_FROM or is_gzip(raw))
+    parsed = suffix in HTML_SUFFIXES or suffix in MARKDOWN_SUFFIXES
+    return parsed and (len(raw) >= ISOLATE_HTML_FROM or is_gzip(raw))
 
 
 def extract_isolated(

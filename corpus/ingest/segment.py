@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 
-__all__ = ["is_dangling", "paragraph_spans", "segment_text", "sentence_spans"]
+__all__ = [
+    "has_more_paragraphs",
+    "has_more_sentence_ends",
+    "is_dangling",
+    "paragraph_spans",
+    "segment_text",
+    "sentence_spans",
+]
 
 # A blank line separates paragraphs when the text has any; otherwise every line is one
 # (news feeds and the WikiQA layout put one paragraph, or one sentence, per line).
@@ -37,6 +45,23 @@ _SENTENCE_OPENERS = frozenset(
 _DOTTED = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?$")
 _OPENING = "\"'\u201c\u2018([¿¡"
 _NEXT_WORD = re.compile(r"\s*[\"'\u201c\u2018(]*(\w+)")
+
+
+def has_more_paragraphs(text: str, limit: int) -> bool:
+    """Whether `text` has more than `limit` paragraphs (counting its separators as
+    `paragraph_spans` finds them, no further, and making none)."""
+    separator = _BLOCK_SEPARATOR if _BLANK_LINE.search(text) else _LINE_SEPARATOR
+    return _more_than(separator.finditer(text), limit)
+
+
+def has_more_sentence_ends(text: str, limit: int) -> bool:
+    """Whether `text` has more than `limit` candidate sentence ends: never fewer than its
+    sentences (an abbreviation's period is a candidate that does not end one)."""
+    return _more_than(_SENTENCE_END.finditer(text), limit)
+
+
+def _more_than(items: Iterable[object], count: int) -> bool:
+    return sum(1 for _ in itertools.islice(items, count + 1)) > count
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
