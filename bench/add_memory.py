@@ -7,7 +7,8 @@
 Each input is added to a fresh data directory by `python -m bot add` in its own process, the
 way a host runs it; the peak resident memory of that process (its own, from `os.wait4`, or
 that of it and the child process that reads PDFs and large pages together, sampled every
-10 ms, whichever is larger) is compared with the bound from issue 16: 20 × the size of the article's decoded text + 150 MB.
+10 ms, whichever is larger) is compared with the bound from issue 16: 20 × the size of the
+article's decoded text + 150 MB.
 "Decoded text" is the text the article's format gives (corpus/ingest/formats.py), measured in
 this process first; an input refused as too long is listed with its refusal, and its bound
 uses the text it would have had (the file's size).

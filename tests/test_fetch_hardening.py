@@ -537,3 +537,29 @@ def test_only_the_hosts_own_server_may_reach_the_private_ranges(tmp_path):
     with serve(routes) as site:
         site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, _feed_of(site))
         asyncio.run(asyncio.wait_for(scenario(site), 60))
+
+
+FERRY_PAGE = (
+    "<html><head><title>Ferry stays</title></head><body><article><h1>Ferry stays</h1>"
+    + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    + "</article></body></html>"
+).encode()
+
+
+def test_hosts_and_paths_beyond_ascii_are_sent_in_their_ascii_forms(tmp_path):
+    # A full-width host name and a path with an accent exited 1 with a UnicodeEncodeError.
+    routes = {
+        "/ferry": (200, {"Content-Type": HTML}, FERRY_PAGE),
+        "/caf%C3%A9": (200, {"Content-Type": HTML}, FERRY_PAGE.replace(b"Ferry stays", b"Cafe")),
+    }
+    with serve(routes) as site:
+        port = site.port
+        wide_host = "ｌｏｃａｌｈｏｓｔ"  # full-width letters
+        wide = run_cli(tmp_path, "add", f"http://{wide_host}:{port}/ferry", allow_private=True)
+        accented = run_cli(tmp_path, "add", f"http://127.0.0.1:{port}/café", allow_private=True)
+        dotted = run_cli(tmp_path, "add", f"http://127。0。0。1:{port}/ferry")
+    assert wide.returncode == 0, wide.stderr
+    assert accented.returncode == 0 and "Cafe" in accented.stdout, accented.stderr
+    # Ideographic full stops fold to an address, which is then checked like any other.
+    assert dotted.returncode == 2 and "private or local address" in dotted.stderr
+    assert "Traceback" not in wide.stderr + accented.stderr + dotted.stderr

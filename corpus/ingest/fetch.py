@@ -210,10 +210,13 @@ def _checked_url(url: str) -> _Target:
     literal = _ip_literal(host)
     if literal is None:
         try:
-            host.encode("idna")  # the form the name is looked up in
+            # The form the name is looked up, sent (Host, TLS) and checked in: an
+            # internationalised name as ASCII, full-width letters and dots folded.
+            host = host.encode("idna").decode("ascii")
         except UnicodeError:
             raise BadURL(f"{_short(url)} is not a valid link (its host name).") from None
-    elif literal.version == 6 and "%" in host:
+        literal = _ip_literal(host)  # "127。0。0。1" folds to an address
+    if literal is not None and literal.version == 6 and "%" in host:
         raise BadURL(f"{_short(url)} names a network interface; such links are not fetched.")
     bracketed = f"[{host}]" if literal is not None and literal.version == 6 else host
     return _Target(
@@ -221,7 +224,11 @@ def _checked_url(url: str) -> _Target:
         scheme=parts.scheme,
         host=host,
         port=port or (443 if parts.scheme == "https" else 80),
-        path=urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
+        # Sent as ASCII: anything else in the path or query percent-encoded, as browsers do.
+        path=urllib.parse.quote(
+            urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
+            safe="/?&=%:@!$'()*+,;~-._",
+        ),
         host_header=bracketed if port is None else f"{bracketed}:{port}",
     )
 
@@ -389,7 +396,7 @@ def _get(
         raise FetchError(
             f"{_short(target.url)} did not answer within {clock.step_seconds:g} seconds."
         ) from None
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+    except (OSError, http.client.HTTPException, ssl.SSLError, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise FetchError(f"{_short(target.url)} could not be fetched ({reason}).") from None
     finally:
