@@ -309,3 +309,33 @@ def test_a_full_disk_is_named_and_leaves_the_collection_as_it_was(tmp_path):
     listed = json.loads(run_cli(tmp_path, "list", "--collection", "news", "--json").stdout)
     assert [a["id"] for a in listed] == ["story"]
     _assert_folder_and_database_agree(tmp_path / "data")
+
+
+OPENER = """
+import sys, time
+from pathlib import Path
+from corpus.ingest.library import Library, LibraryError
+go = Path(sys.argv[2])
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.001)
+try:
+    Library(Path(sys.argv[1]))
+except LibraryError as error:
+    print(error)
+    sys.exit(2)
+"""
+
+
+def test_processes_opening_a_new_data_directory_at_once_all_open_it(tmp_path):
+    # Each schema step was applied by whoever read the old version first, outside the lock:
+    # one of three processes now and then failed with "table feeds already exists".
+    for round_ in range(8):
+        go = tmp_path / f"go-{round_}"
+        data = tmp_path / f"data-{round_}"
+        openers = [_python(OPENER, str(data), str(go)) for _ in range(4)]  # each ready
+        go.touch()
+        outcomes = [opener.communicate(timeout=60) for opener in openers]
+        assert [opener.returncode for opener in openers] == [0] * 4, outcomes
+        with sqlite3.connect(data / "quotebot.db") as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 3
