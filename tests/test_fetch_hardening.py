@@ -401,6 +401,9 @@ def test_an_ipv6_literal_without_a_port_goes_to_port_80(monkeypatch):
         ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
         ("2002:5db8:d70e::1", True),  # 6to4 of a public address
         ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("::ffff:0:7f00:1", False),  # IPv4-translated 127.0.0.1
+        ("::ffff:0:a9fe:a9fe", False),  # IPv4-translated 169.254.169.254
+        ("fec0::1", False),  # site-local
     ],
 )
 def test_an_address_is_public_only_with_any_ipv4_inside_it(address, public):
@@ -429,6 +432,8 @@ def test_an_allowed_range_lets_its_addresses_and_their_ipv6_forms_through():
         "http://[2002:7f00:1::]/",
         "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
         "http://192.0.0.8/",
+        "http://[::ffff:0:a9fe:a9fe]/latest/meta-data/",
+        "http://[fec0::1]/",
     ],
 )
 def test_a_private_address_in_an_ipv6_form_is_refused_without_connecting(url, monkeypatch):

@@ -2,10 +2,12 @@
 
 `ipaddress`'s `is_global` is not enough on its own: an IPv6 address can carry an IPv4 one that
 the network will reach in its place (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
-`::a.b.c.d`, 6to4 `2002:AABB:CCDD::`, NAT64 `64:ff9b::a.b.c.d`), and the standard library
+`::a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, 6to4 `2002:AABB:CCDD::`, NAT64
+`64:ff9b::a.b.c.d`), and the standard library
 calls several such forms global. So the IPv4 address inside one is checked too, and the
 translation prefixes meant for one network only (local-use NAT64 `64:ff9b:1::/48`, Teredo
-`2001::/32`) are never public; nor is `192.0.0.0/24` (IETF protocol assignments).
+`2001::/32`) are never public; nor are `192.0.0.0/24` (IETF protocol assignments) and the
+deprecated site-local `fec0::/10`.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix: IPv4 in the last 32 bits
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT, RFC 2765: ::ffff:0:a.b.c.d
 _NEVER_PUBLIC = (
     ipaddress.IPv4Network("192.0.0.0/24"),
     ipaddress.IPv6Network("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215)
     ipaddress.IPv6Network("2001::/32"),  # Teredo
+    ipaddress.IPv6Network("fec0::/10"),  # site-local, deprecated but still routed inside
 )
 
 
@@ -35,7 +39,9 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+    if address in _NAT64 or address in _IPV4_TRANSLATED:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _IPV4_COMPATIBLE and int(address) > 1:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
