@@ -182,3 +182,21 @@ def test_a_damaged_database_is_named_not_a_traceback(tmp_path):
         wal.unlink()
     with pytest.raises(LibraryError, match="cannot be used"):
         Library(data)
+
+
+def test_links_the_metadata_file_would_refuse_are_stored_so_that_it_reads_back(tmp_path, site):
+    # An upper-case scheme, and a link of over 2,000 characters: the metadata file written
+    # with them was refused by every later read ("Ignoring metadata file"), and the article's
+    # citation lost its link.
+    long_path = "/ferry.html?edition=" + "x" * 3_000
+    site.routes[long_path] = (200, {"Content-Type": "text/plain"}, b"The long edition.\n")
+    upper = url(site, "/ferry.html").replace("http://", "HTTP://", 1)
+    for link in (upper, url(site, long_path)):
+        added = run_cli(tmp_path, "add", link, allow_private=True)
+        assert added.returncode == 0, added.stderr
+    listed = json.loads(run_cli(tmp_path, "list", "--json").stdout)
+    urls = {article["id"]: article.get("url") for article in listed}
+    assert url(site, "/ferry.html") in urls.values()  # the scheme in lower case
+    assert None in urls.values()  # the overlong link is not kept
+    asked = run_cli(tmp_path, "ask", "When does the ferry run?")
+    assert "Ignoring metadata" not in asked.stderr, asked.stderr

@@ -304,11 +304,13 @@ class Library:
             article = StoredArticle(
                 collection=name,
                 id=_free_id(db, name, slug),
-                title=document.title,
-                source=document.source,
-                author=document.author,
+                # As the metadata file may hold them (models.DocumentMeta): a value it would
+                # refuse made every later read ignore the whole file, URL and all.
+                title=_clipped(document.title, 300) or document.id,
+                source=_clipped(document.source, 200),
+                author=_clipped(document.author, 300),
                 published=document.date.isoformat() if document.date else None,
-                url=url or document.url,
+                url=_citable(url) or _citable(document.url),
                 sha256=digest,
                 suffix=suffix,
                 bytes=len(body),
@@ -597,6 +599,23 @@ def _migrate(db: sqlite3.Connection) -> None:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+
+_CITABLE_URL = re.compile(r"https?://\S+")
+
+
+def _citable(url: str | None) -> str | None:
+    """The URL as a metadata file may hold it (http or https, the scheme in lower case, no
+    white space, at most 2,000 characters), or None: one it would refuse is not kept."""
+    if not url:
+        return None
+    scheme, separator, rest = url.partition("://")
+    url = scheme.casefold() + separator + rest
+    return url if len(url) <= 2000 and _CITABLE_URL.fullmatch(url) else None
+
+
+def _clipped(text: str | None, limit: int) -> str | None:
+    return text[: limit - 1].rstrip() + "…" if text and len(text) > limit else text
 
 
 def _statements(script: str) -> Iterator[str]:
