@@ -27,6 +27,8 @@ _ANGLE = re.compile(r"<(?:@[!&]?\d+|#\d+|/[^>\n]+:\d+|a?:\w+:\d+|[a-zA-Z][\w+.-]
 _EVERYONE = re.compile(r"@(?:everyone|here)", re.IGNORECASE)
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<]+")
 _URL_TAIL = ".,:;\"')]"
+# Invite links are live with no scheme at all.
+_INVITE = re.compile(r"discord(?:app)?\.(?:gg|com/invite|me)/\S+", re.IGNORECASE)
 # Line-start markup: headings, subtext, block quotes, unordered and ordered lists.
 _BLOCK = re.compile(r"[^\S\n]*(?:#{1,3}\s|-#\s|>|[-*+]\s|[0-9]+\.\s)")
 
@@ -79,6 +81,8 @@ def _match_at(text: str, i: int) -> tuple[Live, int, str] | None:
         return Live("mention", ping.group()), ping.end(), ""
     if url := _URL.match(text, i):
         return Live("url", url.group().rstrip(_URL_TAIL)), url.end(), ""
+    if text[i] in "dD" and (invite := _INVITE.match(text, i)):
+        return Live("invite", invite.group()), invite.end(), ""
     return None
 
 

@@ -46,7 +46,7 @@ PIECES = [
     "<t:1700000000:R>", "<:emoji:42>", "https://evil.example/phish", "http://evil.example",
     "<https://evil.example/x>", "[the signed order](https://evil.example/phish)",
     "[x](<https://evil.example/y>)", "fares", "order", "signed", "the", "board", "double",
-    "word", "Ünïcode", "١. ", "\u2028", "\r",
+    "word", "Ünïcode", "١. ", "\u2028", "\r", "discord.gg/abc", "DiscordApp.com/invite/x",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
 small = st.integers(min_value=0, max_value=400)

@@ -80,6 +80,8 @@ _ALWAYS_ESCAPED = frozenset("\\*_~`|[]()<>#:")
 # Markup only at the start of a line (after spaces): lists `- ` `+ ` and subtext `-# `.
 _LINE_START_ESCAPED = frozenset("-+")
 _PINGS = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+# Invite links are live without a scheme (discord.gg/abc): the dot after the name is escaped.
+_INVITE_DOT = re.compile(r"(?<=discord)\.(?=gg/|com/invite|me/)|(?<=discordapp)\.", re.IGNORECASE)
 _NEWLINES = frozenset("\n\r\u2028\u2029")
 
 
@@ -91,10 +93,11 @@ def _inert_units(text: str) -> list[str]:
     line_start = True  # only spaces and tabs since the start of the line
     number_start = False  # a number at the start of the line: `1.` would begin a list
     pings = {match.start() for match in _PINGS.finditer(text)}
+    invite_dots = {match.start() for match in _INVITE_DOT.finditer(text)}
     for index, char in enumerate(text):
         if char in _ALWAYS_ESCAPED or (char in _LINE_START_ESCAPED and line_start):
             unit = "\\" + char
-        elif char == "." and number_start:
+        elif char == "." and (number_start or index in invite_dots):
             unit = "\\."
         elif index in pings:
             unit = "@\u200b"
