@@ -38,14 +38,19 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# What a metadata file may hold; the library writes within these, so what it writes reads back.
+TITLE_CHARS, SOURCE_CHARS, AUTHOR_CHARS, URL_CHARS = 300, 200, 300, 2000
+WEB_URL = r"https?://\S+"
+
+
 class DocumentMeta(_Frozen):
     """Optional facts about a seed, read from `<id>.meta.toml` next to `<id>.txt`."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    source: str | None = Field(default=None, min_length=1, max_length=200)
-    author: str | None = Field(default=None, min_length=1, max_length=300)
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_CHARS)
+    source: str | None = Field(default=None, min_length=1, max_length=SOURCE_CHARS)
+    author: str | None = Field(default=None, min_length=1, max_length=AUTHOR_CHARS)
     date: datetime.date | None = None
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+    url: str | None = Field(default=None, pattern=f"^{WEB_URL}$", max_length=URL_CHARS)
 
 
 class Document(_Frozen):

@@ -50,6 +50,7 @@ from .limits import (
     LimitedInflater,
     gunzip_limited,
     is_gzip,
+    megabytes,
 )
 
 __all__ = ["MAX_BYTES", "BadURL", "FetchError", "Fetched", "NotModified", "fetch"]
@@ -385,7 +386,7 @@ def _get(
         headers = {k.casefold(): v for k, v in response.getheaders()}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BYTES:
-            raise FetchError(f"{_short(target.url)} is larger than {_megabytes(MAX_BYTES)}.")
+            raise FetchError(f"{_short(target.url)} is larger than {megabytes(MAX_BYTES)}.")
         if response.status != 200:
             return response.status, headers, b""
         compression = _compression(target, headers.get("content-encoding", ""))
@@ -423,13 +424,13 @@ def _body(response: http.client.HTTPResponse, target: _Target, compression: str 
         while chunk := response.read1(min(64 * 1024, MAX_BYTES + 1 - size)):
             size += len(chunk)
             if size > MAX_BYTES:
-                raise FetchError(f"{_short(target.url)} is larger than {_megabytes(MAX_BYTES)}.")
+                raise FetchError(f"{_short(target.url)} is larger than {megabytes(MAX_BYTES)}.")
             chunks.append(inflater.feed(chunk) if inflater else chunk)
         if inflater:
             chunks.append(inflater.finish())
     except DecodedTooLarge:
         raise FetchError(
-            f"{_short(target.url)} is larger than {_megabytes(MAX_BYTES)} once decompressed."
+            f"{_short(target.url)} is larger than {megabytes(MAX_BYTES)} once decompressed."
         ) from None
     except zlib.error:
         raise FetchError(
@@ -460,7 +461,7 @@ def _unwrapped(body: bytes, kind: str, url: str) -> bytes:
         inflated = gunzip_limited(body, MAX_BYTES)
     except DecodedTooLarge:
         raise FetchError(
-            f"{_short(url)} is larger than {_megabytes(MAX_BYTES)} once decompressed."
+            f"{_short(url)} is larger than {megabytes(MAX_BYTES)} once decompressed."
         ) from None
     except (zlib.error, EOFError):
         raise FetchError(f"{_short(url)} is {kind} but holds damaged gzip data.") from None
@@ -501,10 +502,6 @@ def _too_slow(target: _Target, clock: _Clock) -> str:
         f"{_short(target.url)} was too slow: the whole answer did not come within "
         f"{clock.seconds:g} seconds."
     )
-
-
-def _megabytes(size: int) -> str:
-    return f"{size // 2**20} MB"
 
 
 def _short(url: str) -> str:

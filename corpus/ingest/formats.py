@@ -41,7 +41,6 @@ import codecs
 import contextlib
 import datetime
 import io
-import itertools
 import logging
 import re
 import time
@@ -53,7 +52,7 @@ from typing import Any
 
 from ..errors import SeedFileError
 from . import encodings
-from .limits import MAX_BYTES, DecodedTooLarge, gunzip_limited, is_gzip
+from .limits import MAX_BYTES, DecodedTooLarge, gunzip_limited, is_gzip, more_than
 from .segment import has_more_paragraphs, has_more_sentence_ends
 
 __all__ = [
@@ -182,9 +181,9 @@ def _check_markdown(path: Path, source: str) -> None:
     """Refuse Markdown whose parse would cost far more than its size: markdown-it's tokens
     grow with list items, headings and quotes (1 MB of "- a" lines took 22 s and 600 MB) and
     with emphasis marks. Counted in the source before it is parsed."""
-    if _more_than(_MARKDOWN_BLOCK.finditer(source), MAX_PARAGRAPHS):
+    if more_than(_MARKDOWN_BLOCK.finditer(source), MAX_PARAGRAPHS):
         raise SeedFileError(path, _too_many("paragraphs", MAX_PARAGRAPHS))
-    if _more_than(_MARKDOWN_MARK.finditer(source), MAX_MARKDOWN_MARKS):
+    if more_than(_MARKDOWN_MARK.finditer(source), MAX_MARKDOWN_MARKS):
         raise SeedFileError(path, _too_many("emphasis and code marks", MAX_MARKDOWN_MARKS))
 
 
@@ -195,12 +194,7 @@ def _too_many(what: str, limit: int) -> str:
 def _has_words(text: str, count: int) -> bool:
     """Whether `text` has `count` words, counted no further (`text.split()` on a long page
     would make a string of every word: 50 MB for 5 MB of text)."""
-    return _more_than(_NON_BLANK.finditer(text), count - 1)
-
-
-def _more_than(items: Iterable[object], count: int) -> bool:
-    """Whether there are more than `count` items, taking no more than one past it."""
-    return sum(1 for _ in itertools.islice(items, count + 1)) > count
+    return more_than(_NON_BLANK.finditer(text), count - 1)
 
 
 def _has_more_distinct_words(text: str, limit: int) -> bool:
@@ -285,12 +279,12 @@ def _html(path: Path, raw: bytes) -> Extracted:
         # Counted in the text before the parser builds a tree: a start tag makes at most one
         # element, so this many (twice the limit, leaving room for tags in scripts and
         # comments) is sure to be too many, and a page of tiny elements costs no tree at all.
-        if _more_than(_START_TAG.finditer(source), 2 * MAX_PAGE_ELEMENTS):
+        if more_than(_START_TAG.finditer(source), 2 * MAX_PAGE_ELEMENTS):
             raise SeedFileError(path, _TOO_MANY_ELEMENTS)
         tree = trafilatura.load_html(source)
         if tree is None:
             raise SeedFileError(path, "has no article text (nothing on the page reads as one)")
-        if _more_than(tree.iter(), MAX_PAGE_ELEMENTS):
+        if more_than(tree.iter(), MAX_PAGE_ELEMENTS):
             raise SeedFileError(path, _TOO_MANY_ELEMENTS)
         links = _link_words(tree)
         # trafilatura copies the tree it is given, so `tree` stays whole for the link counts.

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..errors import SeedFileError
 from .formats import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, Extracted, extract
-from .limits import is_gzip
+from .limits import is_gzip, megabytes
 
 __all__ = [
     "ISOLATE_HTML_FROM",
@@ -125,7 +125,7 @@ def _result(path: Path, output: bytes, returncode: int, memory_bytes: int) -> Ex
         raise SeedFileError(
             path,
             f"could not be read (the reader stopped with {how}; it may need more than "
-            f"{memory_bytes // 2**20} MB)",
+            f"{megabytes(memory_bytes)})",
         )
     fields = answer["extracted"]
     if fields.get("date"):
@@ -146,7 +146,7 @@ def _serve(seconds: float, memory_bytes: int) -> int:
     except SeedFileError as error:
         answer: dict[str, object] = {"problem": error.problem}
     except MemoryError:
-        answer = {"problem": f"needs more than {memory_bytes // 2**20} MB of memory to read"}
+        answer = {"problem": f"needs more than {megabytes(memory_bytes)} of memory to read"}
     else:
         fields = dataclasses.asdict(extracted)
         fields["date"] = extracted.date.isoformat() if extracted.date else None

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError, SeedFileError
-from ..models import Document
+from ..models import AUTHOR_CHARS, SOURCE_CHARS, TITLE_CHARS, URL_CHARS, WEB_URL, Document
 from ..temporaries import is_abandoned, process_is_running, temporary_beside
 from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
@@ -306,9 +306,9 @@ class Library:
                 id=_free_id(db, name, slug),
                 # As the metadata file may hold them (models.DocumentMeta): a value it would
                 # refuse made every later read ignore the whole file, URL and all.
-                title=_clipped(document.title, 300) or document.id,
-                source=_clipped(document.source, 200),
-                author=_clipped(document.author, 300),
+                title=_clipped(document.title, TITLE_CHARS) or document.id,
+                source=_clipped(document.source, SOURCE_CHARS),
+                author=_clipped(document.author, AUTHOR_CHARS),
                 published=document.date.isoformat() if document.date else None,
                 url=_citable(url) or _citable(document.url),
                 sha256=digest,
@@ -601,17 +601,17 @@ def _migrate(db: sqlite3.Connection) -> None:
             raise
 
 
-_CITABLE_URL = re.compile(r"https?://\S+")
+_CITABLE_URL = re.compile(WEB_URL)
 
 
 def _citable(url: str | None) -> str | None:
-    """The URL as a metadata file may hold it (http or https, the scheme in lower case, no
-    white space, at most 2,000 characters), or None: one it would refuse is not kept."""
+    """The URL as a metadata file may hold it (models.DocumentMeta: http or https, here with
+    the scheme in lower case), or None: one it would refuse is not kept."""
     if not url:
         return None
     scheme, separator, rest = url.partition("://")
     url = scheme.casefold() + separator + rest
-    return url if len(url) <= 2000 and _CITABLE_URL.fullmatch(url) else None
+    return url if len(url) <= URL_CHARS and _CITABLE_URL.fullmatch(url) else None
 
 
 def _clipped(text: str | None, limit: int) -> str | None:

@@ -8,7 +8,9 @@ A link's body and an uploaded file are both read up to `MAX_BYTES`; a compressed
 
 from __future__ import annotations
 
+import itertools
 import zlib
+from collections.abc import Iterable
 
 __all__ = [
     "FETCH_SECONDS",
@@ -19,6 +21,8 @@ __all__ = [
     "LimitedInflater",
     "gunzip_limited",
     "is_gzip",
+    "megabytes",
+    "more_than",
 ]
 
 # The most bytes of a page or file, as stored and as decoded.
@@ -94,7 +98,7 @@ class LimitedInflater:
     def _count(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.limit:
-            raise DecodedTooLarge(f"it decompresses to more than {_megabytes(self.limit)}")
+            raise DecodedTooLarge(f"it decompresses to more than {megabytes(self.limit)}")
 
 
 def gunzip_limited(data: bytes, limit: int = MAX_BYTES) -> bytes:
@@ -108,5 +112,12 @@ def _looks_zlib(data: bytes) -> bool:
     return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
+    """A limit in bytes as people read it ("5 MB")."""
     return f"{size / 2**20:g} MB"
+
+
+def more_than(items: Iterable[object], count: int) -> bool:
+    """Whether there are more than `count` items, taking no more than one past it: what an
+    input holds is counted without ever holding more of it than the limit allows."""
+    return sum(1 for _ in itertools.islice(items, count + 1)) > count

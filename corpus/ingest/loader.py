@@ -23,6 +23,7 @@ from ..errors import NoSeedsError, SeedFileError
 from ..models import Document, DocumentMeta
 from .formats import SUFFIXES, extract
 from .isolation import extract_isolated, needs_isolation
+from .limits import megabytes
 
 __all__ = [
     "MAX_META_BYTES",
@@ -221,7 +222,7 @@ def read_regular_file(path: Path, *, limit: int | None = None) -> bytes:
         if not stat.S_ISREG(status.st_mode):
             raise SeedFileError(path, "is not a regular file (a pipe, socket or device)")
         if limit is not None and status.st_size > limit:
-            raise SeedFileError(path, f"is larger than {_megabytes(limit)}")
+            raise SeedFileError(path, f"is larger than {megabytes(limit)}")
         with os.fdopen(descriptor, "rb", buffering=0, closefd=False) as handle:
             data = handle.read(-1 if limit is None else limit + 1)
     except OSError as exc:
@@ -229,12 +230,8 @@ def read_regular_file(path: Path, *, limit: int | None = None) -> bytes:
     finally:
         os.close(descriptor)
     if limit is not None and len(data) > limit:  # it grew while being read
-        raise SeedFileError(path, f"is larger than {_megabytes(limit)}")
+        raise SeedFileError(path, f"is larger than {megabytes(limit)}")
     return data
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 2**20:g} MB"
 
 
 def meta_beside(path: Path) -> bytes | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+
+from .limits import more_than
 
 __all__ = [
     "has_more_paragraphs",
@@ -51,17 +52,13 @@ def has_more_paragraphs(text: str, limit: int) -> bool:
     """Whether `text` has more than `limit` paragraphs (counting its separators as
     `paragraph_spans` finds them, no further, and making none)."""
     separator = _BLOCK_SEPARATOR if _BLANK_LINE.search(text) else _LINE_SEPARATOR
-    return _more_than(separator.finditer(text), limit)
+    return more_than(separator.finditer(text), limit)
 
 
 def has_more_sentence_ends(text: str, limit: int) -> bool:
     """Whether `text` has more than `limit` candidate sentence ends: never fewer than its
     sentences (an abbreviation's period is a candidate that does not end one)."""
-    return _more_than(_SENTENCE_END.finditer(text), limit)
-
-
-def _more_than(items: Iterable[object], count: int) -> bool:
-    return sum(1 for _ in itertools.islice(items, count + 1)) > count
+    return more_than(_SENTENCE_END.finditer(text), limit)
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
