@@ -38,6 +38,13 @@ class TokenBuckets:
         tokens = self._tokens(key, self._clock())
         return 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
 
+    def try_take(self, key: Hashable) -> bool:
+        """Take a token of `key` if it has one; whether it had."""
+        if self.wait(key) > 0:
+            return False
+        self.take(key)
+        return True
+
     def take(self, key: Hashable) -> None:
         now = self._clock()
         self._buckets[key] = (self._tokens(key, now) - 1, now)
@@ -104,9 +111,8 @@ class ReplyBudget:
             wait = buckets.wait(key)
             if wait <= 0:
                 continue
-            if self._notices.wait((name, key)) > 0:
+            if not self._notices.try_take((name, key)):
                 return QUIET
-            self._notices.take((name, key))
             for _, above, above_key in levels[:depth]:  # each had a token: checked above
                 above.take(above_key)
             return Verdict("notice", NOTICES[name].format(seconds=max(1, round(wait))))

@@ -174,12 +174,10 @@ class FeedsCog(BotCog, name="Feeds"):
             return  # posted already (by this process or another)
         # Claimed either way: an item held back for later would stand in the queue before
         # other servers' items round after round.
-        if self.posts.wait(guild_id) > 0:
-            if self.over_budget_notices.wait(guild_id) <= 0:
-                self.over_budget_notices.take(guild_id)
+        if not self.posts.try_take(guild_id):
+            if self.over_budget_notices.try_take(guild_id):
                 await self._send(channel, content=OVER_POST_BUDGET)
             return
-        self.posts.take(guild_id)
         summary = await self.service.article_summary(guild_id, item.article.id)
         await self._send(channel, embed=render.feed_item_embed(item.article, summary))
 
