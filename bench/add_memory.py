@@ -99,18 +99,10 @@ def markdown(size: int) -> bytes:
 
 def shared_stream_pdf(size: int) -> bytes:
     from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+    from pypdf.generic import DecodedStreamObject, NameObject
 
     writer = PdfWriter()
-    font = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-            }
-        )
-    )
+    resources = _helvetica(writer)
     lines = b"".join(b"(Line %d of the report on the tram budget.) Tj 0 -14 Td\n" % n
                      for n in range(3000))  # fmt: skip
     stream = DecodedStreamObject()
@@ -119,9 +111,7 @@ def shared_stream_pdf(size: int) -> bytes:
     for _ in range(500):
         page = writer.add_blank_page(612, 792)
         page[NameObject("/Contents")] = shared
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-        )
+        page[NameObject("/Resources")] = resources
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
