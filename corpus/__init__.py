@@ -39,11 +39,8 @@ __all__ = [
     "UnknownDocumentError",
 ]
 
-_LAZY = {
-    "Corpus": ".engine",
-    **{name: ".models" for name in ("Answer", "Citation", "CorpusStats", "IndexConfig")},
-    **{name: ".models" for name in ("Quote", "Summary")},
-}
+_MODELS = ("Answer", "Citation", "CorpusStats", "IndexConfig", "Quote", "Summary")
+_LAZY = {"Corpus": ".engine", **dict.fromkeys(_MODELS, ".models")}
 
 
 def __getattr__(name: str) -> object:
