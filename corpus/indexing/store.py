@@ -267,7 +267,6 @@ def _write_cache(path: Path, index: CorpusIndex) -> None:
     temporary: str | None = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _sweep_temporaries(path.parent)
         descriptor, temporary = tempfile.mkstemp(
             dir=path.parent, prefix=f".{_TEMPORARY}-{os.getpid()}-"
         )
