@@ -85,6 +85,9 @@ class Settings(BaseModel):
     passage_overlap: int = Field(default=1, ge=0, le=49, alias="PASSAGE_OVERLAP")
     # Seeds that are links to files outside the seeds directory are skipped unless this is on.
     seeds_follow_links: bool = Field(default=False, alias="SEEDS_FOLLOW_LINKS")
+    # The sentence encoder (corpus/meaning): off, answers match words only; its threads.
+    encoder: bool = Field(default=True, alias="ENCODER")
+    encoder_threads: int = Field(default=1, ge=1, le=64, alias="ENCODER_THREADS")
 
     # Discord; only `python -m bot run` needs these.
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")

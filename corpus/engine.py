@@ -18,6 +18,7 @@ from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
 from .indexing.index import CorpusIndex, Progress, build_index
 from .indexing.store import CacheStatus, content_hash, open_index
+from .meaning import AHEAD_LIMIT, Meaning, encoder_status, meaning_of
 from .models import (
     Answer,
     CorpusStats,
@@ -54,6 +55,8 @@ class Corpus:
     problems: list[SeedFileError] = field(default_factory=list)
     # Where the index came from, so a damaged one can be rebuilt in place.
     source: _Source | None = None
+    # The sentence encoder's vectors for this index (None: no encoder, words only).
+    meaning: Meaning | None = None
 
     @classmethod
     def open(
@@ -65,7 +68,11 @@ class Corpus:
         max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
         force_rebuild: bool = False,
         progress: Progress | None = None,
+        encoder: bool = True,
     ) -> Corpus:
+        """The corpus of the seeds, its index from the cache when still valid. With `encoder`
+        (and the encoder installed), answers also rank by meaning: sentence vectors missing
+        from the cache are encoded now when they are few, otherwise in the background."""
         opened = open_index(
             seeds_dir,
             cache_dir=cache_dir,
@@ -81,6 +88,7 @@ class Corpus:
             save_seconds=opened.save_seconds,
             problems=opened.problems,
             source=_Source(seeds_dir, cache_dir, config),
+            meaning=meaning_of(opened.index, cache_dir) if encoder else None,
         )
 
     @classmethod
@@ -95,7 +103,9 @@ class Corpus:
         answerable at once while their collection's index catches up."""
         config = config or IndexConfig()
         index = build_index(documents, config, content_hash(documents, config), workers=1)
-        return cls(index=index, max_question_chars=max_question_chars)
+        return cls(
+            index=index, max_question_chars=max_question_chars, meaning=meaning_of(index, None)
+        )
 
     def rebuild(self) -> None:
         """Build the index again from the seeds, ignoring the cache (after damage)."""
@@ -110,6 +120,9 @@ class Corpus:
         self.index, self.cache_status = opened.index, opened.cache_status
         self.open_seconds, self.save_seconds = opened.seconds, opened.save_seconds
         self.problems = opened.problems
+        if self.meaning is not None:
+            self.meaning.stop()
+            self.meaning = meaning_of(self.index, self.source.cache_dir)
 
     def _intact(self, work: Callable[[CorpusIndex], T]) -> T:
         """`work` on an index whose texts check out: on damage, rebuild once and redo it."""
@@ -138,8 +151,32 @@ class Corpus:
                 doc_id=doc_id,
                 max_chars=self.max_question_chars,
                 explain=explain,
+                meaning=self._meaning_of(index),
             )
         )
+
+    def encode_all(self, progress: Progress | None = None) -> str:
+        """Encode every sentence vector still missing, now (waiting for a background build to
+        stop first); one line saying what the answers use."""
+        meaning = self.meaning
+        if meaning is None:
+            return f"Sentence encoder: {encoder_status()}; answers match words only."
+        if not meaning.ahead:
+            return (
+                f"Sentence encoder: {encoder_status()}; {len(self.index.sentences):,} sentences "
+                f"are more than {AHEAD_LIMIT:,}, so candidates are encoded when asked."
+            )
+        meaning.stop()
+        meaning.resume()
+        meaning.build(progress)
+        return (
+            f"Sentence encoder: {encoder_status()}; {meaning.encoded:,} vector(s) encoded in "
+            f"{meaning.encoding_seconds:.1f} s, {meaning.missing():,} missing."
+        )
+
+    def _meaning_of(self, index: CorpusIndex) -> Meaning | None:
+        meaning = self.meaning
+        return meaning if meaning is not None and meaning.index is index else None
 
     def summarize(
         self,

@@ -36,6 +36,7 @@ from .answering.answer import answer_question
 from .errors import CorpusError
 from .indexing.index import CorpusIndex
 from .indexing.store import open_index
+from .meaning import Meaning, meaning_of
 from .models import Answer
 
 __all__ = [
@@ -66,6 +67,9 @@ class EvalReport(BaseModel):
     f1: float
     median_ms: float
     misses: tuple[str, ...] = ()  # one line per wrong or wrongly declined question
+    # Asked of every article (no `doc`) with the article it is about given: the share of those
+    # answerable questions whose first quote comes from that article.
+    article_first: float | None = None
 
 
 # Whether a sentence (its text and its character span in the document) answers the case.
@@ -90,29 +94,46 @@ class QuestionSet:
     index: CorpusIndex
     cases: list[Case]
     with_map: bool  # WikiQA-form: every question has a document of candidate lines
+    # The encoder's vectors, every candidate encoded when asked: the answers a collection
+    # encoded ahead gives (None: no encoder, words only).
+    meaning: Meaning | None = None
 
 
-def evaluate_file(path: Path, *, seeds_dir: Path, top: int = 3) -> EvalReport:
+def evaluate_file(
+    path: Path, *, seeds_dir: Path, top: int = 3, vectors_dir: Path | None = None
+) -> EvalReport:
     """Evaluate `path`: .jsonl against `seeds_dir`; WikiQA .tsv or SQuAD .json with their own
-    documents."""
-    with load_question_set(path, seeds_dir=seeds_dir) as questions:
+    documents. Sentence vectors are kept in `vectors_dir` (the cache directory) between runs."""
+    with load_question_set(path, seeds_dir=seeds_dir, vectors_dir=vectors_dir) as questions:
         return _evaluate(questions, top=max(top, 1))
 
 
 @contextmanager
-def load_question_set(path: Path, *, seeds_dir: Path) -> Iterator[QuestionSet]:
-    """The question set in `path` with the index its questions are asked of."""
+def load_question_set(
+    path: Path, *, seeds_dir: Path, vectors_dir: Path | None = None, encoder: bool = True
+) -> Iterator[QuestionSet]:
+    """The question set in `path` with the index its questions are asked of, and (with
+    `encoder`, when it is installed) that index's meaning stage, its vectors kept in
+    `vectors_dir`."""
     suffix = path.suffix.lower()
     if suffix in (".tsv", ".tab", ".json"):
         with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as seeds:
             loader = _wikiqa_cases if suffix != ".json" else _squad_cases
             cases = loader(path, Path(seeds))
-            yield QuestionSet(
-                open_index(Path(seeds), cache_dir=None).index, cases, suffix != ".json"
-            )
+            index = open_index(Path(seeds), cache_dir=None).index
+            meaning = _meaning(index, vectors_dir) if encoder else None
+            yield QuestionSet(index, cases, suffix != ".json", meaning)
         return
     cases = _jsonl_cases(path)
-    yield QuestionSet(open_index(seeds_dir, cache_dir=None).index, cases, with_map=False)
+    index = open_index(seeds_dir, cache_dir=None).index
+    yield QuestionSet(index, cases, False, _meaning(index, vectors_dir) if encoder else None)
+
+
+def _meaning(index: CorpusIndex, vectors_dir: Path | None) -> Meaning | None:
+    meaning = meaning_of(index, vectors_dir, ahead=False, question_time_limit=None, prepare=False)
+    if meaning is not None:
+        meaning.build(sentences=False)  # the articles' vectors, to find the article asked about
+    return meaning
 
 
 def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
@@ -124,10 +145,13 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
     declined = answered = correct = 0
     misses: list[str] = []
     timings: list[float] = []
+    own_article: list[bool] = []  # first quote from the article asked about, per case asked so
     depth = max(top, 50) if questions.with_map else top
     for case in cases:
         started = time.perf_counter()
-        answer = answer_question(questions.index, case.question, top=depth, doc_id=case.doc)
+        answer = answer_question(
+            questions.index, case.question, top=depth, doc_id=case.doc, meaning=questions.meaning
+        )
         timings.append(time.perf_counter() - started)
         right = [case.is_gold(q.text, q.citation.start, q.citation.end) for q in answer.quotes]
         answered += answer.found
@@ -138,6 +162,9 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
             continue
         rank = right.index(True) + 1 if True in right else None
         ranks.append(rank)
+        if case.doc is None and case.source_doc:
+            first_doc = answer.quotes[0].citation.doc_id if answer.quotes else None
+            own_article.append(first_doc == case.source_doc)
         if answer.found and rank == 1:
             correct += 1
         else:
@@ -165,6 +192,7 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
         f1=round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
         median_ms=round(statistics.median(timings) * 1000, 3),
         misses=tuple(misses),
+        article_first=_share(sum(own_article), len(own_article)) if own_article else None,
     )
 
 

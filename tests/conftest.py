@@ -12,6 +12,7 @@ import pytest
 
 from corpus import Corpus
 from corpus.ingest.addresses import parse_networks
+from corpus.meaning.encoder import configure as configure_encoder
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTICLE_ID = "niger-coup-2023"
@@ -19,6 +20,24 @@ ARTICLE = PROJECT / "seeds" / f"{ARTICLE_ID}.txt"
 # The private ranges tests let fetches reach: the local web servers (tests/local_site.py).
 LOOPBACK = "127.0.0.0/8,::1/128"
 LOOPBACK_NETWORKS = parse_networks(LOOPBACK)
+
+
+# Most tests are about what surrounds the answers, not their quality: they run without the
+# sentence encoder (encoding every test's articles afresh would make the suite six times
+# slower), in this process and in the CLI processes they start. The tests of the meaning stage,
+# of answer quality and of every shown example ask for it with the `encoder` fixture.
+os.environ["ENCODER"] = "off"
+configure_encoder(enabled=False)
+
+
+@pytest.fixture
+def encoder(monkeypatch: pytest.MonkeyPatch):
+    """The sentence encoder on, as a user has it, here and in CLI processes started by
+    `run_cli`."""
+    monkeypatch.setenv("ENCODER", "on")
+    configure_encoder(enabled=True)
+    yield
+    configure_encoder(enabled=False)
 
 
 def make_seeds(directory: Path, texts: dict[str, str | bytes]) -> Path:

@@ -12,46 +12,60 @@ import pytest
 from bot.cli import render as render_text
 from bot.discord import render as render_discord
 from corpus.answering import vectors
-from corpus.answering.features import FEATURES
+from corpus.answering.features import ALL_FEATURES, ENCODER_FEATURES, FEATURES
 from corpus.answering.question import clean_question
-from corpus.answering.scorer import CONFIDENCE_INPUTS, MODEL_FILE, AnswerModel, answer_model
+from corpus.answering.scorer import (
+    CONFIDENCE_EXTRAS,
+    LEXICAL_MODEL_FILE,
+    MODEL_FILE,
+    AnswerModel,
+    answer_model,
+)
 from corpus.answering.vectors import WordVectors
 from corpus.evaluate import evaluate_file, load_question_set
 from corpus.models import Answer, Citation, Quote
 from tests.conftest import build_corpus
 
 
-def test_shipped_model_matches_the_features_and_orders_its_thresholds():
-    model = answer_model()
-    assert model.rank_weights.shape == (len(FEATURES),)
-    assert model.confidence_weights.shape == (len(CONFIDENCE_INPUTS),)
+@pytest.mark.parametrize(("encoder", "features"), [(True, ALL_FEATURES), (False, FEATURES)])
+def test_shipped_models_match_the_features_and_order_their_thresholds(encoder, features):
+    model = answer_model(encoder=encoder)
+    assert model.features == features and model.uses_encoder == encoder
+    assert model.rank_weights.shape == (len(features),)
+    assert model.confidence_weights.shape == (len(features) + len(CONFIDENCE_EXTRAS),)
     assert 0.0 <= model.closest_threshold <= model.answer_threshold <= 1.0
     assert model.outcome(model.answer_threshold) == "answer"
     assert model.outcome(model.closest_threshold) in ("closest", "answer")
     assert model.outcome(0.0) == "none" or model.closest_threshold == 0.0
+    # The calibration curve rises: a higher fitted confidence never means a lower one.
+    assert list(model.calibration_x) == sorted(model.calibration_x)
+    assert list(model.calibration_y) == sorted(model.calibration_y)
 
 
-def test_a_model_for_other_features_is_refused():
-    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("path", [MODEL_FILE, LEXICAL_MODEL_FILE])
+def test_a_model_for_other_features_is_refused(path):
+    data = json.loads(path.read_text(encoding="utf-8"))
     del data["rank_weights"][FEATURES[0]]
     with pytest.raises(ValueError, match="do not match"):
         AnswerModel.from_json(data)
 
 
 def test_scores_split_into_contributions_that_add_up():
-    model = answer_model()
-    features = np.linspace(0.1, 1.0, len(FEATURES))
-    parts = model.contributions(features)
-    assert sum(parts.values()) == pytest.approx(float(model.scores(features[None, :])[0]))
+    model = answer_model(encoder=True)
+    row = np.linspace(0.1, 1.0, len(ALL_FEATURES))
+    parts = model.contributions(dict(zip(ALL_FEATURES, row.tolist(), strict=True)))
+    assert set(ENCODER_FEATURES) <= set(parts)
+    assert sum(parts.values()) == pytest.approx(float(model.scores(row[None, :])[0]))
 
 
 def test_answers_carry_a_confidence_and_one_of_three_outcomes(article_corpus):
+    model = answer_model(encoder=True)
     answered = article_corpus.ask("Who is the head of the Wagner Group?")
     assert answered.outcome == "answer" and answered.found
-    assert answered.confidence >= answer_model().answer_threshold
+    assert answered.confidence >= model.answer_threshold
     declined = article_corpus.ask("What is the capital of Australia?")
     assert declined.outcome == "none" and not declined.found
-    assert 0.0 <= declined.confidence < answer_model().closest_threshold
+    assert 0.0 <= declined.confidence < model.closest_threshold
 
 
 def closest_answer() -> Answer:

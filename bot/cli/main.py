@@ -25,6 +25,7 @@ from corpus.ingest.adding import add_url
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
 from corpus.ingest.limits import MAX_BYTES
 from corpus.ingest.loader import meta_beside, read_regular_file
+from corpus.meaning.encoder import configure as configure_encoder
 from corpus.models import Answer
 
 from ..settings import Settings, SettingsError, host_seeds_dir, load_settings
@@ -63,6 +64,7 @@ def _main(argv: Sequence[str] | None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(levelname)s: %(message)s", stream=sys.stderr
         )
+        configure_encoder(enabled=settings.encoder, threads=settings.encoder_threads)
         return args.handler(args, settings)
     except (CorpusError, SettingsError, UsageError) as exc:
         _print_error(str(exc))
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=program,
         description="Answer questions about news articles by quoting them, with citations.",
-        epilog=f"Examples:\n  {program} ask Who leads Mali's army?\n  {program} summary --length "
+        epilog=f"Examples:\n  {program} ask \"Who leads Mali's army?\"\n  {program} summary --length "
         f"medium\n  {program} chat\n\n`{program} COMMAND --help` for each command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -322,6 +324,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask_batch(corpus: Corpus, source: str, top: int, default_doc: str | None) -> int:
+    # Every question of a batch gets the same model: the sentence vectors still missing are
+    # encoded first (as `index` does), not in the background while some questions are asked.
+    corpus.encode_all()
     bad_lines = 0
     for line_number, line in _batch_lines(source):
         try:
@@ -402,10 +407,13 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     corpus = _open_corpus(args, settings, force_rebuild=args.rebuild)
     stats, status, seconds = corpus.stats(), corpus.cache_status, corpus.open_seconds
+    show = not args.json and sys.stderr.isatty()
+    vectors = corpus.encode_all(_progress_bar("Encoding", "sentences") if show else None)
     if args.json:
-        _print(json.dumps(render.stats_json(stats, status, seconds), ensure_ascii=False))
+        data = {**render.stats_json(stats, status, seconds), "vectors": vectors}
+        _print(json.dumps(data, ensure_ascii=False))
     else:
-        _print(render.render_stats(stats, status, seconds))
+        _print(render.render_stats(stats, status, seconds) + "\n" + vectors)
     return EXIT_OK
 
 
@@ -573,7 +581,9 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from corpus.evaluate import evaluate_file
 
-    report = evaluate_file(args.file, seeds_dir=_seeds_of(args, settings), top=args.top)
+    report = evaluate_file(
+        args.file, seeds_dir=_seeds_of(args, settings), top=args.top, vectors_dir=settings.cache_dir
+    )
     if args.json:
         _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
     else:
@@ -596,7 +606,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return run_bot(settings, seeds_dir=args.seeds)
 
 
-def _progress_bar() -> Callable[[int, int], None]:
+def _progress_bar(doing: str = "Indexing", items: str = "files") -> Callable[[int, int], None]:
     """A one-line progress bar on stderr, for builds of many files (terminals only)."""
     shown = -1
 
@@ -607,7 +617,8 @@ def _progress_bar() -> Callable[[int, int], None]:
             return
         shown = percent
         filled = percent // 4
-        sys.stderr.write(f"\rIndexing [{'#' * filled}{'.' * (25 - filled)}] {done}/{total} files")
+        bar = f"[{'#' * filled}{'.' * (25 - filled)}]"
+        sys.stderr.write(f"\r{doing} {bar} {done}/{total} {items}")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

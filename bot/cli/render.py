@@ -133,13 +133,20 @@ def render_stats(stats: CorpusStats, cache_status: str, seconds: float) -> str:
 
 def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:
     r = report
+    # What members get comes first: an answer given, and right. Ranking is the diagnosis.
+    headline = f"answered and right {r.recall:.3f} of {r.answerable} answerable"
+    if r.declined is not None:
+        headline += f"   declined {r.declined:.3f} of {r.unanswerable} unanswerable"
     lines = [
+        headline,
         f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} not",
         f"hit@1 {r.hit_at_1:.3f}   hit@{r.k} {r.hit_at_k:.3f}   MRR {r.mrr:.3f}"
         + (f"   MAP {r.map:.4f}" if r.map is not None else ""),
     ]
     if r.declined is not None:
         lines.append(f"declined {r.declined:.3f} of the unanswerable")
+    if r.article_first is not None:
+        lines.append(f"the right article first for {r.article_first:.3f} of the answerable")
     lines.append(
         f"answering: precision {r.precision:.3f}  recall {r.recall:.3f}  F1 {r.f1:.3f}"
         "   (right = found and the first quote is right)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,9 +21,18 @@ from ..indexing.index import CorpusIndex
 from ..ingest.segment import is_dangling
 from ..models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from ..tokenize import term_spans
-from .features import ScoredSentence, candidate_table, is_headline
+from .features import (
+    CandidateTable,
+    ScoredSentence,
+    add_encoder_columns,
+    candidate_table,
+    is_headline,
+)
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
-from .scorer import answer_model, confidence_inputs, question_inputs
+from .scorer import AnswerModel, answer_model, confidence_inputs, question_inputs
+
+if TYPE_CHECKING:
+    from ..meaning.sentences import Meaning
 
 __all__ = [
     "DEFAULT_RULES",
@@ -67,6 +77,11 @@ class AnswerRules:
     # answer ("the US, France ... maintain troops"), so it counts for this share of its weight
     # in the coverage features.
     answer_type_weight: float = 0.3
+    # The closest passage is offered only from an article that holds at least this share of
+    # the question's weight: over an archive, a sentence sharing one word with the question
+    # in a story about something else is not worth showing ("The crew raised the alarm" for
+    # "What raise are the nurses holding out for?").
+    min_article_share: float = 0.5
     # A further quote is shown as an answer too only when its score is within this much of the
     # best one's (the scores are log-odds: 1.0 is e times less likely to be the answer).
     supporting_gap: float = 1.0
@@ -81,6 +96,7 @@ class RankedCandidates:
 
     sentences: list[ScoredSentence]
     confidence: float
+    model: AnswerModel | None = None  # the one that ranked them (None: no candidates)
 
 
 def answer_question(
@@ -92,11 +108,14 @@ def answer_question(
     max_chars: int = DEFAULT_MAX_QUESTION_CHARS,
     rules: AnswerRules = DEFAULT_RULES,
     explain: bool = False,
+    meaning: Meaning | None = None,
 ) -> Answer:
     """Quotes for `question`, best first, how sure the model is that the first answers it, and
     the outcome that follows: an answer, the closest passage, or nothing relevant.
 
-    With `explain`, each quote carries each term's and feature's part of its score.
+    With `meaning` (the sentence encoder's vectors for this index), candidates are ranked with
+    the encoder's features too. With `explain`, each quote carries each term's and feature's
+    part of its score.
     """
     analysed = analyse_question(question, max_chars)
     if doc_id is not None and doc_id not in index.spans:
@@ -118,9 +137,15 @@ def answer_question(
         shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6])
         reason = NO_CONTENT_WORDS.format(words=shown) if shown else NO_WORDS
         return Answer(question=analysed.text, found=False, reason=reason)
-    ranked = rank_candidates(index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1))
-    model = answer_model()
+    ranked = rank_candidates(
+        index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1), meaning=meaning
+    )
+    model = ranked.model or answer_model()
     outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"
+    if outcome == "closest" and not _plausibly_relevant(
+        index, ranked.sentences[0], analysed, rules, meaning
+    ):
+        outcome = "none"  # a sentence of a story about something else is no "closest passage"
     found = outcome == "answer"
     best = ranked.sentences[0].score if ranked.sentences else 0.0
     quotes = tuple(
@@ -130,6 +155,7 @@ def answer_question(
             rules,
             answers=found and (i == 0 or s.score >= best - rules.supporting_gap),
             explain=explain,
+            model=model,
         )
         for i, s in enumerate(ranked.sentences[: max(top, 0)])
     )
@@ -141,6 +167,25 @@ def answer_question(
         reason={"answer": None, "closest": MAY_NOT_ANSWER, "none": NOT_IN_ARTICLES}[outcome],
         quotes=quotes,
     )
+
+
+def _plausibly_relevant(
+    index: CorpusIndex,
+    first: ScoredSentence,
+    question: AnalysedQuestion,
+    rules: AnswerRules,
+    meaning: Meaning | None,
+) -> bool:
+    """Whether the best sentence's article is about what the question asks: it holds most of
+    the question's words, or (in other words: "minerals" for "uranium and oil") it is among
+    the articles closest to the question in meaning."""
+    if first.features.get("article", 1.0) >= rules.min_article_share:
+        return True
+    if meaning is None:
+        return False
+    doc_id = index.sentences[first.position].doc_id
+    closest = meaning.closest_articles(meaning.question_vector(question.text), 3)
+    return doc_id in closest
 
 
 def _gist(
@@ -210,9 +255,15 @@ def rank_candidates(
     rules: AnswerRules = DEFAULT_RULES,
     passages: int | None = None,
     limit: int | None = None,
+    meaning: Meaning | None = None,
 ) -> RankedCandidates:
     """The candidate sentences, best first (ties in document order), the best `limit` of them
-    if given, with the confidence that the first answers."""
+    if given, with the confidence that the first answers.
+
+    With `meaning`, the candidates that have sentence vectors are ranked by the model that
+    reads the encoder's features, ahead of the rest (ranked on words alone). Those without a
+    vector yet, in a collection still being encoded or too big to encode ahead, are encoded
+    now, the best QUESTION_TIME_LIMIT of them by their words."""
     table = candidate_table(
         index,
         question,
@@ -221,12 +272,15 @@ def rank_candidates(
         k1=rules.k1,
         b=rules.b,
         answer_type_weight=rules.answer_type_weight,
+        meaning=meaning,
     )
     if table is None:
         return RankedCandidates([], 0.0)
     model = answer_model()
     scores = model.scores(table.features)
     order = np.lexsort((table.positions, -scores))
+    if meaning is not None:
+        model, scores, order = _rerank_with_encoder(index, meaning, question, table, scores, order)
     first = int(order[0])
     flags = {
         "has_expected": table.has_expected,
@@ -234,10 +288,31 @@ def rank_candidates(
         "question": question_inputs(question),
     }
     confidence = model.confidence(
-        confidence_inputs(table.features[first], scores[order], flags, first)
+        confidence_inputs(
+            model.columns(table.features[first : first + 1])[0], scores[order], flags, first
+        )
     )
     ranked = [table.row(i, float(scores[i])) for i in order[:limit].tolist()]
-    return RankedCandidates(ranked, confidence)
+    return RankedCandidates(ranked, confidence, model)
+
+
+def _rerank_with_encoder(
+    index: CorpusIndex,
+    meaning: Meaning,
+    question: AnalysedQuestion,
+    table: CandidateTable,
+    lexical_scores: np.ndarray,
+    lexical_order: np.ndarray,
+) -> tuple[AnswerModel, np.ndarray, np.ndarray]:
+    """The encoder model, its scores and the order it gives: candidates with vectors first."""
+    meaning.encode_sentences(table.positions[lexical_order[: meaning.question_time_limit]])
+    known = add_encoder_columns(table, index, meaning, question)
+    if not known.any():
+        return answer_model(), lexical_scores, lexical_order
+    model = answer_model(encoder=True)
+    scores = np.where(known, model.scores(table.features), lexical_scores)
+    order = np.lexsort((table.positions, -lexical_scores, -np.where(known, scores, 0.0), ~known))
+    return model, scores, order
 
 
 def quote_for(
@@ -247,8 +322,10 @@ def quote_for(
     *,
     answers: bool | None = None,
     explain: bool = False,
+    model: AnswerModel | None = None,
 ) -> Quote:
-    """`answers` overrides the coverage rule, for callers that judge in context."""
+    """`answers` overrides the coverage rule, for callers that judge in context; `model` is
+    the one that ranked the sentence (for `explain`)."""
     sentence = index.sentences[scored.position]
     index.verify_document(sentence.doc_id)  # never a quote from a damaged stored text
     highlighted = set(scored.matched)
@@ -266,7 +343,7 @@ def quote_for(
         matched_terms=scored.matched,
         highlights=tuple(term_spans(sentence.text, highlighted)),
         lead_in=_lead_in(index, scored.position, sentence),
-        explanation=_explanation(scored, rules, stand_ins) if explain else None,
+        explanation=_explanation(scored, model or answer_model(), stand_ins) if explain else None,
     )
 
 
@@ -284,13 +361,13 @@ def _stand_ins(tokens: list[str], scored: ScoredSentence) -> dict[str, tuple[str
 
 
 def _explanation(
-    scored: ScoredSentence, rules: AnswerRules, stand_ins: dict[str, tuple[str, ...]]
+    scored: ScoredSentence, model: AnswerModel, stand_ins: dict[str, tuple[str, ...]]
 ) -> Explanation:
     """Each matched term's part of the match feature, the words standing in for unmatched
     ones, and each feature's weighted part of the score (they add up to it)."""
     if not scored.features:  # chosen by the broad-question rule
         return Explanation(terms={}, features={}, rule=GIST_RULE)
-    weighted = answer_model().contributions(np.array(list(scored.features.values())))
+    weighted = model.contributions(scored.features)
     return Explanation(
         terms={t: round(v, 4) for t, v in scored.contributions.items()},
         features={name: round(v, 4) for name, v in weighted.items() if v},

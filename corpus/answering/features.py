@@ -14,6 +14,7 @@ import functools
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,10 +23,16 @@ from ..tokenize import content_words, stem
 from .question import AnalysedQuestion, ExpectedAnswer
 from .vectors import closest_similarities, text_vectors
 
+if TYPE_CHECKING:
+    from ..meaning.sentences import Meaning
+
 __all__ = [
+    "ALL_FEATURES",
+    "ENCODER_FEATURES",
     "FEATURES",
     "CandidateTable",
     "ScoredSentence",
+    "add_encoder_columns",
     "candidate_table",
     "has_expected_answer",
 ]
@@ -71,6 +78,13 @@ FEATURES = (
     "unnamed",
 )
 
+# From the sentence encoder (corpus/meaning): the cosine of the question with the sentence (as
+# encoded after its article's headline) and how far it falls short of the best candidate's;
+# with the sentence's article (its headline and lead) and how far that falls short of the best
+# candidate article's. (The best cosine of the sentences beside it did worse held out.)
+ENCODER_FEATURES = ("encoder", "encoder_gap", "encoder_article", "encoder_article_gap")
+ALL_FEATURES = (*FEATURES, *ENCODER_FEATURES)
+
 
 @dataclass(frozen=True)
 class ScoredSentence:
@@ -96,7 +110,9 @@ class CandidateTable:
     scorer computes with, as numpy columns (`row` makes one into an object)."""
 
     positions: np.ndarray  # (C,) in the index's sentence list
-    features: np.ndarray  # (C, len(FEATURES)), unweighted
+    # (C, len(ALL_FEATURES)), unweighted; the encoder's columns are zero until
+    # `add_encoder_columns` fills them for the candidates that have vectors.
+    features: np.ndarray
     coverage: np.ndarray  # (C,)
     has_expected: np.ndarray  # (C,) bool
     about_asked: np.ndarray  # (C,) bool
@@ -115,7 +131,7 @@ class CandidateTable:
         return ScoredSentence(
             position=int(self.positions[i]),
             score=score,
-            features=dict(zip(FEATURES, self.features[i].tolist(), strict=True)),
+            features=dict(zip(ALL_FEATURES, self.features[i].tolist(), strict=True)),
             coverage=float(self.coverage[i]),
             matched=tuple(t for t, p in zip(self.terms, present.tolist(), strict=True) if p),
             stand_ins={
@@ -146,12 +162,20 @@ def candidate_table(
     k1: float,
     b: float,
     answer_type_weight: float,
+    meaning: Meaning | None = None,
 ) -> CandidateTable | None:
     """The features of every sentence of the best `passages` passages (None if no passage
     shares a word with the question), computed a column at a time over all candidates; the
-    work depends on the candidates and their articles, not on the size of the corpus."""
+    work depends on the candidates and their articles, not on the size of the corpus.
+
+    With `meaning`, the best passages of the articles whose headline and lead are closest to
+    the question join them: over an archive, the article a question is about may share only
+    a word or two with it ("Who runs the IMF?" for a story on "the fund's managing director")."""
     terms = list(question.terms)
-    hits = index.search(index.expand_query(terms), passages, doc_id)
+    query = index.expand_query(terms)
+    hits = index.search(query, passages, doc_id)
+    if meaning is not None and doc_id is None and len(index.spans) > 1:
+        hits += _closest_articles_passages(index, meaning, question, query, hits)
     if not hits:
         return None
     distinct = tuple(dict.fromkeys(terms))
@@ -222,7 +246,12 @@ def candidate_table(
     }
     return CandidateTable(
         positions=positions,
-        features=np.stack([columns[name] for name in FEATURES], axis=1),
+        features=np.hstack(
+            [
+                np.stack([columns[name] for name in FEATURES], axis=1),
+                np.zeros((len(positions), len(ENCODER_FEATURES))),
+            ]
+        ),
         coverage=coverage,
         # Only dates and numbers are required of an answer: names are too easy to find and
         # may be in the question itself ("was it Mali or Russia?").
@@ -235,6 +264,60 @@ def candidate_table(
         stand_ins=tuple(question.related.get(t, frozenset()) for t in distinct),
         contributions=contributions,
     )
+
+
+# Articles closest in meaning whose passages join the candidates, and how many passages each.
+_CLOSEST_ARTICLES = 3
+_PASSAGES_PER_CLOSE_ARTICLE = 2
+
+
+def _closest_articles_passages(
+    index: CorpusIndex,
+    meaning: Meaning,
+    question: AnalysedQuestion,
+    query: list[str],
+    hits: list,
+) -> list:
+    closest = meaning.closest_articles(meaning.question_vector(question.text), _CLOSEST_ARTICLES)
+    if not closest:
+        return []
+    docs = index.passages.column("doc")
+    found = {index.texts.ids[int(docs[h.position])] for h in hits}
+    extra = []
+    for doc in closest:
+        if doc not in found:
+            extra += index.search(query, _PASSAGES_PER_CLOSE_ARTICLE, doc)
+    return extra
+
+
+def add_encoder_columns(
+    table: CandidateTable, index: CorpusIndex, meaning: Meaning, question: AnalysedQuestion
+) -> np.ndarray:
+    """Fill the encoder's columns of the candidates that have sentence vectors; which those
+    are."""
+    positions = table.positions
+    vectors, known = meaning.sentence_vectors(positions)
+    if not known.any():
+        return known
+    asked = meaning.question_vector(question.text)
+    cosine = vectors @ asked
+    docs = index.sentences.column("doc")[positions]
+    numbers, inverse = np.unique(docs, return_inverse=True)
+    articles, _ = meaning.article_vectors([index.texts.ids[int(d)] for d in numbers])
+    article_cosine = (articles @ asked)[inverse]
+    best = cosine[known].max()
+    best_article = article_cosine[known].max()
+    first = len(FEATURES)
+    table.features[known, first:] = np.stack(
+        [
+            cosine[known],
+            cosine[known] - best,
+            article_cosine[known],
+            article_cosine[known] - best_article,
+        ],
+        axis=1,
+    )
+    return known
 
 
 def _meaning(texts: list[str], question: AnalysedQuestion) -> dict[str, np.ndarray]:

@@ -1,0 +1,158 @@
+"""What the meaning stage costs: loading the encoder, answering unseen questions with it,
+a fresh `quotebot ask`, an article just added, and memory.
+
+    python bench/meaning_speed.py [--archive DIR] [--cache DIR] [--threads N]
+
+Every question is asked once, so each is new to the process: its vector is encoded while it
+waits (only a repeated question would come from the in-process cache, and none is repeated).
+Prints numbers; asserts nothing. Targets (issue 17): a collection whose vectors are built,
+median ≤ 25 ms a question on one core including the encoder; candidates encoded when asked,
+≤ 300 ms; fresh `quotebot ask` ≤ 0.6 s; an added article answerable with the model within 2 s;
+memory ≤ +250 MB.
+
+`--archive` (e.g. ../shared/corpora/bbc-news) measures an archive too, with its vectors in
+`--cache` (build them first with `quotebot index --seeds DIR`, which prints how long that took).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "tests" / "data"
+
+
+def _questions(*files: Path) -> list[tuple[str, str | None]]:
+    """Distinct questions of these sets, with the document they name (if any)."""
+    seen, questions = set(), []
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if row["question"] not in seen:
+                    seen.add(row["question"])
+                    questions.append((row["question"], row.get("doc")))
+    return questions
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timings(corpus, questions: list[tuple[str, str | None]]) -> list[float]:
+    times = []
+    for question, doc in questions:
+        started = time.perf_counter()
+        corpus.ask(question, doc_id=doc if doc in corpus.index.spans else None)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _report(label: str, times: list[float]) -> None:
+    times = sorted(times)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(
+        f"{label}: median {statistics.median(times) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms "
+        f"over {len(times)} unseen questions"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--archive", type=Path)
+    parser.add_argument("--cache", type=Path)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    os.environ["ENCODER_THREADS"] = str(args.threads)  # for the `quotebot ask` runs
+    before = _rss_mb()
+
+    from corpus import Corpus
+    from corpus.meaning import meaning_of
+    from corpus.meaning.encoder import configure, load_encoder
+
+    configure(threads=args.threads)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = args.cache or Path(scratch) / "cache"
+        started = time.perf_counter()
+        load_encoder(Path(scratch) / "first")  # the weight file is hashed: not remembered yet
+        took = time.perf_counter() - started
+        print(f"load the encoder, checking the weights' SHA-256: {took:.3f} s")
+        print(f"RSS before {before:.0f} MB, with the encoder {_rss_mb():.0f} MB")
+
+        questions = _questions(
+            DATA / "article_questions.jsonl",
+            DATA / "niger_user_questions.jsonl",
+            DATA / "paraphrase_questions.jsonl",
+        )
+        corpus = Corpus.open(ROOT / "seeds", cache_dir=cache)
+        meaning = corpus.meaning
+        assert meaning is not None and meaning.wait(600) and meaning.complete
+        _report("bundled article, vectors built ahead", _timings(corpus, questions))
+        without = Corpus.open(ROOT / "seeds", cache_dir=cache, encoder=False)
+        _report("bundled article, words only", _timings(without, questions))
+
+        # An article just added: the in-memory corpus the bot answers from at once.
+        text = (ROOT / "tests" / "data" / "fresh_e" / "tornado.txt").read_text(encoding="utf-8")
+        from corpus.ingest.loader import article_document
+
+        started = time.perf_counter()
+        fresh = Corpus.of_documents([article_document(Path("tornado.txt"), text.encode())])
+        fresh.ask("How many people died in the tornado?")
+        sentences = len(fresh.index.sentences)
+        print(
+            f"article just added ({sentences} sentences): answered with the model "
+            f"{time.perf_counter() - started:.2f} s after it was added"
+        )
+
+        cli = [sys.executable, "-m", "bot", "ask", "--seeds", str(ROOT / "seeds")]
+        env = {**os.environ, "CACHE_DIR": str(cache)}
+        runs = []
+        for question, _ in questions[:7]:
+            t0 = time.perf_counter()
+            subprocess.run([*cli, question], capture_output=True, check=True, env=env)
+            runs.append(time.perf_counter() - t0)
+        median = statistics.median(runs)
+        print(f"fresh `quotebot ask`, unseen questions: median {median:.3f} s of 7")
+
+        if args.archive:
+            questions = _questions(
+                DATA / "bbc_test_questions.jsonl", DATA / "bbc_fresh_questions.jsonl"
+            )
+            started = time.perf_counter()
+            archive = Corpus.open(args.archive, cache_dir=cache)
+            meaning = archive.meaning
+            assert meaning is not None
+            print(
+                f"archive: {len(archive.index.sentences):,} sentences, opened in "
+                f"{time.perf_counter() - started:.1f} s, {meaning.missing():,} vectors missing"
+            )
+            if meaning.building:
+                meaning.stop()
+            if meaning.missing() == 0:
+                _report("archive, vectors built ahead", _timings(archive, questions))
+            print(f"RSS with the archive and its vectors {_rss_mb():.0f} MB")
+            # Past AHEAD_LIMIT sentences, candidates are encoded when asked: the same archive
+            # treated so, its vectors kept in memory only (nothing encoded before).
+            asked = Corpus.open(args.archive, cache_dir=cache, encoder=False)
+            asked.meaning = meaning_of(asked.index, None, ahead=False, prepare=False)
+            _report("archive, candidates encoded when asked", _timings(asked, questions))
+
+
+if __name__ == "__main__":
+    main()

