@@ -18,7 +18,7 @@ from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
 from .indexing.index import CorpusIndex, Progress, build_index
 from .indexing.store import CacheStatus, content_hash, open_index
-from .meaning import AHEAD_LIMIT, Meaning, encoder_status, meaning_of
+from .meaning import Meaning, encoder_status, meaning_of
 from .models import (
     Answer,
     CorpusStats,
@@ -29,6 +29,7 @@ from .models import (
     ParagraphText,
     Summary,
     SummaryLength,
+    VectorStatus,
 )
 from .tokenize import tokenize
 
@@ -155,23 +156,24 @@ class Corpus:
             )
         )
 
-    def encode_all(self, progress: Progress | None = None) -> str:
+    def encode_all(self, progress: Progress | None = None) -> VectorStatus:
         """Encode every sentence vector still missing, now (waiting for a background build to
-        stop first); one line saying what the answers use."""
+        stop first), where the collection is encoded ahead; what the answers use."""
         meaning = self.meaning
         if meaning is None:
-            return f"Sentence encoder: {encoder_status()}; answers match words only."
-        if not meaning.ahead:
-            return (
-                f"Sentence encoder: {encoder_status()}; {len(self.index.sentences):,} sentences "
-                f"are more than {AHEAD_LIMIT:,}, so candidates are encoded when asked."
-            )
-        meaning.stop()
-        meaning.resume()
-        meaning.build(progress)
-        return (
-            f"Sentence encoder: {encoder_status()}; {meaning.encoded:,} vector(s) encoded in "
-            f"{meaning.encoding_seconds:.1f} s, {meaning.missing():,} missing."
+            return VectorStatus(encoder=encoder_status(), sentences=len(self.index.sentences))
+        if meaning.ahead:
+            meaning.stop()
+            meaning.resume()
+            meaning.build(progress)
+        return VectorStatus(
+            encoder=encoder_status(),
+            sentences=len(self.index.sentences),
+            in_use=True,
+            ahead=meaning.ahead,
+            encoded=meaning.encoded,
+            seconds=round(meaning.encoding_seconds, 3),
+            missing=meaning.missing(),
         )
 
     def _meaning_of(self, index: CorpusIndex) -> Meaning | None:

@@ -222,6 +222,19 @@ class CorpusStats(_Frozen):
     documents_read: int = 0
 
 
+class VectorStatus(_Frozen):
+    """What the sentence encoder does for a corpus: which encoder (or why none), and, where it
+    is in use, the vectors this process encoded and those still missing."""
+
+    encoder: str  # its name and version, or why there is none
+    sentences: int
+    in_use: bool = False
+    ahead: bool = False  # every sentence is encoded ahead (otherwise candidates when asked)
+    encoded: int = 0
+    seconds: float = 0.0
+    missing: int = 0
+
+
 class CacheReport(_Frozen):
     """What `verify` found: the cache file's checksums and structure, each stored text
     against its hash, and against its seed file as it reads today."""

@@ -174,4 +174,26 @@ def test_a_question_in_other_words_is_answered_by_meaning(tmp_path, question, ex
 def test_index_json_says_which_encoder_answers_use(tmp_path: Path):
     done = run_cli(tmp_path, "index", "--json")
     assert done.returncode == 0, done.stderr
-    assert "e5-small-q4" in json.loads(done.stdout)["vectors"]
+    vectors = json.loads(done.stdout)["vectors"]
+    assert "e5-small-q4" in vectors["encoder"] and vectors["in_use"] and vectors["ahead"]
+    assert vectors["missing"] == 0 and vectors["sentences"] == 26
+
+
+def test_the_discord_bot_answers_with_the_encoder(tmp_path: Path):
+    """The bot's collections get the meaning stage too: the bundled article's vectors are made
+    when it opens (kept in the cache directory), and /ask is answered with them."""
+    import asyncio
+
+    from tests.discord_harness import running_bot
+    from tests.fake_discord import slash
+
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            (callback,) = await env.fake.interact(
+                slash("ask", question="Who is the head of the Wagner Group?")
+            )
+            description = callback.body["data"]["embeds"][0]["description"]
+            assert "Yevgeny Prigozhin" in description
+        assert list((tmp_path / "cache").glob("vectors-*.npz"))
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

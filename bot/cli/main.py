@@ -125,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=program,
         description="Answer questions about news articles by quoting them, with citations.",
-        epilog=f"Examples:\n  {program} ask \"Who leads Mali's army?\"\n  {program} summary --length "
-        f"medium\n  {program} chat\n\n`{program} COMMAND --help` for each command's options.",
+        epilog=f'Examples:\n  {program} ask "Who leads Mali\'s army?"\n'
+        f"  {program} summary --length medium\n  {program} chat\n\n"
+        f"`{program} COMMAND --help` for each command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quotebot {_version()}")
@@ -410,10 +411,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     show = not args.json and sys.stderr.isatty()
     vectors = corpus.encode_all(_progress_bar("Encoding", "sentences") if show else None)
     if args.json:
-        data = {**render.stats_json(stats, status, seconds), "vectors": vectors}
+        data = {**render.stats_json(stats, status, seconds), "vectors": vectors.model_dump()}
         _print(json.dumps(data, ensure_ascii=False))
     else:
-        _print(render.render_stats(stats, status, seconds) + "\n" + vectors)
+        _print(render.render_stats(stats, status, seconds) + "\n" + render.render_vectors(vectors))
     return EXIT_OK
 
 

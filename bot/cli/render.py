@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from corpus.evaluate import EvalReport
-from corpus.models import Answer, CorpusStats, Quote, Summary
+from corpus.meaning.sentences import AHEAD_LIMIT
+from corpus.models import Answer, CorpusStats, Quote, Summary, VectorStatus
 from corpus.tokenize import tokenize
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "render_eval",
     "render_stats",
     "render_summary",
+    "render_vectors",
     "terminal_safe",
 ]
 
@@ -129,6 +131,22 @@ def render_stats(stats: CorpusStats, cache_status: str, seconds: float) -> str:
             f"{doc.paragraphs} paragraphs, {doc.sentences} sentences, {doc.passages} passages"
         )
     return "\n".join(lines)
+
+
+def render_vectors(status: VectorStatus) -> str:
+    """One line: what the answers use for meaning."""
+    line = f"Sentence encoder: {status.encoder}; "
+    if not status.in_use:
+        return line + "answers match words only."
+    if not status.ahead:
+        return line + (
+            f"{status.sentences:,} sentences are more than {AHEAD_LIMIT:,}, so candidates "
+            "are encoded when asked."
+        )
+    return line + (
+        f"{status.encoded:,} vector(s) encoded in {status.seconds:.1f} s, "
+        f"{status.missing:,} missing."
+    )
 
 
 def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:

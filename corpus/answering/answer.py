@@ -22,6 +22,7 @@ from ..ingest.segment import is_dangling
 from ..models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from ..tokenize import term_spans
 from .features import (
+    CLOSEST_ARTICLES,
     CandidateTable,
     ScoredSentence,
     add_encoder_columns,
@@ -78,9 +79,10 @@ class AnswerRules:
     # in the coverage features.
     answer_type_weight: float = 0.3
     # The closest passage is offered only from an article that holds at least this share of
-    # the question's weight: over an archive, a sentence sharing one word with the question
-    # in a story about something else is not worth showing ("The crew raised the alarm" for
-    # "What raise are the nurses holding out for?").
+    # the question's weight (or is among the closest to it in meaning): over an archive, a
+    # sentence sharing one word with the question in a story about something else is not
+    # worth showing ("The crew raised the alarm" for "What raise are the nurses holding out
+    # for?").
     min_article_share: float = 0.5
     # A further quote is shown as an answer too only when its score is within this much of the
     # best one's (the scores are log-odds: 1.0 is e times less likely to be the answer).
@@ -184,7 +186,7 @@ def _plausibly_relevant(
     if meaning is None:
         return False
     doc_id = index.sentences[first.position].doc_id
-    closest = meaning.closest_articles(meaning.question_vector(question.text), 3)
+    closest = meaning.closest_articles(meaning.question_vector(question.text), CLOSEST_ARTICLES)
     return doc_id in closest
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL_FEATURES",
+    "CLOSEST_ARTICLES",
     "ENCODER_FEATURES",
     "FEATURES",
     "CandidateTable",
@@ -267,7 +268,7 @@ def candidate_table(
 
 
 # Articles closest in meaning whose passages join the candidates, and how many passages each.
-_CLOSEST_ARTICLES = 3
+CLOSEST_ARTICLES = 3
 _PASSAGES_PER_CLOSE_ARTICLE = 2
 
 
@@ -278,7 +279,7 @@ def _closest_articles_passages(
     query: list[str],
     hits: list,
 ) -> list:
-    closest = meaning.closest_articles(meaning.question_vector(question.text), _CLOSEST_ARTICLES)
+    closest = meaning.closest_articles(meaning.question_vector(question.text), CLOSEST_ARTICLES)
     if not closest:
         return []
     docs = index.passages.column("doc")
