@@ -121,7 +121,7 @@ def main() -> None:
         cache = scratch / "cache"
         directory = make_collection(library, args.articles)
         started = time.perf_counter()
-        corpus = Corpus.open(directory, cache_dir=cache)
+        corpus = Corpus.open(directory, cache_dir=cache, encoder=False)
         print(
             f"{args.articles:,} articles, {len(corpus.index.passages):,} passages: "
             f"built in {time.perf_counter() - started:.1f} s"

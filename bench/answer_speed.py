@@ -1,4 +1,5 @@
-"""Speed of answers on the bundled article: in-process latency and a fresh CLI process.
+"""Speed of answers on the bundled article, words only (ENCODER=off): in-process latency and a
+fresh CLI process. bench/meaning_speed.py measures them with the sentence encoder.
 
     python bench/answer_speed.py [--seeds DIR] [--rounds N]
 
@@ -51,7 +52,7 @@ def main() -> None:
         print(f"load {name}: {(time.perf_counter() - t0) * 1000:.1f} ms")
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        corpus = Corpus.open(args.seeds, cache_dir=Path(cache))
+        corpus = Corpus.open(args.seeds, cache_dir=Path(cache), encoder=False)
         print(f"open (build + save): {(time.perf_counter() - started) * 1000:.1f} ms")
         latencies = []
         for _ in range(args.rounds):
@@ -66,7 +67,7 @@ def main() -> None:
             f"p99 {p99 * 1000:.3f} ms over {len(latencies)} questions"
         )
         cli = [sys.executable, "-m", "bot", "ask", "--seeds", str(args.seeds), QUESTIONS[0]]
-        env = {**os.environ, "CACHE_DIR": cache}
+        env = {**os.environ, "CACHE_DIR": cache, "ENCODER": "off"}
         subprocess.run(cli, capture_output=True, check=True, env=env)  # warms the cache
         runs = []
         for _ in range(5):

@@ -58,7 +58,7 @@ def main() -> int:
                 met = False
                 rows.append((name, "-", "-", "FAILED: read as an article"))
                 continue
-            corpus = Corpus.open(library.seeds_dir("bench"))
+            corpus = Corpus.open(library.seeds_dir("bench"), encoder=False)
             text = corpus.index.document_text(article.id)
             found = len(page.sentences) - len(missing_sentences(text, page))
             leaked = len(boilerplate_in(text, page))

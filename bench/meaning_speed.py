@@ -72,12 +72,35 @@ def _report(label: str, times: list[float]) -> None:
     )
 
 
+def _memory_probe(seeds: Path, cache: Path, encoder: str) -> None:
+    """In a process of its own: open `seeds`, answer ten questions, print the peak RSS."""
+    from corpus import Corpus
+    from corpus.meaning.encoder import configure
+
+    configure(enabled=encoder == "on")
+    corpus = Corpus.open(seeds, cache_dir=cache)
+    if corpus.meaning is not None:
+        corpus.meaning.stop()
+    for question, _ in _questions(DATA / "bbc_test_questions.jsonl")[:10]:
+        corpus.ask(question)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _peak_mb(seeds: Path, cache: Path, encoder: str) -> float:
+    probe = [sys.executable, __file__, "--memory-probe", encoder, "--archive", str(seeds)]
+    done = subprocess.run([*probe, "--cache", str(cache)], capture_output=True, text=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--archive", type=Path)
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--memory-probe", choices=["on", "off"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_probe:
+        return _memory_probe(args.archive, args.cache, args.memory_probe)
     os.environ["ENCODER_THREADS"] = str(args.threads)  # for the `quotebot ask` runs
     before = _rss_mb()
 
@@ -93,6 +116,21 @@ def main() -> None:
         load_encoder(Path(scratch) / "first")  # the weight file is hashed: not remembered yet
         took = time.perf_counter() - started
         print(f"load the encoder, checking the weights' SHA-256: {took:.3f} s")
+        timed = (
+            "import time; t = time.perf_counter(); from pathlib import Path; "
+            "from corpus.meaning.encoder import load_encoder; "
+            f"load_encoder(Path({str(Path(scratch) / 'first')!r})); "
+            "print(time.perf_counter() - t)"
+        )
+        loads = [
+            float(subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True,
+                                 cwd=ROOT, check=True).stdout)
+            for _ in range(5)
+        ]  # fmt: skip
+        print(
+            "load it in a fresh process, the weights' check remembered: median "
+            f"{statistics.median(loads):.3f} s of 5 (imports included)"
+        )
         print(f"RSS before {before:.0f} MB, with the encoder {_rss_mb():.0f} MB")
 
         questions = _questions(
@@ -146,7 +184,11 @@ def main() -> None:
                 meaning.stop()
             if meaning.missing() == 0:
                 _report("archive, vectors built ahead", _timings(archive, questions))
-            print(f"RSS with the archive and its vectors {_rss_mb():.0f} MB")
+            off, on = _peak_mb(args.archive, cache, "off"), _peak_mb(args.archive, cache, "on")
+            print(
+                f"peak RSS opening the archive and answering 10 questions: {off:.0f} MB words "
+                f"only, {on:.0f} MB with the encoder and its vectors (+{on - off:.0f} MB)"
+            )
             # Past AHEAD_LIMIT sentences, candidates are encoded when asked: the same archive
             # treated so, its vectors kept in memory only (nothing encoded before).
             asked = Corpus.open(args.archive, cache_dir=cache, encoder=False)

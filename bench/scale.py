@@ -214,7 +214,7 @@ def run_answer_build(size: int, work: Path, out: Path) -> dict:
         if len(paragraphs) == per_file or number == size - 1:
             (seeds / f"doc{number // per_file:06d}.txt").write_text("\n".join(paragraphs))
             paragraphs = []
-    corpus = Corpus.open(seeds, cache_dir=work / "cache")
+    corpus = Corpus.open(seeds, cache_dir=work / "cache", encoder=False)
     result = {
         "build_s": corpus.open_seconds - corpus.save_seconds,
         "save_s": corpus.save_seconds,
@@ -234,7 +234,7 @@ def run_answer_serve(size: int, work: Path, out: Path) -> dict:
     from corpus import Corpus
 
     t0 = time.perf_counter()
-    corpus = Corpus.open(work / "seeds", cache_dir=work / "cache")
+    corpus = Corpus.open(work / "seeds", cache_dir=work / "cache", encoder=False)
     reopen_s = time.perf_counter() - t0
     # The first pass after a restart also brings the mapped cache's pages in from disk; the
     # second is the steady state. Both are reported.

@@ -63,7 +63,7 @@ def main() -> None:
             seeds.mkdir()
             (seeds / "long.txt").write_text(article(megabytes), encoding="utf-8")
             t0 = time.perf_counter()
-            corpus = Corpus.open(seeds, cache_dir=Path(work, "cache"))
+            corpus = Corpus.open(seeds, cache_dir=Path(work, "cache"), encoder=False)
             built = time.perf_counter() - t0
             t0 = time.perf_counter()
             summary = corpus.summarize(length="long")
