@@ -416,22 +416,26 @@ def outcomes(items: list[Item], theta, conf) -> Outcomes:
 
 
 def calibration(per_set: list[Outcomes]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Isotonic regression (pool adjacent violators) of "the first quote is right" on the
-    confidence, each set weighing the same: the increasing curve from a confidence to the
-    share of such answers that were right, as knots (x, y) to interpolate between."""
-    pairs = sorted((c, float(right), 1.0 / len(rows)) for rows in per_set for c, _, right in rows)
-    blocks: list[list[float]] = []  # [sum of w*y, sum of w, lowest x, highest x]
-    for c, y, w in pairs:
-        blocks.append([w * y, w, c, c])
-        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
-            last = blocks.pop()
-            blocks[-1] = [blocks[-1][0] + last[0], blocks[-1][1] + last[1], blocks[-1][2], last[3]]
-    xs, ys = [], []
-    for total, weight, low, high in blocks:
-        for x in (low, high) if high > low else (low,):
-            xs.append(x)
-            ys.append(total / weight)
-    return tuple(xs), tuple(ys)
+    """Platt scaling of the confidence on held-out questions, each set weighing the same: the
+    increasing curve sigma(a * logit(c) + b) from a confidence to the share of such first
+    quotes that were right, as knots (x, y) to interpolate between. (Isotonic regression was
+    tried first: its steps gave right answers and near misses the very same confidence, 0.549,
+    on a new user's trial, so the number said nothing within a step.)"""
+    c = np.clip([c for rows in per_set for c, _, _ in rows], 1e-6, 1 - 1e-6)
+    y = np.array([float(r) for rows in per_set for _, _, r in rows])
+    w = np.array([1.0 / len(rows) for rows in per_set for _ in rows])
+    w = w / w.mean()
+    z = np.stack([np.log(c / (1 - c)), np.ones(len(c))], axis=1)
+    beta = np.array([1.0, 0.0])
+    for _ in range(50):  # Newton's method
+        p = 1 / (1 + np.exp(-z @ beta))
+        gradient = z.T @ ((p - y) * w)
+        hessian = (z * (p * (1 - p) * w)[:, None]).T @ z + 1e-6 * np.eye(2)
+        beta -= np.linalg.solve(hessian, gradient)
+    xs = np.concatenate([[0.0], np.linspace(0.005, 0.995, 199), [1.0]])
+    inner = np.clip(xs, 1e-6, 1 - 1e-6)
+    ys = 1 / (1 + np.exp(-(beta[0] * np.log(inner / (1 - inner)) + beta[1])))
+    return tuple(xs.tolist()), tuple(ys.tolist())
 
 
 def calibrated(rows: Outcomes, curve) -> Outcomes:
@@ -481,7 +485,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--l2", type=float, default=0.001)
     parser.add_argument(
-        "--precision", type=float, default=0.8, help="answers must be right this often"
+        "--precision", type=float, default=0.75, help="answers must be right this often"
     )
     parser.add_argument("--closest-share", type=float, default=0.3)
     parser.add_argument("--write", action="store_true")

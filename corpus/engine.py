@@ -176,6 +176,11 @@ class Corpus:
             missing=meaning.missing(),
         )
 
+    def close(self) -> None:
+        """Stop encoding in the background (what it did is kept): the corpus was replaced."""
+        if self.meaning is not None:
+            self.meaning.stop(timeout=0)
+
     def _meaning_of(self, index: CorpusIndex) -> Meaning | None:
         meaning = self.meaning
         return meaning if meaning is not None and meaning.index is index else None

@@ -61,7 +61,10 @@ class EvalReport(BaseModel):
     k: int
     mrr: float
     map: float | None  # WikiQA only: mean average precision over the document's sentences
-    declined: float | None  # share of unanswerable questions declined
+    declined: float | None  # share of unanswerable questions declined (not answered)
+    # Of those declined, the share offered a closest passage (marked as not an answer)
+    # rather than told that the articles do not answer.
+    declined_with_closest: float | None = None
     precision: float  # of `found`: answers that are right / answers given
     recall: float  # right answers / answerable questions
     f1: float
@@ -142,7 +145,7 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
         raise CorpusError("The question file has no questions.")
     ranks: list[int | None] = []  # 1-based rank of the first right quote, per answerable case
     average_precisions: list[float] = []
-    declined = answered = correct = 0
+    declined = answered = correct = closest = 0
     misses: list[str] = []
     timings: list[float] = []
     own_article: list[bool] = []  # first quote from the article asked about, per case asked so
@@ -157,6 +160,7 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
         answered += answer.found
         if not case.answerable:
             declined += not answer.found
+            closest += answer.outcome == "closest"
             if answer.found:
                 misses.append(f"answered, should decline: {case.label} -> {_first(answer)}")
             continue
@@ -187,6 +191,7 @@ def _evaluate(questions: QuestionSet, *, top: int) -> EvalReport:
         mrr=_share(sum(1 / r for r in ranks if r), answerable),
         map=statistics.fmean(average_precisions) if average_precisions else None,
         declined=_share(declined, unanswerable) if unanswerable else None,
+        declined_with_closest=_share(closest, declined) if declined else None,
         precision=round(precision, 4),
         recall=round(recall, 4),
         f1=round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,

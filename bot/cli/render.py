@@ -155,6 +155,8 @@ def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:
     headline = f"answered and right {r.recall:.3f} of {r.answerable} answerable"
     if r.declined is not None:
         headline += f"   declined {r.declined:.3f} of {r.unanswerable} unanswerable"
+        if r.declined_with_closest:
+            headline += f" ({r.declined_with_closest:.3f} of them with a closest passage)"
     lines = [
         headline,
         f"{r.questions} questions: {r.answerable} answerable, {r.unanswerable} not",

@@ -842,8 +842,13 @@ class CorpusService:
         unusable."""
         async with self._reload_lock:
             corpus = await asyncio.to_thread(self._opened, self.seeds_dir)
-            self.corpus = corpus
+            replaced, self.corpus = self.corpus, corpus
+            replaced.close()
             if not keep_servers:
+                for server in self._servers.values():
+                    for opened in (server.corpus, *server.fresh.values()):
+                        if opened is not None:
+                            opened.close()
                 self._servers.clear()  # their fresh articles are in the indexes opened next
             self._report_problems(corpus)
             return corpus

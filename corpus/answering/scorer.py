@@ -103,7 +103,7 @@ class AnswerModel:
     answer_threshold: float  # confidence from which the first quote is an answer
     closest_threshold: float  # from which it is offered as the closest passage
     # The confidence as fitted maps to the share of such answers that were right on held-out
-    # questions through this increasing curve (isotonic regression; empty: as fitted).
+    # questions through this increasing curve (Platt scaling, as knots; empty: as fitted).
     calibration_x: tuple[float, ...] = ()
     calibration_y: tuple[float, ...] = ()
 
