@@ -28,15 +28,15 @@ def test_article_questions_keep_their_level():
     assert report.hit_at_1 >= 12 / 15  # measured 13 of 15
     assert report.hit_at_k == 1.0
     assert report.declined == 1.0
-    assert report.recall >= 10 / 15  # measured 11 of 15 answered, and right
+    assert report.recall >= 11 / 15  # measured 12 of 15 answered, and right
     assert report.precision >= 0.9
 
 
 def test_near_miss_questions_are_declined():
     report = evaluate_file(DATA / "decline_questions.jsonl", seeds_dir=SEEDS)
     assert report.answerable == 15 and report.unanswerable == 25
-    assert report.recall >= 11 / 15  # measured 12 of 15 (the others offered as closest)
-    assert report.declined >= 22 / 25  # measured 23 of 25
+    assert report.recall >= 13 / 15  # measured 14 of 15 (the other offered as closest)
+    assert report.declined >= 21 / 25  # measured 22 of 25
 
 
 def test_paraphrased_questions_find_their_sentence_and_never_a_wrong_answer():
@@ -48,7 +48,7 @@ def test_paraphrased_questions_find_their_sentence_and_never_a_wrong_answer():
     assert report.hit_at_1 >= 16 / 18  # measured 17 of 18
     assert report.hit_at_k >= 16 / 18
     assert report.precision == 1.0
-    assert report.recall >= 3 / 18  # measured 4 of 18
+    assert report.recall >= 7 / 18  # measured 8 of 18 (words only: 4)
 
 
 # Sets the answer model never saw (bench/train_answers.py gives them the "test" role): the
@@ -62,8 +62,8 @@ def test_new_articles_asked_without_naming_one_keep_their_level():
     assert report.answerable == 62 and report.unanswerable == 20
     assert report.hit_at_1 >= 39 / 62  # measured 40 of 62 (words only: 33)
     assert report.hit_at_k >= 52 / 62  # measured 53
-    assert report.recall >= 15 / 62  # measured 16 answered and right (words only: 15)
-    assert report.declined >= 14 / 20  # measured 15 of 20 (words only: 17)
+    assert report.recall >= 25 / 62  # measured 26 answered and right (words only: 15)
+    assert report.declined >= 12 / 20  # measured 13 of 20 (words only: 17)
 
 
 def test_other_new_articles_keep_their_level():
@@ -72,8 +72,8 @@ def test_other_new_articles_keep_their_level():
     report = evaluate_file(DATA / "fresh_e_questions.jsonl", seeds_dir=DATA / "fresh_e")
     assert report.answerable == 57 and report.unanswerable == 15
     assert report.hit_at_1 >= 38 / 57  # measured 39 of 57 (words only: 32)
-    assert report.recall >= 22 / 57  # measured 23 answered and right (words only: 15)
-    assert report.declined >= 9 / 15  # measured 10 of 15 (words only: 11)
+    assert report.recall >= 26 / 57  # measured 27 answered and right (words only: 15)
+    assert report.declined >= 8 / 15  # measured 9 of 15 (words only: 11)
 
 
 def test_a_new_readers_questions_about_the_bundled_article_keep_their_level():
@@ -82,7 +82,18 @@ def test_a_new_readers_questions_about_the_bundled_article_keep_their_level():
     assert report.answerable == 32 and report.unanswerable == 14
     assert report.hit_at_1 >= 18 / 32  # measured 19 of 32 (words only: 17)
     assert report.hit_at_k >= 25 / 32  # measured 26
-    assert report.declined >= 12 / 14  # measured 13 of 14
+    assert report.recall >= 9 / 32  # measured 10 answered and right (words only: 8)
+    assert report.declined >= 11 / 14  # measured 12 of 14 (words only: 13)
+
+
+def test_a_new_users_own_articles_keep_their_level():
+    """Three articles a new user wrote, and 24 questions, 5 near misses (tests/data/trial_f*),
+    written before the user saw an answer."""
+    report = evaluate_file(DATA / "trial_f_questions.jsonl", seeds_dir=DATA / "trial_f")
+    assert report.answerable == 19 and report.unanswerable == 5
+    assert report.hit_at_1 >= 14 / 19  # measured 15 of 19 (words only: 14)
+    assert report.recall >= 9 / 19  # measured 10 answered and right (words only: 5)
+    assert report.declined >= 4 / 5  # measured 5 of 5
 
 
 def test_wikiqa_format_is_scored_by_lines(tmp_path):
