@@ -115,6 +115,8 @@ class Meaning:
         if len(positions):
             texts = [self._passage(p) for p in positions.tolist()]
             self._rows[positions] = self.store.add(self._keys[positions], self._encode(texts))
+            if not self.building:
+                self.store.save_soon()  # a build saves as it goes
 
     def article_vectors(self, doc_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of these articles' headline and lead, encoding the missing ones."""

@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 # Rows kept at most (300 MB on disk and in memory): several collections' worth of the 60,000
 # sentences a collection is encoded ahead for.
 MAX_STORED = 400_000
+# Vectors encoded for questions are saved in the background once this many are unsaved, at
+# most once a minute.
+SAVE_SOON_ROWS = 64
+SAVE_SOON_SECONDS = 60.0
 _INITIAL_ROWS = 1024
 
 
@@ -51,6 +56,8 @@ class VectorStore:
         self._vectors = np.zeros((_INITIAL_ROWS, dimension), dtype=np.float16)
         self._count = 0
         self._saved = 0  # rows [0, _saved) are on disk
+        self._saver: threading.Thread | None = None
+        self._last_save = time.monotonic()
         if self.path is not None:
             keys, vectors = self._read()
             self._append(keys, vectors)
@@ -78,6 +85,19 @@ class VectorStore:
     @property
     def unsaved(self) -> int:
         return self._count - self._saved
+
+    def save_soon(self) -> None:
+        """Save in a background thread, when enough is unsaved and no save ran for a while:
+        vectors encoded for questions are kept without a question waiting for the write."""
+        now = time.monotonic()
+        if self.unsaved < SAVE_SOON_ROWS or now - self._last_save < SAVE_SOON_SECONDS:
+            return
+        with self._lock:
+            if self._saver is not None and self._saver.is_alive():
+                return
+            self._last_save = now
+            self._saver = threading.Thread(target=self.save, name="quotebot-save", daemon=True)
+            self._saver.start()
 
     def save(self) -> None:
         """Write what this process encoded, merged with what others have saved since."""
