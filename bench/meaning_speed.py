@@ -73,7 +73,8 @@ def _report(label: str, times: list[float]) -> None:
 
 
 def _memory_probe(seeds: Path, cache: Path, encoder: str) -> None:
-    """In a process of its own: open `seeds`, answer ten questions, print the peak RSS."""
+    """In a process of its own: open `seeds`, answer ten questions, print the memory it
+    holds then (resident set)."""
     from corpus import Corpus
     from corpus.meaning.encoder import configure
 
@@ -83,10 +84,10 @@ def _memory_probe(seeds: Path, cache: Path, encoder: str) -> None:
         corpus.meaning.stop()
     for question, _ in _questions(DATA / "bbc_test_questions.jsonl")[:10]:
         corpus.ask(question)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_rss_mb())
 
 
-def _peak_mb(seeds: Path, cache: Path, encoder: str) -> float:
+def _resident_mb(seeds: Path, cache: Path, encoder: str) -> float:
     probe = [sys.executable, __file__, "--memory-probe", encoder, "--archive", str(seeds)]
     done = subprocess.run([*probe, "--cache", str(cache)], capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1])
@@ -98,6 +99,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--memory-probe", choices=["on", "off"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--question-time-limits",
+        type=int,
+        nargs="+",
+        help="candidates encoded when asked, for a collection too big to encode ahead "
+        "(default: the shipped QUESTION_TIME_LIMIT)",
+    )
     args = parser.parse_args()
     if args.memory_probe:
         return _memory_probe(args.archive, args.cache, args.memory_probe)
@@ -105,10 +113,11 @@ def main() -> None:
     before = _rss_mb()
 
     from corpus import Corpus
-    from corpus.meaning import meaning_of
     from corpus.meaning.encoder import configure, load_encoder
+    from corpus.meaning.sentences import QUESTION_TIME_LIMIT
 
     configure(threads=args.threads)
+    args.question_time_limits = args.question_time_limits or [QUESTION_TIME_LIMIT]
 
     with tempfile.TemporaryDirectory() as scratch:
         cache = args.cache or Path(scratch) / "cache"
@@ -184,16 +193,28 @@ def main() -> None:
                 meaning.stop()
             if meaning.missing() == 0:
                 _report("archive, vectors built ahead", _timings(archive, questions))
-            off, on = _peak_mb(args.archive, cache, "off"), _peak_mb(args.archive, cache, "on")
+            off = _resident_mb(args.archive, cache, "off")
+            on = _resident_mb(args.archive, cache, "on")
             print(
-                f"peak RSS opening the archive and answering 10 questions: {off:.0f} MB words "
-                f"only, {on:.0f} MB with the encoder and its vectors (+{on - off:.0f} MB)"
+                f"resident memory after opening the archive and answering 10 questions: "
+                f"{off:.0f} MB words only, {on:.0f} MB with the encoder and its vectors "
+                f"(+{on - off:.0f} MB)"
             )
             # Past AHEAD_LIMIT sentences, candidates are encoded when asked: the same archive
             # treated so, its vectors kept in memory only (nothing encoded before).
             asked = Corpus.open(args.archive, cache_dir=cache, encoder=False)
-            asked.meaning = meaning_of(asked.index, None, ahead=False, prepare=False)
-            _report("archive, candidates encoded when asked", _timings(asked, questions))
+            from corpus.meaning import Meaning
+            from corpus.meaning.store import VectorStore
+
+            encoder = load_encoder()
+            for limit in args.question_time_limits:
+                # A store of its own each time: nothing encoded before, for any limit.
+                store = VectorStore(None, encoder.name, encoder.dimension)
+                asked.meaning = Meaning(
+                    asked.index, encoder, store, ahead=False, question_time_limit=limit
+                )
+                label = f"archive, the best {limit} candidates encoded when asked"
+                _report(label, _timings(asked, questions))
 
 
 if __name__ == "__main__":

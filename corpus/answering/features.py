@@ -301,21 +301,15 @@ def add_encoder_columns(
     if not known.any():
         return known
     asked = meaning.question_vector(question.text)
-    cosine = vectors @ asked
-    docs = index.sentences.column("doc")[positions]
+    cosine = vectors[known] @ asked
+    # Only the articles of candidates with vectors: where candidates are encoded when asked,
+    # their articles are too, and no others.
+    docs = index.sentences.column("doc")[positions[known]]
     numbers, inverse = np.unique(docs, return_inverse=True)
     articles, _ = meaning.article_vectors([index.texts.ids[int(d)] for d in numbers])
     article_cosine = (articles @ asked)[inverse]
-    best = cosine[known].max()
-    best_article = article_cosine[known].max()
-    first = len(FEATURES)
-    table.features[known, first:] = np.stack(
-        [
-            cosine[known],
-            cosine[known] - best,
-            article_cosine[known],
-            article_cosine[known] - best_article,
-        ],
+    table.features[known, len(FEATURES) :] = np.stack(
+        [cosine, cosine - cosine.max(), article_cosine, article_cosine - article_cosine.max()],
         axis=1,
     )
     return known
