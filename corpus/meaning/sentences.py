@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..indexing.index import CorpusIndex
+from ..indexing.index import CorpusIndex, DocumentSpan
 from ..ingest.loader import title_from_file_name
 from .encoder import Encoder
 from .store import VectorStore, text_key
@@ -42,7 +42,7 @@ QUESTION_TIME_LIMIT = 8
 # Sentences encoded per batch of the background build, and how often it saves its work.
 BATCH = 16
 SAVE_SECONDS = 20.0
-# Words of an article's lead encoded with its headline, for finding the article.
+# Characters of an article's headline and lead encoded together, for finding the article.
 LEAD_CHARS = 600
 
 
@@ -243,7 +243,7 @@ class Meaning:
         title = self._titles[doc]
         return f"{title}. {sentence}" if title and title != sentence else sentence
 
-    def _title(self, span) -> str:
+    def _title(self, span: DocumentSpan) -> str:
         from ..answering.features import is_headline  # the features import this module
 
         first = span.sentences.start
@@ -271,7 +271,6 @@ class Meaning:
     def _look_up_articles(self) -> None:
         numbers = np.arange(len(self._doc_ids))
         keys = np.fromiter((text_key(t) for t in self._article_texts(numbers)), np.uint64)
-        self._article_keys = keys
         self._article_rows = self.store.rows_of(keys)
 
     def _encode_articles(self, numbers: np.ndarray) -> None:
