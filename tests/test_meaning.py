@@ -198,3 +198,14 @@ def test_the_discord_bot_answers_with_the_encoder(tmp_path: Path):
         assert list((tmp_path / "cache").glob("vectors-*.npz"))
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_text_the_engine_could_not_take_is_encoded_all_the_same():
+    """Article text is untrusted: a lone surrogate or a NUL reaches the C engine as valid,
+    whole UTF-8."""
+    encoder = load_encoder()
+    assert encoder is not None
+    rows = encoder.encode_passages(
+        ["Bad \ud800 byte in a story.", "A NUL \x00 inside.", "x" * 10**5]
+    )
+    assert rows.shape == (3, 384) and np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3)

@@ -84,7 +84,12 @@ class E5Small:
     def _encode(self, texts: list[str], *, question: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        clipped = [t[:MAX_TEXT_CHARS] for t in texts]
+        # The engine takes UTF-8 C strings: a lone surrogate could not be encoded, and a NUL
+        # would end the text early.
+        clipped = [
+            t[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8").replace("\0", " ")
+            for t in texts
+        ]
         with self._lock:
             rows = self._model.encode(clipped, question)
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), DIMENSION)
