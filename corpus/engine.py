@@ -174,12 +174,18 @@ class Corpus:
             encoded=meaning.encoded,
             seconds=round(meaning.encoding_seconds, 3),
             missing=meaning.missing(),
+            save_error=meaning.store.save_error,
         )
 
-    def close(self) -> None:
-        """Stop encoding in the background (what it did is kept): the corpus was replaced."""
-        if self.meaning is not None:
-            self.meaning.stop(timeout=0)
+    def close(self, *, wait: float = 0.0) -> None:
+        """Stop encoding in the background: the corpus was replaced, or the process ends.
+        Within `wait` seconds, what was encoded is saved (a build saves as it stops)."""
+        meaning = self.meaning
+        if meaning is None:
+            return
+        meaning.stop(timeout=wait)
+        if wait and not meaning.building:
+            meaning.store.save()  # vectors encoded for questions
 
     def _meaning_of(self, index: CorpusIndex) -> Meaning | None:
         meaning = self.meaning

@@ -233,6 +233,7 @@ class VectorStatus(_Frozen):
     encoded: int = 0
     seconds: float = 0.0
     missing: int = 0
+    save_error: str | None = None  # why they could not be saved to the cache, if so
 
 
 class CacheReport(_Frozen):

@@ -209,3 +209,78 @@ def test_text_the_engine_could_not_take_is_encoded_all_the_same():
         ["Bad \ud800 byte in a story.", "A NUL \x00 inside.", "x" * 10**5]
     )
     assert rows.shape == (3, 384) and np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3)
+
+
+def _npz(path: Path, **members: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+
+
+def _npy(array: np.ndarray, *, shape: tuple | None = None) -> bytes:
+    """An .npy file of `array`, its header claiming `shape` if given."""
+    import io
+
+    out = io.BytesIO()
+    header = np.lib.format.header_data_from_array_1_0(array)
+    if shape is not None:
+        header["shape"] = shape
+    np.lib.format.write_array_header_1_0(out, header)
+    out.write(array.tobytes())
+    return out.getvalue()
+
+
+def _hostile_store(kind: str, path: Path) -> None:
+    rows = np.zeros((2, 384), dtype=np.float16)
+    keys = np.array([1, 2], dtype=np.uint64)
+    if kind == "huge shape":
+        _npz(path, keys=_npy(keys, shape=(2**40,)), vectors=_npy(rows, shape=(2**40, 384)))
+    elif kind == "scalar keys":
+        np.savez(path, keys=np.uint64(5), vectors=rows[:0])
+    elif kind == "keys of two columns":
+        np.savez(path, keys=np.stack([keys, keys], 1), vectors=rows)
+    elif kind == "plain npy":
+        path.write_bytes(_npy(rows))
+    elif kind == "not numbers":
+        np.savez(path, keys=keys, vectors=np.full((2, 384), np.nan, dtype=np.float16))
+    elif kind == "a pipe":
+        os.mkfifo(path)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["huge shape", "scalar keys", "keys of two columns", "plain npy", "not numbers", "a pipe"],
+)
+def test_a_hostile_vectors_file_is_set_aside_and_answers_go_on(tmp_path: Path, kind: str):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _hostile_store(kind, cache / "vectors-e5-small-q4.npz")
+    done = run_cli(tmp_path, "ask", "Who is the head of the Wagner Group?", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Prigozhin" in done.stdout and "Unexpected" not in done.stderr
+    assert "cannot be read" in done.stderr
+    again = run_cli(tmp_path, "index")  # the next run finds a good file
+    assert "cannot be read" not in again.stderr and " 0 missing" in again.stdout
+
+
+@pytest.mark.parametrize("memo", ["[" * 100_000 + "]" * 100_000, "a pipe"])
+def test_a_damaged_memo_of_the_weights_check_is_checked_again(tmp_path: Path, memo: str):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if memo == "a pipe":
+        os.mkfifo(cache / "encoder-checked.json")
+    else:
+        (cache / "encoder-checked.json").write_text(memo, encoding="utf-8")
+    done = run_cli(tmp_path, "index", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "e5-small-q4" in done.stdout and "words only" not in done.stdout
+    assert json.loads((cache / "encoder-checked.json").read_text())["sha256"]
+
+
+def test_the_thread_setting_decides_not_an_inherited_openmp_one(tmp_path: Path):
+    done = run_cli(tmp_path, "ask", "Who is the head of the Wagner Group?",
+                   settings={"OMP_NUM_THREADS": "100000"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Prigozhin" in done.stdout

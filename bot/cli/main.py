@@ -302,6 +302,13 @@ def _open_corpus(args: argparse.Namespace, settings: Settings, **options: Any) -
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     corpus = _open_corpus(args, settings)
+    try:
+        return _answer(args, settings, corpus)
+    finally:
+        corpus.close(wait=5.0)  # what was encoded meanwhile is kept for the next run
+
+
+def _answer(args: argparse.Namespace, settings: Settings, corpus: Corpus) -> int:
     if args.batch is not None:
         if args.question:
             raise UsageError("Give either a question or --batch, not both.")

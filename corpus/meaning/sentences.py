@@ -167,16 +167,18 @@ class Meaning:
         sentences = sentences and self.ahead
         missing = np.flatnonzero(self._rows < 0) if sentences else np.zeros(0, np.int64)
         saved_at = time.monotonic()
-        for start in range(0, len(missing), BATCH):
-            if self._stop.is_set():
-                break
-            self.encode_sentences(missing[start : start + BATCH])
-            if progress is not None:
-                progress(min(start + BATCH, len(missing)), len(missing))
-            if time.monotonic() - saved_at > SAVE_SECONDS:
-                self.store.save()
-                saved_at = time.monotonic()
-        self.store.save()
+        try:
+            for start in range(0, len(missing), BATCH):
+                if self._stop.is_set():
+                    break
+                self.encode_sentences(missing[start : start + BATCH])
+                if progress is not None:
+                    progress(min(start + BATCH, len(missing)), len(missing))
+                if time.monotonic() - saved_at > SAVE_SECONDS:
+                    self.store.save()
+                    saved_at = time.monotonic()
+        finally:
+            self.store.save()  # what was encoded is kept, even when interrupted
 
     def start_background(self) -> None:
         if self._builder is not None and self._builder.is_alive():
@@ -210,8 +212,9 @@ class Meaning:
         started = time.monotonic()
         try:
             self.build()
-        except Exception:  # the answers go on with words alone, or question-time vectors
-            log.exception("Encoding the sentences in the background failed")
+        except Exception as error:  # the answers go on with words alone
+            log.warning("Encoding the sentences in the background failed: %s", error)
+            log.debug("The background encoding's traceback", exc_info=True)
             return
         if not self._stop.is_set() and self.ahead:
             log.info("Sentence vectors ready in %.0f s", time.monotonic() - started)

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -23,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from .encoder import EncoderFailed
 
 __all__ = ["MAX_STORED", "VectorStore", "text_key"]
 
@@ -57,6 +60,7 @@ class VectorStore:
         self._count = 0
         self._saved = 0  # rows [0, _saved) are on disk
         self._saver: threading.Thread | None = None
+        self.save_error: str | None = None  # why the last save failed
         self._last_save = time.monotonic()
         if self.path is not None:
             keys, vectors = self._read()
@@ -77,6 +81,8 @@ class VectorStore:
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """Keep these texts' vectors; their rows."""
+        if not np.isfinite(vectors).all():
+            raise EncoderFailed("the encoder gave vectors that are not numbers")
         with self._lock:
             fresh = np.array([k not in self._row_of for k in keys.tolist()], dtype=bool)
             self._append(keys[fresh], vectors[fresh])
@@ -100,24 +106,30 @@ class VectorStore:
             self._saver.start()
 
     def save(self) -> None:
-        """Write what this process encoded, merged with what others have saved since."""
-        if self.path is None or not self.unsaved:
+        """Write what this process encoded, merged with what others have saved since. A
+        failure is logged and kept in `save_error` (the vectors stay in memory)."""
+        path = self.path
+        if path is None or not self.unsaved:
             return
         with self._lock:
             count = self._count
             keys, vectors = self._keys[:count].copy(), self._vectors[:count].copy()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with _locked(self.path.with_name(self.path.name + ".lock")):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(path.with_name(path.name + ".lock")):
                 on_disk_keys, on_disk_vectors = self._read()
+                if self.path is None:
+                    return  # unreadable now: not written over
                 known = set(on_disk_keys.tolist())
                 mine = np.array([k not in known for k in keys.tolist()], dtype=bool)
                 keys = np.concatenate([on_disk_keys, keys[mine]])[-MAX_STORED:]
                 vectors = np.concatenate([on_disk_vectors, vectors[mine]])[-MAX_STORED:]
                 self._write(keys, vectors)
         except OSError as error:
-            log.warning("Could not save the sentence vectors to %s: %s", self.path, error)
+            self.save_error = f"{error.strerror or error} ({path})"
+            log.warning("Could not save the sentence vectors: %s", self.save_error)
             return
+        self.save_error = None
         self._saved = max(self._saved, count)
 
     def _append(self, keys: np.ndarray, vectors: np.ndarray) -> None:
@@ -136,20 +148,23 @@ class VectorStore:
         self._count = needed
 
     def _read(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored keys and vectors; none, with a warning, when the file is not a store
+        this code wrote (it is set aside) or cannot be read (it is left alone)."""
         empty = (np.zeros(0, np.uint64), np.zeros((0, self.dimension), np.float16))
         assert self.path is not None
-        if not self.path.exists():
-            return empty
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                keys, vectors = data["keys"], data["vectors"]
-            if (
-                keys.dtype != np.uint64
-                or vectors.dtype != np.float16
-                or vectors.shape != (len(keys), self.dimension)
-            ):
-                raise ValueError("its arrays do not fit together")
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            info = self.path.lstat()
+        except FileNotFoundError:
+            return empty
+        except OSError as error:
+            return self._unreadable(error, empty)
+        try:
+            if not stat.S_ISREG(info.st_mode):  # a pipe would block, a link lead elsewhere
+                raise ValueError("it is not a regular file")
+            keys, vectors = _checked_arrays(self.path, self.dimension)
+        except PermissionError as error:
+            return self._unreadable(error, empty)
+        except Exception as error:
             log.warning(
                 "The sentence vectors in %s cannot be read (%s); they will be encoded again.",
                 self.path,
@@ -159,6 +174,17 @@ class VectorStore:
                 os.replace(self.path, self.path.with_suffix(".damaged"))
             return empty
         return keys, vectors
+
+    def _unreadable(self, error: OSError, empty: tuple[np.ndarray, np.ndarray]):
+        """A store this process may not read is kept as it is, and not written over: vectors
+        are kept in memory only."""
+        log.warning(
+            "The sentence vectors in %s cannot be read (%s); they are kept in memory only.",
+            self.path,
+            error.strerror or error,
+        )
+        self.path = None
+        return empty
 
     def _write(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         assert self.path is not None
@@ -174,6 +200,38 @@ class VectorStore:
             with contextlib.suppress(OSError):
                 os.unlink(name)
             raise
+
+
+def _checked_arrays(path: Path, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """The file's two arrays, after checking from their headers, before any is read, that
+    they are what `_write` writes: uint64 keys and float16 rows of `dimension`, at most
+    MAX_STORED of them; and then that every value is finite."""
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if names != {"keys.npy", "vectors.npy"}:
+            raise ValueError(f"it holds {sorted(names)[:4]}, not keys and vectors")
+        shapes = {}
+        for name in names:
+            with archive.open(name) as member:
+                version = np.lib.format.read_magic(member)
+                if version != (1, 0):
+                    raise ValueError(f"{name} has format version {version}")
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                shapes[name] = (shape, dtype)
+    (key_shape, key_dtype), (row_shape, row_dtype) = shapes["keys.npy"], shapes["vectors.npy"]
+    if (
+        key_dtype != np.uint64
+        or row_dtype != np.float16
+        or len(key_shape) != 1
+        or key_shape[0] > MAX_STORED
+        or row_shape != (key_shape[0], dimension)
+    ):
+        raise ValueError("its arrays are not keys and vectors that fit together")
+    with np.load(path, allow_pickle=False) as data:
+        keys, vectors = data["keys"], data["vectors"]
+    if not np.isfinite(vectors).all():
+        raise ValueError("it holds vectors that are not numbers")
+    return keys, vectors
 
 
 @contextlib.contextmanager
