@@ -9,7 +9,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 
-__all__ = ["Route", "Site", "answer", "serve"]
+__all__ = ["STORY", "Route", "Site", "answer", "publish_feed", "serve", "story_page"]
 
 # A route: (status, headers, body), or a function that writes the whole answer itself.
 Route = tuple[int, dict[str, str], bytes] | Callable[[http.server.BaseHTTPRequestHandler], None]
@@ -74,3 +74,34 @@ def serve(routes: dict[str, Route], host: str = "127.0.0.1") -> Iterator[Site]:
     finally:
         site.shutdown()
         site.server_close()
+
+
+# A news story page: the headline and first paragraph given, two more paragraphs after them.
+STORY = (
+    "<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{first}</p>"
+    "<p>The council will publish its full report next month, a spokesperson said on "
+    "Friday.</p><p>Residents can comment on the plans at the library until the end of the "
+    "year.</p></article></body></html>"
+)
+
+
+def story_page(site: Site, path: str, title: str, first: str) -> None:
+    """A news story at `path` with this title and first paragraph."""
+    body = STORY.format(title=title, first=first).encode()
+    site.routes[path] = (200, {"Content-Type": "text/html; charset=utf-8"}, body)
+
+
+def publish_feed(site: Site, path: str, items: list[tuple[str, str, str]]) -> None:
+    """An RSS feed at `path` of these items (slug, title, first paragraph; newest first), each
+    linking to its story on the same site."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>{site.url('/story/' + slug)}</link></item>"
+        for slug, title, _ in items
+    )
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Valley Times</title>'
+        f"<link>{site.url('/')}</link><description>News</description>{entries}</channel></rss>"
+    )
+    site.routes[path] = (200, {"Content-Type": "application/rss+xml"}, feed.encode())
+    for slug, title, first in items:
+        story_page(site, f"/story/{slug}", title, first)

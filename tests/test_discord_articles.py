@@ -25,7 +25,7 @@ from tests.fake_discord import (
     message_payload,
     slash,
 )
-from tests.local_site import Site, answer, serve
+from tests.local_site import Site, answer, publish_feed, serve
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
 
 # The fake Discord's server is the host's own, whose adds may reach the local web servers.
@@ -267,25 +267,9 @@ def test_pins_survive_a_restart(tmp_path, news_site):
 
 
 def publish(site: Site, items: list[tuple[str, str, str]]) -> None:
-    """An RSS feed of these items (slug, title, first paragraph; newest first), each linking
-    to its story on the same site."""
-    entries = "".join(
-        f"<item><title>{title}</title><link>{site.url('/story/' + slug)}</link></item>"
-        for slug, title, _ in items
-    )
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Valley Times</title>'
-        f"<link>{site.url('/')}</link><description>News</description>{entries}</channel></rss>"
-    )
-    site.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, feed.encode())
-    for slug, title, first in items:
-        story = (
-            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-            f"<p>{first}</p><p>The council will publish its full report next month, a "
-            "spokesperson said on Friday.</p><p>Residents can comment on the plans at the "
-            "library until the end of the year.</p></article></body></html>"
-        )
-        site.routes[f"/story/{slug}"] = (200, HTML, story.encode())
+    """An RSS feed at /feed.xml of these items (slug, title, first paragraph; newest first),
+    each linking to its story on the same site."""
+    publish_feed(site, "/feed.xml", items)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.discord.fair import Busy, FairPool
 from bot.discord.service import CorpusService, RequestRefused, Scope
 from corpus.ingest.library import Library
 from tests.conftest import LOOPBACK_NETWORKS, make_seeds
-from tests.local_site import Site, serve
+from tests.local_site import Site, publish_feed, serve, story_page
 
 GUILD_A = 300_000_000_000_000_001
 GUILD_B = 300_000_000_000_000_002
@@ -169,28 +169,9 @@ class Hang:
             handler.wfile.flush()
 
 
-STORY = (
-    "<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{first}</p>"
-    "<p>The council will publish its full report next month, a spokesperson said on "
-    "Friday.</p><p>Residents can comment on the plans at the library until the end of the "
-    "year.</p></article></body></html>"
-)
-
-
 def publish(site: Site, path: str, items: list[tuple[str, str, str]]) -> None:
     """An RSS feed at `path` of these items (slug, title, first paragraph; newest first)."""
-    entries = "".join(
-        f"<item><title>{title}</title><link>{site.url('/story/' + slug)}</link></item>"
-        for slug, title, _ in items
-    )
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Valley Times</title>'
-        f"<link>{site.url('/')}</link><description>News</description>{entries}</channel></rss>"
-    )
-    site.routes[path] = (200, {"Content-Type": "application/rss+xml"}, feed.encode())
-    for slug, title, first in items:
-        body = STORY.format(title=title, first=first).encode()
-        site.routes[f"/story/{slug}"] = (200, {"Content-Type": "text/html"}, body)
+    publish_feed(site, path, items)
 
 
 def open_service(tmp_path, **options) -> CorpusService:
@@ -221,13 +202,7 @@ def test_while_one_servers_links_hang_another_server_adds_a_link_and_follows_a_f
     hang = Hang()
     with serve({f"/slow/{n}": hang for n in range(5)} | {"/feed/slow.xml": hang}) as site:
         publish(site, "/feed/b.xml", [("bridge", "Valley bridge reopens", "The bridge opened.")])
-        site.routes["/news/ferry"] = (
-            200,
-            {"Content-Type": "text/html"},
-            STORY.format(
-                title="Night ferry returns", first="The night ferry returns in May."
-            ).encode(),
-        )
+        story_page(site, "/news/ferry", "Night ferry returns", "The night ferry returns in May.")
         service = open_service(tmp_path)
 
         async def scenario() -> None:
@@ -346,13 +321,7 @@ def test_a_servers_adds_and_removals_meet_background_catch_ups_and_no_removed_ar
 def test_a_server_that_queues_too_many_links_is_refused_politely_and_others_are_not(tmp_path):
     hang = Hang()
     with serve({f"/slow/{n}": hang for n in range(40)}) as site:
-        site.routes["/news/ferry"] = (
-            200,
-            {"Content-Type": "text/html"},
-            STORY.format(
-                title="Night ferry returns", first="The night ferry returns in May."
-            ).encode(),
-        )
+        story_page(site, "/news/ferry", "Night ferry returns", "The night ferry returns in May.")
         service = open_service(tmp_path)
 
         async def scenario() -> None:

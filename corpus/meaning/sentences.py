@@ -74,6 +74,7 @@ class Meaning:
         self._article_rows = np.full(len(self._doc_ids), -1, dtype=np.int64)
         self._doc_number = {doc: i for i, doc in enumerate(self._doc_ids)}
         self._titles: dict[int, str] = {}  # by the document's number in the index's texts
+        self._articles: np.ndarray | None = None  # every article's vector, once all are known
         # What this process encoded for this index, and the seconds it took.
         self.encoded = 0
         self.encoding_seconds = 0.0
@@ -130,9 +131,12 @@ class Meaning:
     def closest_articles(self, question: np.ndarray, count: int) -> list[str]:
         """The articles whose headline and lead are closest to the question, when every
         article has its vector (an empty list otherwise)."""
-        if not len(self._article_rows) or (self._article_rows < 0).any():
-            return []
-        similarity = self.store.vectors(self._article_rows) @ question
+        if self._articles is None:
+            if not len(self._article_rows) or (self._article_rows < 0).any():
+                return []
+            # Every article has its vector now, for good: converted once, not per question.
+            self._articles = self.store.vectors(self._article_rows)
+        similarity = self._articles @ question
         best = np.argsort(-similarity)[:count]
         return [self._doc_ids[i] for i in best.tolist()]
 
@@ -247,27 +251,29 @@ class Meaning:
         return f"{title}. {sentence}" if title and title != sentence else sentence
 
     def _title(self, span: DocumentSpan) -> str:
-        from ..answering.features import is_headline  # the features import this module
-
-        first = span.sentences.start
-        if len(span.sentences) and is_headline(self.index, first):
-            return self.index.sentences.text(first)
+        headline, _ = self._headline(span)
+        if headline is not None:
+            return headline
         title = span.document.title or ""
         # A name made from the file's ("D12" for d12.txt) says nothing about the article.
         return "" if title == title_from_file_name(span.document.id) else title
 
-    def _article_texts(self, numbers: np.ndarray) -> list[str]:
+    def _headline(self, span: DocumentSpan) -> tuple[str | None, range]:
+        """The article's headline sentence (None without one) and the sentences below it."""
         from ..answering.features import is_headline  # the features import this module
 
-        index = self.index
+        sentences = span.sentences
+        if len(sentences) and is_headline(self.index, sentences.start):
+            return self.index.sentences.text(sentences.start), sentences[1:]
+        return None, sentences
+
+    def _article_texts(self, numbers: np.ndarray) -> list[str]:
         texts = []
         for number in numbers.tolist():
-            span = index.spans[self._doc_ids[number]]
-            sentences = span.sentences
-            title = span.document.title or ""
-            if len(sentences) and is_headline(index, sentences.start):
-                title, sentences = index.sentences.text(sentences.start), sentences[1:]
-            lead = " ".join(index.sentences.text(p) for p in sentences[:3])
+            span = self.index.spans[self._doc_ids[number]]
+            headline, sentences = self._headline(span)
+            title = headline if headline is not None else span.document.title or ""
+            lead = " ".join(self.index.sentences.text(p) for p in sentences[:3])
             texts.append(f"{title}. {lead}"[:LEAD_CHARS] if title else lead[:LEAD_CHARS])
         return texts
 
