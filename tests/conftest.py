@@ -52,6 +52,18 @@ def make_seeds(directory: Path, texts: dict[str, str | bytes]) -> Path:
     return directory
 
 
+def report_texts(documents: int, lines: int) -> dict[str, str]:
+    """Many long plain articles, for builds slow enough to interrupt: `documents` of `lines`
+    sentences each."""
+    return {
+        f"doc{n:03d}": " ".join(
+            f"Report {n} line {i} says the harbour council met about ferries and bridges."
+            for i in range(lines)
+        )
+        for n in range(documents)
+    }
+
+
 def build_corpus(directory: Path, texts: dict[str, str]) -> Corpus:
     return Corpus.open(make_seeds(directory, texts))
 

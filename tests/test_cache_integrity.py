@@ -21,7 +21,7 @@ import pytest
 from corpus import Corpus, CorpusError
 from corpus.indexing.cachefile import MAGIC
 from corpus.indexing.store import CACHE_FORMAT, cache_path
-from tests.conftest import ARTICLE, PROJECT, make_seeds
+from tests.conftest import ARTICLE, PROJECT, make_seeds, report_texts
 
 QUESTIONS = (
     "Who leads Wagner Group?",
@@ -183,13 +183,7 @@ def test_ctrl_c_during_a_build_leaves_no_partial_file_and_no_traceback(tmp_path)
     """SIGINT at different moments of building and saving a corpus big enough to take a
     while: each run ends with "Interrupted." (or finishes), never a traceback, and no
     temporary file stays behind."""
-    texts = {
-        f"doc{n:03d}": " ".join(
-            f"Report {n} line {i} says the harbour council met about ferries and bridges."
-            for i in range(400)
-        )
-        for n in range(60)
-    }
+    texts = report_texts(60, 400)
     seeds = make_seeds(tmp_path / "seeds", texts)
     for attempt, delay in enumerate((0.6, 0.9, 1.2, 1.5, 1.9, 2.4)):
         cache = tmp_path / f"cache{attempt}"

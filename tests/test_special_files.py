@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from corpus.indexing.store import cache_path
-from tests.conftest import PROJECT, make_seeds, run_cli
+from tests.conftest import PROJECT, make_seeds, report_texts, run_cli
 
 ARTICLE = "The harbour council met on Monday and approved two new ferry sailings for the winter."
 
@@ -94,13 +94,7 @@ def test_a_cache_that_is_a_fifo_is_rebuilt_not_waited_on(seeds, tmp_path):
 
 
 def test_a_killed_cache_writers_temporary_goes_when_the_cache_is_next_opened(tmp_path):
-    texts = {
-        f"doc{n:03d}": " ".join(
-            f"Report {n} line {i} says the harbour council met about ferries and bridges."
-            for i in range(200)
-        )
-        for n in range(30)
-    }
+    texts = report_texts(30, 200)
     seeds = make_seeds(tmp_path / "seeds", texts)
     cache = tmp_path / "cache"
     assert run_cli(tmp_path, "index", "--seeds", str(seeds)).returncode == 0
