@@ -2,6 +2,7 @@
 
     python bench/train_answers.py [--write] [--lexical] [--l2 X] [--precision P]
                                   [--vectors DIR] [--cache FILE]
+                                  [--reader FILE [--reader-confidence-only]]
 
 By default the model that reads the sentence encoder's features too is fitted (written to
 corpus/answering/answer_model.json); with `--lexical`, the words-only one the bot falls back on
@@ -22,6 +23,11 @@ of corpus/answering/features.py; then:
 - with `--write`, the model fitted on all training sets is written beside the scoring code,
   with its calibration and the thresholds chosen on the train sets' held-out confidences and
   the dev sets (never on the test sets).
+
+`--reader FILE` measures an answer reader (a cross-encoder from bench/train_reader.py, run by
+bench/reader_numpy.py) as a second stage: it reads the first few candidates of the ranker's
+order, moves them by a weighted logit and gives the confidence two more inputs. How many it
+reads and the weight are chosen on the train sets. Tried in issue 17 and not shipped.
 
 Sets have roles: `train` sets fit the weights, `dev` sets choose the thresholds and which
 features stay, `test` sets are only ever measured.
@@ -57,11 +63,21 @@ from corpus.answering.scorer import (  # noqa: E402
     LEXICAL_MODEL_FILE,
     MODEL_FILE,
     AnswerModel,
+    answer_model,
     confidence_inputs,
     question_inputs,
 )
 from corpus.evaluate import average_precision, load_question_set, normalise  # noqa: E402
 from corpus.meaning.encoder import configure as configure_encoder  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from reader_numpy import (  # noqa: E402  (the answer reader tried in issue 17)
+    READER_EXTRAS,
+    ReadingStage,
+    load_reader,
+    read_and_rerank,
+    reader_inputs,
+)
 
 SHARED = ROOT.parent / "shared"
 # Sets kept outside the project (made from ../shared/eval/train/WikiQA-train.tsv by
@@ -70,6 +86,7 @@ OUTSIDE = ROOT.parent / "cache" / "sets"
 DATA = ROOT / "tests" / "data"
 BBC = SHARED / "corpora" / "bbc-news"
 SQUAD = "eval/squad/squad2-dev-half.json"
+READ_AHEAD = 8  # candidates per question kept for the answer reader
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,7 @@ SETS = [
     SetSpec("niger-user", DATA / "niger_user_questions.jsonl", ROOT / "seeds", "test"),
     SetSpec("fresh-e", DATA / "fresh_e_questions.jsonl", DATA / "fresh_e", "test"),
     SetSpec("bbc-fresh", DATA / "bbc_fresh_questions.jsonl", BBC, "test"),
+    SetSpec("fresh-g", DATA / "fresh_g_questions.jsonl", DATA / "fresh_g", "test"),
     SetSpec("wikiqa-train-odd", OUTSIDE / "wikiqa-train-odd.tsv", ROOT / "seeds", "test"),
 ]
 
@@ -208,6 +226,13 @@ def _item(index, meaning, case, doc, baseline, with_map: bool) -> Item:
             "question": question_inputs(analysed),
         },
     )
+    if meaning is not None:
+        # The passages the answer reader reads: the best READ_AHEAD by the shipped model
+        # (a stage-two fit reranks the first few of its own fold's order that are among them).
+        shipped = answer_model(encoder=True)
+        best = np.lexsort((table.positions, -shipped.scores(table.features)))[:READ_AHEAD]
+        item.extra["question_text"] = case.question
+        item.extra["reading"] = {int(i): meaning.passage(int(table.positions[i])) for i in best}
     if baseline is not None:
         ranked = baseline.rank(analysed.terms, doc)
         first = index.sentences[ranked[0]] if ranked else None
@@ -281,24 +306,59 @@ def _starts(X: list[np.ndarray]) -> np.ndarray:
     return np.cumsum([0] + [len(x) for x in X[:-1]])
 
 
-def top_of(item: Item, theta: np.ndarray) -> tuple[int, np.ndarray] | None:
+@dataclass(frozen=True)
+class Ranking:
+    """The ranker's weights, and the answer reader's stage when the model has one."""
+
+    theta: np.ndarray
+    reading: ReadingStage | None = None
+
+
+@dataclass(frozen=True)
+class Top:
+    first: int
+    ordered_scores: np.ndarray
+    order: np.ndarray
+    read: dict[int, float]  # the reader's logits for the candidates it read
+
+
+def top_of(item: Item, ranking: Ranking) -> Top | None:
+    """The order the shipped code gives (corpus/answering/answer.py): the ranker's, then the
+    reader's stage over its first few."""
     if not len(item.features):
         return None
-    scores = item.features @ theta
+    scores = item.features @ ranking.theta
     order = np.lexsort((item.positions, -scores))
-    return int(order[0]), scores[order]
+    read: dict[int, float] = {}
+    if ranking.reading is not None:
+        logits = item.extra.get("logits", {})
+        for i in order[: ranking.reading.candidates].tolist():
+            if i not in logits:
+                break  # a candidate the shipped model did not put among its best READ_AHEAD
+            read[i] = logits[i]
+        if read:
+            scores, order = read_and_rerank(
+                scores, order, item.positions, np.array(list(read.values())), ranking.reading.weight
+            )
+    return Top(int(order[0]), scores[order], order, read)
 
 
-def fit_confidence(items: list[Item], weights: list[float], theta: np.ndarray, l2: float):
+def inputs_of(item: Item, top: Top, ranking: Ranking) -> np.ndarray:
+    base = confidence_inputs(item.features[top.first], top.ordered_scores, item.extra, top.first)
+    if ranking.reading is None:
+        return base
+    return np.concatenate([base, reader_inputs(top.read, top.order) if top.read else [0.0, 0.0]])
+
+
+def fit_confidence(items: list[Item], weights: list[float], ranking: Ranking, l2: float):
     """Logistic regression: does the first quote answer? (0 for unanswerable questions)."""
     rows, labels, w = [], [], []
     for it, weight in zip(items, weights, strict=True):
-        top = top_of(it, theta)
+        top = top_of(it, ranking)
         if top is None:
             continue
-        first, ordered = top
-        rows.append(confidence_inputs(it.features[first], ordered, it.extra, first))
-        labels.append(bool(it.answerable and it.gold[first]))
+        rows.append(inputs_of(it, top, ranking))
+        labels.append(bool(it.answerable and it.gold[top.first]))
         w.append(weight)
     X = np.array(rows)
     y = np.array(labels, dtype=float)
@@ -318,22 +378,48 @@ def fit_confidence(items: list[Item], weights: list[float], theta: np.ndarray, l
     return weights_raw, bias
 
 
-def confidence(item: Item, theta, conf) -> float:
+def confidence(item: Item, ranking: Ranking, conf) -> float:
     """The confidence the shipped code computes (AnswerModel.confidence) for this item."""
-    top = top_of(item, theta)
+    top = top_of(item, ranking)
     if top is None:
         return 0.0
-    first, ordered = top
-    z = confidence_inputs(item.features[first], ordered, item.extra, first) @ conf[0] + conf[1]
+    z = inputs_of(item, top, ranking) @ conf[0] + conf[1]
     return float(1 / (1 + np.exp(-np.clip(z, -50, 50))))
+
+
+def add_reader_logits(loaded: dict[str, LoadedSet], path: Path) -> None:
+    """The reader's logits for each question's READ_AHEAD candidates, kept in a file beside
+    the weights' cache (keyed by their SHA-256) between runs."""
+    import hashlib
+    import pickle
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache = ROOT.parent / "cache" / f"reader-logits-{digest}.pkl"
+    known: dict = pickle.loads(cache.read_bytes()) if cache.exists() else {}
+    reader = load_reader(path)
+    started = time.perf_counter()
+    for name, one in loaded.items():
+        for number, it in enumerate(one.items):
+            reading = it.extra.get("reading")
+            if not reading:
+                continue
+            key = (name, number)
+            if key not in known:
+                keys = list(reading)
+                asked = analyse_question(it.extra["question_text"]).text  # as the bot reads it
+                logits = reader.scores(asked, [reading[k] for k in keys])
+                known[key] = dict(zip(keys, logits.tolist(), strict=True))
+            it.extra["logits"] = known[key]
+        print(f"read {name} ({time.perf_counter() - started:.0f} s)", flush=True)
+        cache.write_bytes(pickle.dumps(known))
 
 
 # ---------------------------------------------------------------- measuring
 
 
-def measure(loaded: LoadedSet, theta, conf, threshold: float, curve) -> dict:
+def measure(loaded: LoadedSet, ranking: Ranking, conf, threshold: float, curve) -> dict:
     items = loaded.items
-    rows = calibrated(outcomes(items, theta, conf), curve)
+    rows = calibrated(outcomes(items, ranking, conf), curve)
     answerable = [it for it in items if it.answerable]
     hit1 = aps = bm_hit = bm_ap = 0.0
     answered = correct = declined = 0
@@ -347,8 +433,8 @@ def measure(loaded: LoadedSet, theta, conf, threshold: float, curve) -> dict:
         correct += right and found
         bm_hit += it.bm25_first_right
         if loaded.with_map:
-            scores = it.features @ theta
-            order = np.lexsort((it.positions, -scores))
+            top = top_of(it, ranking)
+            order = top.order if top is not None else []
             aps += average_precision([it.texts[i] for i in order[:50]], it.lines)
             bm_ap += it.bm25_ap
     n = max(len(answerable), 1)
@@ -393,25 +479,58 @@ def question_weights(items_by_set: dict[str, list[Item]]) -> dict[str, list[floa
     }
 
 
-def fit(loaded: dict[str, LoadedSet], names: list[str], l2: float):
+def fit(
+    loaded: dict[str, LoadedSet],
+    names: list[str],
+    l2: float,
+    reading: bool,
+    weights_tried: tuple[float, ...] = (),
+):
     items_by_set = {n: loaded[n].items for n in names}
     weights = question_weights(items_by_set)
     items = [it for n in names for it in items_by_set[n]]
     w = [x for n in names for x in weights[n]]
-    theta = fit_ranker(items, w, l2)
-    conf = fit_confidence(items, w, theta, 1.0)
-    return theta, conf
+    ranking = Ranking(fit_ranker(items, w, l2))
+    if reading:
+        ranking = Ranking(
+            ranking.theta, choose_reading(items, w, ranking.theta, weights_tried or READING_WEIGHTS)
+        )
+    conf = fit_confidence(items, w, ranking, 1.0)
+    return ranking, conf
+
+
+READING_CANDIDATES = (2, 3, 4, 6, 8)
+READING_WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+def choose_reading(
+    items: list[Item], weights: list[float], theta: np.ndarray, weights_tried: tuple[float, ...]
+) -> ReadingStage:
+    """How many candidates the reader reads and how much its logit moves them: the pair with
+    the most right first quotes (weighted as in the fit); fewer candidates on a tie (faster)."""
+    best, chosen = -1.0, ReadingStage(READING_CANDIDATES[0], 0.0)
+    for count in READING_CANDIDATES:
+        for weight in weights_tried:
+            stage = ReadingStage(count, weight)
+            ranking = Ranking(theta, stage)
+            right = 0.0
+            for it, w in zip(items, weights, strict=True):
+                if it.answerable and len(it.features):
+                    right += w * bool(it.gold[top_of(it, ranking).first])
+            if right > best + 1e-9:
+                best, chosen = right, stage
+    return chosen
 
 
 Outcomes = list[tuple[float, bool, bool]]  # per question: (confidence, answerable, right)
 
 
-def outcomes(items: list[Item], theta, conf) -> Outcomes:
+def outcomes(items: list[Item], ranking: Ranking, conf) -> Outcomes:
     rows = []
     for it in items:
-        top = top_of(it, theta)
-        right = bool(it.answerable and top is not None and it.gold[top[0]])
-        rows.append((confidence(it, theta, conf), it.answerable, right))
+        top = top_of(it, ranking)
+        right = bool(it.answerable and top is not None and it.gold[top.first])
+        rows.append((confidence(it, ranking, conf), it.answerable, right))
     return rows
 
 
@@ -505,6 +624,17 @@ def main() -> None:
         "it when the features change)",
     )
     parser.add_argument("--threads", type=int, default=2, help="the encoder's threads")
+    parser.add_argument(
+        "--reader",
+        type=Path,
+        help="measure an answer reader's stage too: the weights bench/train_reader.py wrote"
+        " (not shipped; --write would then write a model the bot cannot read)",
+    )
+    parser.add_argument(
+        "--reader-confidence-only",
+        action="store_true",
+        help="the reader's logits inform the confidence but do not move the ranking",
+    )
     args = parser.parse_args()
     configure_encoder(threads=args.threads)
     loaded: dict[str, LoadedSet] = {}
@@ -531,16 +661,22 @@ def main() -> None:
             it.features = it.features[:, : len(names)]
     train = [n for n in loaded if loaded[n].spec.role == "train"]
     print(f"cross-article negatives: {sum(len(loaded[n].items) for n in train if '~' in n)}")
-    theta, conf = fit(loaded, train, args.l2)
+    reading = args.reader is not None
+    if reading:
+        add_reader_logits(loaded, args.reader)
+    tried = (0.0,) if args.reader_confidence_only else READING_WEIGHTS
+    ranking, conf = fit(loaded, train, args.l2, reading, tried)
     # Every set's confidences from a model that never saw it: the train sets' from the fit
     # without them, the dev and test sets' from the fit on all training sets.
-    fits = {"all": (theta, conf)}
+    fits = {"all": (ranking, conf)}
     held_out: dict[str, Outcomes] = {}
     for name, one in loaded.items():
         if name.endswith("~cross"):
             continue
         if one.spec.role == "train":
-            fits[name] = fit(loaded, [n for n in train if n.split("~")[0] != name], args.l2)
+            fits[name] = fit(
+                loaded, [n for n in train if n.split("~")[0] != name], args.l2, reading, tried
+            )
         held_out[name] = outcomes(one.items, *fits.get(name, fits["all"]))
     # Thresholds are chosen on the train sets' held-out confidences and the dev sets; the
     # test sets never take part.
@@ -568,10 +704,13 @@ def main() -> None:
             f"{_f(r['auc'], 5)}"
         )
     print("\nranking weights (fitted on all training sets):")
-    for name, value in zip(names, theta.tolist(), strict=True):
+    for name, value in zip(names, ranking.theta.tolist(), strict=True):
         print(f"  {name:<12}{value:+.3f}")
+    if ranking.reading:
+        print(f"reader: reads {ranking.reading.candidates}, weight {ranking.reading.weight}")
     print("confidence weights:")
-    for name, value in zip((*names, *CONFIDENCE_EXTRAS), conf[0].tolist(), strict=True):
+    extras = (*CONFIDENCE_EXTRAS, *(READER_EXTRAS if ranking.reading else ()))
+    for name, value in zip((*names, *extras), conf[0].tolist(), strict=True):
         print(f"  {name:<12}{value:+.3f}")
     print(
         f"  bias {conf[1]:+.3f}; answer from {threshold:.3f}, closest passage from "
@@ -580,12 +719,21 @@ def main() -> None:
     )
     if args.write:
         model = AnswerModel(
-            tuple(names), theta, conf[0], float(conf[1]), threshold, closest, *curve
+            tuple(names),
+            ranking.theta,
+            conf[0],
+            float(conf[1]),
+            threshold,
+            closest,
+            *curve,
+            reading=ranking.reading,
         )
         data = model.to_json(
             fitted_on=train,
             thresholds_chosen_on=choosing_names,
-            command="python bench/train_answers.py --write" + (" --lexical" * args.lexical),
+            command="python bench/train_answers.py --write"
+            + (" --lexical" * args.lexical)
+            + (" --reader" * reading),
         )
         path = LEXICAL_MODEL_FILE if args.lexical else MODEL_FILE
         path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

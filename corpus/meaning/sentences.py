@@ -114,7 +114,7 @@ class Meaning:
         many)."""
         positions = positions[self._rows_at(positions) < 0]
         if len(positions):
-            texts = [self._passage(p) for p in positions.tolist()]
+            texts = [self.passage(p) for p in positions.tolist()]
             self._rows[positions] = self.store.add(self._keys[positions], self._encode(texts))
             if not self.building:
                 self.store.save_soon()  # a build saves as it goes
@@ -232,11 +232,11 @@ class Meaning:
         return self._rows[positions]
 
     def _look_up(self, positions: np.ndarray) -> None:
-        keys = np.fromiter((text_key(self._passage(p)) for p in positions.tolist()), np.uint64)
+        keys = np.fromiter((text_key(self.passage(p)) for p in positions.tolist()), np.uint64)
         self._keys[positions] = keys
         self._rows[positions] = self.store.rows_of(keys)
 
-    def _passage(self, position: int) -> str:
+    def passage(self, position: int) -> str:
         """What is encoded for a sentence: its article's headline, then the sentence. Later
         sentences say "the company" or "the town"; with the headline before them, the
         encoder knows which, and the sentence that holds the fact asked about wins over the
