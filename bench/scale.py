@@ -235,7 +235,9 @@ def run_answer_build(size: int, work: Path, out: Path) -> dict:
 def run_answer_serve(size: int, work: Path, out: Path) -> dict:
     """In a fresh process, as a restarted bot would: open the cached index and answer."""
     from corpus import Corpus
+    from corpus.threads import limit_blas_threads
 
+    limit_blas_threads(int(os.environ.get("BLAS_THREADS", "1")))  # as the bot's setting does
     t0 = time.perf_counter()
     corpus = Corpus.open(work / "seeds", cache_dir=work / "cache", encoder=False)
     reopen_s = time.perf_counter() - t0

@@ -88,6 +88,8 @@ class Settings(BaseModel):
     # The sentence encoder (corpus/meaning): off, answers match words only; its threads.
     encoder: bool = Field(default=True, alias="ENCODER")
     encoder_threads: int = Field(default=1, ge=1, le=64, alias="ENCODER_THREADS")
+    # Threads numpy's BLAS may use in the bot's process (corpus/threads.py says why one).
+    blas_threads: int = Field(default=1, ge=1, le=64, alias="BLAS_THREADS")
 
     # Discord; only `python -m bot run` needs these.
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")

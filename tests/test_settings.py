@@ -64,3 +64,21 @@ def test_a_bad_discord_only_setting_stops_run_but_no_other_command(tmp_path):
     # A setting every command reads still stops them all.
     with pytest.raises(SettingsError, match="MAX_QUESTION_LENGTH"):
         load_settings(env_file=None, environ={**environ, "MAX_QUESTION_LENGTH": "x"}, discord=False)
+
+
+def test_blas_threads_caps_numpys_threads_in_the_bots_process(monkeypatch, tmp_path, capsys):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from bot.cli.main import _main
+
+    before = {p["filepath"]: p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+    assert before, "numpy's BLAS library is not loaded"
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BLAS_THREADS", "1")
+    try:
+        assert _main(["ask", "Who is the head of the Wagner Group?"]) == 0
+        after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        assert after and set(after) == {1}
+    finally:
+        threadpool_limits(limits=max(before.values()), user_api="blas")
+    assert "Prigozhin" in capsys.readouterr().out

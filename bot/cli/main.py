@@ -27,6 +27,7 @@ from corpus.ingest.limits import MAX_BYTES
 from corpus.ingest.loader import meta_beside, read_regular_file
 from corpus.meaning.encoder import configure as configure_encoder
 from corpus.models import Answer
+from corpus.threads import limit_blas_threads
 
 from ..settings import Settings, SettingsError, host_seeds_dir, load_settings
 from . import render
@@ -65,6 +66,7 @@ def _main(argv: Sequence[str] | None) -> int:
             level=settings.log_level, format="%(levelname)s: %(message)s", stream=sys.stderr
         )
         configure_encoder(enabled=settings.encoder, threads=settings.encoder_threads)
+        limit_blas_threads(settings.blas_threads)
         return args.handler(args, settings)
     except (CorpusError, SettingsError, UsageError) as exc:
         _print_error(str(exc))
