@@ -255,63 +255,6 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return (0.5 * x * (1.0 + erf)).astype(np.float32)
 
 
-def _words(text: str) -> list[str]:
-    cleaned = []
-    for char in text:
-        code = ord(char)
-        if code == 0 or code == 0xFFFD or _is_control(char):
-            continue
-        if _is_chinese(code):
-            cleaned.append(f" {char} ")
-        elif char.isspace():
-            cleaned.append(" ")
-        else:
-            cleaned.append(char)
-    words: list[str] = []
-    for token in "".join(cleaned).lower().split():
-        token = "".join(
-            c for c in unicodedata.normalize("NFD", token) if unicodedata.category(c) != "Mn"
-        )
-        current = []
-        for char in token:
-            if _is_punctuation(char):
-                if current:
-                    words.append("".join(current))
-                    current = []
-                words.append(char)
-            else:
-                current.append(char)
-        if current:
-            words.append("".join(current))
-    return words
-
-
-def _is_control(char: str) -> bool:
-    if char in "\t\n\r":
-        return False
-    return unicodedata.category(char).startswith("C")
-
-
-def _is_punctuation(char: str) -> bool:
-    code = ord(char)
-    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
-def _is_chinese(code: int) -> bool:
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x2A6DF
-        or 0x2A700 <= code <= 0x2B73F
-        or 0x2B740 <= code <= 0x2B81F
-        or 0x2B820 <= code <= 0x2CEAF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x2F800 <= code <= 0x2FA1F
-    )
-
-
 def vocabulary(minilm: Path = MINILM) -> WordPiece:
     lines = (minilm / "vocab.txt").read_text(encoding="utf-8").split("\n")
     if lines and lines[-1] == "":
