@@ -43,8 +43,13 @@ class WordVectors:
             raise ValueError(f"expected a BPE tokenizer, found {model.get('type')!r}")
         self.vocabulary: dict[str, int] = model["vocab"]
         merges = model["merges"]
-        # Merges are "left right" strings (or pairs, in newer tokenizer files).
-        self.ranks = {m if isinstance(m, str) else " ".join(m): r for r, m in enumerate(merges)}
+        # Merges are "left right" strings (or pairs, in newer tokenizer files); kept by pair,
+        # so that merging a word builds no strings to look them up.
+        self.ranks: dict[tuple[str, str], int] = {}
+        for rank, merge in enumerate(merges):
+            pair = tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge)
+            if len(pair) == 2:
+                self.ranks.setdefault(pair, rank)
         self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
         # Candidate sentences recur from question to question: their vectors are kept.
         self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
@@ -58,15 +63,18 @@ class WordVectors:
     def _word_ids(self, word: str) -> tuple[int, ...]:
         """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
         symbols = list("▁" + word)
+        ranks = self.ranks
         while len(symbols) > 1:
-            pairs = [
-                (self.ranks.get(f"{a} {b}", _NEVER), i)
-                for i, (a, b) in enumerate(itertools.pairwise(symbols))
-            ]
-            rank, i = min(pairs)
-            if rank == _NEVER:
+            # The pair of lowest rank, the first of them on a tie (this runs for every new
+            # word of every candidate sentence, so it is a plain loop).
+            best, at = _NEVER, -1
+            for i in range(len(symbols) - 1):
+                rank = ranks.get((symbols[i], symbols[i + 1]), _NEVER)
+                if rank < best:
+                    best, at = rank, i
+            if at < 0:
                 break
-            symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+            symbols[at : at + 2] = [symbols[at] + symbols[at + 1]]
         return tuple(self.vocabulary[s] for s in symbols if s in self.vocabulary)
 
     def _text_vector(self, text: str) -> np.ndarray:
