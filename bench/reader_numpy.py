@@ -12,7 +12,6 @@ train and the BBC archive it gave the same ids as the reference `tokenizers` pac
 from __future__ import annotations
 
 import math
-import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +152,10 @@ def _is_chinese(code: int) -> bool:
 
 
 class Reader:
-    """Scores passages against a question; one call runs at a time."""
+    """Scores passages against a question."""
 
     def __init__(self, arrays: dict[str, np.ndarray], vocabulary: WordPiece) -> None:
         self._vocabulary = vocabulary
-        self._lock = threading.Lock()
         self._words_q = arrays["words.weight.q"]  # int8; rows are scaled when looked up
         self._words_scale = arrays["words.weight.scale"]
         self._positions = _matrix(arrays, "positions.weight")
@@ -190,8 +188,7 @@ class Reader:
             vocabulary.pair(asked, vocabulary.encode(passage[:MAX_TEXT_CHARS], LONGEST), LONGEST)
             for passage in passages
         ]
-        with self._lock:
-            return self._forward(pairs)
+        return self._forward(pairs)
 
     def _forward(self, pairs: list[tuple[list[int], int]]) -> np.ndarray:
         width = max(len(ids) for ids, _ in pairs)

@@ -185,9 +185,8 @@ def run_engine(engine: str, size: int, out: Path, query_limit: int) -> dict:
         top = search(query)
         latencies.append(time.perf_counter() - t0)
         tops.append(top)
-    latencies.sort()
     result["median_ms"] = statistics.median(latencies) * 1000
-    result["p99_ms"] = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    result["p99_ms"] = _p99(latencies) * 1000
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["queries"] = len(asked)
     out.write_text(json.dumps({**result, "tops": tops}))
@@ -234,10 +233,11 @@ def run_answer_build(size: int, work: Path, out: Path) -> dict:
 
 def run_answer_serve(size: int, work: Path, out: Path) -> dict:
     """In a fresh process, as a restarted bot would: open the cached index and answer."""
+    from bot.settings import load_settings
     from corpus import Corpus
     from corpus.threads import limit_blas_threads
 
-    limit_blas_threads(int(os.environ.get("BLAS_THREADS", "1")))  # as the bot's setting does
+    limit_blas_threads(load_settings(discord=False).blas_threads)  # as the bot does
     t0 = time.perf_counter()
     corpus = Corpus.open(work / "seeds", cache_dir=work / "cache", encoder=False)
     reopen_s = time.perf_counter() - t0

@@ -12,18 +12,11 @@ uses `corpus` as a library keeps whatever numpy does by default unless it calls 
 
 from __future__ import annotations
 
-import logging
+from threadpoolctl import threadpool_limits
 
 __all__ = ["limit_blas_threads"]
-
-log = logging.getLogger(__name__)
 
 
 def limit_blas_threads(threads: int) -> None:
     """At most `threads` BLAS threads from now on, for every BLAS library numpy loaded."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a regular dependency; the default then applies
-        log.warning("threadpoolctl is missing; numpy uses its default number of threads.")
-        return
     threadpool_limits(limits=threads, user_api="blas")
