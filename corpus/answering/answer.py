@@ -24,11 +24,11 @@ from ..meaning.encoder import EncoderFailed
 from ..models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from ..tokenize import term_spans
 from .features import (
-    CLOSEST_ARTICLES,
     CandidateTable,
     ScoredSentence,
     add_encoder_columns,
     candidate_table,
+    closest_articles,
     is_headline,
 )
 from .question import DEFAULT_MAX_QUESTION_CHARS, AnalysedQuestion, analyse_question
@@ -191,9 +191,7 @@ def _plausibly_relevant(
         return True
     if meaning is None:
         return False
-    doc_id = index.sentences[first.position].doc_id
-    closest = meaning.closest_articles(meaning.question_vector(question.text), CLOSEST_ARTICLES)
-    return doc_id in closest
+    return index.sentences[first.position].doc_id in closest_articles(meaning, question)
 
 
 def _gist(

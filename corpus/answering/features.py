@@ -35,6 +35,7 @@ __all__ = [
     "ScoredSentence",
     "add_encoder_columns",
     "candidate_table",
+    "closest_articles",
     "has_expected_answer",
 ]
 
@@ -272,6 +273,11 @@ CLOSEST_ARTICLES = 3
 _PASSAGES_PER_CLOSE_ARTICLE = 2
 
 
+def closest_articles(meaning: Meaning, question: AnalysedQuestion) -> list[str]:
+    """The CLOSEST_ARTICLES articles whose headline and lead are closest to the question."""
+    return meaning.closest_articles(meaning.question_vector(question.text), CLOSEST_ARTICLES)
+
+
 def _closest_articles_passages(
     index: CorpusIndex,
     meaning: Meaning,
@@ -279,7 +285,7 @@ def _closest_articles_passages(
     query: list[str],
     hits: list,
 ) -> list:
-    closest = meaning.closest_articles(meaning.question_vector(question.text), CLOSEST_ARTICLES)
+    closest = closest_articles(meaning, question)
     if not closest:
         return []
     docs = index.passages.column("doc")
