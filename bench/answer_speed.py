@@ -93,6 +93,9 @@ def main() -> None:
         print(f"in-process answer, repeated questions (cached figure): {_summary(repeated)}")
         ask = [sys.executable, "-m", "bot", "ask", "--seeds", str(args.seeds)]
         env = {**os.environ, "CACHE_DIR": cache, "ENCODER": "off"}
+        # As an installed copy runs: `pip install .` compiles the modules' bytecode, which an
+        # environment with PYTHONDONTWRITEBYTECODE would otherwise compile again every run.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         warm = [*ask, "Who is Niger's president?"]  # builds the cache; not among `questions`
         subprocess.run(warm, capture_output=True, check=True, env=env)
         runs = []
@@ -101,6 +104,12 @@ def main() -> None:
             subprocess.run([*ask, question], capture_output=True, check=True, env=env)
             runs.append(time.perf_counter() - t0)
         print(f"fresh CLI process, warm cache: median {statistics.median(runs):.3f} s of 7 runs")
+        floor = []
+        for _ in range(7):  # what any numpy and pydantic program pays, for comparison
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import numpy, pydantic"], check=True, env=env)
+            floor.append(time.perf_counter() - t0)
+        print(f"  beside: python -c 'import numpy, pydantic', median {statistics.median(floor):.3f} s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
 """Load test: 500 /ask interactions at once against the bot over a 100k-passage corpus.
 
     python bench/discord_load.py [--passages 100000] [--interactions 500]
+    python bench/discord_load.py --passages 1000000 --work DIR  # keeps the corpus in DIR
     python bench/discord_load.py --summaries 6 --article-mb 2   # /ask beside slow /summary
+
+Every /ask carries a question the bot has not been asked before (the scale benchmark's
+generator, a fresh draw per 200). With --work, the seed files and the index cache are kept in
+DIR and reused by the next run with the same --passages (bench/scale.py's answer-build child
+writes the same layout), so a 1M-passage corpus is written and indexed once.
 
 With --summaries, the corpus also holds one long article of --article-mb megabytes; that many
 members call /summary (long) at once, then the /ask interactions follow, and the acknowledgement
@@ -68,12 +74,18 @@ async def main() -> None:
     parser.add_argument("--interactions", type=int, default=500)
     parser.add_argument("--summaries", type=int, default=0)
     parser.add_argument("--article-mb", type=float, default=2.0)
+    parser.add_argument("--work", type=Path, help="keep (and reuse) the corpus here")
+    parser.add_argument(
+        "--words-only", action="store_true", help="ENCODER=off: the lexical answer path alone"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        seeds, cache = Path(scratch) / "seeds", Path(scratch) / "cache"
-        seeds.mkdir()
+        work = args.work or Path(scratch)
+        seeds, cache = work / "seeds", work / "cache"
         started = time.perf_counter()
-        write_seeds(seeds, args.passages)
+        if not seeds.is_dir():
+            seeds.mkdir(parents=True)
+            write_seeds(seeds, args.passages)
         if args.summaries:
             from summary_speed import article
 
@@ -85,6 +97,7 @@ async def main() -> None:
             "DISCORD_TOKEN": TOKEN,
             "COOLDOWN_RATE": "100",
             "LOG_LEVEL": "WARNING",
+            "ENCODER": "off" if args.words_only else "on",
         }
         subprocess.run(
             [sys.executable, "-m", "bot", "index"],
@@ -113,7 +126,8 @@ async def main() -> None:
         try:
             await fake.wait_for(lambda: fake.registered_commands and fake.sessions, 120, "bot")
             await asyncio.sleep(2.5)  # let the bot finish its start-up (guild wait)
-            questions = [" ".join(q) for q in scale.queries()]
+            batches = range(1 + args.interactions // scale.QUERIES)
+            questions = [" ".join(q) for b in batches for q in scale.queries(100 + b)]
             summaries: dict[str, float] = {}
             for n in range(args.summaries):
                 payload = interaction_payload(slash("summary", length="long"), user_id=5_000 + n)
@@ -122,7 +136,7 @@ async def main() -> None:
             sent: dict[str, tuple[str, float]] = {}
             for n in range(args.interactions):
                 payload = interaction_payload(
-                    slash("ask", question=questions[n % len(questions)]), user_id=10_000 + n
+                    slash("ask", question=questions[n]), user_id=10_000 + n
                 )
                 sent[payload["token"]] = (payload["id"], time.monotonic())
                 await fake.dispatch("INTERACTION_CREATE", payload)
@@ -133,7 +147,8 @@ async def main() -> None:
                     _final(fake, token) for token in summaries
                 )
 
-            await fake.wait_for(finished, timeout=120, what="all answers")
+            # Discord keeps an interaction's follow-up open for 15 minutes.
+            await fake.wait_for(finished, timeout=900, what="all answers")
             acks, answers, deferred = [], [], 0
             for token, (_, at) in sent.items():
                 callback = next(r for r in fake.responses_to(token) if "/callback" in r.path)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .answering.answer import answer_question
 from .answering.question import DEFAULT_MAX_QUESTION_CHARS
@@ -18,7 +18,7 @@ from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
 from .indexing.index import CorpusIndex, Progress, build_index
 from .indexing.store import CacheStatus, content_hash, open_index
-from .meaning import Meaning, encoder_status, meaning_of
+from .meaning import encoder_status, meaning_of
 from .models import (
     Answer,
     CorpusStats,
@@ -32,6 +32,9 @@ from .models import (
     VectorStatus,
 )
 from .tokenize import tokenize
+
+if TYPE_CHECKING:
+    from .meaning.sentences import Meaning
 
 __all__ = ["Corpus"]
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,8 +37,11 @@ from .answering.answer import answer_question
 from .errors import CorpusError
 from .indexing.index import CorpusIndex
 from .indexing.store import open_index
-from .meaning import Meaning, meaning_of
+from .meaning import meaning_of
 from .models import Answer
+
+if TYPE_CHECKING:
+    from .meaning.sentences import Meaning
 
 __all__ = [
     "Case",

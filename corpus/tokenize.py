@@ -70,21 +70,18 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    """The folded, unstemmed words of `text` that carry meaning, in order."""
+    """The folded, unstemmed words of `text` that carry meaning, in order. Each distinct word
+    is folded once and remembered (`_WordFolds`), as `tokenize` remembers stems."""
     text = _normalised(text)
-    shouting: bool | None = None  # worked out only if a word in capitals needs it
-    words: list[str] = []
-    for found in _TOKEN.findall(text):
-        word, kind = _fold(found)
-        if kind is _CAPITAL_STOPWORD:
-            if shouting is None:
-                shouting = _is_shouting(text)
-            if shouting:
-                continue
-        elif kind is _DROPPED:
-            continue
-        words.append(word)
-    return words
+    found = _TOKEN.findall(text)
+    words = list(map(_word_folds.__getitem__, found))
+    if _DEPENDS_ON_TEXT in words:  # "US" in capitals: a name, unless the text shouts
+        keep = not _is_shouting(text)
+        words = [
+            (_fold(original)[0] if keep else "") if value == _DEPENDS_ON_TEXT else value
+            for original, value in zip(found, words, strict=True)
+        ]
+    return list(filter(None, words))
 
 
 def tokenize(text: str) -> list[str]:
@@ -304,9 +301,23 @@ class _WordStems(dict[str, str]):
         return value
 
 
-# No stem contains a NUL character, so this mark cannot be mistaken for one.
+class _WordFolds(dict[str, str]):
+    """Word as found in normalised text -> the word folded, "" when it is dropped, or
+    _DEPENDS_ON_TEXT for a stopword in capitals; bounded like `_WordStems`."""
+
+    def __missing__(self, found: str) -> str:
+        if len(self) >= _STEM_CACHE_LIMIT:
+            self.clear()
+        word, kind = _fold(found)
+        value = word if kind is _KEPT else "" if kind is _DROPPED else _DEPENDS_ON_TEXT
+        self[found] = value
+        return value
+
+
+# No stem or folded word contains a NUL character, so this mark cannot be mistaken for one.
 _DEPENDS_ON_TEXT = "\0"
 _word_stems = _WordStems()
+_word_folds = _WordFolds()
 # A word: letters or digits, possibly joined by inner apostrophes (o'brien, don't); or a dotted
 # acronym (U.S., U.N.), which is one word.
 _TOKEN = re.compile(r"\b(?:[^\W\d_]\.){2,}(?!\w)|[^\W_]+(?:'[^\W_]+)*")

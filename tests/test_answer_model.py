@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import random
 
 import numpy as np
 import pytest
@@ -255,3 +257,50 @@ def test_a_broad_answer_explains_the_rule_that_chose_it(article_corpus):
     assert answer.basis == "lead"
     assert render_text.render_answer(answer).endswith(render_text.LEAD_BASIS)
     assert "broad question" in render_discord.answer_embed(answer).footer.text
+
+
+def test_word_rows_emptied_when_full_give_the_same_vectors(tmp_path, monkeypatch):
+    """Serving a big archive empties the kept word rows when they fill up; vectors and
+    closest-word similarities made after that equal those of a fresh table."""
+    write_tiny_vectors(tmp_path)
+    texts = ["cat a", "a cat cat", "cat", "a"]
+    groups = [("cat",), ("a", "cat"), ()]
+    fresh = WordVectors(tmp_path)
+    expected_vectors = fresh.embed(texts)
+    expected_closest = fresh.closest(groups, ["a", "cat"])
+    monkeypatch.setattr(vectors, "_KEPT_WORDS", 2)
+    small = WordVectors(tmp_path)
+    for _ in range(3):  # each call overflows the two rows and empties them
+        assert small.closest(groups, ["a", "cat"]) == pytest.approx(expected_closest)
+        assert small.embed([*texts, "c t"])[:4] == pytest.approx(expected_vectors)
+        small.embed(["c", "t", "at"])
+
+
+def test_the_compiled_merges_split_words_as_the_python_loop():
+    """csrc/quotebot_vectors.c must split every word exactly as the tokenizer's merges do in
+    Python: real words, made-up ones, accents, other scripts, digits and the empty word."""
+    if vectors._compiled is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("quotebot_vectors was not built: is a C compiler installed?")
+        pytest.skip("quotebot_vectors is not built here (no C compiler)")
+    loaded = vectors.word_vectors()
+    assert loaded is not None
+    rng = random.Random(5)
+    alphabet = "abcdefghijklmnopqrstuvwxyzéüñçøß日本語Ωж0123456789'’-ABCXYZ"
+    words = [*"Who is the head of the Wagner Group ? Prigozhin's mutiny 2023".split(), "", "a"]
+    words += ["".join(rng.choices(alphabet, k=rng.randint(1, 30))) for _ in range(3000)]
+    assert loaded.split(words) == loaded.split(words, compiled=False)
+    # And their token rows are summed as numpy sums them (float16 rows, float32 sums; numpy
+    # adds long groups in another order, so the last bits may differ).
+    ids, counts = loaded._split_flat(words)
+    compiled = vectors._token_sums(loaded.matrix, ids, counts)
+    in_numpy = vectors._token_sums(loaded.matrix, ids, counts, compiled=False)
+    assert np.allclose(compiled, in_numpy, rtol=1e-6, atol=1e-5)
+    assert not compiled[np.flatnonzero(counts == 0)].any()
+
+
+def test_the_tiny_tokenizer_splits_alike_on_both_paths(tmp_path):
+    write_tiny_vectors(tmp_path)
+    loaded = WordVectors(tmp_path)
+    words = ["cat", "a", "ca", "tac", "catcat", "", "dog", "▁cat"]
+    assert loaded.split(words) == loaded.split(words, compiled=False)

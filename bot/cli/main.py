@@ -21,7 +21,6 @@ from typing import IO, Any
 
 from corpus import Corpus, CorpusError, SeedFileError
 from corpus.indexing.store import verify_cache
-from corpus.ingest.adding import add_url
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
 from corpus.ingest.limits import MAX_BYTES
 from corpus.ingest.loader import meta_beside, read_regular_file
@@ -518,6 +517,8 @@ def _add_one(
     library: Library, collection: str, source: str, settings: Settings
 ) -> tuple[StoredArticle, bool]:
     if "://" in source:
+        from corpus.ingest.adding import add_url  # the fetcher: only for adding pages
+
         return add_url(
             library, collection, source, private_networks=settings.fetch_private_networks
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from corpus.evaluate import EvalReport
-from corpus.meaning.sentences import AHEAD_LIMIT
+from corpus.meaning.limits import AHEAD_LIMIT
 from corpus.models import Answer, CorpusStats, Quote, Summary, VectorStatus
 from corpus.tokenize import tokenize
+
+if TYPE_CHECKING:  # a question needs neither: not imported to answer one
+    from corpus.evaluate import EvalReport
 
 __all__ = [
     "render_answer",

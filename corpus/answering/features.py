@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import sorted_unique
 from ..indexing.index import CorpusIndex
 from ..tokenize import content_words, stem
 from .question import AnalysedQuestion, ExpectedAnswer
@@ -183,7 +184,7 @@ def candidate_table(
     distinct = tuple(dict.fromkeys(terms))
     weights = np.array([index.sentence_idf(t) for t in distinct])
     coverage_weights = _coverage_weights(distinct, weights, question, answer_type_weight)
-    positions = np.unique(np.concatenate([np.arange(h.first, h.last + 1) for h in hits]))
+    positions = sorted_unique(np.concatenate([np.arange(h.first, h.last + 1) for h in hits]))
     texts = [index.sentences.text(p) for p in positions.tolist()]
     tokens = _CandidateTokens(index, positions)
     counts, present = tokens.term_counts(index, distinct)
@@ -403,7 +404,7 @@ def _article_presence(
     all_ids = index.sentence_tokens.all_ids()
     presence = np.zeros((len(positions), len(terms)), dtype=bool)
     known = [(j, int(t)) for j, t in enumerate(ids.tolist()) if t >= 0]
-    for doc in np.unique(docs).tolist():
+    for doc in sorted_unique(docs).tolist():
         span = index.spans[index.texts.ids[doc]].sentences
         tokens = all_ids[pointers[span.start] : pointers[span.stop]]
         # A scan per term: a few passes over the article, no sorting of its tokens.
@@ -420,7 +421,7 @@ def _neighbour_presence(
     """(C, len(terms)) bool: whether the sentence just before or after, in the same article,
     holds each term (one pass over the candidates and their neighbours' tokens)."""
     docs = index.sentences.column("doc")
-    around = np.unique(np.concatenate([positions - 1, positions, positions + 1]))
+    around = sorted_unique(np.concatenate([positions - 1, positions, positions + 1]))
     around = around[(around >= 0) & (around < len(index.sentences))]
     _, held = _CandidateTokens(index, around).term_counts(index, terms)
     presence = np.zeros((len(positions), len(terms)), dtype=bool)
@@ -582,7 +583,7 @@ class _CandidateTokens:
         for (a, b), weight in pairs.items():
             found = same & (first == a) & (second == b)
             if found.any():
-                total[np.unique(self.owner[:-1][found])] += weight
+                total[sorted_unique(self.owner[:-1][found])] += weight
         return total
 
 

@@ -12,7 +12,6 @@ None, answers rank on words alone, and one warning says so.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import itertools
 import json
@@ -22,6 +21,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import quotebot_vectors as _compiled
+except ImportError:  # built without a C compiler: the Python paths answer alike
+    _compiled = None
 
 __all__ = ["WordVectors", "closest_similarities", "text_vectors", "word_vectors"]
 
@@ -50,23 +54,46 @@ class WordVectors:
             pair = tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge)
             if len(pair) == 2:
                 self.ranks.setdefault(pair, rank)
-        self.word_ids = functools.lru_cache(maxsize=100_000)(self._word_ids)
-        # Candidate sentences recur from question to question: their vectors are kept.
-        self.text_vector = functools.lru_cache(maxsize=20_000)(self._text_vector)
-        # Word vectors made so far, a row each (a vector is 1 kB), found by word; and the
-        # rows of the word groups (sentences) asked about.
+        self._merges = _MergeTable(self.vocabulary, self.ranks) if _compiled else None
+        # Every word met so far has a row (a vector is 1 kB), found by word: its unit vector
+        # (the normalised sum of its tokens' vectors) and that sum's length, so that a text's
+        # vector, the normalised sum of all its tokens' vectors, is a weighted sum of rows.
+        # The rows of word groups (candidate sentences' content words) are kept too.
         self._row_of: dict[str, int] = {}
         self._group_rows: dict[tuple[str, ...], np.ndarray] = {}
         self._rows = np.zeros((1024, self.matrix.shape[1]), dtype=np.float32)
+        self._lengths = np.zeros(1024, dtype=np.float32)
         self._lock = threading.Lock()
 
-    def _word_ids(self, word: str) -> tuple[int, ...]:
+    def word_ids(self, word: str) -> tuple[int, ...]:
         """The token ids of one word as the tokenizer splits it ("▁" marks a word start)."""
+        return self.split([word])[0]
+
+    def split(self, words: list[str], *, compiled: bool = True) -> list[tuple[int, ...]]:
+        """Each word's token ids (`compiled=False` takes the Python loop, for tests)."""
+        ids, counts = self._split_flat(words, compiled=compiled)
+        bounds = np.cumsum(counts).tolist()
+        flat = ids.tolist()
+        return [tuple(flat[end - n : end]) for n, end in zip(counts.tolist(), bounds, strict=True)]
+
+    def _split_flat(
+        self, words: list[str], *, compiled: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The words' token ids one word after another, and how many each word has: merged in
+        one compiled call (csrc/quotebot_vectors.c) where the extension is built, else by the
+        Python loop."""
+        if compiled and self._merges is not None:
+            return self._merges.split(words)
+        groups = [self._merge_in_python(word) for word in words]
+        counts = np.array([len(g) for g in groups], dtype=np.int64)
+        ids = np.fromiter(itertools.chain(*groups), dtype=np.int64, count=counts.sum())
+        return ids, counts
+
+    def _merge_in_python(self, word: str) -> tuple[int, ...]:
         symbols = list("▁" + word)
         ranks = self.ranks
         while len(symbols) > 1:
-            # The pair of lowest rank, the first of them on a tie (this runs for every new
-            # word of every candidate sentence, so it is a plain loop).
+            # The pair of lowest rank, the first of them on a tie.
             best, at = _NEVER, -1
             for i in range(len(symbols) - 1):
                 rank = ranks.get((symbols[i], symbols[i + 1]), _NEVER)
@@ -76,9 +103,6 @@ class WordVectors:
                 break
             symbols[at : at + 2] = [symbols[at] + symbols[at + 1]]
         return tuple(self.vocabulary[s] for s in symbols if s in self.vocabulary)
-
-    def _text_vector(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
 
     def closest(self, groups: list[tuple[str, ...]], words: list[str]) -> np.ndarray:
         """(len(groups), len(words)): each word's highest cosine with a word of each group
@@ -100,64 +124,139 @@ class WordVectors:
         closest[filled] = np.maximum.reduceat(similarity, starts, axis=0)
         return closest
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dimensions) unit vectors, each the normalised mean of its words' tokens'
+        vectors (zero for a text without words), all in one weighted sum of word rows."""
+        words = [_WORD.findall(text) for text in texts]
+        out = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
+        counts = np.array([len(w) for w in words], dtype=np.int64)
+        filled = np.flatnonzero(counts)
+        if not len(filled):
+            return out
+        with self._lock:
+            self._ensure_rows(list(dict.fromkeys(itertools.chain(*words))))
+            row_of = self._row_of
+            rows = np.fromiter(
+                (row_of[w] for text in words for w in text), dtype=np.int64, count=counts.sum()
+            )
+            gathered = self._rows[rows] * self._lengths[rows, None]
+        starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
+        out[filled] = _normalised(np.add.reduceat(gathered, starts, axis=0))
+        return out
+
     def _rows_of_groups(self, groups: list[tuple[str, ...]], words: list[str]) -> list[np.ndarray]:
         """The row numbers of each group's words, then of `words` (the last entry)."""
         fresh = [g for g in dict.fromkeys(groups) if g not in self._group_rows]
-        new = [w for w in dict.fromkeys(itertools.chain(words, *fresh)) if w not in self._row_of]
-        if (
-            len(self._row_of) + len(new) > _KEPT_WORDS
-            or len(self._group_rows) + len(fresh) > _KEPT_GROUPS
-        ):
-            # Emptied when full, so serving a big archive stays within tens of megabytes.
-            self._row_of.clear()
+        if self._ensure_rows(list(dict.fromkeys(itertools.chain(words, *fresh)))):
+            fresh = list(dict.fromkeys(groups))  # the kept groups went with the rows
+            self._ensure_rows(list(dict.fromkeys(itertools.chain(*fresh))))
+        if len(self._group_rows) + len(fresh) > _KEPT_GROUPS:
             self._group_rows.clear()
             fresh = list(dict.fromkeys(groups))
-            new = list(dict.fromkeys(itertools.chain(words, *fresh)))
-        self._add_rows(new)
+        row_of = self._row_of
         for group in fresh:
-            self._group_rows[group] = np.array([self._row_of[w] for w in group], dtype=np.int64)
+            self._group_rows[group] = np.array([row_of[w] for w in group], dtype=np.int64)
         return [
             *(self._group_rows[g] for g in groups),
-            np.array([self._row_of[w] for w in words], dtype=np.int64),
+            np.array([row_of[w] for w in words], dtype=np.int64),
         ]
 
+    def _ensure_rows(self, words: list[str]) -> bool:
+        """Give each of these words a row; whether the rows were emptied first to make room
+        (serving a big archive stays within tens of megabytes)."""
+        new = [w for w in words if w not in self._row_of]
+        emptied = len(self._row_of) + len(new) > _KEPT_WORDS
+        if emptied:
+            self._row_of.clear()
+            self._group_rows.clear()
+            new = words
+        if new:
+            self._add_rows(new)
+        return emptied
+
     def _add_rows(self, new: list[str]) -> None:
-        """Each new word's unit vector (the normalised mean of its tokens' vectors)."""
-        if not new:
-            return
         start = len(self._row_of)
         needed = start + len(new)
         if needed > len(self._rows):
-            grown = np.zeros((max(needed, 2 * len(self._rows)), self._rows.shape[1]), np.float32)
+            size = max(needed, 2 * len(self._rows))
+            grown = np.zeros((size, self._rows.shape[1]), np.float32)
             grown[:start] = self._rows[:start]
-            self._rows = grown
-        self._rows[start:needed] = _unit_means(self.matrix, [self.word_ids(w) for w in new])
+            lengths = np.zeros(size, np.float32)
+            lengths[:start] = self._lengths[:start]
+            self._rows, self._lengths = grown, lengths
+        sums = _token_sums(self.matrix, *self._split_flat(new))
+        lengths = np.linalg.norm(sums, axis=1)
+        self._rows[start:needed] = _normalised(sums, lengths[:, None])
+        self._lengths[start:needed] = lengths
         self._row_of.update((w, start + i) for i, w in enumerate(new))
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), dimensions) unit vectors: each the mean of its word tokens' vectors
-        (zero for a text without words)."""
-        return _unit_means(
-            self.matrix,
-            [[i for word in _WORD.findall(text) for i in self.word_ids(word)] for text in texts],
+
+class _MergeTable:
+    """The merges as arrays for the compiled splitter: every symbol (vocabulary token, merge
+    part or merge result) gets one id, a vocabulary token its own; each merge is the key
+    left id << 32 | right id, its rank and the merged symbol's id, in a hash table."""
+
+    def __init__(self, vocabulary: dict[str, int], ranks: dict[tuple[str, str], int]) -> None:
+        self.symbol_of: dict[str, int] = dict(vocabulary)
+        self.vocabulary_size = max(vocabulary.values(), default=-1) + 1
+        self.in_vocabulary = np.zeros(self.vocabulary_size, dtype=bool)
+        self.in_vocabulary[list(vocabulary.values())] = True
+        keys = np.array(
+            [self._id(left) << 32 | self._id(right) for left, right in ranks], dtype=np.int64
         )
+        merged = np.array([self._id(left + right) for left, right in ranks], dtype=np.int64)
+        # Single characters' symbols by code point, for splitting words into characters.
+        characters = {ord(c): i for c, i in self.symbol_of.items() if len(c) == 1}
+        self.symbol_of_character = np.full(max(characters, default=0) + 1, -1, dtype=np.int64)
+        self.symbol_of_character[list(characters)] = list(characters.values())
+        ranked = np.fromiter(ranks.values(), dtype=np.int64, count=len(ranks))
+        self.table = _compiled.table(keys, ranked, merged)
+
+    def _id(self, symbol: str) -> int:
+        return self.symbol_of.setdefault(symbol, len(self.symbol_of) + self.vocabulary_size)
+
+    def split(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The words' token ids, one word after another, and how many each word has."""
+        # Each character's symbol, looked up by code point in one step; -1 for a character
+        # no merge or token knows: it never merges, and is dropped.
+        codes = np.frombuffer("".join("▁" + w for w in words).encode("utf-32-le"), np.uint32)
+        table = self.symbol_of_character
+        symbols = np.where(codes < len(table), table[np.minimum(codes, len(table) - 1)], -1)
+        ends = np.cumsum([len(word) + 1 for word in words], dtype=np.int64)
+        merged, merged_ends = _compiled.merge(symbols, ends, self.table)
+        ids = np.frombuffer(merged, dtype=np.int64)
+        sizes = np.diff(np.frombuffer(merged_ends, dtype=np.int64), prepend=0)
+        keep = (ids >= 0) & (ids < self.vocabulary_size)
+        keep[keep] = self.in_vocabulary[ids[keep]]
+        word_of = np.repeat(np.arange(len(words)), sizes)
+        return ids[keep], np.bincount(word_of[keep], minlength=len(words))
 
 
-def _unit_means(matrix: np.ndarray, groups: list) -> np.ndarray:
-    """A unit vector per group of token ids: the normalised mean of their rows (zero for an
-    empty group). One gather from the matrix for all the groups."""
-    counts = np.array([len(g) for g in groups], dtype=np.int64)
-    out = np.zeros((len(groups), matrix.shape[1]), dtype=np.float32)
-    if not counts.any():
-        return out
-    ids = np.fromiter((i for group in groups for i in group), dtype=np.int64)
-    gathered = np.asarray(matrix[ids], dtype=np.float32)
+def _token_sums(
+    matrix: np.ndarray, ids: np.ndarray, counts: np.ndarray, *, compiled: bool = True
+) -> np.ndarray:
+    """The sum of each group's token rows (`counts[g]` ids each, one group after another;
+    zero for an empty group), in float32: added in one compiled call where the extension is
+    built, else by one gather and numpy's reduceat (`compiled=False`, for tests)."""
+    if compiled and _compiled is not None:
+        columns = matrix.shape[1]
+        added = _compiled.sums(ids, counts, matrix, columns, matrix.dtype.itemsize)
+        return np.frombuffer(added, dtype=np.float32).reshape(len(counts), columns)
+    out = np.zeros((len(counts), matrix.shape[1]), dtype=np.float32)
     filled = np.flatnonzero(counts)
+    if not len(filled):
+        return out
+    gathered = np.asarray(matrix[ids], dtype=np.float32)
     starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
-    sums = np.add.reduceat(gathered, starts, axis=0)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    out[filled] = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    out[filled] = np.add.reduceat(gathered, starts, axis=0)
     return out
+
+
+def _normalised(vectors: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Each row divided by its length (rows of length 0 stay zero)."""
+    if lengths is None:
+        lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
 
 
 _NEVER = 1 << 60
@@ -221,8 +320,6 @@ def closest_similarities(groups: list[tuple[str, ...]], words: list[str]) -> np.
 
 
 def text_vectors(texts: list[str]) -> np.ndarray | None:
-    """Unit vectors of the texts, each remembered for the next question that needs it."""
+    """Unit vectors of the texts (None without vectors)."""
     vectors = word_vectors()
-    if vectors is None:
-        return None
-    return np.stack([vectors.text_vector(text) for text in texts])
+    return vectors.embed(texts) if vectors is not None else None

@@ -9,6 +9,11 @@ over a million passages in about a millisecond.
 
 Ties are ordered by passage position (document order); rank-bm25's own `get_top_n` reverses
 them, which is why it is not the reference for ordering.
+
+`top` runs compiled where `pip install .` could build csrc/quotebot_bm25.c: a passage at a
+time, with exact dynamic pruning (MaxScore) over each term's largest part of a score, worked
+out once with the postings (`bounds`). Without the extension, the numpy path below gives the
+same results; tests/test_bm25.py checks both against rank-bm25.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..arrays import sorted_unique
+
+try:
+    import quotebot_bm25 as _compiled
+except ImportError:  # built without a C compiler: the numpy path answers alike
+    _compiled = None
 
 __all__ = ["Bm25Postings", "PostingChunk", "fold_passages"]
 
@@ -38,6 +50,8 @@ class Bm25Postings:
     average_length: float
     k1: float
     b: float
+    # Each term's largest part of a score, for the compiled pass's pruning (None until known).
+    bounds: np.ndarray | None = None
     # Per-thread scratch arrays for scoring, so a query touches only its own postings and
     # concurrent queries (the bot answers in worker threads) never share one. Not pickled.
     _scratch: threading.local = field(default_factory=threading.local, repr=False, compare=False)
@@ -45,12 +59,13 @@ class Bm25Postings:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         del state["_scratch"]
-        state.pop("_saturation_cache", None)  # derived; made again on first use
+        state.pop("_saturation_cache", None)  # derived; made again on opening
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._scratch = threading.local()
+        self._saturation()  # here rather than in the first question's time
 
     @property
     def passage_count(self) -> int:
@@ -122,7 +137,7 @@ class Bm25Postings:
         chunks.reverse()
         while chunks:  # each chunk is dropped once placed, so memory stays near the result
             chunks.pop().place(cursor, out_passages, out_frequencies)
-        return cls(
+        postings = cls(
             terms=terms,
             vocabulary=vocabulary,
             pointers=pointers,
@@ -134,6 +149,8 @@ class Bm25Postings:
             k1=k1,
             b=b,
         )
+        postings.bounds = _term_bounds(postings)  # saved with the index, not made per question
+        return postings
 
     def scores(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(passage positions, scores) of every passage sharing a term with the query, in
@@ -141,17 +158,61 @@ class Bm25Postings:
         total, touched = self._accumulate(query)
         if touched is None:
             return np.empty(0, dtype=np.int32), np.empty(0)
-        positions = _unique(touched)
+        positions = sorted_unique(touched)
         scores = total[positions]  # a copy: fancy indexing
         total[touched] = 0.0  # leave the scratch array clean for the next query
         return positions, scores
 
     def top(
-        self, query: Sequence[str], limit: int, allowed: range | None = None
+        self,
+        query: Sequence[str],
+        limit: int,
+        allowed: range | None = None,
+        *,
+        compiled: bool = True,
     ) -> list[tuple[int, float]]:
-        """The best `limit` passages, best first; ties in position order.
+        """The best `limit` passages, best first; ties in position order. `compiled=False`
+        takes the numpy path even where the extension is built (for the tests)."""
+        if compiled and _compiled is not None:
+            return self._top_compiled(query, limit, allowed)
+        return self._top_numpy(query, limit, allowed)
 
-        Only the few best are sorted: a passage appears once per query term it contains, so
+    def _top_compiled(
+        self, query: Sequence[str], limit: int, allowed: range | None
+    ) -> list[tuple[int, float]]:
+        vocabulary = self.vocabulary
+        known = np.array([vocabulary[t] for t in query if t in vocabulary], dtype=np.int64)
+        if not len(known) or limit <= 0:
+            return []
+        within = allowed if allowed is not None else range(self.passage_count)
+        return _compiled.top(
+            self.pointers,
+            self.passages,
+            self.frequencies,
+            self.idf,
+            self._saturation(),
+            self.k1,
+            known,
+            self._bounds(),
+            limit,
+            within.start,
+            within.stop,
+        )
+
+    def _bounds(self) -> np.ndarray:
+        """Each term's largest part of a passage's score, which the compiled pass prunes by:
+        worked out with the postings (`with_bounds`) or, for an index built without the
+        extension, on the first question."""
+        if self.bounds is None:
+            with _bounds_lock:
+                if self.bounds is None:
+                    self.bounds = _term_bounds(self)
+        return self.bounds
+
+    def _top_numpy(
+        self, query: Sequence[str], limit: int, allowed: range | None
+    ) -> list[tuple[int, float]]:
+        """Only the few best are sorted: a passage appears once per query term it contains, so
         the `limit × terms` best entries hold the `limit` best passages (and all their ties).
         """
         total, touched = self._accumulate(query)
@@ -170,7 +231,7 @@ class Bm25Postings:
                 threshold = np.partition(values, len(values) - enough)[len(values) - enough]
                 keep = values >= threshold
                 candidates = candidates[keep]
-            positions = _unique(candidates)
+            positions = sorted_unique(candidates)
             scores = total[positions]
             order = np.argsort(-scores, kind="stable")[:limit]
             return [(int(positions[i]), float(scores[i])) for i in order]
@@ -212,14 +273,6 @@ class Bm25Postings:
             scratch.total = np.zeros(self.passage_count)
             scratch.size = self.passage_count
         return scratch.total
-
-
-def _unique(positions: np.ndarray) -> np.ndarray:
-    """Sorted distinct positions (a sort is faster here than numpy's hashing unique)."""
-    ordered = np.sort(positions)
-    if len(ordered) < 2:
-        return ordered
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
 _BATCH_TOKENS = 2_000_000
@@ -324,6 +377,27 @@ class PostingChunk:
         passages[destination] = self.local.astype(np.int32) + self.first
         frequencies[destination] = self.counts
         cursor[terms[starts]] += sizes
+
+
+_bounds_lock = threading.Lock()
+
+
+def _term_bounds(postings: Bm25Postings) -> np.ndarray | None:
+    """Each term's largest part of a passage's score (None without the compiled extension,
+    the only one that prunes by them)."""
+    if _compiled is None:
+        return None
+    return np.frombuffer(
+        _compiled.bounds(
+            postings.pointers,
+            postings.passages,
+            postings.frequencies,
+            postings.idf,
+            postings._saturation(),
+            postings.k1,
+        ),
+        dtype=np.float64,
+    )
 
 
 def _okapi_idf(document_frequency: np.ndarray, corpus_size: int, epsilon: float) -> np.ndarray:

@@ -44,7 +44,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 12
+# 13: the BM25 postings carry each term's largest part of a score, for pruning.
+CACHE_FORMAT = 13
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 

@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..indexing.index import CorpusIndex
 from .encoder import encoder_status, load_encoder
-from .sentences import AHEAD_LIMIT, QUESTION_TIME_LIMIT, Meaning
-from .store import VectorStore
+from .limits import QUESTION_TIME_LIMIT
 
-__all__ = ["AHEAD_LIMIT", "Meaning", "encoder_status", "meaning_of"]
+if TYPE_CHECKING:  # imported when an encoder is loaded: a words-only question needs neither
+    from ..indexing.index import CorpusIndex
+    from .sentences import Meaning
+    from .store import VectorStore
+
+__all__ = ["Meaning", "encoder_status", "meaning_of"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Meaning":  # for `from corpus.meaning import Meaning` at run time
+        from .sentences import Meaning
+
+        return Meaning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def meaning_of(
@@ -33,6 +45,8 @@ def meaning_of(
     encoder = load_encoder(cache_dir)
     if encoder is None:
         return None
+    from .sentences import Meaning
+
     meaning = Meaning(
         index,
         encoder,
@@ -51,6 +65,8 @@ _stores_lock = threading.Lock()
 
 def _store(cache_dir: Path | None, name: str, dimension: int) -> VectorStore:
     """One store per cache directory and encoder in a process, shared by its collections."""
+    from .store import VectorStore
+
     key = (cache_dir.resolve() if cache_dir is not None else None, name)
     with _stores_lock:
         if key not in _stores:

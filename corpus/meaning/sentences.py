@@ -21,24 +21,20 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..arrays import sorted_unique
 from ..indexing.index import CorpusIndex, DocumentSpan
 from ..ingest.loader import title_from_file_name
 from .encoder import Encoder
+from .limits import AHEAD_LIMIT, QUESTION_TIME_LIMIT
 from .store import VectorStore, text_key
 
 __all__ = ["AHEAD_LIMIT", "QUESTION_TIME_LIMIT", "Meaning"]
 
 log = logging.getLogger(__name__)
 
-# Collections up to this many sentences get every vector ahead of questions: about 25 minutes
-# of one core for the largest (e5-small encodes 30-60 news sentences a second on one core).
-AHEAD_LIMIT = 60_000
 # Encoded at once when a collection opens with at most this many sentences missing (about a
 # second): a new article is answered with the model straight away.
 AT_ONCE_LIMIT = 48
-# Candidates encoded while a question waits, when their vectors are not there yet (about
-# 150-250 ms): the best by the words they share with the question.
-QUESTION_TIME_LIMIT = 8
 # Sentences encoded per batch of the background build, and how often it saves its work.
 BATCH = 16
 SAVE_SECONDS = 20.0
@@ -124,7 +120,7 @@ class Meaning:
         numbers = np.array([self._doc_number[d] for d in doc_ids], dtype=np.int64)
         missing = numbers[self._article_rows[numbers] < 0]
         if len(missing):
-            self._encode_articles(np.unique(missing))
+            self._encode_articles(sorted_unique(missing))
         rows = self._article_rows[numbers]
         return self.store.vectors(rows), rows >= 0
 
