@@ -304,3 +304,21 @@ def test_the_tiny_tokenizer_splits_alike_on_both_paths(tmp_path):
     loaded = WordVectors(tmp_path)
     words = ["cat", "a", "ca", "tac", "catcat", "", "dog", "▁cat"]
     assert loaded.split(words) == loaded.split(words, compiled=False)
+
+
+def test_merges_are_read_as_pairs_in_rank_order_whatever_their_form():
+    fast = vectors._pairs(["a t", "▁ c", "▁c at"])
+    assert (fast.lefts, fast.rights, fast.ranks.tolist()) == (
+        ["a", "▁", "▁c"],
+        ["t", "c", "at"],
+        [0, 1, 2],
+    )
+    # Pairs (newer tokenizer files), an entry that is not a pair, a token holding a newline:
+    # read one by one, the odd entry left out, the others keeping their ranks.
+    for merges in (["a t", ["▁", "c"], "x y z", "▁c at"], ["a t", "\n x", "bad", "▁c at"]):
+        slow = vectors._pairs(merges)
+        kept = [
+            i for i, m in enumerate(merges) if len(m.split(" ") if isinstance(m, str) else m) == 2
+        ]
+        assert slow.ranks.tolist() == kept
+        assert len(slow.lefts) == len(slow.rights) == len(kept)

@@ -12,12 +12,14 @@ None, answers rank on words alone, and one warning says so.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import itertools
 import json
 import logging
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,15 +48,8 @@ class WordVectors:
         if model.get("type") != "BPE":
             raise ValueError(f"expected a BPE tokenizer, found {model.get('type')!r}")
         self.vocabulary: dict[str, int] = model["vocab"]
-        merges = model["merges"]
-        # Merges are "left right" strings (or pairs, in newer tokenizer files); kept by pair,
-        # so that merging a word builds no strings to look them up.
-        self.ranks: dict[tuple[str, str], int] = {}
-        for rank, merge in enumerate(merges):
-            pair = tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge)
-            if len(pair) == 2:
-                self.ranks.setdefault(pair, rank)
-        self._merges = _MergeTable(self.vocabulary, self.ranks) if _compiled else None
+        self.merges = _pairs(model["merges"])
+        self._merges = _MergeTable(self.vocabulary, self.merges) if _compiled else None
         # Every word met so far has a row (a vector is 1 kB), found by word: its unit vector
         # (the normalised sum of its tokens' vectors) and that sum's length, so that a text's
         # vector, the normalised sum of all its tokens' vectors, is a weighted sum of rows.
@@ -63,6 +58,7 @@ class WordVectors:
         self._group_rows: dict[tuple[str, ...], np.ndarray] = {}
         self._rows = np.zeros((1024, self.matrix.shape[1]), dtype=np.float32)
         self._lengths = np.zeros(1024, dtype=np.float32)
+        self._text_vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def word_ids(self, word: str) -> tuple[int, ...]:
@@ -88,6 +84,16 @@ class WordVectors:
         counts = np.array([len(g) for g in groups], dtype=np.int64)
         ids = np.fromiter(itertools.chain(*groups), dtype=np.int64, count=counts.sum())
         return ids, counts
+
+    @functools.cached_property
+    def ranks(self) -> dict[tuple[str, str], int]:
+        """Each merge's rank by pair (the first, if a pair repeats), for the Python loop."""
+        ranks: dict[tuple[str, str], int] = {}
+        merges = self.merges
+        pairs = zip(merges.lefts, merges.rights, strict=True)
+        for pair, rank in zip(pairs, merges.ranks.tolist(), strict=True):
+            ranks.setdefault(pair, rank)
+        return ranks
 
     def _merge_in_python(self, word: str) -> tuple[int, ...]:
         symbols = list("▁" + word)
@@ -126,20 +132,31 @@ class WordVectors:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimensions) unit vectors, each the normalised mean of its words' tokens'
-        vectors (zero for a text without words), all in one weighted sum of word rows."""
+        vectors (zero for a text without words). Texts seen before are remembered (candidate
+        sentences recur from question to question); the others are made together, in one
+        weighted sum of word rows."""
+        kept = self._text_vectors
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in kept]
+            if missing:
+                if len(kept) + len(missing) > _KEPT_TEXTS:
+                    kept.clear()  # emptied when full, as the word rows are
+                kept.update(zip(missing, self._embed_rows(missing), strict=True))
+            return np.stack([kept[t] for t in texts])
+
+    def _embed_rows(self, texts: list[str]) -> np.ndarray:
         words = [_WORD.findall(text) for text in texts]
         out = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
         counts = np.array([len(w) for w in words], dtype=np.int64)
         filled = np.flatnonzero(counts)
         if not len(filled):
             return out
-        with self._lock:
-            self._ensure_rows(list(dict.fromkeys(itertools.chain(*words))))
-            row_of = self._row_of
-            rows = np.fromiter(
-                (row_of[w] for text in words for w in text), dtype=np.int64, count=counts.sum()
-            )
-            gathered = self._rows[rows] * self._lengths[rows, None]
+        self._ensure_rows(list(dict.fromkeys(itertools.chain(*words))))
+        row_of = self._row_of
+        rows = np.fromiter(
+            (row_of[w] for text in words for w in text), dtype=np.int64, count=counts.sum()
+        )
+        gathered = self._rows[rows] * self._lengths[rows, None]
         starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
         out[filled] = _normalised(np.add.reduceat(gathered, starts, axis=0))
         return out
@@ -196,21 +213,32 @@ class _MergeTable:
     part or merge result) gets one id, a vocabulary token its own; each merge is the key
     left id << 32 | right id, its rank and the merged symbol's id, in a hash table."""
 
-    def __init__(self, vocabulary: dict[str, int], ranks: dict[tuple[str, str], int]) -> None:
+    def __init__(self, vocabulary: dict[str, int], merges: _Pairs) -> None:
         self.symbol_of: dict[str, int] = dict(vocabulary)
         self.vocabulary_size = max(vocabulary.values(), default=-1) + 1
         self.in_vocabulary = np.zeros(self.vocabulary_size, dtype=bool)
         self.in_vocabulary[list(vocabulary.values())] = True
-        keys = np.array(
-            [self._id(left) << 32 | self._id(right) for left, right in ranks], dtype=np.int64
-        )
-        merged = np.array([self._id(left + right) for left, right in ranks], dtype=np.int64)
+        # A merge's rank is its position; the table keeps the first of a repeated pair.
+        lefts, rights = merges.lefts, merges.rights
+        # Nearly every part and result is a vocabulary token: looked up in bulk (this runs
+        # in every process that answers), and only the few others (-1) numbered one by one.
+        ids = [
+            np.fromiter(map(self.symbol_of.get, column, itertools.repeat(-1)), np.int64)
+            for column in (lefts, rights, list(map(str.__add__, lefts, rights)))
+        ]
+        for column, symbol_at in zip(
+            ids,
+            (lefts.__getitem__, rights.__getitem__, lambda i: lefts[i] + rights[i]),
+            strict=True,
+        ):
+            for i in np.flatnonzero(column < 0).tolist():
+                column[i] = self._id(symbol_at(i))
+        left_ids, right_ids, merged = ids
+        self.table = _compiled.table(left_ids << 32 | right_ids, merges.ranks, merged)
         # Single characters' symbols by code point, for splitting words into characters.
         characters = {ord(c): i for c, i in self.symbol_of.items() if len(c) == 1}
         self.symbol_of_character = np.full(max(characters, default=0) + 1, -1, dtype=np.int64)
         self.symbol_of_character[list(characters)] = list(characters.values())
-        ranked = np.fromiter(ranks.values(), dtype=np.int64, count=len(ranks))
-        self.table = _compiled.table(keys, ranked, merged)
 
     def _id(self, symbol: str) -> int:
         return self.symbol_of.setdefault(symbol, len(self.symbol_of) + self.vocabulary_size)
@@ -230,6 +258,37 @@ class _MergeTable:
         keep[keep] = self.in_vocabulary[ids[keep]]
         word_of = np.repeat(np.arange(len(words)), sizes)
         return ids[keep], np.bincount(word_of[keep], minlength=len(words))
+
+
+@dataclass
+class _Pairs:
+    """The tokenizer's merges as columns: left and right parts, and each merge's rank (its
+    position in the file), leaving out any entry that is not a pair."""
+
+    lefts: list[str]
+    rights: list[str]
+    ranks: np.ndarray
+
+
+_NO_SPACE = re.compile(r"^[^ \n]*$", re.MULTILINE)  # a merge line without its space
+
+
+def _pairs(merges: list) -> _Pairs:
+    """Merges are "left right" strings (or pairs, in newer tokenizer files), in rank order.
+    The common case, every merge a string with one space, is split in one call."""
+    try:
+        joined = "\n".join(merges)
+    except TypeError:  # some are pairs
+        joined = ""
+    one_space_each = joined.count(" ") == len(merges) and not _NO_SPACE.search(joined)
+    if merges and one_space_each and joined.count("\n") == len(merges) - 1:
+        parts = joined.replace("\n", " ").split(" ")
+        return _Pairs(parts[0::2], parts[1::2], np.arange(len(merges), dtype=np.int64))
+    split = [m.split(" ") if isinstance(m, str) else list(m) for m in merges]
+    ranks = [rank for rank, pair in enumerate(split) if len(pair) == 2]
+    return _Pairs(
+        [split[r][0] for r in ranks], [split[r][1] for r in ranks], np.array(ranks, np.int64)
+    )
 
 
 def _token_sums(
@@ -262,6 +321,7 @@ def _normalised(vectors: np.ndarray, lengths: np.ndarray | None = None) -> np.nd
 _NEVER = 1 << 60
 _KEPT_WORDS = 50_000
 _KEPT_GROUPS = 20_000
+_KEPT_TEXTS = 20_000  # 1 kB a vector
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
