@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,26 @@ def test_binary_search_finds_every_line_of_the_installed_index(data):
     lines = _index_lines()
     line = data.draw(st.sampled_from(lines))
     key = line.split(b" ", 1)[0]
-    assert _find_line(buffer, key) == line
-    assert _find_line(buffer, key + b"zzzz~") is None
+    for compiled in (True, False):  # csrc/quotebot_lexicon.c and the Python search alike
+        assert _find_line(buffer, key, compiled=compiled) == line
+        assert _find_line(buffer, key + b"zzzz~", compiled=compiled) is None
+        assert _find_line(buffer, key[:-1], compiled=compiled) in (None, *_index_lines())
+
+
+def test_the_compiled_line_search_is_built_where_ci_runs():
+    if lexicon._compiled is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("quotebot_lexicon was not built: is a C compiler installed?")
+        pytest.skip("quotebot_lexicon is not built here (no C compiler)")
+    net = lexicon.wordnet()
+    assert net is not None
+    for part in ("noun", "verb"):  # data files too, found by the offset a line begins with
+        for line in (net.directory / f"data.{part}").read_bytes().split(b"\n")[40:3000:97]:
+            key = line.split(b" ", 1)[0]
+            assert _find_line(net._data[part], key) == _find_line(
+                net._data[part], key, compiled=False
+            )
+            assert _find_line(net._data[part], key) == line
 
 
 @functools.cache

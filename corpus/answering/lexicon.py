@@ -32,6 +32,11 @@ from pathlib import Path
 
 from ..tokenize import STOPWORDS, stem
 
+try:
+    import quotebot_lexicon as _compiled
+except ImportError:  # built without a C compiler: the Python search finds the same lines
+    _compiled = None
+
 __all__ = ["SENSES", "WordNet", "related_stems", "wordnet"]
 
 log = logging.getLogger(__name__)
@@ -201,9 +206,13 @@ def _mapped(path: Path) -> mmap.mmap:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _find_line(buffer: mmap.mmap, key: bytes) -> bytes | None:
+def _find_line(buffer: mmap.mmap, key: bytes, *, compiled: bool = True) -> bytes | None:
     """The line of a sorted index file whose first field is `key`, by binary search over the
-    bytes (the licence lines at the top begin with spaces, so they sort first)."""
+    bytes (the licence lines at the top begin with spaces, so they sort first): compiled
+    (csrc/quotebot_lexicon.c) where the extension is built; `compiled=False` for tests."""
+    if compiled and _compiled is not None:
+        span = _compiled.find(buffer, key)
+        return None if span is None else buffer[span[0] : span[1]]
     low, high = 0, len(buffer)  # both always at the start of a line
     while low < high:
         middle = (low + high) // 2
