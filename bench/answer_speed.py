@@ -24,10 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.settings import load_settings
 from corpus import Corpus
 from corpus.answering.lexicon import wordnet
 from corpus.answering.scorer import answer_model
 from corpus.answering.vectors import word_vectors
+from corpus.threads import limit_blas_threads
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # Our question sets about the bundled article.
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=Path, default=Path("seeds"))
     parser.add_argument("--rounds", type=int, default=3, help="repeated-question rounds")
     args = parser.parse_args()
+    limit_blas_threads(load_settings(discord=False).blas_threads)  # as the bot does
 
     for name, load in (
         ("answer model", answer_model),
@@ -109,7 +112,8 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-c", "import numpy, pydantic"], check=True, env=env)
             floor.append(time.perf_counter() - t0)
-        print(f"  beside: python -c 'import numpy, pydantic', median {statistics.median(floor):.3f} s")
+        floor_s = statistics.median(floor)
+        print(f"  beside: python -c 'import numpy, pydantic', median {floor_s:.3f} s")
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ def test_binary_search_finds_every_line_of_the_installed_index(data):
     for compiled in (True, False):  # csrc/quotebot_lexicon.c and the Python search alike
         assert _find_line(buffer, key, compiled=compiled) == line
         assert _find_line(buffer, key + b"zzzz~", compiled=compiled) is None
-        assert _find_line(buffer, key[:-1], compiled=compiled) in (None, *_index_lines())
+    # A prefix may be a word of its own, or nothing: both searches find the same.
+    assert _find_line(buffer, key[:-1]) == _find_line(buffer, key[:-1], compiled=False)
 
 
 def test_the_compiled_line_search_is_built_where_ci_runs():

@@ -7,7 +7,6 @@ Results go to stdout, messages to stderr. `main` is the one place where errors b
 from __future__ import annotations
 
 import argparse
-import difflib
 import io
 import json
 import logging
@@ -444,6 +443,8 @@ def _existing_collection(library: Library, name: str) -> str:
     known = library.collections()
     if name in known:
         return name
+    import difflib  # only for a collection name that is not there
+
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" Did you mean “{close[0]}”?" if close else ""
     names = ", ".join(known) or "none yet"

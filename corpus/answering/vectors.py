@@ -38,8 +38,9 @@ _TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 
 
 class WordVectors:
-    """The embedding matrix, memory-mapped, and the tokenizer's byte-pair merges, applied word
-    by word (each word once per process)."""
+    """The embedding matrix, memory-mapped, and the tokenizer's byte-pair merges, applied to
+    each word once per process (all of a question's new words in one compiled call where the
+    extension is built)."""
 
     def __init__(self, directory: Path) -> None:
         self.matrix = _mapped_matrix(directory / _WEIGHTS)
@@ -49,7 +50,7 @@ class WordVectors:
             raise ValueError(f"expected a BPE tokenizer, found {model.get('type')!r}")
         self.vocabulary: dict[str, int] = model["vocab"]
         self.merges = _pairs(model["merges"])
-        self._merges = _MergeTable(self.vocabulary, self.merges) if _compiled else None
+        self._merge_table = _MergeTable(self.vocabulary, self.merges) if _compiled else None
         # Every word met so far has a row (a vector is 1 kB), found by word: its unit vector
         # (the normalised sum of its tokens' vectors) and that sum's length, so that a text's
         # vector, the normalised sum of all its tokens' vectors, is a weighted sum of rows.
@@ -78,8 +79,8 @@ class WordVectors:
         """The words' token ids one word after another, and how many each word has: merged in
         one compiled call (csrc/quotebot_vectors.c) where the extension is built, else by the
         Python loop."""
-        if compiled and self._merges is not None:
-            return self._merges.split(words)
+        if compiled and self._merge_table is not None:
+            return self._merge_table.split(words)
         groups = [self._merge_in_python(word) for word in words]
         counts = np.array([len(g) for g in groups], dtype=np.int64)
         ids = np.fromiter(itertools.chain(*groups), dtype=np.int64, count=counts.sum())

@@ -13,14 +13,13 @@ rank-bm25's IDF needs.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import signal
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +28,10 @@ from ..tokenize import TermNumbering
 from .acronyms import capitalised_runs
 from .bm25 import PostingChunk, fold_passages
 from .passages import window_bounds
+
+if TYPE_CHECKING:  # worker processes are imported for builds only, not to answer
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 __all__ = ["AnalysedBatch", "analyse_batch", "analysed_batches", "build_workers"]
 
@@ -234,6 +237,8 @@ def analysed_batches(
         for texts in batches:
             yield analyse_batch(texts, window, numbering)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(
         workers, mp_context=_process_context(), initializer=_start_worker
     ) as pool:
@@ -253,6 +258,8 @@ def _process_context() -> multiprocessing.context.BaseContext:
     """Fork when this process runs one thread: quickest, and nothing is imported again.
     Otherwise spawn (the bot reloads its index from a worker thread, and a fork copies any
     lock another thread holds at that moment)."""
+    import multiprocessing
+
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")

@@ -201,8 +201,8 @@ class Bm25Postings:
 
     def _bounds(self) -> np.ndarray:
         """Each term's largest part of a passage's score, which the compiled pass prunes by:
-        worked out with the postings (`with_bounds`) or, for an index built without the
-        extension, on the first question."""
+        worked out when the postings are built (`from_chunks`) or, for postings built
+        without the extension, on the first question."""
         if self.bounds is None:
             with _bounds_lock:
                 if self.bounds is None:
