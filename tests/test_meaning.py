@@ -16,7 +16,13 @@ from corpus import Corpus
 from corpus.ingest.loader import article_document
 from corpus.meaning import encoder_status, meaning_of
 from corpus.meaning.encoder import WEIGHTS, load_encoder
-from corpus.meaning.sentences import AT_ONCE_LIMIT, QUESTION_TIME_LIMIT
+from corpus.meaning.sentences import (
+    AT_ONCE_LIMIT,
+    BATCH,
+    BATCH_CHARACTERS,
+    QUESTION_TIME_LIMIT,
+    _batches,
+)
 from corpus.meaning.store import VectorStore, text_key
 from tests.conftest import make_seeds, run_cli
 
@@ -284,3 +290,22 @@ def test_the_thread_setting_decides_not_an_inherited_openmp_one(tmp_path: Path):
                    settings={"OMP_NUM_THREADS": "100000"})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Prigozhin" in done.stdout
+
+
+@pytest.mark.parametrize("length", [10, 150, 600, 5_000])
+def test_background_batches_are_bounded_in_characters_so_questions_never_wait_long(length):
+    """A question that needs the encoder waits for the background batch in progress: a batch
+    holds at most BATCH texts and BATCH_CHARACTERS of text (a longer text goes alone), and
+    every item is encoded once, in order."""
+    items = np.arange(100)
+    texts = {int(i): "x" * (length + int(i) % 7) for i in items}
+    batches = list(_batches(items, lambda some: [texts[int(i)] for i in some]))
+    assert np.array_equal(np.concatenate(batches), items)
+    for batch in batches:
+        assert 1 <= len(batch) <= BATCH
+        characters = sum(len(texts[int(i)]) for i in batch)
+        assert len(batch) == 1 or characters <= BATCH_CHARACTERS
+    if length == 10:
+        assert len(batches[0]) == BATCH
+    if length == 600:
+        assert len(batches[0]) == BATCH_CHARACTERS // 606

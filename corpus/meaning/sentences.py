@@ -17,7 +17,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -35,8 +35,12 @@ log = logging.getLogger(__name__)
 # Encoded at once when a collection opens with at most this many sentences missing (about a
 # second): a new article is answered with the model straight away.
 AT_ONCE_LIMIT = 48
-# Sentences encoded per batch of the background build, and how often it saves its work.
+# Sentences encoded per batch of the background build, and how often it saves its work. A
+# batch also stops at BATCH_CHARACTERS (about 16 news sentences), since a question that needs
+# the encoder waits for the batch in progress: 16 articles' leads, or sentences of long
+# made-up words, took 8 s a batch.
 BATCH = 16
+BATCH_CHARACTERS = 2_400
 SAVE_SECONDS = 20.0
 # Characters of an article's headline and lead encoded together, for finding the article.
 LEAD_CHARS = 600
@@ -160,20 +164,22 @@ class Meaning:
         """Encode every missing article and (if `sentences` and this collection is encoded
         ahead) sentence, in batches, saving as it goes."""
         missing_articles = np.flatnonzero(self._article_rows < 0)
-        for start in range(0, len(missing_articles), BATCH):
+        for batch in _batches(missing_articles, self._article_texts):
             if self._stop.is_set():
                 break
-            self._encode_articles(missing_articles[start : start + BATCH])
+            self._encode_articles(batch)
         sentences = sentences and self.ahead
         missing = np.flatnonzero(self._rows < 0) if sentences else np.zeros(0, np.int64)
         saved_at = time.monotonic()
+        done = 0
         try:
-            for start in range(0, len(missing), BATCH):
+            for batch in _batches(missing, self._passages):
                 if self._stop.is_set():
                     break
-                self.encode_sentences(missing[start : start + BATCH])
+                self.encode_sentences(batch)
+                done += len(batch)
                 if progress is not None:
-                    progress(min(start + BATCH, len(missing)), len(missing))
+                    progress(done, len(missing))
                 if time.monotonic() - saved_at > SAVE_SECONDS:
                     self.store.save()
                     saved_at = time.monotonic()
@@ -278,6 +284,9 @@ class Meaning:
         keys = np.fromiter((text_key(t) for t in self._article_texts(numbers)), np.uint64)
         self._article_rows = self.store.rows_of(keys)
 
+    def _passages(self, positions: np.ndarray) -> list[str]:
+        return [self.passage(p) for p in positions.tolist()]
+
     def _encode_articles(self, numbers: np.ndarray) -> None:
         texts = self._article_texts(numbers)
         keys = np.fromiter((text_key(t) for t in texts), np.uint64, len(texts))
@@ -289,3 +298,21 @@ class Meaning:
         self.encoding_seconds += time.perf_counter() - started
         self.encoded += len(texts)
         return vectors
+
+
+def _batches(
+    items: np.ndarray, texts_of: Callable[[np.ndarray], list[str]]
+) -> Iterator[np.ndarray]:
+    """`items` in order, in batches of at most BATCH that hold at most BATCH_CHARACTERS of text
+    (`texts_of` gives the texts of some items), but never less than one item."""
+    start = 0
+    while start < len(items):
+        candidates = items[start : start + BATCH]
+        size, characters = 0, 0
+        for text in texts_of(candidates):
+            characters += len(text)
+            if size and characters > BATCH_CHARACTERS:
+                break
+            size += 1
+        yield candidates[:size]
+        start += size
