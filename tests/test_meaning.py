@@ -156,6 +156,26 @@ def test_candidates_without_vectors_are_encoded_when_asked_the_best_few(tmp_path
     assert 1 <= encoded <= QUESTION_TIME_LIMIT
 
 
+def test_a_question_encodes_its_best_candidates_within_a_bound_in_characters(tmp_path: Path):
+    """Encoding candidates while a question waits takes them best first while their texts
+    fit the bound (the first always), so a question's encoding is bounded by its text, not
+    by the number of candidates alone."""
+    corpus = Corpus.open(
+        make_seeds(tmp_path / "seeds", {"port": _article("port", 120).text}), encoder=False
+    )
+    # Its own vector store: no vector of these sentences was made by another test.
+    meaning = meaning_of(corpus.index, tmp_path / "vectors", ahead=False, prepare=False)
+    assert meaning is not None
+    best = np.array([7, 3, 11, 5, 9, 1])
+    lengths = [len(meaning.passage(p)) for p in best.tolist()]
+    meaning.encode_sentences(best, characters=lengths[0] + lengths[1] + lengths[2] // 2)
+    assert meaning.sentence_vectors(best)[1].tolist() == [True, True, False, False, False, False]
+    meaning.encode_sentences(best[2:], characters=1)  # too small for any: the first anyway
+    assert meaning.sentence_vectors(best)[1].tolist() == [True, True, True, False, False, False]
+    meaning.encode_sentences(best, characters=sum(lengths))
+    assert meaning.sentence_vectors(best)[1].all()
+
+
 FRESH = Path(__file__).parent / "data" / "fresh_e"  # six short articles no fit has seen
 
 

@@ -21,6 +21,7 @@ from ..errors import UnknownDocumentError
 from ..indexing.index import CorpusIndex
 from ..ingest.segment import is_dangling
 from ..meaning.encoder import EncoderFailed
+from ..meaning.limits import QUESTION_TIME_CHARACTERS
 from ..models import Answer, Citation, Explanation, LeadIn, Quote, Sentence
 from ..tokenize import term_spans
 from .features import (
@@ -329,7 +330,8 @@ def _rerank_with_encoder(
     lexical_order: np.ndarray,
 ) -> tuple[AnswerModel, np.ndarray, np.ndarray]:
     """The encoder model, its scores and the order it gives: candidates with vectors first."""
-    meaning.encode_sentences(table.positions[lexical_order[: meaning.question_time_limit]])
+    best = table.positions[lexical_order[: meaning.question_time_limit]]
+    meaning.encode_sentences(best, characters=QUESTION_TIME_CHARACTERS)
     known = add_encoder_columns(table, index, meaning, question)
     if not known.any():
         return answer_model(), lexical_scores, lexical_order

@@ -109,12 +109,22 @@ class Meaning:
             vectors[known] = self.store.vectors(rows[known])
         return vectors, known
 
-    def encode_sentences(self, positions: np.ndarray) -> None:
+    def encode_sentences(self, positions: np.ndarray, *, characters: int | None = None) -> None:
         """Encode those of these sentences that have no vector yet (the caller bounds how
-        many)."""
+        many). With `characters`, a question waits: they are taken in the order given while
+        their texts fit in that many characters (the first always), and the rest stay
+        without a vector, which answers allow for."""
         positions = positions[self._rows_at(positions) < 0]
+        texts = [self.passage(p) for p in positions.tolist()]
+        if characters is not None:
+            total, fit = 0, 0
+            for text in texts:
+                total += len(text)
+                if fit and total > characters:
+                    break
+                fit += 1
+            positions, texts = positions[:fit], texts[:fit]
         if len(positions):
-            texts = [self.passage(p) for p in positions.tolist()]
             self._rows[positions] = self.store.add(self._keys[positions], self._encode(texts))
             if not self.building:
                 self.store.save_soon()  # a build saves as it goes
