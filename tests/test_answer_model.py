@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 
 import numpy as np
@@ -26,7 +25,7 @@ from corpus.answering.scorer import (
 from corpus.answering.vectors import WordVectors
 from corpus.evaluate import evaluate_file, load_question_set
 from corpus.models import Answer, Citation, Quote
-from tests.conftest import build_corpus
+from tests.conftest import build_corpus, require_kernel
 
 
 @pytest.mark.parametrize(("encoder", "features"), [(True, ALL_FEATURES), (False, FEATURES)])
@@ -279,10 +278,7 @@ def test_word_rows_emptied_when_full_give_the_same_vectors(tmp_path, monkeypatch
 def test_the_compiled_merges_split_words_as_the_python_loop():
     """csrc/quotebot_vectors.c must split every word exactly as the tokenizer's merges do in
     Python: real words, made-up ones, accents, other scripts, digits and the empty word."""
-    if vectors._compiled is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("quotebot_vectors was not built: is a C compiler installed?")
-        pytest.skip("quotebot_vectors is not built here (no C compiler)")
+    require_kernel(vectors._compiled, "quotebot_vectors")
     loaded = vectors.word_vectors()
     assert loaded is not None
     rng = random.Random(5)

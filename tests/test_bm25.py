@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -15,6 +14,7 @@ from corpus.indexing import bm25
 from corpus.indexing.bm25 import Bm25Postings
 from corpus.indexing.retrieval import PostingsRetriever, RankBm25Retriever
 from corpus.models import IndexConfig
+from tests.conftest import require_kernel
 
 WORDS = [f"w{n}" for n in range(30)]
 # Every ranking test runs the compiled pass and the numpy path; both must equal rank-bm25.
@@ -24,10 +24,7 @@ PATHS = [True, False]
 def test_the_compiled_pass_is_built_where_ci_runs():
     """`pip install .` builds csrc/quotebot_bm25.c where a C compiler is present, as on the
     project's machines; elsewhere the numpy path answers, and the tests say so."""
-    if bm25._compiled is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("quotebot_bm25 was not built: is a C compiler installed?")
-        pytest.skip("quotebot_bm25 is not built here (no C compiler): only numpy is tested")
+    require_kernel(bm25._compiled, "quotebot_bm25")
     passages = [["a"], ["b"]] * 3
     postings = Bm25Postings.build(passages, k1=1.5, b=0.75, epsilon=0.25)
     assert postings.top(["a"], 1) == [(0, BM25Okapi(passages).get_scores(["a"])[0])]
@@ -110,8 +107,7 @@ def test_ties_are_in_position_order(compiled):
 
 
 def test_a_damaged_index_raises_instead_of_reading_out_of_bounds():
-    if bm25._compiled is None:
-        pytest.skip("quotebot_bm25 is not built here")
+    require_kernel(bm25._compiled, "quotebot_bm25")
     postings = Bm25Postings.build([["a", "b"], ["b"]] * 3, k1=1.5, b=0.75, epsilon=0.25)
     postings.passages = postings.passages.copy()
     postings.passages[-1] = 10_000  # a posting naming a passage the index does not have
@@ -200,8 +196,7 @@ def test_the_pruned_compiled_pass_equals_the_numpy_path_exactly():
     """The compiled pass skips passages that common words alone cannot lift into the best
     few; over Zipf words, long queries with repeated words, several limits and ranges, it must
     give the numpy path's passages and scores exactly (and so rank-bm25's)."""
-    if bm25._compiled is None:
-        pytest.skip("quotebot_bm25 is not built here")
+    require_kernel(bm25._compiled, "quotebot_bm25")
     rng = random.Random(13)
     vocabulary = [f"t{n}" for n in range(3000)]
     weights = [1 / (rank + 1) ** 1.07 for rank in range(len(vocabulary))]

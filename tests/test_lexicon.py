@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from corpus.answering import lexicon
 from corpus.answering.lexicon import SENSES, WordNet, _find_line, related_stems
 from corpus.answering.question import analyse_question
 from corpus.answering.scorer import answer_model
-from tests.conftest import build_corpus
+from tests.conftest import build_corpus, require_kernel
 
 LICENCE = "  1 This software and database is being provided to you\r\n"
 
@@ -109,10 +108,7 @@ def test_binary_search_finds_every_line_of_the_installed_index(data):
 
 
 def test_the_compiled_line_search_is_built_where_ci_runs():
-    if lexicon._compiled is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("quotebot_lexicon was not built: is a C compiler installed?")
-        pytest.skip("quotebot_lexicon is not built here (no C compiler)")
+    require_kernel(lexicon._compiled, "quotebot_lexicon")
     net = lexicon.wordnet()
     assert net is not None
     for part in ("noun", "verb"):  # data files too, found by the offset a line begins with
