@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,40 @@ def test_a_question_encodes_its_best_candidates_within_a_bound_in_characters(tmp
     assert meaning.sentence_vectors(best)[1].tolist() == [True, True, True, False, False, False]
     meaning.encode_sentences(best, characters=sum(lengths))
     assert meaning.sentence_vectors(best)[1].all()
+
+
+def test_questions_come_before_the_background_build_at_the_encoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """While the encoder is busy, a question and a background batch both wait: the question
+    goes first, whichever of them the lock would have picked (a plain lock let a background
+    build take it again and again, and questions starved)."""
+    encoder = load_encoder(tmp_path)
+    assert encoder is not None
+    engine = encoder._model.encode
+    finished: list[str] = []
+
+    def engine_in_order(texts, question):  # the engine itself, noting what it encoded
+        rows = engine(texts, question)
+        finished.append(texts[0].split()[1])
+        return rows
+
+    monkeypatch.setattr(encoder._model, "encode", engine_in_order)
+
+    def encode(name: str, background: bool) -> None:
+        encoder.encode_passages([f"The {name} sentence."], background=background)
+
+    encoder._lock.acquire()  # an encoding in progress
+    question = threading.Thread(target=encode, args=("question", False))
+    question.start()
+    with encoder._quiet:  # the question is waiting for the encoder
+        assert encoder._quiet.wait_for(lambda: encoder._asking == 1, timeout=10)
+    background = threading.Thread(target=encode, args=("background", True))
+    background.start()
+    encoder._lock.release()
+    question.join(10)
+    background.join(10)
+    assert finished == ["question", "background"]
 
 
 FRESH = Path(__file__).parent / "data" / "fresh_e"  # six short articles no fit has seen

@@ -109,11 +109,14 @@ class Meaning:
             vectors[known] = self.store.vectors(rows[known])
         return vectors, known
 
-    def encode_sentences(self, positions: np.ndarray, *, characters: int | None = None) -> None:
+    def encode_sentences(
+        self, positions: np.ndarray, *, characters: int | None = None, background: bool = False
+    ) -> None:
         """Encode those of these sentences that have no vector yet (the caller bounds how
         many). With `characters`, a question waits: they are taken in the order given while
         their texts fit in that many characters (the first always), and the rest stay
-        without a vector, which answers allow for."""
+        without a vector, which answers allow for. `background` work gives way to questions
+        (the encoder starts it only while no question is waiting)."""
         positions = positions[self._rows_at(positions) < 0]
         texts = [self.passage(p) for p in positions.tolist()]
         if characters is not None:
@@ -125,7 +128,8 @@ class Meaning:
                 fit += 1
             positions, texts = positions[:fit], texts[:fit]
         if len(positions):
-            self._rows[positions] = self.store.add(self._keys[positions], self._encode(texts))
+            vectors = self._encode(texts, background=background)
+            self._rows[positions] = self.store.add(self._keys[positions], vectors)
             if not self.building:
                 self.store.save_soon()  # a build saves as it goes
 
@@ -177,7 +181,7 @@ class Meaning:
         for batch in _batches(missing_articles, self._article_texts):
             if self._stop.is_set():
                 break
-            self._encode_articles(batch)
+            self._encode_articles(batch, background=True)
         sentences = sentences and self.ahead
         missing = np.flatnonzero(self._rows < 0) if sentences else np.zeros(0, np.int64)
         saved_at = time.monotonic()
@@ -186,7 +190,7 @@ class Meaning:
             for batch in _batches(missing, self._passages):
                 if self._stop.is_set():
                     break
-                self.encode_sentences(batch)
+                self.encode_sentences(batch, background=True)
                 done += len(batch)
                 if progress is not None:
                     progress(done, len(missing))
@@ -297,14 +301,15 @@ class Meaning:
     def _passages(self, positions: np.ndarray) -> list[str]:
         return [self.passage(p) for p in positions.tolist()]
 
-    def _encode_articles(self, numbers: np.ndarray) -> None:
+    def _encode_articles(self, numbers: np.ndarray, *, background: bool = False) -> None:
         texts = self._article_texts(numbers)
         keys = np.fromiter((text_key(t) for t in texts), np.uint64, len(texts))
-        self._article_rows[numbers] = self.store.add(keys, self._encode(texts))
+        vectors = self._encode(texts, background=background)
+        self._article_rows[numbers] = self.store.add(keys, vectors)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], *, background: bool = False) -> np.ndarray:
         started = time.perf_counter()
-        vectors = self.encoder.encode_passages(texts)
+        vectors = self.encoder.encode_passages(texts, background=background)
         self.encoding_seconds += time.perf_counter() - started
         self.encoded += len(texts)
         return vectors
