@@ -50,13 +50,17 @@ static const Entry *find(const Merges *merges, int64_t left, int64_t right) {
 /* Merge one word's symbols in place; returns how many remain. `rank` and `merged` are
  * scratch of the word's length: each adjacent pair's rank and merged symbol, of which a merge
  * changes only its two neighbours'. */
+/* The rank and merged symbol of the pair of symbols at i and i + 1. */
+static void look_up_pair(const Merges *merges, const int64_t *symbols, Py_ssize_t i,
+                         int64_t *rank, int64_t *merged) {
+    const Entry *entry = find(merges, symbols[i], symbols[i + 1]);
+    rank[i] = entry ? entry->rank : INT64_MAX;
+    merged[i] = entry ? entry->merged : -1;
+}
+
 static Py_ssize_t merge_word(const Merges *merges, int64_t *symbols, Py_ssize_t count,
                              int64_t *rank, int64_t *merged) {
-    for (Py_ssize_t i = 0; i + 1 < count; i++) {
-        const Entry *entry = find(merges, symbols[i], symbols[i + 1]);
-        rank[i] = entry ? entry->rank : INT64_MAX;
-        merged[i] = entry ? entry->merged : -1;
-    }
+    for (Py_ssize_t i = 0; i + 1 < count; i++) look_up_pair(merges, symbols, i, rank, merged);
     while (count > 1) {
         Py_ssize_t at = -1;
         int64_t best = INT64_MAX;
@@ -74,11 +78,8 @@ static Py_ssize_t merge_word(const Merges *merges, int64_t *symbols, Py_ssize_t 
             merged[i] = merged[i + 1];
         }
         count--;
-        for (Py_ssize_t i = at > 0 ? at - 1 : at; i <= at && i + 1 < count; i++) {
-            const Entry *entry = find(merges, symbols[i], symbols[i + 1]);
-            rank[i] = entry ? entry->rank : INT64_MAX;
-            merged[i] = entry ? entry->merged : -1;
-        }
+        for (Py_ssize_t i = at > 0 ? at - 1 : at; i <= at && i + 1 < count; i++)
+            look_up_pair(merges, symbols, i, rank, merged);
     }
     return count;
 }

@@ -147,20 +147,14 @@ class WordVectors:
 
     def _embed_rows(self, texts: list[str]) -> np.ndarray:
         words = [_WORD.findall(text) for text in texts]
-        out = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
         counts = np.array([len(w) for w in words], dtype=np.int64)
-        filled = np.flatnonzero(counts)
-        if not len(filled):
-            return out
         self._ensure_rows(list(dict.fromkeys(itertools.chain(*words))))
         row_of = self._row_of
         rows = np.fromiter(
             (row_of[w] for text in words for w in text), dtype=np.int64, count=counts.sum()
         )
         gathered = self._rows[rows] * self._lengths[rows, None]
-        starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
-        out[filled] = _normalised(np.add.reduceat(gathered, starts, axis=0))
-        return out
+        return _normalised(_group_sums(gathered, counts, self.matrix.shape[1]))
 
     def _rows_of_groups(self, groups: list[tuple[str, ...]], words: list[str]) -> list[np.ndarray]:
         """The row numbers of each group's words, then of `words` (the last entry)."""
@@ -302,13 +296,18 @@ def _token_sums(
         columns = matrix.shape[1]
         added = _compiled.sums(ids, counts, matrix, columns, matrix.dtype.itemsize)
         return np.frombuffer(added, dtype=np.float32).reshape(len(counts), columns)
-    out = np.zeros((len(counts), matrix.shape[1]), dtype=np.float32)
-    filled = np.flatnonzero(counts)
-    if not len(filled):
-        return out
     gathered = np.asarray(matrix[ids], dtype=np.float32)
-    starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
-    out[filled] = np.add.reduceat(gathered, starts, axis=0)
+    return _group_sums(gathered, counts, matrix.shape[1])
+
+
+def _group_sums(rows: np.ndarray, counts: np.ndarray, columns: int) -> np.ndarray:
+    """The sum of each group of consecutive rows, group g being the next counts[g] of them
+    (zero for an empty group), in one reduceat."""
+    out = np.zeros((len(counts), columns), dtype=np.float32)
+    filled = np.flatnonzero(counts)
+    if len(filled):
+        starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
+        out[filled] = np.add.reduceat(rows, starts, axis=0)
     return out
 
 
