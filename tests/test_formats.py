@@ -142,3 +142,30 @@ def test_broken_and_empty_files_of_each_format_are_named_and_the_rest_loads(tmp_
     assert "could not be read as a PDF" in refused["broken.pdf"]
     assert "no article text" in refused["empty.html"] and "no article text" in refused["blank.md"]
     assert "same name as twice.md" in refused["twice.txt"]
+
+
+def test_distinct_words_are_counted_exactly_across_windows_and_cases():
+    from corpus.ingest.formats import _DISTINCT_WINDOW, _has_more_distinct_words
+
+    # Words spread over several counting windows, each also in capitals (the same word once
+    # folded), one non-ASCII word whose fold differs ("Straße" and "STRASSE" are one).
+    words = [f"word{n:06d}" for n in range(15_000)]
+    text = " ".join(words + [w.upper() for w in words]) + " Straße STRASSE"
+    assert len(text) > 3 * _DISTINCT_WINDOW
+    assert not _has_more_distinct_words(text, 15_001)
+    assert _has_more_distinct_words(text, 15_000)
+    glued = "x" * (2 * _DISTINCT_WINDOW)  # one word longer than a window is one word
+    assert not _has_more_distinct_words(glued + " y", 2)
+    assert _has_more_distinct_words(glued + " y z", 2)
+
+
+def test_paragraphs_and_sentence_ends_are_counted_exactly_at_their_limits():
+    from corpus.ingest.segment import has_more_paragraphs, has_more_sentence_ends
+
+    assert not has_more_paragraphs("a\n\n" * 10 + "a", 10)
+    assert has_more_paragraphs("a\n\n" * 11 + "a", 10)
+    # Many line breaks but few paragraphs: the pattern decides, not the count of breaks.
+    assert not has_more_paragraphs("a\nb\n" * 50 + "\n\nc", 10)
+    assert not has_more_sentence_ends("Ok. " * 10, 10)
+    assert has_more_sentence_ends("Ok. " * 11, 10)
+    assert not has_more_sentence_ends("3.5 and 4.5 and 5.5 " * 20, 10)  # no ends at all

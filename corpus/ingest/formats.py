@@ -86,6 +86,7 @@ MAX_TEXT_CHARS = MAX_BYTES
 # The most different words (runs of letters and digits, case folded) one article may have.
 MAX_DISTINCT_WORDS = 50_000
 _WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W")
 _NON_BLANK = re.compile(r"\S+")
 # The most time reading one PDF may take (wall clock); a page is abandoned mid-way past it.
 # Below the deadline of the child process that reads an added file (isolation.READ_SECONDS,
@@ -198,14 +199,35 @@ def _has_words(text: str, count: int) -> bool:
 
 
 def _has_more_distinct_words(text: str, limit: int) -> bool:
-    """Whether `text` has more than `limit` different words; stops counting past it, so the
-    count never holds more than `limit` words."""
+    """Whether `text` has more than `limit` different words. Read a window at a time, so
+    the count never holds more than a window's words and `limit` distinct ones; a window's
+    words are found and told apart in C, and only the distinct ones are folded."""
     words: set[str] = set()
-    for match in _WORD.finditer(text):
-        words.add(match.group().casefold())
+    start = 0
+    while start < len(text):
+        end = _window_end(text, start + _DISTINCT_WINDOW)
+        window = text[start:end]
+        if window.isascii():  # folding cannot move a word boundary: fold it all in C
+            words.update(_WORD.findall(window.lower()))
+        else:
+            words.update(word.casefold() for word in set(_WORD.findall(window)))
         if len(words) > limit:
             return True
+        start = end
     return False
+
+
+# Characters read at once when counting distinct words: at most ~13,000 words' strings.
+_DISTINCT_WINDOW = 65_536
+
+
+def _window_end(text: str, end: int) -> int:
+    """`end`, moved on to the next character that is not part of a word, so that no word
+    is cut in two."""
+    if end >= len(text):
+        return len(text)
+    match = _NON_WORD.search(text, end)
+    return match.start() if match else len(text)
 
 
 def _too_long() -> str:

@@ -8,6 +8,7 @@ A link's body and an uploaded file are both read up to `MAX_BYTES`; a compressed
 
 from __future__ import annotations
 
+import collections
 import itertools
 import zlib
 from collections.abc import Iterable
@@ -120,4 +121,7 @@ def megabytes(size: int) -> str:
 def more_than(items: Iterable[object], count: int) -> bool:
     """Whether there are more than `count` items, taking no more than one past it: what an
     input holds is counted without ever holding more of it than the limit allows."""
-    return sum(1 for _ in itertools.islice(items, count + 1)) > count
+    # Counted in C: zip stops with the items, and the deque keeps none of them.
+    counter = itertools.count()
+    collections.deque(zip(itertools.islice(items, count + 1), counter, strict=False), maxlen=0)
+    return next(counter) > count

@@ -25,10 +25,12 @@ __all__ = [
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _BLOCK_SEPARATOR = re.compile(r"(?:\r?\n[ \t\r\f\v]*){2,}")
 _LINE_SEPARATOR = re.compile(r"\r?\n|\r|\u2028|\u2029")
+_LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029")
 _BLANK = " \t\f\v"  # what a blank line may hold (and \r, handled by the patterns)
 
 # Candidate sentence ends: terminal punctuation, closing quotes or brackets, then white space.
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+_TERMINALS = (".", "!", "?", "\u2026")
 
 # Words whose period never ends a sentence: titles and other abbreviations that precede a name
 # or a number.
@@ -51,6 +53,10 @@ _NEXT_WORD = re.compile(r"\s*[\"'\u201c\u2018(]*(\w+)")
 def has_more_paragraphs(text: str, limit: int) -> bool:
     """Whether `text` has more than `limit` paragraphs (counting its separators as
     `paragraph_spans` finds them, no further, and making none)."""
+    # Every separator holds a line break: texts with few of them (all articles) are let
+    # through by counting characters, which is many times quicker than the pattern.
+    if sum(map(text.count, _LINE_BREAKS)) <= limit:
+        return False
     separator = _BLOCK_SEPARATOR if _BLANK_LINE.search(text) else _LINE_SEPARATOR
     return more_than(separator.finditer(text), limit)
 
@@ -58,6 +64,8 @@ def has_more_paragraphs(text: str, limit: int) -> bool:
 def has_more_sentence_ends(text: str, limit: int) -> bool:
     """Whether `text` has more than `limit` candidate sentence ends: never fewer than its
     sentences (an abbreviation's period is a candidate that does not end one)."""
+    if sum(map(text.count, _TERMINALS)) <= limit:  # each end holds one of them
+        return False
     return more_than(_SENTENCE_END.finditer(text), limit)
 
 
