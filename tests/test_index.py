@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import weakref
 
 from rank_bm25 import BM25Okapi
 
 import corpus.indexing.analysis
+from corpus.indexing.bm25 import FoldedChunks
 from corpus.indexing.index import build_index
 from corpus.ingest.loader import load_seeds
 from corpus.models import IndexConfig
@@ -172,14 +174,49 @@ def test_a_build_in_worker_processes_is_the_same_index(tmp_path, monkeypatch):
         assert parallel.search(query, 10) == serial.search(query, 10)
 
 
-def test_texts_can_be_released_from_the_documents_as_they_are_indexed(tmp_path):
-    documents = _documents(tmp_path, 4)
+def test_a_stream_of_documents_is_indexed_without_holding_them_all(tmp_path, monkeypatch):
+    documents = _documents(tmp_path, 40)
     originals = {d.id: d.text for d in documents}
-    given = list(documents)
-    index = build_index(given, IndexConfig(), "h", release_texts=True)
-    assert all(d.text == "" for d in given)  # the index holds them now, once
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 1_000)  # ~5 a batch
+    alive: list[weakref.ref] = []
+    most_alive = 0
+
+    def stream():
+        nonlocal most_alive
+        for document in documents:
+            copy = document.model_copy(update={"text": originals[document.id]})
+            alive.append(weakref.ref(copy))
+            most_alive = max(most_alive, sum(ref() is not None for ref in alive))
+            yield copy
+
+    index = build_index(stream(), IndexConfig(), "h", workers=1, expected=(40, 10_000))
     assert {d: index.document_text(d) for d in originals} == originals
-    assert documents[0].text  # only the list given was changed
+    assert most_alive <= 8  # one batch being read and the next one's first
+    assert list(index.sentences) == list(build_index(documents, IndexConfig(), "h").sentences)
+
+
+def test_a_build_spilled_to_files_is_the_build_in_memory(tmp_path, monkeypatch):
+    # Texts, tables, tokens and postings go to files as they grow; the postings are then
+    # placed a range of terms at a time (here a few hundred postings a range).
+    documents = _documents(tmp_path, 60)
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 2_000)
+    monkeypatch.setattr("corpus.indexing.retrieval.LARGE_CORPUS", 10)
+    monkeypatch.setattr(FoldedChunks, "RANGE_POSTINGS", 300)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    spilled = build_index(documents, IndexConfig(), "h", workers=1, spill_to=spill)
+    in_memory = build_index(documents, IndexConfig(), "h", workers=1)
+    assert list(spill.iterdir()) == []  # every file removed once mapped
+    for name in ("passages", "frequencies", "pointers", "idf", "bounds", "lengths"):
+        mine = getattr(spilled.retriever.postings, name)
+        assert mine.tolist() == getattr(in_memory.retriever.postings, name).tolist(), name
+    assert len(FoldedChunks(spill).term_ranges(spilled.retriever.postings.pointers)) > 3
+    assert list(spilled.sentence_tokens) == list(in_memory.sentence_tokens)
+    assert list(spilled.sentences) == list(in_memory.sentences)
+    assert list(spilled.passages) == list(in_memory.passages)
+    assert spilled.texts.blob.tobytes() == in_memory.texts.blob.tobytes()
+    for query in (["goat"], ["us", "armi"], ["shepherd", "3"], ["grain", "lago"]):
+        assert spilled.search(query, 10) == in_memory.search(query, 10)
 
 
 def test_a_build_started_beside_other_threads_spawns_its_workers(tmp_path, monkeypatch):

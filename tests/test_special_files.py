@@ -112,7 +112,9 @@ def test_a_killed_cache_writers_temporary_goes_when_the_cache_is_next_opened(tmp
         time.sleep(0.002)
     writer.send_signal(signal.SIGKILL)
     writer.wait()
-    (leftover,) = cache.glob(".index-*")
+    # Its spilled arrays or the cache file it was writing, or both.
+    leftovers = list(cache.glob(".index-*"))
+    assert leftovers
     # Another writer saving right now (this process, alive): its temporary must stay.
     busy = cache / f".index-{os.getpid()}-saving"
     busy.write_bytes(b"\0" * 100)
@@ -121,5 +123,5 @@ def test_a_killed_cache_writers_temporary_goes_when_the_cache_is_next_opened(tmp
     os.utime(first, ns=(as_cached.st_atime_ns, as_cached.st_mtime_ns))
     opened = run_cli(tmp_path, "index", "--seeds", str(seeds), "--json")
     assert json.loads(opened.stdout)["cache_status"] == "reused", opened.stdout
-    assert not leftover.exists()
+    assert not any(leftover.exists() for leftover in leftovers)
     assert busy.exists()

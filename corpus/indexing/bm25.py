@@ -18,22 +18,25 @@ same results; tests/test_bm25.py checks both against rank-bm25.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from ..arrays import sorted_unique
+from ..arrays import TermCounts, sorted_unique
+from .spill import Spill, release_pages
 
 try:
     import quotebot_bm25 as _compiled
 except ImportError:  # built without a C compiler: the numpy path answers alike
     _compiled = None
 
-__all__ = ["Bm25Postings", "PostingChunk", "fold_passages"]
+__all__ = ["Bm25Postings", "FoldedChunks", "PostingChunk", "fold_passages"]
 
 
 @dataclass
@@ -111,7 +114,7 @@ class Bm25Postings:
     @classmethod
     def from_chunks(
         cls,
-        chunks: list[PostingChunk],
+        chunks: FoldedChunks | list[PostingChunk],
         lengths: np.ndarray,
         *,
         terms: list[str],
@@ -122,34 +125,56 @@ class Bm25Postings:
     ) -> Bm25Postings:
         """Postings from chunks folded beforehand (`fold_passages`), in passage order, their
         term ids numbered as `terms`. Building an index folds each batch of documents as it is
-        read, in worker processes when there are many (corpus/indexing/analysis.py). The list is
-        emptied: each chunk is dropped once placed."""
+        read, in worker processes when there are many (corpus/indexing/analysis.py).
+
+        The chunks are placed term by term into the final arrays. From a `FoldedChunks` kept
+        in a file, that is done a range of terms at a time (each range's postings are made in
+        memory, then appended to a file of their own), so that memory holds one range, never
+        the whole postings twice over; chunks in memory are dropped as they are placed."""
+        if isinstance(chunks, list):
+            folded = FoldedChunks()
+            for chunk in chunks:
+                folded.add(chunk)
+            chunks.clear()
+            chunks = folded
         corpus_size = len(lengths)
-        document_frequency = np.zeros(len(terms), dtype=np.int64)
-        for chunk in chunks:
-            document_frequency[chunk.df_terms] += chunk.df_counts
+        document_frequency = chunks.document_frequency(len(terms))
         pointers = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(document_frequency, out=pointers[1:])
-        wide = any(chunk.counts.dtype != np.uint16 for chunk in chunks)
-        out_passages = np.empty(int(pointers[-1]), dtype=np.int32)
-        out_frequencies = np.empty(int(pointers[-1]), dtype=np.int32 if wide else np.uint16)
-        cursor = pointers[:-1].copy()
-        chunks.reverse()
-        while chunks:  # each chunk is dropped once placed, so memory stays near the result
-            chunks.pop().place(cursor, out_passages, out_frequencies)
         postings = cls(
             terms=terms,
             vocabulary=vocabulary,
             pointers=pointers,
-            passages=out_passages,
-            frequencies=out_frequencies,
+            passages=np.zeros(0, dtype=np.int32),
+            frequencies=np.zeros(0, dtype=np.uint16),
             lengths=lengths,
             idf=_okapi_idf(document_frequency, corpus_size, epsilon),
             average_length=float(lengths.sum()) / corpus_size if corpus_size else 0.0,
             k1=k1,
             b=b,
         )
-        postings.bounds = _term_bounds(postings)  # saved with the index, not made per question
+        frequency_type = np.int32 if chunks.wide else np.uint16
+        all_passages, all_frequencies = (
+            Spill(np.int32, chunks.spill_to),
+            Spill(frequency_type, chunks.spill_to),
+        )
+        bounds = np.empty(len(terms)) if _compiled is not None else None
+        for low, high in chunks.term_ranges(pointers):
+            base = int(pointers[low])
+            size = int(pointers[high]) - base
+            passages = np.empty(size, dtype=np.int32)
+            frequencies = np.empty(size, dtype=frequency_type)
+            cursor = pointers[low:high] - base
+            for chunk in chunks.read(low, high):
+                chunk.place(cursor, passages, frequencies)
+            if bounds is not None:  # saved with the index, not made per question
+                bounds[low:high] = _term_bounds(
+                    postings, pointers[low : high + 1] - base, passages, frequencies, low, high
+                )
+            all_passages.append(passages)
+            all_frequencies.append(frequencies)
+        postings.passages, postings.frequencies = all_passages.finish(), all_frequencies.finish()
+        postings.bounds = bounds
         return postings
 
     def scores(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -379,20 +404,102 @@ class PostingChunk:
         cursor[terms[starts]] += sizes
 
 
+class FoldedChunks:
+    """The chunks a build folds, in passage order, and the document frequencies they add up
+    to; in memory, or appended to a file in `spill_to` as they come (a million passages make
+    about 560 MB of them), to be read back a range of terms at a time."""
+
+    # Postings placed at once when the chunks are in a file: about 200 MB of them.
+    RANGE_POSTINGS = 32_000_000
+
+    def __init__(self, spill_to: Path | None = None) -> None:
+        self.spill_to = spill_to
+        self.wide = False  # whether some count needs more than 16 bits
+        self._frequency = TermCounts()
+        self._in_memory: list[PostingChunk] = []
+        self._file: Spill | None = Spill(np.uint8, spill_to) if spill_to is not None else None
+        # (byte offset, postings, first passage, counts' type) of each chunk in the file.
+        self._entries: list[tuple[int, int, int, np.dtype]] = []
+        self._stored: np.ndarray | None = None
+
+    def add(self, chunk: PostingChunk) -> None:
+        self._frequency.add(chunk.df_terms, chunk.df_counts)
+        self.wide |= chunk.counts.dtype != np.uint16
+        if self._file is None:
+            self._in_memory.append(chunk)
+            return
+        self._entries.append((len(self._file), len(chunk.terms), chunk.first, chunk.counts.dtype))
+        for column in (chunk.terms.astype(np.int32), chunk.local, chunk.counts):
+            self._file.append(column.view(np.uint8))
+
+    def document_frequency(self, term_count: int) -> np.ndarray:
+        return self._frequency.of(term_count)
+
+    def term_ranges(self, pointers: np.ndarray) -> list[tuple[int, int]]:
+        """Consecutive ranges of term ids, each with about RANGE_POSTINGS postings (one range
+        for chunks in memory, which are placed once, as they are dropped)."""
+        terms = len(pointers) - 1
+        if self.spill_to is None or pointers[-1] <= self.RANGE_POSTINGS:
+            return [(0, terms)]
+        ends = np.searchsorted(
+            pointers, np.arange(self.RANGE_POSTINGS, int(pointers[-1]), self.RANGE_POSTINGS)
+        )
+        bounds = sorted({0, *ends.tolist(), terms})
+        return list(itertools.pairwise(bounds))
+
+    def read(self, low: int, high: int) -> Iterator[PostingChunk]:
+        """Each chunk's postings of the terms low to high (all of them for chunks in memory,
+        which are then dropped)."""
+        if self.spill_to is None:
+            chunks, self._in_memory = self._in_memory, []
+            chunks.reverse()
+            while chunks:
+                yield chunks.pop()
+            return
+        if self._stored is None:
+            assert self._file is not None
+            self._stored, self._file = self._file.finish(), None
+        for offset, size, first, counts_type in self._entries:
+            terms = self._stored[offset : offset + 4 * size].view(np.int32)
+            local = self._stored[offset + 4 * size : offset + 6 * size].view(np.uint16)
+            counts_end = offset + 6 * size + counts_type.itemsize * size
+            counts = self._stored[offset + 6 * size : counts_end].view(counts_type)
+            inside = (terms >= low) & (terms < high)
+            yield PostingChunk(
+                terms=terms[inside] - low,
+                local=local[inside],
+                counts=counts[inside],
+                first=first,
+                df_terms=np.zeros(0, dtype=np.int32),
+                df_counts=np.zeros(0, dtype=np.int64),
+            )
+            release_pages(self._stored)  # read again from the page cache for the next range
+
+
 _bounds_lock = threading.Lock()
 
 
-def _term_bounds(postings: Bm25Postings) -> np.ndarray | None:
+def _term_bounds(
+    postings: Bm25Postings,
+    pointers: np.ndarray | None = None,
+    passages: np.ndarray | None = None,
+    frequencies: np.ndarray | None = None,
+    low: int = 0,
+    high: int | None = None,
+) -> np.ndarray | None:
     """Each term's largest part of a passage's score (None without the compiled extension,
-    the only one that prunes by them)."""
+    the only one that prunes by them): of every term, or of the terms low to high whose
+    postings are given (`pointers` counted from the first of them)."""
     if _compiled is None:
         return None
+    if pointers is None:
+        pointers, passages, frequencies = postings.pointers, postings.passages, postings.frequencies
     return np.frombuffer(
         _compiled.bounds(
-            postings.pointers,
-            postings.passages,
-            postings.frequencies,
-            postings.idf,
+            pointers,
+            passages,
+            frequencies,
+            postings.idf[low:high],
             postings._saturation(),
             postings.k1,
         ),

@@ -26,13 +26,15 @@ import mmap
 import os
 import stat
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 from pydantic import BaseModel, TypeAdapter
+
+from .spill import release_pages
 
 __all__ = ["CacheFormatError", "MappedCache", "read_cache_file", "write_cache_file"]
 
@@ -90,7 +92,10 @@ def write_cache_file(handle: BinaryIO, root: Any, extra: dict[str, Any]) -> None
     entries, position = [], 0
     for raw in raws:
         position = _aligned(position)
-        entries.append({"offset": position, "length": raw.nbytes, "crc32": zlib.crc32(raw)})
+        crc = 0
+        for piece in _pieces(raw):
+            crc = zlib.crc32(piece, crc)
+        entries.append({"offset": position, "length": raw.nbytes, "crc32": crc})
         position += raw.nbytes
     manifest = json.dumps(
         {"extra": extra, "buffers": entries, "tree": tree, "arrays": encoder.arrays},
@@ -105,7 +110,19 @@ def write_cache_file(handle: BinaryIO, root: Any, extra: dict[str, Any]) -> None
     handle.write(b"\0" * (base - handle.tell()))
     for raw, entry in zip(raws, entries, strict=True):
         handle.write(b"\0" * (base + entry["offset"] - handle.tell()))
-        handle.write(raw)
+        for piece in _pieces(raw):
+            handle.write(piece)
+
+
+_PIECE = 64 * 1024 * 1024
+
+
+def _pieces(raw: memoryview) -> Iterator[memoryview]:
+    """A buffer in slices; a buffer mapped from a file (a big build's spilled arrays) gives
+    back its pages after each, so writing it never makes them all resident at once."""
+    for start in range(0, len(raw), _PIECE):
+        yield raw[start : start + _PIECE]
+        release_pages(raw)
 
 
 class _Encoder:

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
+from ..arrays import TermCounts
 from ..errors import DamagedIndexError
 from ..models import Document, IndexConfig, Passage, Sentence
 from ..tokenize import TOKENIZER_VERSION, acronym_words
@@ -33,7 +36,7 @@ from .analysis import (
     batch_from_rows,
     build_workers,
 )
-from .bm25 import PostingChunk
+from .bm25 import FoldedChunks
 from .retrieval import PassageRetriever, build_retriever
 from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
 
@@ -300,59 +303,56 @@ _REUSED_NUMBERINGS = itertools.count()
 
 
 def build_index(
-    documents: list[Document],
+    documents: Iterable[Document],
     config: IndexConfig,
-    content_hash: str,
+    content_hash: str = "",
     *,
     previous: CorpusIndex | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
-    release_texts: bool = False,
+    expected: tuple[int, int] | None = None,
+    spill_to: Path | None = None,
 ) -> CorpusIndex:
-    """Index `documents`. Those `previous` already holds with the same content are not read
-    again; only the corpus-wide statistics are recomputed. Big builds read documents in
-    `workers` processes (one per core by default; corpus/indexing/analysis.py).
+    """Index `documents`, read as they come: each is dropped once the index holds it, so a
+    stream of them (corpus/indexing/store.py reads seed files one by one) is never all in
+    memory. Those `previous` already holds with the same content are not read again; only
+    the corpus-wide statistics are recomputed. Big builds read documents in `workers`
+    processes (one per core by default; corpus/indexing/analysis.py).
 
-    With `release_texts`, each document in the list is replaced by a copy without its text
-    once the index holds the text, so that a big corpus is not held twice while it builds."""
-    texts = DocumentTexts()
+    For a stream, `expected` is (how many documents, how many characters of them to read):
+    for the progress shown and the choice of workers. With `spill_to`, the index's big
+    arrays are written to files there as they grow (corpus/indexing/spill.py)."""
+    if isinstance(documents, Sequence):
+        expected = (len(documents), _characters_to_read(documents, previous))
+    count, characters = expected or (0, 0)
+    texts = DocumentTexts(spill_to)
     index = CorpusIndex(
         config=config,
         content_hash=content_hash,
         built_at=datetime.now(UTC),
         spans={},
         texts=texts,
-        paragraphs=ParagraphTable(texts),
-        sentences=SentenceTable(texts),
-        sentence_tokens=TokenTable(),
-        passages=PassageTable(texts),
+        paragraphs=ParagraphTable(texts, spill_to),
+        sentences=SentenceTable(texts, spill_to),
+        sentence_tokens=TokenTable(spill_to),
+        passages=PassageTable(texts, spill_to),
     )
-    texts.reserve(d.text for d in documents)
     window = (config.passage_sentences, config.passage_overlap)
-    runs = _runs(documents, previous)
-    to_read = [run for run, reused in runs if not reused]
+    runs = _Runs(_runs(documents, previous))
     workers = build_workers() if workers is None else workers
-    characters = sum(len(documents[i].text) for run in to_read for i in run)
     fresh = analysed_batches(
-        ([documents[i].text for i in run] for run in to_read),
+        runs.texts_to_read(),
         window,
-        workers=workers if len(to_read) > 1 and characters >= PARALLEL_CHARACTERS else 1,
+        workers=workers if characters >= PARALLEL_CHARACTERS else 1,
     )
-    totals = _Totals()
-    for run, reused in runs:
-        batch_documents = [documents[i] for i in run]
-        if reused:
-            assert previous is not None
-            batch = previous.reused_batch(batch_documents, window)
-        else:
-            batch = next(fresh)
-            index.analysed_documents += len(run)
-        _add_batch(index, batch_documents, batch, totals)
-        if release_texts:
-            for i in run:
-                documents[i] = index.spans[documents[i].id].document
+    totals = _Totals(postings=FoldedChunks(spill_to))
+    done = 0
+    while runs.waiting or runs.pull():
+        # The run is dropped as this returns: its documents' texts are in the index now.
+        done += _add_run(index, runs.waiting.popleft(), fresh, previous, totals)
         if progress is not None:
-            progress(run.stop, len(documents))
+            progress(done, max(count, done))
+    fresh.close()  # the workers exit now, before the statistics take their own memory
     for table in (index.texts, index.paragraphs, index.sentences, index.sentence_tokens):
         table.freeze()
     index.passages.freeze()
@@ -361,34 +361,94 @@ def build_index(
     return index
 
 
+def _add_run(
+    index: CorpusIndex,
+    run: _Run,
+    fresh: Iterator[AnalysedBatch],
+    previous: CorpusIndex | None,
+    totals: _Totals,
+) -> int:
+    """Add the run's documents, analysed now (the next of `fresh`) or taken from
+    `previous`; how many there were."""
+    if run.reused:
+        assert previous is not None
+        window = (index.config.passage_sentences, index.config.passage_overlap)
+        batch = previous.reused_batch(run.documents, window)
+    else:
+        batch = next(fresh)
+        index.analysed_documents += len(run.documents)
+    _add_batch(index, run.documents, batch, totals)
+    return len(run.documents)
+
+
+def _characters_to_read(documents: Sequence[Document], previous: CorpusIndex | None) -> int:
+    return sum(
+        len(d.text) for d in documents if previous is None or not previous.can_reuse(d.id, d.sha256)
+    )
+
+
+@dataclass
+class _Run:
+    """Consecutive documents, all to be read or all to be taken from the previous index."""
+
+    documents: list[Document]
+    reused: bool
+
+
+def _runs(documents: Iterable[Document], previous: CorpusIndex | None) -> Iterator[_Run]:
+    """The documents in order, in runs of about BATCH_CHARACTERS of text."""
+    run: _Run | None = None
+    size = 0
+    for document in documents:
+        reused = previous is not None and previous.can_reuse(document.id, document.sha256)
+        if run is None or run.reused != reused or size >= BATCH_CHARACTERS:
+            if run is not None:
+                yield run
+            run, size = _Run([], reused), 0
+        run.documents.append(document)
+        size += len(document.text)
+    if run is not None:
+        yield run
+
+
+class _Runs:
+    """Runs as they come, for two readers: the build, which takes every run in order
+    (`waiting`), and the workers, which are sent the texts of the runs to read, a few runs
+    ahead of the build (`texts_to_read`). Only runs one of them has not finished with are
+    held."""
+
+    def __init__(self, runs: Iterator[_Run]) -> None:
+        self._source = runs
+        self.waiting: deque[_Run] = deque()
+        self._unsent: deque[_Run] = deque()
+
+    def pull(self) -> bool:
+        """Take the next run from the source; False when there is none."""
+        run = next(self._source, None)
+        if run is None:
+            return False
+        self.waiting.append(run)
+        if not run.reused:
+            self._unsent.append(run)
+        return True
+
+    def texts_to_read(self) -> Iterator[list[str]]:
+        while self._unsent or self.pull():
+            while self._unsent:
+                yield [d.text for d in self._unsent.popleft().documents]
+
+
 @dataclass
 class _Totals:
     """What the batches add up to, beyond their rows: the corpus statistics, gathered as each
     batch comes in, in the index's term numbering."""
 
+    postings: FoldedChunks
     # Each numbering the batches use (one per worker process) -> the index's term ids.
     numberings: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
-    postings: list[PostingChunk] = field(default_factory=list)
-    sentence_df_terms: list[np.ndarray] = field(default_factory=list)
-    sentence_df_counts: list[np.ndarray] = field(default_factory=list)
+    sentence_df: TermCounts = field(default_factory=TermCounts)
     acronyms: set[str] = field(default_factory=set)
     phrases: list[str] = field(default_factory=list)
-
-
-def _runs(documents: list[Document], previous: CorpusIndex | None) -> list[tuple[range, bool]]:
-    """The documents' positions in order, in runs of about BATCH_CHARACTERS of text that are
-    all to be read or all to be taken from `previous` (True)."""
-    runs: list[tuple[range, bool]] = []
-    size = 0
-    for i, document in enumerate(documents):
-        reused = previous is not None and previous.can_reuse(document.id, document.sha256)
-        if runs and runs[-1][1] == reused and size < BATCH_CHARACTERS:
-            runs[-1] = (range(runs[-1][0].start, i + 1), reused)
-        else:
-            runs.append((range(i, i + 1), reused))
-            size = 0
-        size += len(document.text)
-    return runs
 
 
 def _add_batch(
@@ -428,9 +488,9 @@ def _add_batch(
         batch.passages[:, 0] + 1,
         batch.passages[:, 1] + 1,
     )
-    totals.postings += [chunk.renumbered(term_ids, first_passage) for chunk in batch.postings]
-    totals.sentence_df_terms.append(term_ids[batch.sentence_df[0]])
-    totals.sentence_df_counts.append(batch.sentence_df[1])
+    for chunk in batch.postings:
+        totals.postings.add(chunk.renumbered(term_ids, first_passage))
+    totals.sentence_df.add(term_ids[batch.sentence_df[0]], batch.sentence_df[1])
     totals.acronyms |= batch.acronyms
     totals.phrases += batch.phrases
     paragraph_spans = _spans(first_paragraph, batch.paragraph_counts)
@@ -483,9 +543,7 @@ def _numbers_within(counts: np.ndarray) -> np.ndarray:
 
 def _derive(index: CorpusIndex, totals: _Totals) -> None:
     tokens = index.sentence_tokens
-    index.sentence_df = np.zeros(len(tokens.terms), dtype=np.int64)
-    for terms, counts in zip(totals.sentence_df_terms, totals.sentence_df_counts, strict=True):
-        index.sentence_df[terms] += counts  # a batch's terms are distinct
+    index.sentence_df = totals.sentence_df.of(len(tokens.terms))
     index.average_sentence_length = max(tokens.total() / max(len(index.sentences), 1), 1.0)
     if tokens.total():
         index.retriever = build_retriever(

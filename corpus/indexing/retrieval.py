@@ -23,7 +23,7 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from ..models import IndexConfig
-from .bm25 import Bm25Postings, PostingChunk, fold_passages
+from .bm25 import Bm25Postings, FoldedChunks, fold_passages
 from .tables import PassageTable, TokenTable
 
 __all__ = [
@@ -77,7 +77,7 @@ class PostingsRetriever:
         tokens: TokenTable,
         passages: PassageTable,
         config: IndexConfig,
-        folded: list[PostingChunk] | None = None,
+        folded: FoldedChunks | None = None,
     ) -> PostingsRetriever:
         """A passage is a run of consecutive sentences, so its tokens are one slice of the
         sentence token array: the postings are built from term ids, no strings involved.
@@ -111,7 +111,7 @@ def build_retriever(
     passages: PassageTable,
     passage_tokens: Iterable[list[str]],
     config: IndexConfig,
-    folded: list[PostingChunk] | None = None,
+    folded: FoldedChunks | None = None,
 ) -> PassageRetriever:
     """The retriever for these passages. At least one must have a searchable word (rank-bm25
     divides by zero otherwise); the caller checks."""

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import SeedFileError
-from ..ingest.loader import META_SUFFIX, load_seeds, scan_seeds
+from ..ingest.loader import (
+    META_SUFFIX,
+    SeedScan,
+    load_seeds,
+    no_usable_seeds,
+    read_seeds,
+    scan_seeds,
+)
 from ..models import CacheReport, Document, IndexConfig
 from ..temporaries import is_abandoned
 from ..tokenize import TOKENIZER_VERSION
@@ -91,16 +98,14 @@ def open_index(
     config = config or IndexConfig()
     started = time.perf_counter()
     follow = config.follow_links
+    scan = scan_seeds(seeds_dir, follow_links=follow)
     if cache_dir is None:
-        loaded = load_seeds(seeds_dir, follow_links=follow)
-        key = content_hash(loaded.documents, config)
-        index = build_index(loaded.documents, config, key, progress=progress, release_texts=True)
-        return OpenedIndex(index, "uncached", time.perf_counter() - started, loaded.problems)
+        index, problems = _build(seeds_dir, scan, config, progress=progress)
+        return OpenedIndex(index, "uncached", time.perf_counter() - started, problems)
 
     path = cache_path(cache_dir, seeds_dir)
     _sweep_temporaries(cache_dir)  # a killed writer's, even when nothing is saved this time
     existed = path.exists()
-    scan = scan_seeds(seeds_dir, follow_links=follow)
     stamps = scan.stamps
     cached = None if force_rebuild else _read_cache(path)
     if cached is not None and cached.seed_stamps == stamps and cached.config == config:
@@ -115,27 +120,80 @@ def open_index(
         return OpenedIndex(cached, "reused", time.perf_counter() - started, problems)
 
     usable = cached if cached is not None and cached.config == config else None
-    known = _unchanged_from(usable, stamps, seeds_dir) if usable is not None else None
-    loaded = load_seeds(seeds_dir, follow_links=follow, scan=scan, known=known)
-    key = content_hash(loaded.documents, config)
-    if cached is not None and cached.content_hash == key:
+    try:  # the big arrays go to files beside the cache as the build makes them
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        index, problems = _build(
+            seeds_dir, scan, config, previous=usable, progress=progress, spill_to=cache_dir
+        )
+    except OSError as exc:  # a cache directory that cannot be written, or a full disk
+        _log.warning(
+            "Could not write to the cache directory %s (%s); building in memory.",
+            cache_dir,
+            exc.strerror or exc,
+        )
+        index, problems = _build(seeds_dir, scan, config, previous=usable, progress=progress)
+    if cached is not None and cached.content_hash == index.content_hash:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
     else:
-        index = build_index(
-            loaded.documents,
-            config,
-            key,
-            previous=cached,
-            progress=progress,
-            release_texts=True,  # nothing here reads them after the build
-        )
         status = "rebuilt" if existed else "built"
     index.seed_stamps = stamps
-    index.seed_problems = [(str(p.path), p.problem) for p in loaded.problems]
+    index.seed_problems = [(str(p.path), p.problem) for p in problems]
     saving = time.perf_counter()
-    _write_cache(path, index)
+    if _write_cache(path, index) and status != "reused":
+        # Served from the file just written, as after a restart: the build's own arrays
+        # (files it spilled to, already unlinked) go, and memory holds only what answering
+        # touches.
+        index = _reopened(path, index)
     finished = time.perf_counter()
-    return OpenedIndex(index, status, finished - started, loaded.problems, finished - saving)
+    return OpenedIndex(index, status, finished - started, problems, finished - saving)
+
+
+def _build(
+    seeds_dir: Path,
+    scan: SeedScan,
+    config: IndexConfig,
+    *,
+    previous: CorpusIndex | None = None,
+    progress: Progress | None = None,
+    spill_to: Path | None = None,
+) -> tuple[CorpusIndex, list[SeedFileError]]:
+    """The index of the scanned seeds, each file read as the build comes to it (files whose
+    size and time `previous` recorded are taken from it unread), and the files that could
+    not be used. Raises NoSeedsError when none could."""
+    problems = list(scan.problems)
+    known = _unchanged_from(previous, scan.stamps, seeds_dir) if previous is not None else None
+    index = build_index(
+        read_seeds(scan, problems, known=known),
+        config,
+        previous=previous,
+        progress=progress,
+        expected=(len(scan.files), _bytes_to_read(scan, previous)),
+        spill_to=spill_to,
+    )
+    if not index.spans:
+        raise no_usable_seeds(seeds_dir, problems)
+    index.content_hash = content_hash(index.documents, config)
+    return index, problems
+
+
+def _bytes_to_read(scan: SeedScan, previous: CorpusIndex | None) -> int:
+    """The size of the seed files a build will read (not take unread from `previous`)."""
+    recorded = previous.seed_stamps if previous is not None else {}
+    return sum(
+        scan.stamps[path.name][0]
+        for path in scan.files
+        if recorded.get(path.name) != scan.stamps.get(path.name)
+    )
+
+
+def _reopened(path: Path, built: CorpusIndex) -> CorpusIndex:
+    """The index as read back from the cache just written (`built` if that fails)."""
+    try:
+        reread = _decoded(read_cache_file(path), check_buffers=False)
+    except Exception as exc:  # the file was just written: say why, and serve the build
+        _log.warning("The index cache %s could not be read back (%s).", path, exc)
+        return built
+    return reread if reread.content_hash == built.content_hash else built
 
 
 def _unchanged_from(
@@ -262,9 +320,10 @@ def _verify_in_background(mapped: MappedCache, index: CorpusIndex, path: Path) -
     threading.Thread(target=check, name="verify-index-cache", daemon=True).start()
 
 
-def _write_cache(path: Path, index: CorpusIndex) -> None:
+def _write_cache(path: Path, index: CorpusIndex) -> bool:
     """Write atomically, readable by the owner only, so a crash or an interrupt mid-write
-    never leaves a half file behind (and a killed writer's temporary is swept next time)."""
+    never leaves a half file behind (and a killed writer's temporary is swept next time).
+    Whether it was written."""
     temporary: str | None = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -275,12 +334,14 @@ def _write_cache(path: Path, index: CorpusIndex) -> None:
             write_cache_file(handle, index, {"format": CACHE_FORMAT})
         os.replace(temporary, path)
         temporary = None
+        return True
     except OSError as exc:
         _log.warning(
             "Could not save the index cache to %s (%s); it will be rebuilt next time.",
             path,
             exc.strerror or exc,
         )
+        return False
     finally:  # also on KeyboardInterrupt: the temporary goes
         if temporary is not None:
             with contextlib.suppress(OSError):

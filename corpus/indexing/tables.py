@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import ClassVar, TypeVar, overload
 
 import numpy as np
 
 from ..models import Paragraph, Passage, Sentence
+from .spill import Spill
 
 __all__ = ["DocumentTexts", "ParagraphTable", "PassageTable", "SentenceTable", "TokenTable"]
 
@@ -36,57 +38,36 @@ class DocumentTexts:
 
     _CODECS: ClassVar[dict[int, str]] = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}
 
-    def __init__(self) -> None:
+    def __init__(self, spill_to: Path | None = None) -> None:
         self.ids: list[str] = []
         # SHA-256 of each text's stored bytes: a quote is shown only from a text that still
         # matches (`verify`), so a damaged cache can never put words in an article's mouth.
         self.digests: list[str] = []
         self._verified: set[int] = set()
-        self._pieces: list[bytes] = []
+        # The texts as they are added, in a file in `spill_to` if given (corpus/indexing/spill.py).
+        self._spill: Spill | None = Spill(np.uint8, spill_to)
         self._offsets = array("q")
         self._lengths = array("q")
         self._widths = array("b")
         self._size = 0
-        self._reserved: np.ndarray | None = None
         self.blob: np.ndarray = np.zeros(0, dtype=np.uint8)
 
-    def reserve(self, texts: Iterable[str]) -> None:
-        """Make room for these texts at once: each is then copied into place as it is added,
-        while the build is busy anyway, rather than all joined at the end."""
-        # Four bytes a character beyond ASCII is an upper bound; pages never written to cost
-        # no memory.
-        size = sum(len(t) if t.isascii() else 4 * len(t) for t in texts)
-        self._reserved = np.empty(size, dtype=np.uint8)
-
     def add(self, doc_id: str, text: str) -> int:
+        assert self._spill is not None, "texts are added before freeze()"
         width, encoded = _encoded(text)
         self.ids.append(doc_id)
         self.digests.append(hashlib.sha256(encoded).hexdigest())
-        reserved = self._reserved
-        if reserved is not None and self._size + len(encoded) <= len(reserved):
-            reserved[self._size : self._size + len(encoded)] = np.frombuffer(encoded, np.uint8)
-        else:
-            self._flush_reserved()
-            self._pieces.append(encoded)
+        self._spill.append(np.frombuffer(encoded, np.uint8))
         self._offsets.append(self._size)
         self._lengths.append(len(text))
         self._widths.append(width)
         self._size += len(encoded)
         return len(self.ids) - 1
 
-    def _flush_reserved(self) -> None:
-        if self._reserved is not None:
-            self._pieces.append(self._reserved[: self._size].tobytes())
-            self._reserved = None
-
     def freeze(self) -> None:
-        if self._reserved is not None and not self._pieces:
-            self.blob = self._reserved[: self._size]
-        else:
-            self._flush_reserved()
-            self.blob = np.frombuffer(b"".join(self._pieces), dtype=np.uint8)
-        self._reserved = None
-        self._pieces = []
+        if self._spill is not None:
+            self.blob = self._spill.finish()
+            self._spill = None
         self._offsets = np.asarray(self._offsets, dtype=np.int64)
         self._lengths = np.asarray(self._lengths, dtype=np.int64)
         self._widths = np.asarray(self._widths, dtype=np.int8)
@@ -94,6 +75,7 @@ class DocumentTexts:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         del state["_verified"]  # each process checks for itself
+        state.pop("_spill", None)  # only while texts are added
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -190,10 +172,10 @@ class _Rows(Sequence[T]):
 class _Table(_Rows[T]):
     _int_fields: tuple[str, ...] = ()
 
-    def __init__(self, documents: DocumentTexts) -> None:
+    def __init__(self, documents: DocumentTexts, spill_to: Path | None = None) -> None:
         self.documents = documents
         self._columns: dict[str, np.ndarray] = {}
-        self._pending: dict[str, list[np.ndarray]] = {f: [] for f in self._int_fields}
+        self._pending: dict[str, Spill] = {f: Spill(np.int32, spill_to) for f in self._int_fields}
         self._length = 0
 
     def __len__(self) -> int:
@@ -202,14 +184,11 @@ class _Table(_Rows[T]):
     def _append_columns(self, **columns: np.ndarray) -> None:
         """Rows to add, a column at a time (every field, equal lengths)."""
         for name in self._int_fields:
-            self._pending[name].append(np.asarray(columns[name], dtype=np.int32))
+            self._pending[name].append(columns[name])
         self._length += len(columns[self._int_fields[0]])
 
     def freeze(self) -> None:
-        self._columns = {
-            name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-            for name, parts in self._pending.items()
-        }
+        self._columns = {name: spill.finish() for name, spill in self._pending.items()}
         self._pending = {}
 
     def column(self, name: str) -> np.ndarray:
@@ -311,10 +290,10 @@ class TokenTable(_Rows[list[str]]):
     """Each sentence's tokens, stored as term ids in one array. Terms are numbered in order of
     first appearance, the order rank-bm25's IDF is computed in."""
 
-    def __init__(self) -> None:
+    def __init__(self, spill_to: Path | None = None) -> None:
         self.terms: list[str] = []
         self.vocabulary: dict[str, int] = {}
-        self._pending_ids: list[np.ndarray] = []
+        self._pending_ids = Spill(np.int32, spill_to)
         self._pending_counts: list[np.ndarray] = []
         self._ids: np.ndarray = np.zeros(0, dtype=np.int32)
         self._pointers: np.ndarray = np.zeros(1, dtype=np.int64)
@@ -332,14 +311,23 @@ class TokenTable(_Rows[list[str]]):
         """Sentences with `counts` tokens each, their ids concatenated (already this table's
         numbering)."""
         self._pending_counts.append(np.asarray(counts, dtype=np.int64))
-        self._pending_ids.append(np.asarray(ids, dtype=np.int32))
+        self._pending_ids.append(ids)
 
     def freeze(self) -> None:
         counts = _joined(self._pending_counts, np.int64)
-        self._ids = _joined(self._pending_ids, np.int32)
+        self._ids = self._pending_ids.finish()
         self._pointers = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._pointers[1:])
-        self._pending_ids, self._pending_counts = [], []
+        self._pending_ids, self._pending_counts = Spill(np.int32), []
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_pending_ids"], state["_pending_counts"]  # only while rows are added
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._pending_ids, self._pending_counts = Spill(np.int32), []
 
     def __len__(self) -> int:
         return len(self._pointers) - 1 + sum(map(len, self._pending_counts))
@@ -353,7 +341,7 @@ class TokenTable(_Rows[list[str]]):
         return [terms[t] for t in self._ids[start:end].tolist()]
 
     def total(self) -> int:
-        return len(self._ids) + sum(map(len, self._pending_ids))
+        return len(self._ids) + len(self._pending_ids)
 
     def all_ids(self) -> np.ndarray:
         """Every sentence's term ids, concatenated (frozen tables only)."""

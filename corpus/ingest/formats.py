@@ -202,6 +202,8 @@ def _has_more_distinct_words(text: str, limit: int) -> bool:
     """Whether `text` has more than `limit` different words. Read a window at a time, so
     the count never holds more than a window's words and `limit` distinct ones; a window's
     words are found and told apart in C, and only the distinct ones are folded."""
+    if (len(text) + 1) // 2 <= limit:  # words need a character between them: no more fit
+        return False
     words: set[str] = set()
     start = 0
     while start < len(text):

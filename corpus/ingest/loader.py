@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +34,10 @@ __all__ = [
     "article_document",
     "load_seeds",
     "meta_beside",
+    "no_usable_seeds",
     "read_article",
     "read_regular_file",
+    "read_seeds",
     "scan_seeds",
     "seed_files",
 ]
@@ -149,18 +151,33 @@ def load_seeds(
     that has not changed, so that adding one article to thousands reads only that one."""
     scan = scan or scan_seeds(directory, follow_links=follow_links)
     result = LoadResult(documents=[], problems=list(scan.problems))
+    result.documents.extend(read_seeds(scan, result.problems, known=known))
+    if not result.documents:
+        raise no_usable_seeds(directory, result.problems)
+    return result
+
+
+def read_seeds(
+    scan: SeedScan, problems: list[SeedFileError], *, known: Known | None = None
+) -> Iterator[Document]:
+    """The documents of the scanned seed files, one at a time as each is read (so a big
+    corpus can be indexed without holding every text at once); files that cannot be used
+    are added to `problems`."""
     for path in scan.files:
         found = known(path) if known is not None else None
         try:
             if isinstance(found, SeedFileError):
                 raise found
-            result.documents.append(found or _load_document(path, meta_allowed=scan.stamps))
+            document = found or _load_document(path, meta_allowed=scan.stamps)
         except SeedFileError as problem:
-            result.problems.append(problem)
-    if not result.documents:
-        details = "; ".join(str(p) for p in result.problems)
-        raise NoSeedsError(directory, f"no seed file could be used: {details}")
-    return result
+            problems.append(problem)
+            continue
+        yield document
+
+
+def no_usable_seeds(directory: Path, problems: list[SeedFileError]) -> NoSeedsError:
+    details = "; ".join(str(p) for p in problems)
+    return NoSeedsError(directory, f"no seed file could be used: {details}")
 
 
 def _load_document(path: Path, *, meta_allowed: dict[str, tuple[int, int]]) -> Document:
