@@ -21,8 +21,9 @@ file, by a process of their own) and indexed by another process with its worker 
 per core); building and saving the cache are timed apart. Memory while building is shown as
 the whole process tree's peak, sampled every 10 ms (and, in brackets, of its own pages: not
 those of files it maps, which the kernel can drop), and as each process's own peak (the main
-process, the largest worker; pages a forked worker shares with its parent count in both). A second process then opens the cached index, as a restarted bot would, and
-times `Corpus.ask` end to end (tokenizing the question, retrieval, sentence scoring, the decline
+process, the largest worker; pages a forked worker shares with its parent count in both).
+A second process then opens the cached index, as a restarted bot would, and times
+`Corpus.ask` end to end (tokenizing the question, retrieval, sentence scoring, the decline
 decision). Every timed question is new to that process: a first pass of 200 (it also brings the
 mapped cache's pages in; the very first question after reopening is shown apart), then 200
 other new ones (the steady state), then those 200 again, shown apart and labelled as repeated
