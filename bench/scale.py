@@ -510,7 +510,7 @@ def main() -> None:
         print("|" + "---|" * 13)
         for size in args.answer_sizes:
             with tempfile.TemporaryDirectory() as work:
-                seeded = child(["answer-seeds", str(size), "--work", work])
+                seeded = child(["answer-seeds", str(size), "--work", work]) is not None
                 built = child(["answer-build", str(size), "--work", work]) if seeded else None
                 served = child(["answer-serve", str(size), "--work", work]) if built else None
             if built and served:

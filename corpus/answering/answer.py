@@ -9,9 +9,11 @@ passage (shown as not an answer), below both nothing relevant.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -144,17 +146,8 @@ def answer_question(
         shown = ", ".join(f"“{w}”" for w in _WORDS.findall(analysed.text)[:6])
         reason = NO_CONTENT_WORDS.format(words=shown) if shown else NO_WORDS
         return Answer(question=analysed.text, found=False, reason=reason)
-    ranked = rank_candidates(
-        index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1), meaning=meaning
-    )
-    model = ranked.model or answer_model()
-    if not model.uses_encoder:
-        meaning = None  # none was given, or the encoder failed: words alone
-    outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"
-    if outcome == "closest" and not _plausibly_relevant(
-        index, ranked.sentences[0], analysed, rules, meaning
-    ):
-        outcome = "none"  # a sentence of a story about something else is no "closest passage"
+    with _encoder_turn(meaning) as usable:
+        ranked, model, outcome = _ranked_outcome(index, analysed, doc_id, rules, top, usable)
     found = outcome == "answer"
     best = ranked.sentences[0].score if ranked.sentences else 0.0
     quotes = tuple(
@@ -176,6 +169,40 @@ def answer_question(
         reason={"answer": None, "closest": MAY_NOT_ANSWER, "none": NOT_IN_ARTICLES}[outcome],
         quotes=quotes,
     )
+
+
+@contextlib.contextmanager
+def _encoder_turn(meaning: Meaning | None) -> Iterator[Meaning | None]:
+    """`meaning` for as long as this question uses the encoder, or None when it goes without:
+    in a burst of questions, those that would wait long for it are answered by their words."""
+    if meaning is None:
+        yield None
+        return
+    with meaning.question_turn() as admitted:
+        yield meaning if admitted else None
+
+
+def _ranked_outcome(
+    index: CorpusIndex,
+    analysed: AnalysedQuestion,
+    doc_id: str | None,
+    rules: AnswerRules,
+    top: int,
+    meaning: Meaning | None,
+) -> tuple[RankedCandidates, AnswerModel, str]:
+    """The candidates ranked, the model that ranked them, and the outcome it decides."""
+    ranked = rank_candidates(
+        index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1), meaning=meaning
+    )
+    model = ranked.model or answer_model()
+    if not model.uses_encoder:
+        meaning = None  # none was given, or the encoder failed: words alone
+    outcome = model.outcome(ranked.confidence) if ranked.sentences else "none"
+    if outcome == "closest" and not _plausibly_relevant(
+        index, ranked.sentences[0], analysed, rules, meaning
+    ):
+        outcome = "none"  # a sentence of a story about something else is no "closest passage"
+    return ranked, model, outcome
 
 
 def _plausibly_relevant(

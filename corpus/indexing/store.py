@@ -52,7 +52,8 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 # 13: the BM25 postings carry each term's largest part of a score, for pruning.
-CACHE_FORMAT = 13
+# 14: the token table keeps no rows being added (a build streams them to files).
+CACHE_FORMAT = 14
 CacheStatus = Literal["reused", "built", "rebuilt", "uncached"]
 
 

