@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTICLE_ID, PROJECT, make_seeds
+from tests.conftest import ARTICLE_ID, PROJECT, make_seeds, run_cli
 
 SEEDS = PROJECT / "seeds"
 
@@ -213,11 +213,6 @@ def test_command_line_does_not_import_discord(run):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT
     )
     assert result.stdout.strip() == "False"
-
-
-def test_no_command_is_a_usage_error(run):
-    result = run()
-    assert result.returncode == 2 and "usage" in result.stderr
 
 
 def test_eval_reports_metrics(run):
@@ -525,3 +520,29 @@ def test_chat_in_a_terminal(tmp_path):
         rest = seen
     os.close(controller)
     assert rest.startswith(b"\r\n") or rest.startswith(b"\n"), rest
+
+
+def test_a_bare_command_prints_its_help(tmp_path):
+    done = run_cli(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m bot")
+    assert "Examples:" in done.stdout and "ask" in done.stdout
+    assert done.stderr == ""
+
+
+def test_list_shows_a_small_article_in_bytes_not_as_zero_kb(tmp_path):
+    story = tmp_path / "note.txt"
+    story.write_text("The harbour board met on Tuesday. " * 13 + "It voted.", encoding="utf-8")
+    assert run_cli(tmp_path, "add", str(story)).returncode == 0
+    listed = run_cli(tmp_path, "list")
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [line for line in listed.stdout.splitlines() if line.startswith("note:")]
+    assert line.endswith(f"({story.stat().st_size} bytes)")
+
+
+def test_feed_hints_are_commands_as_the_user_types_them(tmp_path):
+    polled = run_cli(tmp_path, "feed", "poll", "--collection", "harbour")
+    assert polled.returncode == 0, polled.stderr
+    assert "Follow one with: python -m bot feed add URL --collection harbour" in polled.stdout
+    listed = run_cli(tmp_path, "feed", "list")
+    assert "Follow one with: python -m bot feed add URL" in listed.stdout

@@ -4,9 +4,12 @@ and each `ask` example of the help finds the sentence noted here."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import shlex
+import subprocess
 
 import pytest
 
@@ -43,9 +46,9 @@ def test_the_readme_shows_ask_examples():
 # that must be among the quotes each prints.
 HELP_ASK_EXAMPLES = {
     'ask "Who leads Mali\'s army?"': "Mali’s military leader, Assimi Goita",
-    "ask Where will the army chiefs meet?": "army chiefs are set to meet in Ghana",
+    'ask "Where will the army chiefs meet?"': "army chiefs are set to meet in Ghana",
     'ask "Who leads Wagner?" --top 5 --explain': "Yevgeny Prigozhin, head of Wagner Group",
-    "ask --json What minerals does Niger have?": "such as uranium and oil",
+    'ask --json "What minerals does Niger have?"': "such as uranium and oil",
 }
 
 
@@ -68,3 +71,37 @@ def test_each_ask_example_of_the_help_quotes_its_sentence(tmp_path, example, sen
         assert sentence in quotes[0]
     else:
         assert sentence in done.stdout
+
+
+def _help_examples(parser: argparse.ArgumentParser) -> list[str]:
+    """Every example line of this parser's help and of its commands' (and theirs)."""
+    lines = [
+        line.strip()
+        for line in (parser.epilog or "").splitlines()
+        if line.startswith("  ") and line.strip().startswith(parser.prog.split()[0])
+    ]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                lines += _help_examples(command)
+    return lines
+
+
+def test_every_example_of_the_help_runs_as_printed_in_a_shell(tmp_path):
+    """Pasted into a shell, each example is the command it shows: quotes balanced, and no
+    `?` or `*` left for the shell to expand (zsh refuses a pattern that matches no file;
+    bash's failglob here does the same)."""
+    from bot.cli.main import build_parser
+
+    examples = _help_examples(build_parser())
+    assert len(examples) >= 20
+    for example in examples:
+        done = subprocess.run(
+            ["bash", "-O", "failglob", "-c", f"printf '%s\\0' {example}"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, (example, done.stderr)
+        shown = [os.path.expanduser(word) for word in shlex.split(example)]  # as a shell does
+        assert done.stdout.split("\0")[:-1] == shown, example

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 from corpus.ingest.library import DEFAULT_COLLECTION, Library
 
 from ..settings import Settings
-from .main import EXIT_OK, EXIT_USAGE, _print, _print_error, _program, _reindex, subcommand
+from .main import (
+    EXIT_OK,
+    EXIT_USAGE,
+    _print,
+    _print_error,
+    _program,
+    _reindex,
+    _where,
+    subcommand,
+)
 
 if TYPE_CHECKING:
     from corpus.ingest.addresses import Network
@@ -117,12 +126,15 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
     if not results:
         followed = store.feeds(args.collection)
         if not followed:
-            _print(f"No feed is followed{_in(args.collection)}. Follow one with: feed add URL")
+            _print(
+                f"No feed is followed{_in(args.collection)}. "
+                f"Follow one with: {_feed_command(args, 'add URL')}"
+            )
         else:
             soonest = min(f.next_poll_at for f in followed)
             _print(
                 f"No feed is due{_in(args.collection)}; the next poll is at {_when(soonest)}. "
-                "Poll every feed now with: feed poll --all"
+                f"Poll every feed now with: {_feed_command(args, 'poll --all')}"
             )
         return EXIT_OK
     _report(store, results, settings, as_json=args.json)
@@ -173,7 +185,10 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         _print(json.dumps([f.model_dump(mode="json") for f in feeds], ensure_ascii=False))
         return EXIT_OK
     if not feeds:
-        _print(f"No feed is followed{_in(args.collection)}. Follow one with: feed add URL")
+        _print(
+            f"No feed is followed{_in(args.collection)}. "
+            f"Follow one with: {_feed_command(args, 'add URL')}"
+        )
         return EXIT_OK
     for feed in feeds:
         polled = _when(feed.last_polled_at) if feed.last_polled_at else "never"
@@ -201,6 +216,11 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def _name(feed: Feed) -> str:
     return f"Feed {feed.id} {feed.title!r}" if feed.title else f"Feed {feed.id}"
+
+
+def _feed_command(args: argparse.Namespace, words: str) -> str:
+    """A feed command to suggest, as the user would type it (program and collection)."""
+    return f"{_program()} feed {words}{_where(args)}"
 
 
 def _in(collection: str | None) -> str:

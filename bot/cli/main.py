@@ -57,6 +57,9 @@ def _main(argv: Sequence[str] | None) -> int:
         _print_error("Standard output is closed, so there is nowhere to print the result.")
         return EXIT_USAGE
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # a bare `quotebot`: what it can do
+        parser.print_help()
+        return EXIT_OK
     args = parser.parse_args(argv)  # exits 2 with a usage message on its own
     try:
         settings = load_settings(discord=args.command == "run")
@@ -140,9 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         "ask",
         "answer a question with quoted sentences",
         [
-            "Where will the army chiefs meet?",
+            '"Where will the army chiefs meet?"',
             '"Who leads Wagner?" --top 5 --explain',
-            "--json What minerals does Niger have?",
+            '--json "What minerals does Niger have?"',
             "--batch questions.jsonl",
         ],
     )
@@ -564,11 +567,21 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_OK
     for a in articles:
-        facts = ", ".join(
-            f for f in (a.source, a.published, a.url, f"{a.bytes / 1000:,.0f} kB") if f
-        )
+        facts = ", ".join(f for f in (a.source, a.published, a.url, readable_size(a.bytes)) if f)
         _print(f"{a.id}: {a.title!r} ({facts})")
     return EXIT_OK
+
+
+def readable_size(size: int) -> str:
+    """A size as people read it: "465 bytes", "12 kB", "3.4 MB" (never "0 kB")."""
+    if size < 1000:
+        return f"{size} byte" if size == 1 else f"{size} bytes"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        value = size / scale
+        shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"  # as rounded, not 10.0
+        if float(shown) < 1000 or unit == "TB":
+            return f"{shown} {unit}"
+    raise AssertionError("unreachable")
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:

@@ -349,10 +349,12 @@ def build_index(
     done = 0
     while runs.waiting or runs.pull():
         # The run is dropped as this returns: its documents' texts are in the index now.
-        done += _add_run(index, runs.waiting.popleft(), fresh, previous, totals)
+        done += _add_run(index, runs.waiting.popleft(), fresh, previous, window, totals)
         if progress is not None:
             progress(done, max(count, done))
     fresh.close()  # the workers exit now, before the statistics take their own memory
+    if progress is not None and done < count:
+        progress(count, count)  # the rest were files that could not be used: done too
     for table in (index.texts, index.paragraphs, index.sentences, index.sentence_tokens):
         table.freeze()
     index.passages.freeze()
@@ -366,13 +368,13 @@ def _add_run(
     run: _Run,
     fresh: Iterator[AnalysedBatch],
     previous: CorpusIndex | None,
+    window: tuple[int, int],
     totals: _Totals,
 ) -> int:
     """Add the run's documents, analysed now (the next of `fresh`) or taken from
-    `previous`; how many there were."""
+    `previous` (in passages of `window`); how many there were."""
     if run.reused:
         assert previous is not None
-        window = (index.config.passage_sentences, index.config.passage_overlap)
         batch = previous.reused_batch(run.documents, window)
     else:
         batch = next(fresh)

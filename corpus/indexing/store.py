@@ -120,11 +120,10 @@ def open_index(
         ]
         return OpenedIndex(cached, "reused", time.perf_counter() - started, problems)
 
-    usable = cached if cached is not None and cached.config == config else None
     try:  # the big arrays go to files beside the cache as the build makes them
         cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         index, problems = _build(
-            seeds_dir, scan, config, previous=usable, progress=progress, spill_to=cache_dir
+            seeds_dir, scan, config, previous=cached, progress=progress, spill_to=cache_dir
         )
     except OSError as exc:  # a cache directory that cannot be written, or a full disk
         _log.warning(
@@ -132,7 +131,7 @@ def open_index(
             cache_dir,
             exc.strerror or exc,
         )
-        index, problems = _build(seeds_dir, scan, config, previous=usable, progress=progress)
+        index, problems = _build(seeds_dir, scan, config, previous=cached, progress=progress)
     if cached is not None and cached.content_hash == index.content_hash:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
     else:
@@ -158,17 +157,19 @@ def _build(
     progress: Progress | None = None,
     spill_to: Path | None = None,
 ) -> tuple[CorpusIndex, list[SeedFileError]]:
-    """The index of the scanned seeds, each file read as the build comes to it (files whose
-    size and time `previous` recorded are taken from it unread), and the files that could
-    not be used. Raises NoSeedsError when none could."""
+    """The index of the scanned seeds, each file read as the build comes to it, and the
+    files that could not be used. Raises NoSeedsError when none could. Documents `previous`
+    holds with the same content are not analysed again; with the same settings, files whose
+    size and time it recorded are taken from it unread."""
     problems = list(scan.problems)
-    known = _unchanged_from(previous, scan.stamps, seeds_dir) if previous is not None else None
+    usable = previous if previous is not None and previous.config == config else None
+    known = _unchanged_from(usable, scan.stamps, seeds_dir) if usable is not None else None
     index = build_index(
         read_seeds(scan, problems, known=known),
         config,
         previous=previous,
         progress=progress,
-        expected=(len(scan.files), _bytes_to_read(scan, previous)),
+        expected=(len(scan.files), _bytes_to_read(scan, usable)),
         spill_to=spill_to,
     )
     if not index.spans:
