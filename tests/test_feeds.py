@@ -8,11 +8,13 @@ import datetime
 import hashlib
 import http.server
 import json
+import re
 import subprocess
 import threading
 
 import pytest
 
+from corpus import Corpus
 from corpus.ingest.feeds import FeedError, FeedStore, parse_feed
 from corpus.ingest.fetch import FetchError
 from corpus.ingest.library import Library
@@ -240,6 +242,22 @@ def test_adding_a_feed_adds_its_items_once_and_posts_none_of_them(site, tmp_path
     with pytest.raises(FetchError, match="is image/png, not one of application/rss"):
         store.add(site.url("/logo.png"), collection="harbour")
     assert [f.url for f in store.feeds()] == [site.url("/rss.xml")]  # failed adds store nothing
+
+
+def test_a_feed_items_date_is_the_articles_when_its_page_gives_none(site, tmp_path):
+    undated = re.sub(
+        rb"<meta property=.article:published_time[^>]*>", b"", ARTICLES["/news/bridge.html"]
+    )
+    site.serve("/news/bridge.html", undated, "text/html; charset=utf-8")
+    # Both items dated 4 May; the ferry page says 1 May itself, the bridge page nothing.
+    feed = rss(site.base, ["ferry", "bridge"]).replace(b"01 May", b"04 May")
+    site.serve("/rss.xml", feed.replace(b"03 May", b"04 May"))
+    store = store_in(tmp_path)
+    assert store.add(site.url("/rss.xml"), collection="harbour", now=T0).ok
+    dates = {a.id: a.published for a in store.library.articles("harbour")}
+    assert dates == {"ferry": "2024-05-01", "bridge": "2024-05-04"}
+    corpus = Corpus.open(store.library.seeds_dir("harbour"), encoder=False)
+    assert corpus.index.spans["bridge"].document.date == datetime.date(2024, 5, 4)
 
 
 def test_polls_add_only_new_items_and_each_new_article_is_posted_once(site, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -14,14 +15,27 @@ __all__ = ["add_fetched", "add_url"]
 
 
 def add_url(
-    library: Library, collection: str, url: str, *, private_networks: Iterable[Network] = ()
+    library: Library,
+    collection: str,
+    url: str,
+    *,
+    private_networks: Iterable[Network] = (),
+    published: datetime.date | None = None,
 ) -> tuple[StoredArticle, bool]:
     """Fetch `url` and add the article it holds (FetchError or LibraryError say why not);
-    `private_networks`: the private ranges the host lets this fetch reach."""
-    return add_fetched(library, collection, fetch(url, private_networks=private_networks))
+    `private_networks`: the private ranges the host lets this fetch reach; `published`: the
+    date to record if the page gives none (a feed item's)."""
+    fetched = fetch(url, private_networks=private_networks)
+    return add_fetched(library, collection, fetched, published=published)
 
 
-def add_fetched(library: Library, collection: str, fetched: Fetched) -> tuple[StoredArticle, bool]:
+def add_fetched(
+    library: Library,
+    collection: str,
+    fetched: Fetched,
+    *,
+    published: datetime.date | None = None,
+) -> tuple[StoredArticle, bool]:
     """Add a fetched page; its id comes from the last part of the URL's path, else the host."""
     parts = urllib.parse.urlsplit(fetched.url)
     slug = PurePosixPath(parts.path.rstrip("/")).stem
@@ -32,4 +46,5 @@ def add_fetched(library: Library, collection: str, fetched: Fetched) -> tuple[St
         wanted_id=slug or parts.hostname or "",
         url=fetched.url,
         fetched_at=fetched.fetched_at,
+        published=published,
     )

@@ -512,6 +512,7 @@ class FeedStore:
                 feed.collection,
                 entry.link,
                 private_networks=self.private_networks(feed.collection),
+                published=entry.published.date() if entry.published else None,
             )
         except CorpusError as error:
             reason = str(error)

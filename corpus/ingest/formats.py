@@ -319,6 +319,13 @@ def _html(path: Path, raw: bytes) -> Extracted:
             include_tables=False,
             prune_xpath=_NEVER_ARTICLE,
             fast=len(raw) > _FALLBACK_BYTES,
+            # Only a date the page states: not a guess from a copyright line or a year in
+            # its text ("Copyright 2024" made every undated page 1 January 2024).
+            date_extraction_params={
+                "original_date": True,
+                "extensive_search": False,
+                "max_date": datetime.date.today().isoformat(),
+            },
         )
     except SeedFileError:
         raise

@@ -274,10 +274,12 @@ class Library:
         url: str | None = None,
         fetched_at: datetime.datetime | None = None,
         meta: bytes | None = None,
+        published: datetime.date | None = None,
     ) -> tuple[StoredArticle, bool]:
         """Store an article file and put it in the collection. Returns it and whether it is
         new (the same content, or the same URL, already there is not added twice). `meta`
-        is a metadata file's content (a `.meta.toml` beside an added file). Raises
+        is a metadata file's content (a `.meta.toml` beside an added file); `published`, the
+        date to record when the article itself gives none (a feed item's). Raises
         LibraryError (StorageError when the data directory cannot be written), or
         SeedFileError when the file holds no usable article; on any failure the collection
         is as it was. Safe to call from several threads and processes at once."""
@@ -309,7 +311,7 @@ class Library:
                 title=_clipped(document.title, TITLE_CHARS) or document.id,
                 source=_clipped(document.source, SOURCE_CHARS),
                 author=_clipped(document.author, AUTHOR_CHARS),
-                published=document.date.isoformat() if document.date else None,
+                published=_iso_date(document.date or published),
                 url=_citable(url) or _citable(document.url),
                 sha256=digest,
                 suffix=suffix,
@@ -699,3 +701,7 @@ def _toml(value: str) -> str:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _iso_date(date: datetime.date | None) -> str | None:
+    return date.isoformat() if date else None
