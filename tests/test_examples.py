@@ -105,3 +105,20 @@ def test_every_example_of_the_help_runs_as_printed_in_a_shell(tmp_path):
         assert done.returncode == 0, (example, done.stderr)
         shown = [os.path.expanduser(word) for word in shlex.split(example)]  # as a shell does
         assert done.stdout.split("\0")[:-1] == shown, example
+
+
+def test_the_readme_eval_example_prints_what_it_shows(tmp_path):
+    block = re.search(
+        r"```console\n\$ (python -m bot eval [^\n]*)\n(.*?)```",
+        README.read_text(encoding="utf-8"),
+        re.S,
+    )
+    assert block is not None
+    command, shown = block.groups()
+    done = run_cli(tmp_path, *shlex.split(command)[3:])
+    assert done.returncode == 0, done.stderr
+
+    def steady(text: str) -> list[str]:  # all but the time, which no two runs share
+        return [line for line in text.strip().splitlines() if "answer time" not in line]
+
+    assert steady(done.stdout) == steady(shown)
