@@ -176,9 +176,10 @@ class Answer(_Frozen):
     # The answer model's probability that the first quote answers the question, 0..1 (1.0
     # when a rule chose the quotes: see `basis`).
     confidence: float = 0.0
-    # What chose the quotes: the answer model, or the lead rule for a broad question ("What
-    # happened in Niger?": the article's first sentences about it).
-    basis: Literal["model", "lead"] = "model"
+    # What chose the quotes: the answer model, or the rule for a broad question ("What
+    # happened in Niger?"): "lead" when they are the article's opening sentences, "naming"
+    # when they are its first sentences that name the subject.
+    basis: Literal["model", "lead", "naming"] = "model"
     # Why nothing is quoted as the answer, in words a reader can act on; None when found.
     reason: str | None = None
     # Best first; listed even when found is false, as the nearest candidates.

@@ -253,9 +253,21 @@ def test_a_broad_answer_explains_the_rule_that_chose_it(article_corpus):
     assert quote.explanation is not None and "broad question" in quote.explanation.rule
     assert [quote.text[s:e] for s, e in quote.highlights] == ["Niger"]
     assert "why: a broad question" in render_text.render_answer(answer, explain=True)
-    assert answer.basis == "lead"
-    assert render_text.render_answer(answer).endswith(render_text.LEAD_BASIS)
     assert "broad question" in render_discord.answer_embed(answer).footer.text
+
+
+def test_a_broad_answer_says_opening_sentences_only_when_they_are(article_corpus):
+    # "Niger": the first sentences that name it are the 1st, the 2nd and the 5th, not the
+    # article's opening three; with no subject, the article's opening three.
+    named = article_corpus.ask("What happened in Niger?")
+    assert named.basis == "naming"
+    assert [q.citation.sentence_in_document for q in named.quotes] != [1, 2, 3]
+    assert render_text.render_answer(named).endswith(render_text.NAMING_BASIS)
+    assert "that name it" in render_discord.answer_embed(named).footer.text
+    opening = article_corpus.ask("What is this article about?")
+    assert opening.basis == "lead"
+    assert render_text.render_answer(opening).endswith(render_text.LEAD_BASIS)
+    assert "opening sentences" in render_discord.answer_embed(opening).footer.text
 
 
 def test_word_rows_emptied_when_full_give_the_same_vectors(tmp_path, monkeypatch):

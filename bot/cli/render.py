@@ -94,10 +94,15 @@ def _confidence_line(answer: Answer) -> str:
     question, that a rule chose the lead)."""
     if answer.basis == "lead":
         return LEAD_BASIS
+    if answer.basis == "naming":
+        return NAMING_BASIS
     return f"Confidence that the first quote answers: {answer.confidence:.0%}"
 
 
 LEAD_BASIS = "A broad question: these are the opening sentences of the article about it."
+NAMING_BASIS = (
+    "A broad question: these are the first sentences of the article about it that name it."
+)
 
 
 def render_summary(summary: Summary, *, color: bool = False) -> str:

@@ -157,11 +157,10 @@ def answer_embed(answer: Answer) -> discord.Embed:
         return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
     quotes = [q for q in answer.quotes if q.answers_question]
     embed = _quotes_embed(title, quotes, FOUND_COLOUR)
-    basis = (
-        "A broad question: the opening sentences of the article about it."
-        if answer.basis == "lead"
-        else f"Confidence that the first quote answers: {answer.confidence:.0%}."
-    )
+    basis = {
+        "lead": "A broad question: the opening sentences of the article about it.",
+        "naming": "A broad question: the first sentences of the article about it that name it.",
+    }.get(answer.basis, f"Confidence that the first quote answers: {answer.confidence:.0%}.")
     embed.set_footer(text=f"{QUOTE_FOOTER} {basis}")
     return embed
 

@@ -137,7 +137,7 @@ def answer_question(
                 found=True,
                 outcome="answer",
                 confidence=1.0,
-                basis="lead",
+                basis="lead" if _opens_its_article(index, gist) else "naming",
                 quotes=tuple(
                     quote_for(index, s, rules, answers=True, explain=explain) for s in gist
                 ),
@@ -260,6 +260,13 @@ def _gist(
 
 # A broad question names its subject in a word or two ("Niger", "the rail strike").
 _GIST_SUBJECT_WORDS = 2
+
+
+def _opens_its_article(index: CorpusIndex, chosen: list[ScoredSentence]) -> bool:
+    """Whether these sentences are their article's first ones, below its headline, in order."""
+    doc_id = index.sentences[chosen[0].position].doc_id
+    lead = _lead_positions(index, index.spans[doc_id].sentences)
+    return [s.position for s in chosen] == list(lead[: len(chosen)])
 
 
 def _lead_positions(index: CorpusIndex, sentences: range) -> range:
