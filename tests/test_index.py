@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import weakref
 
+import pytest
 from rank_bm25 import BM25Okapi
 
 import corpus.indexing.analysis
+from corpus.errors import DamagedIndexError
 from corpus.indexing.bm25 import FoldedChunks
 from corpus.indexing.index import build_index
 from corpus.ingest.loader import load_seeds
@@ -255,3 +257,57 @@ def test_every_quote_is_the_slice_of_its_seed_file_as_read_from_disk(tmp_path):
         for quote in corpus.ask(question, top=5).quotes + corpus.summarize(length="long").quotes:
             on_disk = (seeds / f"{quote.citation.doc_id}.txt").read_bytes().decode("utf-8-sig")
             assert on_disk[quote.citation.start : quote.citation.end] == quote.text, quote
+
+
+def test_a_build_that_fails_half_way_leaves_no_spilled_file_behind(tmp_path, monkeypatch):
+    documents = _documents(tmp_path, 30)
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 1_000)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+
+    def stream():
+        yield from documents[:20]
+        raise OSError(28, "No space left on device")  # as a full disk would, mid-build
+
+    with pytest.raises(OSError, match="No space left") as failed:
+        build_index(stream(), IndexConfig(), "h", workers=1, spill_to=spill)
+    assert failed.value is not None  # the exception (and its frames) still held
+    assert list(spill.iterdir()) == []
+
+
+def test_a_rebuild_holds_no_text_of_the_documents_it_reuses(tmp_path, monkeypatch):
+    """Unchanged documents are taken from the previous index; while their runs wait behind
+    the workers' look-ahead, they are held without their texts."""
+    documents = _documents(tmp_path, 60)
+    monkeypatch.setattr("corpus.indexing.index.BATCH_CHARACTERS", 1_000)
+    monkeypatch.setattr("corpus.indexing.index.PARALLEL_CHARACTERS", 0)
+    previous = build_index(documents, IndexConfig(), "h", workers=1)
+    changed = [
+        d.model_copy(update={"text": d.text + " The ferry was late.", "sha256": "new"})
+        for d in documents[:6]
+    ]
+    alive: list[weakref.ref] = []
+    most_alive = 0
+
+    def stream():
+        nonlocal most_alive
+        for document in changed + documents[6:]:
+            copy = document.model_copy()
+            alive.append(weakref.ref(copy))
+            most_alive = max(most_alive, sum(ref() is not None for ref in alive))
+            yield copy
+
+    rebuilt = build_index(stream(), IndexConfig(), "h", previous=previous, workers=2)
+    assert most_alive <= 12  # not the 54 reused ones pulled ahead while looking for work
+    fresh = build_index(changed + documents[6:], IndexConfig(), "h", workers=1)
+    assert list(rebuilt.sentences) == list(fresh.sentences)
+    assert rebuilt.texts.blob.tobytes() == fresh.texts.blob.tobytes()
+
+
+def test_a_rebuild_never_copies_a_damaged_stored_text(tmp_path):
+    documents = _documents(tmp_path, 4)
+    previous = build_index(documents, IndexConfig(), "h", workers=1)
+    previous.texts.blob[5] ^= 0xFF  # the stored bytes of the first text, changed
+    with pytest.raises(DamagedIndexError):
+        build_index(documents, IndexConfig(), "h", previous=previous, workers=1)
+    assert previous.damaged

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from corpus.indexing.store import cache_path
@@ -125,3 +126,35 @@ def test_a_killed_cache_writers_temporary_goes_when_the_cache_is_next_opened(tmp
     assert json.loads(opened.stdout)["cache_status"] == "reused", opened.stdout
     assert not any(leftover.exists() for leftover in leftovers)
     assert busy.exists()
+
+
+def test_a_killed_builds_spilled_files_go_when_the_cache_is_next_opened(tmp_path):
+    """A build writes its big arrays to files in the cache directory as it goes; killed
+    half way, it leaves them. Each is locked while its build runs, so the next open removes
+    them whatever process ids have been reused since, and leaves a running build's alone."""
+    seeds = make_seeds(tmp_path / "seeds", report_texts(60, 400))
+    cache = tmp_path / "cache"
+    builder = subprocess.Popen(
+        [sys.executable, "-m", "bot", "index", "--seeds", str(seeds)],
+        cwd=PROJECT,
+        env={**os.environ, "CACHE_DIR": str(cache), "ENCODER": "off"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while builder.poll() is None and not list(cache.glob(".spill-*")):
+        time.sleep(0.002)
+    builder.send_signal(signal.SIGKILL)
+    builder.wait()
+    leftovers = list(cache.glob(".spill-*"))
+    assert leftovers
+    # A spilled file of a build running now (this process holds its lock): it stays.
+    from corpus.indexing.spill import Spill
+
+    running = Spill("int32", cache)
+    running.append(np.arange(10))
+    opened = run_cli(tmp_path, "index", "--seeds", str(seeds), "--json")
+    assert json.loads(opened.stdout)["cache_status"] == "built", opened.stdout
+    assert not any(leftover.exists() for leftover in leftovers)
+    assert list(cache.glob(".spill-*")) == [running.path]
+    running.discard()
+    assert not list(cache.glob(".spill-*"))

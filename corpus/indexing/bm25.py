@@ -435,6 +435,11 @@ class FoldedChunks:
     def document_frequency(self, term_count: int) -> np.ndarray:
         return self._frequency.of(term_count)
 
+    def discard(self) -> None:
+        """Give up a build: the chunks spilled so far go."""
+        if self._file is not None:
+            self._file.discard()
+
     def term_ranges(self, pointers: np.ndarray) -> list[tuple[int, int]]:
         """Consecutive ranges of term ids, each with about RANGE_POSTINGS postings (one range
         for chunks in memory, which are placed once, as they are dropped)."""

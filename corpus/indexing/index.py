@@ -346,20 +346,28 @@ def build_index(
         workers=workers if characters >= PARALLEL_CHARACTERS else 1,
     )
     totals = _Totals(postings=FoldedChunks(spill_to))
-    done = 0
-    while runs.waiting or runs.pull():
-        # The run is dropped as this returns: its documents' texts are in the index now.
-        done += _add_run(index, runs.waiting.popleft(), fresh, previous, window, totals)
-        if progress is not None:
-            progress(done, max(count, done))
-    fresh.close()  # the workers exit now, before the statistics take their own memory
-    if progress is not None and done < count:
-        progress(count, count)  # the rest were files that could not be used: done too
-    for table in (index.texts, index.paragraphs, index.sentences, index.sentence_tokens):
-        table.freeze()
-    index.passages.freeze()
-    index.aliases = acronyms_from_evidence(totals.acronyms, totals.phrases)
-    _derive(index, totals)
+    tables = (index.texts, index.paragraphs, index.sentences, index.sentence_tokens, index.passages)
+    try:
+        done = 0
+        while runs.waiting or runs.pull():
+            # The run is dropped as this returns: its documents' texts are in the index now.
+            done += _add_run(index, runs.waiting.popleft(), fresh, previous, window, totals)
+            if progress is not None:
+                progress(done, max(count, done))
+        fresh.close()  # the workers exit now, before the statistics take their own memory
+        if progress is not None and done < count:
+            progress(count, count)  # the rest were files that could not be used: done too
+        for table in tables:
+            table.freeze()
+        index.aliases = acronyms_from_evidence(totals.acronyms, totals.phrases)
+        _derive(index, totals)
+    except BaseException:
+        # Now, not whenever the exception lets go of this frame: the workers stop, and the
+        # files spilled so far go.
+        fresh.close()
+        for holder in (*tables, totals.postings):
+            holder.discard()
+        raise
     return index
 
 
@@ -373,14 +381,20 @@ def _add_run(
 ) -> int:
     """Add the run's documents, analysed now (the next of `fresh`) or taken from
     `previous` (in passages of `window`); how many there were."""
+    documents = run.documents
     if run.reused:
         assert previous is not None
-        batch = previous.reused_batch(run.documents, window)
+        # Their texts were left behind while the run waited (`_runs`): the same as stored,
+        # if the stored bytes still match their hash (DamagedIndexError otherwise).
+        for document in documents:
+            previous.verify_document(document.id)
+        documents = [d.model_copy(update={"text": previous.document_text(d.id)}) for d in documents]
+        batch = previous.reused_batch(documents, window)
     else:
         batch = next(fresh)
-        index.analysed_documents += len(run.documents)
-    _add_batch(index, run.documents, batch, totals)
-    return len(run.documents)
+        index.analysed_documents += len(documents)
+    _add_batch(index, documents, batch, totals)
+    return len(documents)
 
 
 def _characters_to_read(documents: Sequence[Document], previous: CorpusIndex | None) -> int:
@@ -398,7 +412,9 @@ class _Run:
 
 
 def _runs(documents: Iterable[Document], previous: CorpusIndex | None) -> Iterator[_Run]:
-    """The documents in order, in runs of about BATCH_CHARACTERS of text."""
+    """The documents in order, in runs of about BATCH_CHARACTERS of text. A document taken
+    from `previous` is held without its text (the same as `previous` stores), since the
+    workers' look-ahead may pull many such runs at once while it looks for one to read."""
     run: _Run | None = None
     size = 0
     for document in documents:
@@ -407,8 +423,8 @@ def _runs(documents: Iterable[Document], previous: CorpusIndex | None) -> Iterat
             if run is not None:
                 yield run
             run, size = _Run([], reused), 0
-        run.documents.append(document)
         size += len(document.text)
+        run.documents.append(document.model_copy(update={"text": ""}) if reused else document)
     if run is not None:
         yield run
 

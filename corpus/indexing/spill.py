@@ -5,13 +5,16 @@ in memory at once, with the pieces joined at the end, they took 2.5 GB. With a d
 appended piece goes straight to a file, and `finish` maps the file read-only: the array's pages
 then belong to the page cache, which the kernel can drop and read again, and `release_pages`
 gives back those a pass has touched. The file is unlinked as soon as it is mapped, so nothing
-is left behind (a build killed before that leaves a temporary named after its process, which
-the cache directory's sweep removes: corpus/indexing/store.py).
+is left behind. A build killed before that leaves its files; each is locked (flock) by the
+process writing it for as long as it writes, so `sweep_spills` can tell a dead build's file
+from a live one's whatever process ids have been reused since (a container's bot is often
+the same pid after a restart).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import mmap
 import os
 import weakref
@@ -22,10 +25,10 @@ import numpy as np
 
 from ..temporaries import temporary_beside
 
-__all__ = ["SPILL_KIND", "Spill", "release_pages"]
+__all__ = ["SPILL_KIND", "Spill", "release_pages", "sweep_spills"]
 
-# The temporaries' kind: the same as the cache file's own, so one sweep removes both.
-SPILL_KIND = "index"
+# Spilled files are named `.spill-<pid>-<random>` in the cache directory.
+SPILL_KIND = "spill"
 
 
 class Spill:
@@ -38,9 +41,11 @@ class Spill:
         self._length = 0
         self._handle: BinaryIO | None = None
         self._remover: weakref.finalize | None = None
+        self.path: Path | None = None  # the file, while there is one
         if directory is not None:
-            path = temporary_beside(directory / SPILL_KIND, SPILL_KIND)
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            self.path = path = temporary_beside(directory / SPILL_KIND, SPILL_KIND)
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)  # a new file: no one else holds it
             self._handle = os.fdopen(descriptor, "wb")
             # Removed however the build ends: finished, failed or dropped half way.
             self._remover = weakref.finalize(self, _remove, self._handle, path, os.getpid())
@@ -76,13 +81,37 @@ class Spill:
         """Close and remove the file, if any (a mapping made of it stays valid)."""
         if self._remover is not None:
             self._remover()
+        self.path = None
 
 
 def _remove(handle: BinaryIO, path: Path, owner: int) -> None:
+    if os.getpid() != owner:  # a forked worker's copy: neither flushed nor removed from here
+        return
+    with contextlib.suppress(OSError):
+        path.unlink()
     handle.close()
-    if os.getpid() == owner:  # never a forked worker's copy removing the build's file
+
+
+def sweep_spills(directory: Path) -> None:
+    """Remove the spilled files of builds that are no longer running (killed, or cut off by
+    a crash): those whose lock no process holds."""
+    try:
+        leftovers = list(directory.glob(f".{SPILL_KIND}-*"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        try:
+            descriptor = os.open(leftover, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a build is writing it now
+        finally:
+            os.close(descriptor)
         with contextlib.suppress(OSError):
-            path.unlink()
+            leftover.unlink()
 
 
 def release_pages(array: np.ndarray | memoryview) -> None:

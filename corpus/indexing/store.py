@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..errors import SeedFileError
+from ..errors import DamagedIndexError, SeedFileError
 from ..ingest.loader import (
     META_SUFFIX,
     SeedScan,
@@ -38,6 +38,7 @@ from ..temporaries import is_abandoned
 from ..tokenize import TOKENIZER_VERSION
 from .cachefile import CacheFormatError, MappedCache, read_cache_file, write_cache_file
 from .index import CorpusIndex, Progress, build_index
+from .spill import sweep_spills
 
 __all__ = [
     "CACHE_FORMAT",
@@ -106,6 +107,7 @@ def open_index(
 
     path = cache_path(cache_dir, seeds_dir)
     _sweep_temporaries(cache_dir)  # a killed writer's, even when nothing is saved this time
+    sweep_spills(cache_dir)  # and a killed build's
     existed = path.exists()
     stamps = scan.stamps
     cached = None if force_rebuild else _read_cache(path)
@@ -120,18 +122,10 @@ def open_index(
         ]
         return OpenedIndex(cached, "reused", time.perf_counter() - started, problems)
 
-    try:  # the big arrays go to files beside the cache as the build makes them
-        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        index, problems = _build(
-            seeds_dir, scan, config, previous=cached, progress=progress, spill_to=cache_dir
-        )
-    except OSError as exc:  # a cache directory that cannot be written, or a full disk
-        _log.warning(
-            "Could not write to the cache directory %s (%s); building in memory.",
-            cache_dir,
-            exc.strerror or exc,
-        )
-        index, problems = _build(seeds_dir, scan, config, previous=cached, progress=progress)
+    built = _build_spilled(seeds_dir, scan, config, cached, progress, cache_dir)
+    if built is None:  # (after the failed build is gone: its files, its workers)
+        built = _build(seeds_dir, scan, config, previous=cached, progress=progress)
+    index, problems = built
     if cached is not None and cached.content_hash == index.content_hash:
         index, status = cached, "reused"  # touched but unchanged: remember the new times
     else:
@@ -146,6 +140,31 @@ def open_index(
         index = _reopened(path, index)
     finished = time.perf_counter()
     return OpenedIndex(index, status, finished - started, problems, finished - saving)
+
+
+def _build_spilled(
+    seeds_dir: Path,
+    scan: SeedScan,
+    config: IndexConfig,
+    previous: CorpusIndex | None,
+    progress: Progress | None,
+    cache_dir: Path,
+) -> tuple[CorpusIndex, list[SeedFileError]] | None:
+    """`_build` with the big arrays in files beside the cache as the build makes them; None
+    when the cache directory cannot take them (it cannot be written, or the disk is full),
+    for the caller to build in memory instead."""
+    try:
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return _build(
+            seeds_dir, scan, config, previous=previous, progress=progress, spill_to=cache_dir
+        )
+    except OSError as exc:
+        _log.warning(
+            "Could not write to the cache directory %s (%s); building in memory.",
+            cache_dir,
+            exc.strerror or exc,
+        )
+        return None
 
 
 def _build(
@@ -164,14 +183,20 @@ def _build(
     problems = list(scan.problems)
     usable = previous if previous is not None and previous.config == config else None
     known = _unchanged_from(usable, scan.stamps, seeds_dir) if usable is not None else None
-    index = build_index(
-        read_seeds(scan, problems, known=known),
-        config,
-        previous=previous,
-        progress=progress,
-        expected=(len(scan.files), _bytes_to_read(scan, usable)),
-        spill_to=spill_to,
-    )
+    try:
+        index = build_index(
+            read_seeds(scan, problems, known=known),
+            config,
+            previous=previous,
+            progress=progress,
+            expected=(len(scan.files), _bytes_to_read(scan, usable)),
+            spill_to=spill_to,
+        )
+    except DamagedIndexError:
+        if previous is None:
+            raise
+        _log.warning("The cached index is damaged; reading every seed file again.")
+        return _build(seeds_dir, scan, config, progress=progress, spill_to=spill_to)
     if not index.spans:
         raise no_usable_seeds(seeds_dir, problems)
     index.content_hash = content_hash(index.documents, config)

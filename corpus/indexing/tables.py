@@ -64,6 +64,11 @@ class DocumentTexts:
         self._size += len(encoded)
         return len(self.ids) - 1
 
+    def discard(self) -> None:
+        """Give up a build: the texts spilled so far go."""
+        if self._spill is not None:
+            self._spill.discard()
+
     def freeze(self) -> None:
         if self._spill is not None:
             self.blob = self._spill.finish()
@@ -191,6 +196,11 @@ class _Table(_Rows[T]):
         self._columns = {name: spill.finish() for name, spill in self._pending.items()}
         self._pending = {}
 
+    def discard(self) -> None:
+        """Give up a build: the rows spilled so far go."""
+        for spill in self._pending.values():
+            spill.discard()
+
     def column(self, name: str) -> np.ndarray:
         return self._columns[name]
 
@@ -312,6 +322,10 @@ class TokenTable(_Rows[list[str]]):
         numbering)."""
         self._pending_counts.append(np.asarray(counts, dtype=np.int64))
         self._pending_ids.append(ids)
+
+    def discard(self) -> None:
+        """Give up a build: the rows spilled so far go."""
+        self._pending_ids.discard()
 
     def freeze(self) -> None:
         counts = _joined(self._pending_counts, np.int64)
