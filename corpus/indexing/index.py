@@ -38,6 +38,7 @@ from .analysis import (
 )
 from .bm25 import FoldedChunks
 from .retrieval import PassageRetriever, build_retriever
+from .spill import release_pages
 from .tables import DocumentTexts, ParagraphTable, PassageTable, SentenceTable, TokenTable
 
 __all__ = ["CorpusIndex", "DocumentSpan", "ScoredPassage", "build_index", "positive_idf"]
@@ -390,6 +391,7 @@ def _add_run(
             previous.verify_document(document.id)
         documents = [d.model_copy(update={"text": previous.document_text(d.id)}) for d in documents]
         batch = previous.reused_batch(documents, window)
+        release_pages(previous.texts.blob)  # read from the cache file: its pages go back
     else:
         batch = next(fresh)
         index.analysed_documents += len(documents)
