@@ -56,6 +56,19 @@ def test_dangling_sentence_comes_with_the_one_before(tmp_path):
     ]
 
 
+def test_a_quote_said_by_a_pronoun_comes_with_the_sentence_that_names_who(tmp_path):
+    text = (
+        "The ferry workers' union leader, Ana Ruiz, spoke at the harbour on Monday.\n"
+        "“The ferry crews will strike for a fair wage rise,” she said.\n"
+        "Sharks swim in the bay far away from here."
+    )
+    corpus = build_corpus(tmp_path, {"d": text})
+    summary = corpus.summarize(length="short", topic="ferry strike wage")
+    texts = [q.text for q in summary.quotes]
+    assert "“The ferry crews will strike for a fair wage rise,” she said." in texts
+    assert texts[0].startswith("The ferry workers' union leader, Ana Ruiz")
+
+
 def test_a_sentence_quoted_already_is_not_shown_again_as_a_lead_in(tmp_path):
     """A long summary that quotes a sentence and the dangling one after it shows each once."""
     text = (
@@ -99,6 +112,11 @@ def test_topic_of_common_words_only_is_refused(article_corpus):
         ("The call came.", False),
         ("Therein lies it.", False),
         ("It’s over.", True),
+        ("“We will not leave the harbour,” she said.", True),
+        ('"We will stay", he told reporters on Monday.', True),
+        ("In 2019, she became the first mayor of the town.", True),
+        ("Ana Ruiz said she was pleased with the vote.", False),
+        ("Officials said they told him to leave.", False),
     ],
 )
 def test_dangling_openers(text, dangling):

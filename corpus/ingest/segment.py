@@ -193,6 +193,17 @@ def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start, end)] if start < end else []
 
 
+# A pronoun as the one who speaks, right after what was said: "“...,” she said", "..., he
+# told reporters". (Not any pronoun before "said": "Officials said they told him" names them.)
+_SPEAKING = (
+    r"(?:said|says|added|adds|told|tells|explained|explains|wrote|writes|argued|argues|"
+    r"insisted|insists|warned|warns|noted|notes|asked|asks|replied|replies|stressed|stresses|"
+    r"continued|continues|claimed|claims|announced|announces|recalled|recalls)"
+)
+_PRONOUN_SAID = re.compile(rf"[,\"'\u201d\u2019]\s+(?:he|she|they)\s+{_SPEAKING}\b")
+# A pronoun as the subject after a short opening phrase: "In 2019, she became ...".
+_PRONOUN_AFTER_OPENING = re.compile(r"[^.!?\n]{1,60}?,\s+(?:he|she|they)\s")
+
 # First words that point back at the sentence before.
 _DANGLING_OPENERS = frozenset(
     "this that these those it its he she they his her their them him both such also however "
@@ -202,8 +213,12 @@ _DANGLING_OPENERS = frozenset(
 
 
 def is_dangling(text: str) -> bool:
-    """Whether the sentence opens by pointing back ("This", "They", "However"), so that quoted
-    alone it would leave the reader asking what it refers to."""
+    """Whether the sentence points back, so that quoted alone it would leave the reader
+    asking what it refers to: it opens with such a word ("This", "They", "However"), a
+    pronoun is its subject after an opening phrase ("In 2019, she became ..."), or a pronoun
+    said it ("“We will not leave,” she said.")."""
     first = text.lstrip("\"'\u201c\u2018([").split(maxsplit=1)
     word = first[0].rstrip(",;:").casefold().replace("\u2019", "'") if first else ""
-    return word.split("'")[0] in _DANGLING_OPENERS
+    if word.split("'")[0] in _DANGLING_OPENERS:
+        return True
+    return bool(_PRONOUN_SAID.search(text) or _PRONOUN_AFTER_OPENING.match(text))
