@@ -42,8 +42,9 @@ code that is not prose
 """
 
 
-def _pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with these lines of text (Helvetica), offsets and all."""
+def _pdf(lines: list[str], title: str | None = "Ferry report") -> bytes:
+    """A one-page PDF with these lines of text (Helvetica), offsets and all, and `title`
+    in its metadata (none if None)."""
     text = "\n".join(f"({line}) Tj 0 -16 Td" for line in lines)
     stream = f"BT /F1 12 Tf 72 720 Td\n{text}\nET".encode()
     objects = [
@@ -53,7 +54,7 @@ def _pdf(lines: list[str]) -> bytes:
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Title (Ferry report) >>",
+        b"<< /Title (%s) >>" % title.encode() if title else b"<< >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -98,6 +99,21 @@ def test_a_pdf_gives_its_text_with_lines_joined_into_paragraphs(tmp_path):
     assert "in the old town hall, and it approved the new winter ferry timetable." in (
         document.text
     )
+
+
+def test_a_pdf_without_a_title_is_named_by_its_headline_kept_apart_from_its_text(tmp_path):
+    lines = [
+        "Ferry strike called off",
+        "The union and the harbour board reached a deal on Monday night after",
+        "talks that lasted eleven hours, the union's leader, Ana Ruiz, said.",
+    ]
+    pdf = {"2024-05-report.pdf": _pdf(lines, title=None)}
+    (document,) = load_seeds(make_seeds(tmp_path, pdf)).documents
+    assert document.title == "Ferry strike called off"  # not the file's name
+    assert document.text.startswith("Ferry strike called off\n\nThe union and the harbour")
+    corpus = Corpus.open(tmp_path)
+    first = corpus.ask("Who said the union reached a deal?").quotes[0]
+    assert first.text.startswith("The union and the harbour board")
 
 
 def test_answers_from_every_format_are_verbatim_and_cited(tmp_path):

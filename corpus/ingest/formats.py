@@ -594,6 +594,15 @@ def _content_key(page: Any) -> object | None:
     return streams, repr(resources)
 
 
+def _is_heading(current: list[str], following: str, usual: int) -> bool:
+    """Whether the paragraph so far is one short line without a sentence's end, followed by
+    a line that starts anew: a headline or a heading, not to be glued onto what follows."""
+    if len(current) != 1 or not following[:1].isupper():
+        return False
+    line = current[0]
+    return len(line) < 0.6 * usual and not line.endswith((".", "!", "?", ",", ";", ":", "-"))
+
+
 def _reflowed(page: str) -> list[str]:
     """A page's paragraphs: its lines joined, a paragraph ending at a blank line or at a line
     that ends a sentence and is clearly shorter than the page's usual line."""
@@ -602,14 +611,15 @@ def _reflowed(page: str) -> list[str]:
     usual = widths[len(widths) * 3 // 4] if widths else 0
     paragraphs: list[str] = []
     current: list[str] = []
-    for line in lines:
+    for line, following in zip(lines, [*lines[1:], ""], strict=True):
         if not line:
             if current:
                 paragraphs.append(" ".join(current))
                 current = []
             continue
         current.append(line)
-        if line.endswith((".", "!", "?", "”", '"')) and len(line) < 0.8 * usual:
+        ends_sentence = line.endswith((".", "!", "?", "”", '"'))
+        if (ends_sentence and len(line) < 0.8 * usual) or _is_heading(current, following, usual):
             paragraphs.append(" ".join(current))
             current = []
     if current:
