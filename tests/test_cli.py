@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -233,7 +234,7 @@ def test_eval_of_a_missing_file(run):
 def test_explain_shows_why_and_pipes_get_no_colour_codes(run):
     result = run("ask", "--explain", "Where will army chiefs meet?")
     assert result.returncode == 0
-    assert "why: terms [" in result.stdout and "score " in result.stdout
+    assert "why: it shares " in result.stdout and "score " in result.stdout
     assert "\x1b[" not in result.stdout
 
 
@@ -446,7 +447,7 @@ def test_explain_on_a_declined_question_shows_the_nearest_sentences(run):
     result = run("ask", "--explain", "What is the population of Mali?")
     assert "do not seem to answer" in result.stdout
     assert "The nearest sentences, and why each fell short" in result.stdout
-    assert "why: terms" in result.stdout
+    assert "why: it shares" in result.stdout
 
 
 def test_chat_with_an_unknown_doc_stops_before_it_starts(run):
@@ -546,3 +547,31 @@ def test_feed_hints_are_commands_as_the_user_types_them(tmp_path):
     assert "Follow one with: python -m bot feed add URL --collection harbour" in polled.stdout
     listed = run_cli(tmp_path, "feed", "list")
     assert "Follow one with: python -m bot feed add URL" in listed.stdout
+
+
+def test_explain_speaks_plainly(run):
+    """Words as written, not stems ("armi"); the score's parts named in words, not the
+    model's features ("soft_asked"); and a sentence that holds the whole question has a
+    positive part for the question's words."""
+    from bot.cli.render import SCORE_PARTS
+    from corpus.answering.features import ALL_FEATURES
+
+    result = run("ask", "--explain", "--top", "1", "Where will the army chiefs meet?")
+    assert result.returncode == 0, result.stderr
+    why, score = [line.strip() for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert why.startswith("why: it shares “chiefs”") and "“army”" in why and "100% of it" in why
+    assert "armi" not in result.stdout and "chief " not in why
+    unnamed = score
+    for part in SCORE_PARTS:  # the parts in words; nothing else may be named
+        unnamed = unnamed.replace(part, "")
+    assert not [f for f in ALL_FEATURES if re.search(rf"\b{f}\b", unnamed)]  # "coverage -0.94"
+    part = re.search(r"the question's words in it and its article ([+-][\d.]+)", score)
+    assert part is not None and float(part.group(1)) > 0
+
+
+def test_every_feature_of_the_model_is_in_a_part_of_the_score_in_words():
+    from bot.cli.render import SCORE_PARTS
+    from corpus.answering.features import ALL_FEATURES
+
+    grouped = [f for members in SCORE_PARTS.values() for f in members]
+    assert sorted(grouped) == sorted(ALL_FEATURES)  # each once, none left out

@@ -61,7 +61,9 @@ def render_answer(
     declined question the nearest sentences with theirs; `asked_for` is the number of quotes
     asked for, so that showing fewer says why; `hint` follows a decline."""
     if answer.outcome == "closest" and answer.quotes:
-        closest = _quotes_with_sources([answer.quotes[0]], color=color, explain=explain)
+        closest = _quotes_with_sources(
+            [answer.quotes[0]], color=color, explain=explain, question=answer.question
+        )
         return (
             f"{answer.reason}\n\n{closest}\n\n"
             f"(Shown as the closest passage, not as an answer: the model is "
@@ -71,7 +73,9 @@ def render_answer(
     if not answer.found:
         declined = f"{answer.reason}\n{hint}"
         if explain and answer.quotes:
-            nearest = _quotes_with_sources(list(answer.quotes), color=color, explain=True)
+            nearest = _quotes_with_sources(
+                list(answer.quotes), color=color, explain=True, question=answer.question
+            )
             declined += (
                 f"\n\nThe nearest sentences, and why each fell short (the model is "
                 f"{answer.confidence:.0%} sure the first answers, and answers only when "
@@ -79,7 +83,7 @@ def render_answer(
             )
         return declined
     quotes = [q for q in answer.quotes if q.answers_question]
-    answered = _quotes_with_sources(quotes, color=color, explain=explain)
+    answered = _quotes_with_sources(quotes, color=color, explain=explain, question=answer.question)
     lines = [answered, _confidence_line(answer)]
     if asked_for is not None and len(quotes) < asked_for:
         lines.append(
@@ -190,7 +194,9 @@ def render_eval(report: EvalReport, *, show_misses: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _quotes_with_sources(quotes: list[Quote], *, color: bool, explain: bool) -> str:
+def _quotes_with_sources(
+    quotes: list[Quote], *, color: bool, explain: bool, question: str = ""
+) -> str:
     blocks = []
     for n, quote in enumerate(quotes, start=1):
         block = f"“{_highlighted(quote, color)}” [{n}]"
@@ -199,7 +205,7 @@ def _quotes_with_sources(quotes: list[Quote], *, color: bool, explain: bool) -> 
             joiner = " " if same_paragraph else "”\n“"
             block = f"“{quote.lead_in.text}{joiner}{block[1:]}"
         if explain and quote.explanation:
-            block += "\n" + _explanation(quote)
+            block += "\n" + _explanation(quote, question)
         blocks.append(block)
     return "\n\n".join(blocks) + f"\n\n{_sources(quotes)}"
 
@@ -214,34 +220,73 @@ def _highlighted(quote: Quote, color: bool) -> str:
     return "".join([*parts, quote.text[position:]])
 
 
-def surface_words(quote: Quote) -> dict[str, str]:
-    """Each matched stem as the quote spells it ("rais" → "raises"), for people to read."""
+def surface_words(quote: Quote, question: str = "") -> dict[str, str]:
+    """Each matched stem as the quote spells it ("rais" → "raises"), else as the question
+    does, for people to read."""
     words: dict[str, str] = {}
     for start, end in quote.highlights:
         word = quote.text[start:end]
         for term in tokenize(word):
             words.setdefault(term, word)
+    for word in _WORD.findall(question):
+        for term in tokenize(word):
+            words.setdefault(term, word)
     return words
 
 
-def _explanation(quote: Quote) -> str:
+_WORD = re.compile(r"[\w’'.-]+")
+
+# The score's parts in words: each is the sum of the answer model's features for one thing it
+# weighs (corpus/answering/features.py). Summed, they read as people expect: the model weighs
+# features that overlap against each other, and alone "coverage" or "match" came out
+# negative for a sentence that holds the whole question.
+SCORE_PARTS = {
+    "the question's words in it and its article": (
+        "match",
+        "adjacency",
+        "related",
+        "counted",
+        "coverage",
+        "context",
+        "article",
+        "missing",
+        "asked",
+        "unnamed",
+    ),
+    "the kind of answer asked for": ("expected", "definition"),
+    "words close in meaning to the question's": ("meaning", "meaning_gap", "soft", "soft_asked"),
+    "its meaning beside the question's": ("encoder", "encoder_gap"),
+    "its article's meaning beside the question's": ("encoder_article", "encoder_article_gap"),
+    "where it stands in its article": ("framing", "lead"),
+    "its length": ("length",),
+}
+
+
+def _score_parts(features: dict[str, float]) -> str:
+    """The score's parts in words, largest first, signed."""
+    parts = {
+        name: sum(features.get(f, 0.0) for f in members) for name, members in SCORE_PARTS.items()
+    }
+    shown = sorted((p for p in parts.items() if abs(p[1]) >= 0.005), key=lambda p: -abs(p[1]))
+    return "; ".join(f"{name} {value:+.2f}" for name, value in shown)
+
+
+def _explanation(quote: Quote, question: str = "") -> str:
     assert quote.explanation is not None
     if quote.explanation.rule:
         return f"    why: {quote.explanation.rule}"
-    words = surface_words(quote)
+    words = surface_words(quote, question)
     ranked = sorted(quote.explanation.terms.items(), key=lambda kv: -kv[1])
-    terms = ", ".join(f"{words.get(term, term)} {value:.2f}" for term, value in ranked)
-    features = ", ".join(
-        f"{name} {value:.2f}" for name, value in quote.explanation.features.items()
-    )
+    shared = ", ".join(f"“{words.get(term, term)}” {value:.2f}" for term, value in ranked)
     stand_ins = "; ".join(
-        f"{', '.join(words.get(s, s) for s in held)} for “{term}”"
+        f"{', '.join(words.get(s, s) for s in held)} for “{words.get(term, term)}”"
         for term, held in quote.explanation.stand_ins.items()
     )
     return (
-        f"    why: terms [{terms or 'none'}]; covers {quote.coverage:.0%} of the question\n"
+        f"    why: it shares {shared or 'no word'} with the question, and holds "
+        f"{quote.coverage:.0%} of it (by the weight of its words)\n"
         + (f"    related words: {stand_ins}\n" if stand_ins else "")
-        + f"    score {quote.score:.2f} = {features}"
+        + f"    score {quote.score:.2f}: {_score_parts(quote.explanation.features)}"
     )
 
 
