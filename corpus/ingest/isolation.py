@@ -26,8 +26,10 @@ import datetime
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from ..errors import SeedFileError
@@ -72,6 +74,8 @@ def extract_isolated(
     `seconds` and may use at most `memory_bytes`. Raises SeedFileError naming the file and why
     (as `extract` does, and when a limit is reached)."""
     header = json.dumps({"name": path.name}).encode() + b"\n"
+    # A Ctrl-C while the reader starts waits until it has: then it takes the reader with it.
+    held = _hold_interrupts()
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", __name__, repr(seconds), str(memory_bytes)],
@@ -82,8 +86,10 @@ def extract_isolated(
             start_new_session=True,  # a Ctrl-C at the terminal is for the parent to handle
         )
     except OSError as error:
+        _release_interrupts(held)
         raise SeedFileError(path, f"could not be read (no reader process: {error})") from None
     try:
+        _release_interrupts(held)
         output, _ = child.communicate(header + raw, timeout=seconds)
     except subprocess.TimeoutExpired:
         child.kill()
@@ -98,6 +104,22 @@ def extract_isolated(
         child.wait()
         raise
     return _result(path, output, child.returncode, memory_bytes)
+
+
+def _hold_interrupts() -> set[int] | None:
+    """Hold Ctrl-C back (in the main thread, where Python raises it), returning the signal
+    mask to restore; None where there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        return None
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}))
+
+
+def _release_interrupts(held: set[int] | None) -> None:
+    """Let a Ctrl-C held back by `_hold_interrupts` through (it is raised now)."""
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _child_environment() -> dict[str, str]:
