@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
+
 from .answering.answer import answer_question
+from .answering.followup import Exchange, read_follow_up
 from .answering.question import DEFAULT_MAX_QUESTION_CHARS
 from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
@@ -145,19 +148,62 @@ class Corpus:
             return work(self.index)
 
     def ask(
-        self, question: str, *, top: int = 3, doc_id: str | None = None, explain: bool = False
+        self,
+        question: str,
+        *,
+        top: int = 3,
+        doc_id: str | None = None,
+        explain: bool = False,
+        previous: Exchange | None = None,
+    ) -> Answer:
+        """Quotes that answer `question`. With `previous` (the exchange before, in a
+        conversation), a follow-up that points back to it ("when was that?") is read with
+        the earlier question's words, asking the article its answer quoted first (then every
+        article, when that one does not answer)."""
+        follow = read_follow_up(question, previous)
+        if follow.earlier is None:
+            return self._answer(question, top, doc_id, explain)
+        avoid = self._sentence_at(follow.doc_id, follow.quoted_start)
+        answer = self._answer(follow.text, top, doc_id or follow.doc_id, explain, avoid)
+        if answer.outcome == "none" and doc_id is None and follow.doc_id is not None:
+            wider = self._answer(follow.text, top, None, explain, avoid)
+            answer = wider if wider.found else answer
+        return answer.model_copy(
+            update={
+                "question": " ".join(question.split()),
+                "follows": follow.earlier,
+                "read_as": follow.text,
+            }
+        )
+
+    def _answer(
+        self,
+        question: str,
+        top: int,
+        doc_id: str | None,
+        explain: bool,
+        avoid: frozenset[int] = frozenset(),
     ) -> Answer:
         return self._intact(
             lambda index: answer_question(
                 index,
                 question,
                 top=top,
-                doc_id=doc_id,
+                doc_id=doc_id if doc_id is None or doc_id in index.spans else None,
                 max_chars=self.max_question_chars,
                 explain=explain,
                 meaning=self._meaning_of(index),
+                avoid=avoid,
             )
         )
+
+    def _sentence_at(self, doc_id: str | None, start: int | None) -> frozenset[int]:
+        """The position of the sentence of `doc_id` that starts at `start` (none: empty)."""
+        span = self.index.spans.get(doc_id) if doc_id is not None else None
+        if span is None or start is None:
+            return frozenset()
+        starts = self.index.sentences.column("start")[span.sentences.start : span.sentences.stop]
+        return frozenset(int(span.sentences.start + i) for i in np.flatnonzero(starts == start))
 
     def encode_all(self, progress: Progress | None = None) -> VectorStatus:
         """Encode every sentence vector still missing, now (waiting for a background build to

@@ -184,6 +184,10 @@ class Answer(_Frozen):
     reason: str | None = None
     # Best first; listed even when found is false, as the nearest candidates.
     quotes: tuple[Quote, ...] = ()
+    # For a follow-up ("when was that?"): the earlier question it was read with, and the
+    # question as it was read (its own words, then the earlier one's). None: it stood alone.
+    follows: str | None = None
+    read_as: str | None = None
 
 
 class Summary(_Frozen):

@@ -6,8 +6,10 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from corpus import Corpus, CorpusError, UnknownDocumentError
+from corpus.answering.followup import Exchange
 
 from . import render
 
@@ -34,7 +36,7 @@ def run_chat(
     if doc_id is not None and doc_id not in corpus.index.spans:
         raise UnknownDocumentError(doc_id, list(corpus.index.spans))
     _enable_history(history_file)
-    state = {"doc": doc_id}
+    state: dict[str, Any] = {"doc": doc_id, "previous": None}
     interactive = sys.stdin.isatty()
     if interactive:
         print(
@@ -67,9 +69,11 @@ def _prompt(doc_id: str | None) -> str:
     return f"ask [{doc_id}]> " if doc_id else "ask> "
 
 
-def _respond(corpus: Corpus, line: str, state: dict[str, str | None], color: bool) -> str:
+def _respond(corpus: Corpus, line: str, state: dict[str, Any], color: bool) -> str:
     if not line.startswith(":"):
-        answer = corpus.ask(line, doc_id=state["doc"])
+        # A follow-up ("when was that?") is read with the question before it.
+        answer = corpus.ask(line, doc_id=state["doc"], previous=state["previous"])
+        state["previous"] = Exchange.of(answer)
         return render.render_answer(answer, color=color, hint=render.CHAT_HINT)
     command, _, rest = line.partition(" ")
     rest = rest.strip()

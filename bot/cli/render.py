@@ -59,10 +59,20 @@ def render_answer(
     """The answering quotes with citation markers and sources. `color` bolds the words that
     matched (ANSI, for terminals); `explain` adds each quote's score breakdown, and for a
     declined question the nearest sentences with theirs; `asked_for` is the number of quotes
-    asked for, so that showing fewer says why; `hint` follows a decline."""
+    asked for, so that showing fewer says why; `hint` follows a decline. A follow-up says
+    first which earlier question it was read with."""
+    if answer.follows:
+        shown = render_answer(
+            answer.model_copy(update={"follows": None}),
+            color=color,
+            explain=explain,
+            asked_for=asked_for,
+            hint=hint,
+        )
+        return f"{FOLLOWS.format(earlier=answer.follows)}\n\n{shown}"
     if answer.outcome == "closest" and answer.quotes:
         closest = _quotes_with_sources(
-            [answer.quotes[0]], color=color, explain=explain, question=answer.question
+            [answer.quotes[0]], color=color, explain=explain, question=_asked(answer)
         )
         return (
             f"{answer.reason}\n\n{closest}\n\n"
@@ -74,7 +84,7 @@ def render_answer(
         declined = f"{answer.reason}\n{hint}"
         if explain and answer.quotes:
             nearest = _quotes_with_sources(
-                list(answer.quotes), color=color, explain=True, question=answer.question
+                list(answer.quotes), color=color, explain=True, question=_asked(answer)
             )
             declined += (
                 f"\n\nThe nearest sentences, and why each fell short (the model is "
@@ -83,7 +93,7 @@ def render_answer(
             )
         return declined
     quotes = [q for q in answer.quotes if q.answers_question]
-    answered = _quotes_with_sources(quotes, color=color, explain=explain, question=answer.question)
+    answered = _quotes_with_sources(quotes, color=color, explain=explain, question=_asked(answer))
     lines = [answered, _confidence_line(answer)]
     if asked_for is not None and len(quotes) < asked_for:
         lines.append(
@@ -91,6 +101,11 @@ def render_answer(
             "the question well enough; --json lists them all.)"
         )
     return "\n".join(lines)
+
+
+def _asked(answer: Answer) -> str:
+    """The question as it was read (a follow-up: with the earlier one's words)."""
+    return answer.read_as or answer.question
 
 
 def _confidence_line(answer: Answer) -> str:
@@ -103,6 +118,7 @@ def _confidence_line(answer: Answer) -> str:
     return f"Confidence that the first quote answers: {answer.confidence:.0%}"
 
 
+FOLLOWS = "(Read with your earlier question: “{earlier}”)"
 LEAD_BASIS = "A broad question: these are the opening sentences of the article about it."
 NAMING_BASIS = (
     "A broad question: these are the first sentences of the article about it that name it."

@@ -118,9 +118,11 @@ def answer_question(
     rules: AnswerRules = DEFAULT_RULES,
     explain: bool = False,
     meaning: Meaning | None = None,
+    avoid: frozenset[int] = frozenset(),
 ) -> Answer:
     """Quotes for `question`, best first, how sure the model is that the first answers it, and
-    the outcome that follows: an answer, the closest passage, or nothing relevant.
+    the outcome that follows: an answer, the closest passage, or nothing relevant. Sentences
+    at the positions in `avoid` are never quoted (a follow-up's earlier answer).
 
     With `meaning` (the sentence encoder's vectors for this index), candidates are ranked with
     the encoder's features too. With `explain`, each quote carries each term's and feature's
@@ -147,7 +149,7 @@ def answer_question(
         reason = NO_CONTENT_WORDS.format(words=shown) if shown else NO_WORDS
         return Answer(question=analysed.text, found=False, reason=reason)
     with _encoder_turn(meaning) as usable:
-        ranked, model, outcome = _ranked_outcome(index, analysed, doc_id, rules, top, usable)
+        ranked, model, outcome = _ranked_outcome(index, analysed, doc_id, rules, top, usable, avoid)
     found = outcome == "answer"
     best = ranked.sentences[0].score if ranked.sentences else 0.0
     quotes = tuple(
@@ -189,10 +191,17 @@ def _ranked_outcome(
     rules: AnswerRules,
     top: int,
     meaning: Meaning | None,
+    avoid: frozenset[int] = frozenset(),
 ) -> tuple[RankedCandidates, AnswerModel, str]:
     """The candidates ranked, the model that ranked them, and the outcome it decides."""
     ranked = rank_candidates(
-        index, analysed, doc_id=doc_id, rules=rules, limit=max(top, 1), meaning=meaning
+        index,
+        analysed,
+        doc_id=doc_id,
+        rules=rules,
+        limit=max(top, 1),
+        meaning=meaning,
+        avoid=avoid,
     )
     model = ranked.model or answer_model()
     if not model.uses_encoder:
@@ -297,6 +306,7 @@ def rank_candidates(
     passages: int | None = None,
     limit: int | None = None,
     meaning: Meaning | None = None,
+    avoid: frozenset[int] = frozenset(),
 ) -> RankedCandidates:
     """The candidate sentences, best first (ties in document order), the best `limit` of them
     if given, with the confidence that the first answers.
@@ -308,10 +318,10 @@ def rank_candidates(
     ranked on words alone, with a warning."""
     if meaning is not None:
         try:
-            return _ranked(index, question, doc_id, rules, passages, limit, meaning)
+            return _ranked(index, question, doc_id, rules, passages, limit, meaning, avoid)
         except EncoderFailed as error:
             _log.warning("The sentence encoder failed (%s); this answer matches words only.", error)
-    return _ranked(index, question, doc_id, rules, passages, limit, None)
+    return _ranked(index, question, doc_id, rules, passages, limit, None, avoid)
 
 
 def _ranked(
@@ -322,6 +332,7 @@ def _ranked(
     passages: int | None,
     limit: int | None,
     meaning: Meaning | None,
+    avoid: frozenset[int] = frozenset(),
 ) -> RankedCandidates:
     table = candidate_table(
         index,
@@ -340,6 +351,10 @@ def _ranked(
     order = np.lexsort((table.positions, -scores))
     if meaning is not None:
         model, scores, order = _rerank_with_encoder(index, meaning, question, table, scores, order)
+    if avoid:
+        order = order[~np.isin(table.positions[order], list(avoid))]
+        if not len(order):
+            return RankedCandidates([], 0.0)
     first = int(order[0])
     flags = {
         "has_expected": table.has_expected,
