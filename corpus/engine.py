@@ -164,8 +164,10 @@ class Corpus:
         if follow.earlier is None:
             return self._answer(question, top, doc_id, explain)
         avoid = self._sentence_at(follow.doc_id, follow.quoted_start)
-        answer = self._answer(follow.text, top, doc_id or follow.doc_id, explain, avoid)
-        if answer.outcome == "none" and doc_id is None and follow.doc_id is not None:
+        # The earlier answer's article, while the collection still holds it.
+        earlier_doc = follow.doc_id if follow.doc_id in self.index.spans else None
+        answer = self._answer(follow.text, top, doc_id or earlier_doc, explain, avoid)
+        if answer.outcome == "none" and doc_id is None and earlier_doc is not None:
             wider = self._answer(follow.text, top, None, explain, avoid)
             answer = wider if wider.found else answer
         return answer.model_copy(
@@ -189,7 +191,7 @@ class Corpus:
                 index,
                 question,
                 top=top,
-                doc_id=doc_id if doc_id is None or doc_id in index.spans else None,
+                doc_id=doc_id,
                 max_chars=self.max_question_chars,
                 explain=explain,
                 meaning=self._meaning_of(index),
