@@ -102,20 +102,8 @@ def test_a_killed_cache_writers_temporary_goes_when_the_cache_is_next_opened(tmp
     first = seeds / "doc000.txt"
     as_cached = first.stat()
     first.write_text("The ferry report was withdrawn.", encoding="utf-8")
-    writer = subprocess.Popen(  # saves the changed index: killed while it writes
-        [sys.executable, "-m", "bot", "index", "--seeds", str(seeds)],
-        cwd=PROJECT,
-        env={**os.environ, "CACHE_DIR": str(cache)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while writer.poll() is None and not list(cache.glob(".index-*")):
-        time.sleep(0.002)
-    writer.send_signal(signal.SIGKILL)
-    writer.wait()
-    # Its spilled arrays or the cache file it was writing, or both.
-    leftovers = list(cache.glob(".index-*"))
-    assert leftovers
+    # Saves the changed index: killed while it writes, leaving the cache file half written.
+    leftovers = _index_killed_once_it_writes(seeds, cache, ".index-*")
     # Another writer saving right now (this process, alive): its temporary must stay.
     busy = cache / f".index-{os.getpid()}-saving"
     busy.write_bytes(b"\0" * 100)
@@ -134,19 +122,7 @@ def test_a_killed_builds_spilled_files_go_when_the_cache_is_next_opened(tmp_path
     them whatever process ids have been reused since, and leaves a running build's alone."""
     seeds = make_seeds(tmp_path / "seeds", report_texts(60, 400))
     cache = tmp_path / "cache"
-    builder = subprocess.Popen(
-        [sys.executable, "-m", "bot", "index", "--seeds", str(seeds)],
-        cwd=PROJECT,
-        env={**os.environ, "CACHE_DIR": str(cache), "ENCODER": "off"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while builder.poll() is None and not list(cache.glob(".spill-*")):
-        time.sleep(0.002)
-    builder.send_signal(signal.SIGKILL)
-    builder.wait()
-    leftovers = list(cache.glob(".spill-*"))
-    assert leftovers
+    leftovers = _index_killed_once_it_writes(seeds, cache, ".spill-*")
     # A spilled file of a build running now (this process holds its lock): it stays.
     from corpus.indexing.spill import Spill
 
@@ -158,3 +134,22 @@ def test_a_killed_builds_spilled_files_go_when_the_cache_is_next_opened(tmp_path
     assert list(cache.glob(".spill-*")) == [running.path]
     running.discard()
     assert not list(cache.glob(".spill-*"))
+
+
+def _index_killed_once_it_writes(seeds: Path, cache: Path, pattern: str) -> list[Path]:
+    """`index` run in a process of its own, killed (SIGKILL) as soon as a file matching
+    `pattern` appears in the cache directory: the files it left there."""
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "bot", "index", "--seeds", str(seeds)],
+        cwd=PROJECT,
+        env={**os.environ, "CACHE_DIR": str(cache), "ENCODER": "off"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while writer.poll() is None and not list(cache.glob(pattern)):
+        time.sleep(0.002)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    leftovers = list(cache.glob(pattern))
+    assert leftovers, "the build ended before it wrote"
+    return leftovers
