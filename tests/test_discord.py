@@ -1009,3 +1009,31 @@ def test_run_with_an_invalid_setting_names_it_and_exits_2(tmp_path):
             await fake.stop()
 
     run(scenario())
+
+
+def test_a_follow_up_in_a_thread_is_read_with_the_members_own_last_question(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path, COOLDOWN_RATE="100") as env:
+            thread = int(snowflake())
+
+            async def ask(question: str, user_id: int = USER_ID, **where) -> dict:
+                (callback,) = await env.fake.interact(
+                    slash("ask", question=question), user_id=user_id, **where
+                )
+                return callback.body["data"]["embeds"][0]
+
+            in_thread = {"channel_id": thread, "thread_of": CHANNEL_ID}
+            first = await ask("Who is Mali's military leader?", **in_thread)
+            assert "Assimi Goita" in plain(first["description"])
+            followed = await ask("who did he reach out to?", **in_thread)
+            said = followed["author"]["name"]
+            assert said == "Read with your earlier question: “Who is Mali's military leader?”"
+            # Another member in the same thread: not read with the first member's question.
+            other = await ask("who did he reach out to?", user_id=USER_ID + 1, **in_thread)
+            assert "Read with your earlier question" not in str(other)
+            # Outside a thread, every question stands alone.
+            await ask("Who is Mali's military leader?")
+            alone = await ask("who did he reach out to?")
+            assert "Read with your earlier question" not in str(alone)
+
+    run(scenario())

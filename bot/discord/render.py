@@ -142,6 +142,22 @@ def embed_size(embed: discord.Embed) -> int:
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
+    embed = _answer_embed(answer)
+    if answer.follows:  # a follow-up says which of the member's questions it was read with
+        said = f"{FOLLOWS} “{flat(answer.follows, FOLLOWS_QUESTION_LIMIT)}”"
+        if embed.author.name is None:
+            embed.set_author(name=said)
+        else:
+            embed.set_footer(text=flat(f"{said} {embed.footer.text or ''}", FOOTER_LIMIT))
+    return embed
+
+
+# Plain text in the author line (or the footer): short, within the room the quotes leave.
+FOLLOWS = "Read with your earlier question:"
+FOLLOWS_QUESTION_LIMIT = 90
+
+
+def _answer_embed(answer: Answer) -> discord.Embed:
     title = echo(answer.question, TITLE_LIMIT)
     if answer.outcome == "closest" and answer.quotes:
         embed = _quotes_embed(title, [answer.quotes[0]], CLOSEST_COLOUR)

@@ -33,6 +33,7 @@ from pathlib import Path, PurePath
 from typing import Any, Literal, TypeVar
 
 from corpus import Corpus
+from corpus.answering.followup import Exchange
 from corpus.ingest.adding import add_fetched
 from corpus.ingest.addresses import Network
 from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
@@ -49,6 +50,7 @@ from corpus.models import (
     SummaryLength,
 )
 
+from .conversations import Conversations
 from .fair import Busy, FairPool
 
 __all__ = [
@@ -199,6 +201,8 @@ class CorpusService:
         )
         self.request_seconds = REQUEST_SECONDS
         self.feed_round_seconds = FEED_ROUND_SECONDS
+        # Each member's last question in a thread, for follow-ups (in memory, briefly).
+        self.conversations = Conversations()
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
@@ -326,32 +330,47 @@ class CorpusService:
 
     # Reading
 
-    async def ask(self, question: str, *, scope: Scope | None = None, top: int = 3) -> PinnedAnswer:
+    async def ask(
+        self,
+        question: str,
+        *,
+        scope: Scope | None = None,
+        top: int = 3,
+        member: int | None = None,
+    ) -> PinnedAnswer:
         """The best answer from the sets the request sees, with the corpus it came from: a
         reload meanwhile must not change what its citations and its "Show context" button
-        point at."""
+        point at. In a thread, a `member`'s follow-up is read with their last question
+        there."""
         scope = scope or Scope(None)
         return await self._within_budget(
-            asyncio.ensure_future(self._ask(question, scope, top)), "question"
+            asyncio.ensure_future(self._ask(question, scope, top, member)), "question"
         )
 
-    async def _ask(self, question: str, scope: Scope, top: int) -> PinnedAnswer:
+    async def _ask(self, question: str, scope: Scope, top: int, member: int | None) -> PinnedAnswer:
         sets = await self.corpora(scope)
         pinned = self.pin_of(scope)
         doc_id = pinned[1] if pinned else None
+        # In a thread: the member's own last exchange there, for a follow-up.
+        in_thread = scope.parent_id is not None and scope.channel_id is not None
+        talk = (scope.channel_id, member) if in_thread and member is not None else None
+        previous = self.conversations.last(*talk) if talk else None
 
         def work() -> PinnedAnswer:
             answers = []
             for _, corpus in sets:
                 if doc_id is not None and doc_id not in corpus.index.spans:
                     continue  # pinned to an article this part of the set does not hold
-                answer = corpus.ask(question, top=top, doc_id=doc_id)
+                answer = corpus.ask(question, top=top, doc_id=doc_id, previous=previous)
                 # A copy holding this index: a reload or a rebuild after damage swaps the
                 # live corpus's index, and the answer must keep pointing into this one.
                 answers.append(PinnedAnswer(answer, dataclasses.replace(corpus)))
             if not answers:
                 raise LibraryError(f"The article “{doc_id}” this channel is pinned to is gone.")
-            return max(answers, key=lambda p: _strength(p.answer))
+            best = max(answers, key=lambda p: _strength(p.answer))
+            if talk:
+                self.conversations.remember(*talk, Exchange.of(best.answer))
+            return best
 
         if not sets:
             raise LibraryError(NO_ARTICLES)

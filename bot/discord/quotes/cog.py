@@ -199,7 +199,7 @@ class QuoteCog(BotCog, name="Quotes"):
             return
         try:
             scope = Scope(guild_id, message.channel.id, parent)
-            pinned = await self.service.ask(question, scope=scope)
+            pinned = await self.service.ask(question, scope=scope, member=message.author.id)
             await self.responder.reply(
                 message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
             )
@@ -220,7 +220,7 @@ class QuoteCog(BotCog, name="Quotes"):
         ephemeral = self.responder.ephemeral(public)
         pinned = await self.responder.in_time(
             interaction,
-            self.service.ask(question, scope=scope_of(interaction)),
+            self.service.ask(question, scope=scope_of(interaction), member=interaction.user.id),
             ephemeral=ephemeral,
         )
         await self.responder.send(
