@@ -42,9 +42,3 @@ class Conversations:
             self._last.move_to_end((channel_id, user_id))
             while len(self._last) > self.most:
                 self._last.popitem(last=False)
-
-    def forget_member(self, user_id: int) -> None:
-        """Everything kept of a member's questions, gone."""
-        with self._lock:
-            for key in [key for key in self._last if key[1] == user_id]:
-                del self._last[key]
