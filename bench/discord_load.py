@@ -6,7 +6,7 @@
 
 Every /ask carries a question the bot has not been asked before (the scale benchmark's
 generator, a fresh draw per 200). With --work, the seed files and the index cache are kept in
-DIR and reused by the next run with the same --passages (bench/scale.py's answer-build child
+DIR and reused by the next run with the same --passages (bench/scale.py's answer-seeds and answer-build children
 writes the same layout), so a 1M-passage corpus is written and indexed once.
 
 With --summaries, the corpus also holds one long article of --article-mb megabytes; that many
@@ -44,18 +44,6 @@ from tests.fake_discord import FakeDiscord, interaction_payload, slash  # noqa: 
 TOKEN = "load-test-token-0000000000000000000"
 
 
-def write_seeds(directory: Path, passages: int) -> None:
-    paragraphs: list[str] = []
-    for number, passage in enumerate(scale.token_lists(passages)):
-        half = len(passage) // 2
-        paragraphs.append(
-            f"{' '.join(passage[:half]).capitalize()}. {' '.join(passage[half:]).capitalize()}."
-        )
-        if len(paragraphs) == 100 or number == passages - 1:
-            (directory / f"doc{number // 100:06d}.txt").write_text("\n".join(paragraphs))
-            paragraphs = []
-
-
 def describe(name: str, seconds: list[float]) -> str:
     ordered = sorted(seconds)
 
@@ -85,7 +73,7 @@ async def main() -> None:
         started = time.perf_counter()
         if not seeds.is_dir():
             seeds.mkdir(parents=True)
-            write_seeds(seeds, args.passages)
+            scale.write_seeds(seeds, args.passages)
         if args.summaries:
             from summary_speed import article
 

@@ -262,6 +262,12 @@ def run_answer_seeds(size: int, work: Path) -> None:
     build's alone)."""
     seeds = work / "seeds"
     seeds.mkdir()
+    write_seeds(seeds, size)
+
+
+def write_seeds(directory: Path, size: int) -> None:
+    """`size` passages' worth of seed files in `directory`, 100 passages' sentences a file
+    (bench/discord_load.py writes its corpus with this too)."""
     per_file = 100
     paragraphs: list[str] = []
     for number, passage in enumerate(token_lists(size)):
@@ -271,7 +277,7 @@ def run_answer_seeds(size: int, work: Path) -> None:
         first, second = " ".join(passage[:half]), " ".join(passage[half:])
         paragraphs.append(f"{first.capitalize()}. {second.capitalize()}.")
         if len(paragraphs) == per_file or number == size - 1:
-            (seeds / f"doc{number // per_file:06d}.txt").write_text("\n".join(paragraphs))
+            (directory / f"doc{number // per_file:06d}.txt").write_text("\n".join(paragraphs))
             paragraphs = []
 
 
