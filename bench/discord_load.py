@@ -6,8 +6,9 @@
 
 Every /ask carries a question the bot has not been asked before (the scale benchmark's
 generator, a fresh draw per 200). With --work, the seed files and the index cache are kept in
-DIR and reused by the next run with the same --passages (bench/scale.py's answer-seeds and answer-build children
-writes the same layout), so a 1M-passage corpus is written and indexed once.
+DIR and reused by the next run with the same --passages (bench/scale.py's answer-seeds and
+answer-build children write the same layout), so a 1M-passage corpus is written and indexed
+once.
 
 With --summaries, the corpus also holds one long article of --article-mb megabytes; that many
 members call /summary (long) at once, then the /ask interactions follow, and the acknowledgement

@@ -16,7 +16,7 @@ import numpy as np
 
 from .answering.answer import answer_question
 from .answering.followup import Exchange, read_follow_up
-from .answering.question import DEFAULT_MAX_QUESTION_CHARS
+from .answering.question import DEFAULT_MAX_QUESTION_CHARS, clean_question
 from .answering.summarize import summarize
 from .errors import DamagedIndexError, SeedFileError, UnknownDocumentError
 from .indexing.index import CorpusIndex, Progress, build_index
@@ -172,7 +172,7 @@ class Corpus:
             answer = wider if wider.found else answer
         return answer.model_copy(
             update={
-                "question": " ".join(question.split()),
+                "question": clean_question(question, self.max_question_chars),
                 "follows": follow.earlier,
                 "read_as": follow.text,
             }

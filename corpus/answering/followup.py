@@ -60,9 +60,7 @@ def read_follow_up(question: str, previous: Exchange | None) -> FollowUp:
     the dev half of tests/data/followup_questions.jsonl (bench/followups.py)."""
     if previous is None or not points_back(question):
         return FollowUp(question)
-    own = set(content_words(question))
-    earlier = previous.read_as or previous.question
-    carried = [w for w in _carried_words(earlier) if _folded(w) not in own]
+    carried = _carried_words(previous.read_as or previous.question, set(content_words(question)))
     text = f"{question} {' '.join(carried)}" if carried else question
     return FollowUp(text, previous.doc_id, previous.question, previous.quoted_start)
 
@@ -81,19 +79,15 @@ def points_back(question: str) -> bool:
     return len(content_words(question)) <= 1 and not _NAME.search(question[1:])
 
 
-def _carried_words(question: str) -> list[str]:
-    """The earlier question's content words, as it spelled them, each once."""
-    return list(dict.fromkeys(_WORD_AS_TYPED.findall(_content_text(question))))
-
-
-def _content_text(question: str) -> str:
-    kept = set(content_words(question))
-    return " ".join(w for w in _WORD_AS_TYPED.findall(question) if _folded(w) in kept)
-
-
-def _folded(word: str) -> str:
-    found = content_words(word)
-    return found[0] if found else ""
+def _carried_words(earlier: str, own: set[str]) -> list[str]:
+    """The earlier question's content words, as it spelled them, each once, but those the
+    new question has itself (`own`, folded)."""
+    carried = []
+    for word in _WORD_AS_TYPED.findall(earlier):
+        folded = content_words(word)
+        if folded and folded[0] not in own and word not in carried:
+            carried.append(word)
+    return carried
 
 
 _WORD = re.compile(r"[a-z0-9']+")

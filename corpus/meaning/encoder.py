@@ -99,7 +99,7 @@ class E5Small:
         # When each question let in to use the encoder (`question_turn`) was let in, and the
         # engine's seconds a question has taken lately (a guess until one is timed: a news
         # question's candidates and articles take about 0.3 s on one core).
-        self._questions: dict[int, float] = {}
+        self._questions: dict[object, float] = {}
         self._seconds_per_question = 0.3
         self._engine_seconds = threading.local()  # this thread's, so far
 
@@ -156,7 +156,7 @@ class E5Small:
             )
             admitted = ahead <= wait
             if admitted:
-                self._questions[id(ticket)] = now
+                self._questions[ticket] = now
         if not admitted:
             yield False
             return
@@ -166,7 +166,7 @@ class E5Small:
         finally:
             spent = getattr(self._engine_seconds, "total", 0.0) - before
             with self._quiet:
-                del self._questions[id(ticket)]
+                del self._questions[ticket]
                 if spent > 0:  # only what the engine itself took, not the waiting
                     self._seconds_per_question += 0.5 * (spent - self._seconds_per_question)
 
