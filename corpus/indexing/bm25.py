@@ -425,9 +425,10 @@ class FoldedChunks:
     def add(self, chunk: PostingChunk) -> None:
         self._frequency.add(chunk.df_terms, chunk.df_counts)
         self.wide |= chunk.counts.dtype != np.uint16
-        if self._file is None:
+        if self.spill_to is None:
             self._in_memory.append(chunk)
             return
+        assert self._file is not None, "chunks are added before they are read"
         self._entries.append((len(self._file), len(chunk.terms), chunk.first, chunk.counts.dtype))
         for column in (chunk.terms.astype(np.int32), chunk.local, chunk.counts):
             self._file.append(column.view(np.uint8))

@@ -209,8 +209,16 @@ def _bytes_to_read(scan: SeedScan, previous: CorpusIndex | None) -> int:
     return sum(
         scan.stamps[path.name][0]
         for path in scan.files
-        if recorded.get(path.name) != scan.stamps.get(path.name)
+        if not _stamped_alike(path, scan.stamps, recorded)
     )
+
+
+def _stamped_alike(
+    path: Path, stamps: dict[str, tuple[int, int]], recorded: dict[str, tuple[int, int]]
+) -> bool:
+    """Whether a seed file and its metadata file have the size and time `recorded`."""
+    meta = f"{path.stem}{META_SUFFIX}"
+    return all(stamps.get(n) == recorded.get(n) for n in (path.name, meta))
 
 
 def _reopened(path: Path, built: CorpusIndex) -> CorpusIndex:
@@ -232,8 +240,7 @@ def _unchanged_from(
     problems = {Path(path).name: problem for path, problem in cached.seed_problems}
 
     def known(path: Path) -> Document | SeedFileError | None:
-        meta = f"{path.stem}{META_SUFFIX}"
-        if any(stamps.get(n) != cached.seed_stamps.get(n) for n in (path.name, meta)):
+        if not _stamped_alike(path, stamps, cached.seed_stamps):
             return None
         if path.name in problems:
             return SeedFileError(path, problems[path.name])

@@ -49,7 +49,6 @@ class DocumentTexts:
         self._offsets = array("q")
         self._lengths = array("q")
         self._widths = array("b")
-        self._size = 0
         self.blob: np.ndarray = np.zeros(0, dtype=np.uint8)
 
     def add(self, doc_id: str, text: str) -> int:
@@ -57,11 +56,10 @@ class DocumentTexts:
         width, encoded = _encoded(text)
         self.ids.append(doc_id)
         self.digests.append(hashlib.sha256(encoded).hexdigest())
+        self._offsets.append(len(self._spill))  # bytes of the texts before this one
         self._spill.append(np.frombuffer(encoded, np.uint8))
-        self._offsets.append(self._size)
         self._lengths.append(len(text))
         self._widths.append(width)
-        self._size += len(encoded)
         return len(self.ids) - 1
 
     def discard(self) -> None:
