@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import sqlite3
-import time
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from ..temporaries import is_abandoned, process_is_running, temporary_beside
 from .bundled import bundled_seeds_dir
 from .formats import SUFFIXES
 from .loader import META_SUFFIX, article_document, meta_beside
+from .sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -181,7 +181,12 @@ class Library:
             self._texts.mkdir(exist_ok=True)
             self._collections.mkdir(exist_ok=True)
             with self.transaction() as db:
-                _migrate(db)
+                try:
+                    migrate(db, _MIGRATIONS)
+                except SchemaTooNew:
+                    raise LibraryError(
+                        "The data directory was written by a newer quotebot; upgrade it."
+                    ) from None
         except (OSError, sqlite3.Error) as error:
             reason = getattr(error, "strerror", None) or str(error)
             raise LibraryError(
@@ -195,9 +200,9 @@ class Library:
         """A connection in one transaction: all of it is written, or none (the feeds' store
         uses it too, so its tables change the same way). `immediate` takes the write lock at
         once, so what is read inside stays true until the commit: another writer waits."""
-        db = sqlite3.connect(self._database, timeout=_LOCK_SECONDS)
+        db = sqlite3.connect(self._database, timeout=LOCK_SECONDS)
         try:
-            _use_wal(db)
+            use_wal(db)
             db.execute("PRAGMA foreign_keys=ON")
             with db:  # one transaction: all of it, or nothing
                 if immediate:
@@ -561,48 +566,6 @@ def _unlink_all(paths: Iterable[Path]) -> None:
             path.unlink()
 
 
-_LOCK_SECONDS = 10.0
-
-
-def _use_wal(db: sqlite3.Connection) -> None:
-    """Write-ahead logging. Switching a new database to it needs the file to itself, and
-    SQLite answers "locked" at once, without waiting, while another connection switches it
-    (processes opening a new data directory together): so it is tried again, for as long as
-    any lock is waited for."""
-    deadline = time.monotonic() + _LOCK_SECONDS
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring the schema up to date, one step at a time, each under the write lock with the
-    version read again inside it: processes opening a new data directory at once apply each
-    step once (read outside the lock, two of them ran the same step and one failed)."""
-    while True:
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version > len(_MIGRATIONS):
-            raise LibraryError("The data directory was written by a newer quotebot; upgrade it.")
-        if version == len(_MIGRATIONS):
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            (version,) = db.execute("PRAGMA user_version").fetchone()
-            if version < len(_MIGRATIONS):
-                for statement in _statements(_MIGRATIONS[version]):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {version + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-
 _CITABLE_URL = re.compile(WEB_URL)
 
 
@@ -618,11 +581,6 @@ def _citable(url: str | None) -> str | None:
 
 def _clipped(text: str | None, limit: int) -> str | None:
     return text[: limit - 1].rstrip() + "…" if text and len(text) > limit else text
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The statements of a migration (ours hold no `;` inside a statement)."""
-    return (statement.strip() for statement in script.split(";") if statement.strip())
 
 
 def _read_article(

@@ -1,0 +1,683 @@
+"""The bot's own state, kept apart from the articles: what members asked and rated, the
+questions the articles could not answer, which forums get automatic answers, and how long
+each server keeps what is stored about its members.
+
+One SQLite database, `bot-state.db` in DATA_DIR, read by both front ends (the bot writes it;
+`quotebot feedback export` reads it). Members' data is deleted for real: `secure_delete`
+overwrites a deleted row's bytes, and after every deletion the write-ahead log is checkpointed
+and truncated, so no old copy of the row stays in either file.
+
+Every method is one short transaction, safe to call from any thread (each opens its own
+connection, as the library does), and every list it returns is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from corpus.ingest.sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
+from corpus.models import Answer
+from corpus.tokenize import tokenize
+
+from .records import (
+    FeedbackReport,
+    Forgotten,
+    Forum,
+    Gap,
+    RatedAnswer,
+    ShownAnswer,
+    ShownQuote,
+)
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "MAX_GAPS_PER_SERVER",
+    "MAX_RETENTION_DAYS",
+    "STATE_FILE",
+    "BotState",
+    "StateError",
+    "gap_words",
+    "question_names",
+    "shown_quotes",
+]
+
+STATE_FILE = "bot-state.db"
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 365
+# Distinct unanswered questions kept per server; past it the least recently asked goes.
+MAX_GAPS_PER_SERVER = 500
+# Two questions whose encoder vectors are at least this close, and whose names agree (one's
+# are all among the other's), are the same question asked twice ("When is the election?" /
+# "what date is the vote": 0.90). e5's cosines crowd towards 1 (unrelated questions score
+# about 0.8), and questions about different people score high ("What did Putin say about
+# Niger?" / "... Biden ...": 0.92): so the names must agree too.
+SAME_QUESTION_COSINE = 0.90
+_DAY = 86_400.0
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE servers (
+        guild_id INTEGER PRIMARY KEY,
+        retention_days INTEGER,
+        left_at REAL
+    );
+    CREATE TABLE forums (
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        closest INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, channel_id)
+    );
+    CREATE TABLE answered_posts (
+        thread_id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        answered_at REAL NOT NULL
+    );
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER,
+        channel_id INTEGER,
+        member_id INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        quotes TEXT NOT NULL,
+        asked_at REAL NOT NULL,
+        right_quote INTEGER,
+        right_by INTEGER
+    );
+    CREATE INDEX answers_by_server ON answers (guild_id, asked_at);
+    CREATE INDEX answers_by_member ON answers (member_id);
+    CREATE TABLE votes (
+        answer_id INTEGER NOT NULL REFERENCES answers (id) ON DELETE CASCADE,
+        member_id INTEGER NOT NULL,
+        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+        voted_at REAL NOT NULL,
+        PRIMARY KEY (answer_id, member_id)
+    );
+    CREATE INDEX votes_by_member ON votes (member_id);
+    CREATE TABLE gaps (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        words TEXT NOT NULL,
+        names TEXT NOT NULL DEFAULT '',
+        vector BLOB,
+        UNIQUE (guild_id, words)
+    );
+    CREATE TABLE gap_asks (
+        id INTEGER PRIMARY KEY,
+        gap_id INTEGER NOT NULL REFERENCES gaps (id) ON DELETE CASCADE,
+        member_id INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        asked_at REAL NOT NULL
+    );
+    CREATE INDEX gap_asks_by_gap ON gap_asks (gap_id, asked_at);
+    CREATE INDEX gap_asks_by_member ON gap_asks (member_id);
+    CREATE TABLE mod_log_posts (
+        message_id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL,
+        guild_id INTEGER,
+        member_id INTEGER NOT NULL,
+        posted_at REAL NOT NULL
+    );
+    CREATE INDEX mod_log_by_member ON mod_log_posts (member_id);
+    CREATE TABLE shared_links (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        member_id INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        shared_at REAL NOT NULL
+    );
+    CREATE INDEX shared_links_by_member ON shared_links (member_id)
+    """,
+]
+
+# The tables that hold something a member wrote or did, with the column naming them and the
+# one saying when: what /forget-me and the retention period delete.
+_MEMBER_ROWS = (
+    ("votes", "member_id", "voted_at"),  # before answers: deleting one deletes its votes
+    ("answers", "member_id", "asked_at"),
+    ("gap_asks", "member_id", "asked_at"),
+    ("mod_log_posts", "member_id", "posted_at"),
+    ("shared_links", "member_id", "shared_at"),
+)
+
+
+class StateError(Exception):
+    """The bot's state could not be read or written; the message says where and why."""
+
+
+def shown_quotes(answer: Answer) -> tuple[ShownQuote, ...]:
+    """The quotes a member sees under an answer: those that answer, or the closest passage."""
+    if answer.found:
+        quotes = [q for q in answer.quotes if q.answers_question]
+    else:
+        quotes = list(answer.quotes[:1]) if answer.outcome == "closest" else []
+    return tuple(
+        ShownQuote(
+            text=q.text,
+            doc_id=q.citation.doc_id,
+            title=q.citation.title,
+            start=q.citation.start,
+            end=q.citation.end,
+            url=q.citation.url,
+        )
+        for q in quotes
+    )
+
+
+class BotState:
+    def __init__(self, data_dir: Path, *, default_retention_days: int = DEFAULT_RETENTION_DAYS):
+        self.path = data_dir / STATE_FILE
+        self.default_retention_days = default_retention_days
+        try:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with self._db() as db:
+                migrate(db, _MIGRATIONS)
+        except SchemaTooNew:
+            raise StateError(f"{self.path} was written by a newer quotebot; upgrade it.") from None
+        except (OSError, sqlite3.Error) as error:
+            raise StateError(
+                f"The bot's state in {self.path} cannot be used ({_reason(error)}). Set "
+                "DATA_DIR to a folder you can write to."
+            ) from None
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=LOCK_SECONDS, isolation_level=None)
+        try:
+            use_wal(db)
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA secure_delete=ON")
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self, *, deleting: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction, all or nothing. After one that deletes, the log is checkpointed
+        into the database and truncated: the deleted rows' old pages must not outlive them
+        in the log."""
+        try:
+            with self._db() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                if deleting:
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            raise StateError(f"The bot's state could not be saved ({_reason(error)}).") from None
+
+    # Answers and votes
+
+    def record_answer(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        member_id: int,
+        answer: Answer,
+        now: float | None = None,
+    ) -> int:
+        """Keep an answer as shown (for its votes, /feedback and the export); its id."""
+        quotes = json.dumps([q.model_dump() for q in shown_quotes(answer)])
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO answers (guild_id, channel_id, member_id, question, outcome, "
+                "confidence, quotes, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    channel_id,
+                    member_id,
+                    answer.question,
+                    answer.outcome,
+                    float(answer.confidence),
+                    quotes,
+                    _now(now),
+                ),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def answer(self, answer_id: int) -> ShownAnswer | None:
+        with self._db() as db:
+            row = db.execute(f"{_ANSWER_COLUMNS} WHERE id = ?", (answer_id,)).fetchone()
+        return _shown(row) if row else None
+
+    def vote(self, answer_id: int, member_id: int, vote: int, now: float | None = None) -> bool:
+        """A member's 👍 (1) or 👎 (-1) on an answer, replacing their earlier vote on it;
+        False when the answer is no longer kept."""
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone():
+                return False
+            db.execute(
+                "INSERT INTO votes (answer_id, member_id, vote, voted_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (answer_id, member_id) DO UPDATE SET vote = excluded.vote, "
+                "voted_at = excluded.voted_at",
+                (answer_id, member_id, 1 if vote > 0 else -1, _now(now)),
+            )
+            return True
+
+    def pick_right_quote(self, answer_id: int, member_id: int, index: int) -> bool:
+        """A moderator's word on which shown quote is right (-1: none of them)."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE answers SET right_quote = ?, right_by = ? WHERE id = ?",
+                (index, member_id, answer_id),
+            )
+            return cursor.rowcount > 0
+
+    def feedback(self, guild_id: int, *, worst: int = 5) -> FeedbackReport:
+        """The server's votes, and its worst-rated recent answers (most 👎 over 👍 first)."""
+        with self._db() as db:
+            answers, picked = db.execute(
+                "SELECT COUNT(*), COUNT(right_quote) FROM answers WHERE guild_id = ?",
+                (guild_id,),
+            ).fetchone()
+            rated, up, down = db.execute(
+                "SELECT COUNT(DISTINCT v.answer_id), COALESCE(SUM(v.vote > 0), 0), "
+                "COALESCE(SUM(v.vote < 0), 0) FROM votes v JOIN answers a ON a.id = v.answer_id "
+                "WHERE a.guild_id = ?",
+                (guild_id,),
+            ).fetchone()
+            rows = db.execute(
+                f"SELECT * FROM ({_ANSWER_COLUMNS}) a JOIN ("
+                "SELECT answer_id, SUM(vote > 0) AS up, SUM(vote < 0) AS down FROM votes "
+                "GROUP BY answer_id) v ON v.answer_id = a.id "
+                "WHERE a.guild_id = ? AND v.down > v.up ORDER BY v.down - v.up DESC, "
+                "a.asked_at DESC LIMIT ?",
+                (guild_id, worst),
+            ).fetchall()
+        return FeedbackReport(
+            answers=answers,
+            rated=rated,
+            up=up,
+            down=down,
+            picked=picked,
+            worst=tuple(
+                RatedAnswer(answer=_shown(row[:-3]), up=row[-2], down=row[-1]) for row in rows
+            ),
+        )
+
+    def rated_answers(self, guild_id: int) -> list[RatedAnswer]:
+        """Every answer of the server that a member voted on or a moderator picked a quote
+        for, oldest first (at most the retention period's)."""
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT a.*, COALESCE(v.up, 0), COALESCE(v.down, 0) FROM ({_ANSWER_COLUMNS}) a "
+                "LEFT JOIN (SELECT answer_id, SUM(vote > 0) AS up, SUM(vote < 0) AS down "
+                "FROM votes GROUP BY answer_id) v ON v.answer_id = a.id "
+                "WHERE a.guild_id = ? AND (v.answer_id IS NOT NULL OR a.right_quote IS NOT NULL) "
+                "ORDER BY a.asked_at, a.id",
+                (guild_id,),
+            ).fetchall()
+        return [RatedAnswer(answer=_shown(row[:-2]), up=row[-2], down=row[-1]) for row in rows]
+
+    # The gap queue
+
+    def queue_gap(
+        self,
+        guild_id: int,
+        member_id: int,
+        question: str,
+        vector: np.ndarray | None = None,
+        now: float | None = None,
+    ) -> int:
+        """Queue a question the articles did not answer, merged with the same question asked
+        before: the same words, or with an encoder, a vector close enough
+        (SAME_QUESTION_COSINE) and the same names. The gap's id."""
+        when = _now(now)
+        words, names = gap_words(question), question_names(question)
+        with self._transaction(deleting=True) as db:
+            gap_id = self._same_gap(db, guild_id, words, names, vector)
+            if gap_id is None:
+                blob = _unit(vector).tobytes() if vector is not None else None
+                cursor = db.execute(
+                    "INSERT INTO gaps (guild_id, words, names, vector) VALUES (?, ?, ?, ?)",
+                    (guild_id, words, " ".join(sorted(names)), blob),
+                )
+                gap_id = cursor.lastrowid
+                assert gap_id is not None
+            db.execute(
+                "INSERT INTO gap_asks (gap_id, member_id, question, asked_at) VALUES (?, ?, ?, ?)",
+                (gap_id, member_id, question, when),
+            )
+            # Bounded: past the limit, the gap asked least recently goes.
+            db.execute(
+                "DELETE FROM gaps WHERE guild_id = ? AND id NOT IN (SELECT gap_id FROM gap_asks "
+                "JOIN gaps g ON g.id = gap_id WHERE g.guild_id = ? GROUP BY gap_id "
+                "ORDER BY MAX(asked_at) DESC LIMIT ?)",
+                (guild_id, guild_id, MAX_GAPS_PER_SERVER),
+            )
+            return gap_id
+
+    @staticmethod
+    def _same_gap(
+        db: sqlite3.Connection,
+        guild_id: int,
+        words: str,
+        names: frozenset[str],
+        vector: np.ndarray | None,
+    ) -> int | None:
+        row = db.execute(
+            "SELECT id FROM gaps WHERE guild_id = ? AND words = ?", (guild_id, words)
+        ).fetchone()
+        if row is not None or vector is None:
+            return row[0] if row else None
+        rows = db.execute(
+            "SELECT id, names, vector FROM gaps WHERE guild_id = ? AND vector IS NOT NULL",
+            (guild_id,),
+        ).fetchall()
+        wanted = _unit(vector)
+        best, best_id = SAME_QUESTION_COSINE, None
+        for gap_id, known_names, blob in rows:
+            known = np.frombuffer(blob, dtype=np.float32)
+            theirs = frozenset(known_names.split())
+            if known.shape == wanted.shape and (names <= theirs or theirs <= names):
+                cosine = float(known @ wanted)
+                if cosine >= best:
+                    best, best_id = cosine, gap_id
+        return best_id
+
+    def gaps(self, guild_id: int, limit: int = 25) -> list[Gap]:
+        """The server's queue, most asked first (then most recent)."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT g.id, (SELECT question FROM gap_asks WHERE gap_id = g.id "
+                "ORDER BY asked_at DESC, id DESC LIMIT 1), COUNT(*), COUNT(DISTINCT a.member_id), "
+                "MAX(a.asked_at) FROM gaps g JOIN gap_asks a ON a.gap_id = g.id "
+                "WHERE g.guild_id = ? GROUP BY g.id ORDER BY COUNT(*) DESC, MAX(a.asked_at) DESC "
+                "LIMIT ?",
+                (guild_id, limit),
+            ).fetchall()
+        return [
+            Gap(id=r[0], question=r[1], asked=r[2], members=r[3], last_asked=r[4]) for r in rows
+        ]
+
+    def close_gaps(self, guild_id: int, gap_ids: Sequence[int]) -> int:
+        """Take gaps off the server's queue (dismissed, or answered now); how many went."""
+        with self._transaction(deleting=True) as db:
+            return sum(
+                db.execute(
+                    "DELETE FROM gaps WHERE guild_id = ? AND id = ?", (guild_id, gap_id)
+                ).rowcount
+                for gap_id in gap_ids
+            )
+
+    # Forums
+
+    def watch_forum(self, guild_id: int, channel_id: int, *, closest: bool) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO forums (guild_id, channel_id, closest) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id, channel_id) DO UPDATE SET closest = excluded.closest",
+                (guild_id, channel_id, int(closest)),
+            )
+
+    def unwatch_forum(self, guild_id: int, channel_id: int) -> bool:
+        with self._transaction() as db:
+            return (
+                db.execute(
+                    "DELETE FROM forums WHERE guild_id = ? AND channel_id = ?",
+                    (guild_id, channel_id),
+                ).rowcount
+                > 0
+            )
+
+    def forums(self, guild_id: int | None = None) -> list[Forum]:
+        where, values = ("WHERE guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT guild_id, channel_id, closest FROM forums {where}", values
+            ).fetchall()
+        return [Forum(guild_id=g, channel_id=c, closest=bool(closest)) for g, c, closest in rows]
+
+    def claim_post(self, thread_id: int, guild_id: int, now: float | None = None) -> bool:
+        """True the first time a forum post is claimed for an answer: a post is answered
+        once, however often Discord sends it (a reconnect, two shards)."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO answered_posts (thread_id, guild_id, answered_at) "
+                "VALUES (?, ?, ?)",
+                (thread_id, guild_id, _now(now)),
+            )
+            return cursor.rowcount > 0
+
+    # The mod log and shared links
+
+    def record_mod_log(
+        self,
+        *,
+        channel_id: int,
+        message_id: int,
+        guild_id: int | None,
+        member_id: int,
+        now: float | None = None,
+    ) -> None:
+        """A mod-log message about a member's question, so it can be deleted with their data."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO mod_log_posts (message_id, channel_id, guild_id, "
+                "member_id, posted_at) VALUES (?, ?, ?, ?, ?)",
+                (message_id, channel_id, guild_id, member_id, _now(now)),
+            )
+
+    def share_link(self, guild_id: int, member_id: int, url: str, now: float | None = None) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO shared_links (guild_id, member_id, url, shared_at) "
+                "VALUES (?, ?, ?, ?)",
+                (guild_id, member_id, url, _now(now)),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def shared_link(self, link_id: int, guild_id: int) -> str | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT url FROM shared_links WHERE id = ? AND guild_id = ?", (link_id, guild_id)
+            ).fetchone()
+        return row[0] if row else None
+
+    # Members' data under their control
+
+    def retention_days(self, guild_id: int) -> int:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT retention_days FROM servers WHERE guild_id = ?", (guild_id,)
+            ).fetchone()
+        return row[0] if row and row[0] is not None else self.default_retention_days
+
+    def set_retention_days(self, guild_id: int, days: int) -> None:
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise StateError(f"Keep members' data for 1 to {MAX_RETENTION_DAYS} days.")
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO servers (guild_id, retention_days) VALUES (?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET retention_days = excluded.retention_days",
+                (guild_id, days),
+            )
+        self.expire()  # a shorter period applies now, not at the next sweep
+
+    def forget_member(self, member_id: int) -> Forgotten:
+        """Delete everything stored about a member, in every server: their questions and the
+        answers to them (with everyone's votes on those), their votes, their questions in the
+        gap queue (a gap no one else asked goes too), the links they shared, and the record
+        of their mod-log messages (returned: the caller deletes them on Discord). A
+        moderator's pick of a right quote stays, no longer naming them."""
+        with self._transaction(deleting=True) as db:
+            posts = db.execute(
+                "SELECT channel_id, message_id FROM mod_log_posts WHERE member_id = ?",
+                (member_id,),
+            ).fetchall()
+            counts = {
+                table: db.execute(f"DELETE FROM {table} WHERE {column} = ?", (member_id,)).rowcount
+                for table, column, _ in _MEMBER_ROWS
+            }
+            db.execute("UPDATE answers SET right_by = NULL WHERE right_by = ?", (member_id,))
+            _drop_empty_gaps(db)
+        return Forgotten(
+            answers=counts["answers"],
+            votes=counts["votes"],
+            gap_questions=counts["gap_asks"],
+            shared_links=counts["shared_links"],
+            mod_log_messages=tuple((c, m) for c, m in posts),
+        )
+
+    def expire(self, now: float | None = None) -> list[tuple[int, int]]:
+        """Delete members' data older than its server's retention period (direct messages:
+        the default one); the mod-log messages that went with it, to delete on Discord."""
+        when = _now(now)
+        period = "COALESCE((SELECT retention_days FROM servers s WHERE s.guild_id = {}), ?) * ?"
+        with self._transaction(deleting=True) as db:
+            expired_posts = db.execute(
+                "SELECT channel_id, message_id FROM mod_log_posts WHERE posted_at < ? - "
+                + period.format(_SERVER_OF["mod_log_posts"]),
+                (when, self.default_retention_days, _DAY),
+            ).fetchall()
+            for table, _, column in _MEMBER_ROWS:
+                db.execute(
+                    f"DELETE FROM {table} WHERE {column} < ? - " + period.format(_SERVER_OF[table]),
+                    (when, self.default_retention_days, _DAY),
+                )
+            _drop_empty_gaps(db)
+            db.execute(
+                "DELETE FROM answered_posts WHERE answered_at < ?",
+                (when - MAX_RETENTION_DAYS * _DAY,),
+            )
+        return [(c, m) for c, m in expired_posts]
+
+    def left_server(self, guild_id: int, now: float | None = None) -> None:
+        """The bot was removed from a server: its data goes after the host's grace period,
+        unless the bot is added back first."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO servers (guild_id, left_at) VALUES (?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET left_at = excluded.left_at",
+                (guild_id, _now(now)),
+            )
+
+    def joined_server(self, guild_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE servers SET left_at = NULL WHERE guild_id = ?", (guild_id,))
+
+    def servers_left_before(self, when: float) -> list[int]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT guild_id FROM servers WHERE left_at IS NOT NULL AND left_at < ?", (when,)
+            ).fetchall()
+        return [guild_id for (guild_id,) in rows]
+
+    def known_servers(self) -> set[int]:
+        """Every server the state holds something of."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT guild_id FROM servers UNION SELECT guild_id FROM forums "
+                "UNION SELECT guild_id FROM answers WHERE guild_id IS NOT NULL "
+                "UNION SELECT guild_id FROM gaps UNION SELECT guild_id FROM shared_links"
+            ).fetchall()
+        return {guild_id for (guild_id,) in rows}
+
+    def drop_server(self, guild_id: int) -> list[tuple[int, int]]:
+        """Delete everything stored for a server; its mod-log messages, to delete on Discord."""
+        with self._transaction(deleting=True) as db:
+            posts = db.execute(
+                "SELECT channel_id, message_id FROM mod_log_posts WHERE guild_id = ?",
+                (guild_id,),
+            ).fetchall()
+            for table in (
+                "answers",
+                "gaps",
+                "forums",
+                "answered_posts",
+                "mod_log_posts",
+                "shared_links",
+                "servers",
+            ):
+                db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+        return [(c, m) for c, m in posts]
+
+    def member_rows(self, member_id: int) -> dict[str, int]:
+        """How many rows of each kind name the member (what /forget-me would delete)."""
+        with self._db() as db:
+            return {
+                table: db.execute(
+                    f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (member_id,)
+                ).fetchone()[0]
+                for table, column, _ in _MEMBER_ROWS
+            }
+
+
+# The server whose retention period a row of each table follows (a vote: its answer's; a
+# gap's question: the gap's).
+_SERVER_OF = {
+    "answers": "answers.guild_id",
+    "votes": "(SELECT a.guild_id FROM answers a WHERE a.id = votes.answer_id)",
+    "gap_asks": "(SELECT g.guild_id FROM gaps g WHERE g.id = gap_asks.gap_id)",
+    "mod_log_posts": "mod_log_posts.guild_id",
+    "shared_links": "shared_links.guild_id",
+}
+
+_ANSWER_COLUMNS = (
+    "SELECT id, guild_id, member_id, question, outcome, confidence, quotes, asked_at, "
+    "right_quote FROM answers"
+)
+
+
+def _shown(row: Sequence[object]) -> ShownAnswer:
+    (answer_id, guild_id, member_id, question, outcome, confidence, quotes, asked, right) = row[:9]
+    return ShownAnswer(
+        id=answer_id,
+        guild_id=guild_id,
+        member_id=member_id,
+        question=question,
+        outcome=outcome,
+        confidence=confidence,
+        quotes=tuple(ShownQuote(**q) for q in json.loads(str(quotes))),
+        asked_at=asked,
+        right_quote=right,
+    )
+
+
+def gap_words(question: str) -> str:
+    """A question's words as the gap queue merges them: stems, without order or repeats
+    ("Who leads Wagner?" and "wagner: who leads it" are one question)."""
+    return " ".join(sorted(set(tokenize(question))))[:500]
+
+
+def question_names(question: str) -> frozenset[str]:
+    """The names in a question: its capitalised words after the first ("Putin", "Niger")."""
+    words = _WORD.findall(question)[1:]
+    return frozenset(w.removesuffix("'s").casefold() for w in words if w[:1].isupper())
+
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def _drop_empty_gaps(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM gaps WHERE id NOT IN (SELECT gap_id FROM gap_asks)")
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    flat = np.asarray(vector, dtype=np.float32).ravel()
+    norm = float(np.linalg.norm(flat))
+    return flat / norm if norm > 0 else flat
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error)

@@ -1,0 +1,199 @@
+"""The bot's own store: answers, votes, the gap queue, forums, and members' data deleted for
+real (gone from the database file's bytes, not just hidden)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from bot.state import BotState, StateError
+from bot.state.export import question_rows
+from corpus.models import Answer, Citation, Quote
+
+GUILD, OTHER_GUILD, MEMBER, OTHER_MEMBER, MOD = 11, 12, 21, 22, 23
+DAY = 86_400.0
+
+
+def answer(question: str, *, outcome: str = "answer", quotes: tuple[str, ...] = ("A said B.",)):
+    found = outcome == "answer"
+    return Answer(
+        question=question,
+        found=found,
+        outcome=outcome,
+        confidence=0.8 if found else 0.2,
+        quotes=tuple(
+            Quote(
+                text=text,
+                citation=Citation(
+                    doc_id="doc",
+                    title="Doc",
+                    paragraph=1,
+                    sentence=i,
+                    sentence_in_document=i,
+                    start=10 * i,
+                    end=10 * i + len(text),
+                ),
+                score=1.0,
+                answers_question=found,
+            )
+            for i, text in enumerate(quotes)
+        ),
+    )
+
+
+def test_answers_votes_and_the_feedback_report(tmp_path):
+    state = BotState(tmp_path)
+    good = state.record_answer(
+        guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=answer("Who won?")
+    )
+    bad = state.record_answer(
+        guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=answer("Where?", quotes=("X.", "Y."))
+    )
+    elsewhere = state.record_answer(
+        guild_id=OTHER_GUILD, channel_id=2, member_id=MEMBER, answer=answer("Who lost?")
+    )
+    assert state.vote(good, MEMBER, 1) and state.vote(good, OTHER_MEMBER, 1)
+    assert state.vote(bad, MEMBER, 1) and state.vote(bad, MEMBER, -1)  # changed their mind
+    assert state.vote(bad, OTHER_MEMBER, -1) and state.vote(elsewhere, MEMBER, -1)
+    assert not state.vote(9999, MEMBER, 1)  # no such answer
+    report = state.feedback(GUILD)
+    assert (report.answers, report.rated, report.up, report.down) == (2, 2, 2, 2)
+    assert [w.answer.question for w in report.worst] == ["Where?"]
+    assert report.worst[0].answer.quotes[0].text == "X."
+    assert state.pick_right_quote(bad, MOD, 1)
+    shown = state.answer(bad)
+    assert shown is not None and shown.right_quote == 1 and shown.confidence == 0.8
+
+
+def test_export_uses_the_picked_quote_the_upvoted_answer_and_skips_the_unknown(tmp_path):
+    state = BotState(tmp_path)
+    ids = [
+        state.record_answer(guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=a)
+        for a in (
+            answer("Who won?"),
+            answer("Where?", quotes=("X.", "Y.")),
+            answer("Why?"),
+            answer("When did it snow?", outcome="none", quotes=()),
+            answer("Not rated"),
+        )
+    ]
+    state.vote(ids[0], MEMBER, 1)
+    state.vote(ids[1], MEMBER, -1)
+    state.pick_right_quote(ids[1], MOD, 1)
+    state.vote(ids[2], MEMBER, -1)  # wrong, and which is right is unknown
+    state.vote(ids[3], MEMBER, 1)  # right to decline
+    exported = question_rows(state.rated_answers(GUILD))
+    assert [(r["question"], r["answers"]) for r in exported.rows] == [
+        ("Who won?", ["A said B."]),
+        ("Where?", ["Y."]),
+        ("When did it snow?", []),
+    ]
+    assert exported.without_gold == 1
+
+
+def test_near_duplicate_gaps_merge_by_words_or_by_vector(tmp_path):
+    state = BotState(tmp_path)
+    one = state.queue_gap(GUILD, MEMBER, "Who leads Wagner?")
+    same = state.queue_gap(GUILD, OTHER_MEMBER, "wagner: who leads?")
+    assert same == one
+    close = np.array([1.0, 0.1, 0.0])
+    vec = state.queue_gap(GUILD, MEMBER, "When is the vote", vector=np.array([1.0, 0.0, 0.0]))
+    assert state.queue_gap(GUILD, MEMBER, "Q1 reworded", vector=close) == vec
+    # As close, but about someone else: another question.
+    putin = state.queue_gap(GUILD, MEMBER, "What did Putin say?", vector=np.array([0, 1.0, 0]))
+    assert state.queue_gap(
+        GUILD, MEMBER, "What did Biden say?", vector=np.array([0, 1, 0.1])
+    ) not in (putin, vec)
+    far = state.queue_gap(GUILD, MEMBER, "Q2", vector=np.array([0.0, 0.0, 1.0]))
+    assert far != vec
+    gaps = state.gaps(GUILD)
+    assert [(g.question, g.asked, g.members) for g in gaps[:2]] == [
+        ("Q1 reworded", 2, 1),  # as often as the other, and more recently
+        ("wagner: who leads?", 2, 2),
+    ]
+    assert state.gaps(OTHER_GUILD) == []
+    assert state.close_gaps(OTHER_GUILD, [one]) == 0  # another server's gap: untouched
+    assert state.close_gaps(GUILD, [one, far]) == 2
+    assert vec in [g.id for g in state.gaps(GUILD)] and len(state.gaps(GUILD)) == 3
+
+
+def test_forums_and_posts_answered_once(tmp_path):
+    state = BotState(tmp_path)
+    state.watch_forum(GUILD, 5, closest=False)
+    state.watch_forum(GUILD, 5, closest=True)
+    assert [(f.channel_id, f.closest) for f in state.forums(GUILD)] == [(5, True)]
+    assert state.claim_post(77, GUILD) and not state.claim_post(77, GUILD)
+    assert state.unwatch_forum(GUILD, 5) and not state.unwatch_forum(GUILD, 5)
+
+
+def fill(state: BotState, member: int, marker: str, now: float | None = None) -> None:
+    asked = state.record_answer(
+        guild_id=GUILD,
+        channel_id=1,
+        member_id=member,
+        answer=answer(f"{marker} question"),
+        now=now,
+    )
+    state.vote(asked, member, 1, now=now)
+    state.queue_gap(GUILD, member, f"{marker} gap", now=now)
+    state.record_mod_log(channel_id=3, message_id=member * 10, guild_id=GUILD, member_id=member)
+    state.share_link(GUILD, member, f"https://example.com/{marker}", now=now)
+
+
+def file_bytes(state: BotState) -> bytes:
+    found = b""
+    for path in state.path.parent.glob(state.path.name + "*"):
+        found += path.read_bytes()
+    return found
+
+
+def test_forget_me_deletes_every_row_and_the_bytes(tmp_path):
+    state = BotState(tmp_path)
+    fill(state, MEMBER, "Zanzibarquokka")
+    fill(state, OTHER_MEMBER, "Kept")
+    assert b"Zanzibarquokka" in file_bytes(state)
+    forgotten = state.forget_member(MEMBER)
+    assert (forgotten.answers, forgotten.votes, forgotten.gap_questions) == (1, 1, 1)
+    assert forgotten.mod_log_messages == ((3, MEMBER * 10),)
+    assert set(state.member_rows(MEMBER).values()) == {0}
+    assert set(state.member_rows(OTHER_MEMBER).values()) == {1}
+    assert b"Zanzibarquokka" not in file_bytes(state)
+    assert b"Kept question" in file_bytes(state)
+
+
+def test_retention_per_server_and_a_departed_servers_data(tmp_path):
+    state = BotState(tmp_path)
+    now = 1_000 * DAY
+    fill(state, MEMBER, "Old", now=now - 40 * DAY)
+    fill(state, OTHER_MEMBER, "Recent", now=now - 10 * DAY)
+    assert state.expire(now=now) == []  # mod-log posts are recent (posted now)
+    assert set(state.member_rows(MEMBER).values()) <= {0, 1}
+    assert state.member_rows(MEMBER)["answers"] == 0
+    assert state.member_rows(OTHER_MEMBER)["answers"] == 1
+    assert b"Old question" not in file_bytes(state)
+    state.set_retention_days(GUILD, 7)
+    with pytest.raises(StateError):
+        state.set_retention_days(GUILD, 0)
+    state.expire(now=now)
+    assert state.member_rows(OTHER_MEMBER)["answers"] == 0
+    state.left_server(GUILD, now=now)
+    assert state.servers_left_before(now + 1) == [GUILD]
+    state.joined_server(GUILD)
+    assert state.servers_left_before(now + 1) == []
+    state.watch_forum(GUILD, 5, closest=False)
+    state.drop_server(GUILD)
+    assert state.forums(GUILD) == [] and GUILD not in state.known_servers()
+
+
+def test_an_unusable_or_newer_state_file_is_a_clear_error(tmp_path):
+    (tmp_path / "bot-state.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(StateError, match="cannot be used"):
+        BotState(tmp_path)
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    with sqlite3.connect(newer / "bot-state.db") as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StateError, match="newer quotebot"):
+        BotState(newer)
