@@ -128,6 +128,22 @@ class Settings(BaseModel):
     # New feed articles a server's channels get a post for, per hour; the rest are added
     # without a post (one notice per hour says so).
     feed_posts_per_hour: int = Field(default=30, ge=1, le=10_000, alias="FEED_POSTS_PER_HOUR")
+    # How long what is stored about members (their questions and the answers, votes, questions
+    # in the gap queue, shared links, mod-log messages) is kept, unless a server sets its own
+    # period with /privacy retention; and how long a server's data (its articles, feeds and
+    # all of the above) is kept after the bot leaves it, in case it is added back.
+    retention_days: int = Field(default=30, ge=1, le=365, alias="RETENTION_DAYS")
+    left_server_days: int = Field(default=30, ge=0, le=365, alias="LEFT_SERVER_DAYS")
+    # Ask Discord for the privileged message content intent: forum posts answered
+    # automatically are then read with their text, not only their title.
+    read_message_content: bool = Field(default=False, alias="READ_MESSAGE_CONTENT")
+    # "Summarise link" uses per member and per server in each hour.
+    link_summaries_per_member: int = Field(
+        default=5, ge=1, le=1000, alias="LINK_SUMMARIES_PER_MEMBER"
+    )
+    link_summaries_per_server: int = Field(
+        default=30, ge=1, le=10_000, alias="LINK_SUMMARIES_PER_SERVER"
+    )
     dev_guild_id: int | None = Field(default=None, alias="DEV_GUILD_ID")
     discord_api_base_url: str = Field(
         default=DISCORD_API_BASE_URL, pattern=r"^https?://\S+$", alias="DISCORD_API_BASE_URL"
@@ -211,6 +227,10 @@ DISCORD_ONLY = frozenset(
             "feed_check_seconds",
             "feed_interval_minutes",
             "feed_posts_per_hour",
+            "left_server_days",
+            "read_message_content",
+            "link_summaries_per_member",
+            "link_summaries_per_server",
         }
     )
 )

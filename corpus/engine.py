@@ -147,6 +147,15 @@ class Corpus:
             self.rebuild()
             return work(self.index)
 
+    def question_vector(self, question: str) -> np.ndarray | None:
+        """The encoder's vector for a question; None without an encoder, or while it is
+        busy with questions (this is never worth a wait)."""
+        meaning = self.meaning
+        if meaning is None:
+            return None
+        with meaning.question_turn() as may:
+            return meaning.question_vector(question) if may else None
+
     def ask(
         self,
         question: str,

@@ -251,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_feed_command(command)
 
+    from .feedback import add_feedback_command
+
+    add_feedback_command(command)
+
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument(
         "--seeds",

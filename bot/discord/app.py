@@ -27,9 +27,12 @@ from discord.ext import commands
 from corpus.ingest.library import Library
 
 from ..settings import Settings, SettingsError, host_seeds_dir
+from ..state import BotState, StateError
 from .articles import ArticlesCog, FeedsCog, PageButton
+from .feedback import FeedbackCog, PickButton, PickSelect, VoteButton
 from .gate import Gate
 from .quotes import ContextButton, QuoteCog
+from .records import Records
 from .respond import Responder
 from .service import CorpusService
 from .tree import QuoteTree
@@ -55,10 +58,14 @@ class _QuoteBotMixin:
 
     service: CorpusService
     settings: Settings
+    records: Records
 
     def _init_quote_bot(self, service: CorpusService, settings: Settings) -> None:
         self.service = service
         self.settings = settings
+        self.records = Records(
+            BotState(settings.data_dir, default_retention_days=settings.retention_days)
+        )
         self.responder = Responder(ephemeral_by_default=settings.ephemeral_by_default)
         self.gate = Gate(settings, self.responder)
         tree: QuoteTree = self.tree  # type: ignore[attr-defined]
@@ -67,11 +74,18 @@ class _QuoteBotMixin:
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        for cog in (QuoteCog, ArticlesCog, FeedsCog):
+        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog):
             await bot.add_cog(
-                cog(bot, self.service, self.settings, gate=self.gate, responder=self.responder)
+                cog(
+                    bot,
+                    self.service,
+                    self.settings,
+                    gate=self.gate,
+                    responder=self.responder,
+                    records=self.records,
+                )
             )
-        bot.add_dynamic_items(ContextButton, PageButton)
+        bot.add_dynamic_items(ContextButton, PageButton, VoteButton, PickButton, PickSelect)
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(id=guild_id)
@@ -86,6 +100,7 @@ class _QuoteBotMixin:
         for name in list(bot.cogs):  # each stops its own work (the feed poller)
             await bot.remove_cog(name)
         await super().close()  # type: ignore[misc]
+        self.records.close()
 
     async def on_message(self, message: discord.Message) -> None:
         # No prefix commands: mentions are handled by the cog's listener.
@@ -193,7 +208,11 @@ def run_bot(settings: Settings, *, seeds_dir: Path | None = None) -> int:
     token = _token(settings)
     share_the_interpreter()
     service = open_service(settings, seeds_dir)
-    bot = create_bot(settings, service)
+    try:
+        bot = create_bot(settings, service)
+    except StateError as error:
+        service.close()
+        raise SettingsError(str(error)) from None
     try:
         asyncio.run(_serve(bot, token))
     except discord.LoginFailure:

@@ -1,4 +1,5 @@
-"""What every cog of the bot shares: the service, the gate, the responder, and errors mapped
+"""What every cog of the bot shares: the service, the gate, the responder, the bot's own
+state, and errors mapped
 to member text in `cog_app_command_error` (the one way a command's failure is told)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from discord.ext import commands
 if TYPE_CHECKING:
     from ..settings import Settings
     from .gate import Gate
+    from .records import Records
     from .respond import Responder
     from .service import CorpusService
 
@@ -27,12 +29,14 @@ class BotCog(commands.Cog):
         *,
         gate: Gate,
         responder: Responder,
+        records: Records,
     ) -> None:
         self.bot = bot
         self.service = service
         self.settings = settings
         self.gate = gate
         self.responder = responder
+        self.records = records  # the bot's own state (bot/state), from the event loop
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

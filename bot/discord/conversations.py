@@ -1,9 +1,10 @@
-"""Each member's last exchange in a thread, so that a follow-up ("when was that?") is read
-with it (corpus/answering/followup.py).
+"""Each member's last exchange in a thread, and the exchange each public answer message
+holds, so that a follow-up ("when was that?") in the thread, or in a reply to the answer, is
+read with it (corpus/answering/followup.py).
 
-Kept in memory only, for FOLLOW_UP_SECONDS, at most MAX_CONVERSATIONS of them (the oldest
-go first), and per member and channel: a follow-up is read with the member's own question,
-never with another member's.
+Kept in memory only, for FOLLOW_UP_SECONDS, at most MAX_CONVERSATIONS of each (the oldest go
+first). In a thread, per member and channel: a follow-up is read with the member's own
+question, never with another member's. A reply names the answer it follows itself.
 """
 
 from __future__ import annotations
@@ -27,18 +28,41 @@ class Conversations:
         self.seconds = seconds
         self.most = most
         self._last: OrderedDict[tuple[int, int], tuple[float, Exchange]] = OrderedDict()
+        self._answers: OrderedDict[int, tuple[float, Exchange, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def last(self, channel_id: int, user_id: int) -> Exchange | None:
         with self._lock:
-            found = self._last.get((channel_id, user_id))
-            if found is None or time.monotonic() - found[0] > self.seconds:
-                return None
-            return found[1]
+            return self._fresh(self._last.get((channel_id, user_id)))
 
     def remember(self, channel_id: int, user_id: int, exchange: Exchange) -> None:
         with self._lock:
-            self._last[(channel_id, user_id)] = (time.monotonic(), exchange)
-            self._last.move_to_end((channel_id, user_id))
-            while len(self._last) > self.most:
-                self._last.popitem(last=False)
+            self._keep(self._last, (channel_id, user_id), (time.monotonic(), exchange))
+
+    def of_answer(self, message_id: int) -> Exchange | None:
+        """The exchange a public answer message holds (a member replied to it)."""
+        with self._lock:
+            return self._fresh(self._answers.get(message_id))
+
+    def remember_answer(self, message_id: int, user_id: int, exchange: Exchange) -> None:
+        with self._lock:
+            self._keep(self._answers, message_id, (time.monotonic(), exchange, user_id))
+
+    def forget_member(self, user_id: int) -> None:
+        """/forget-me: the member's exchanges go from memory too."""
+        with self._lock:
+            for key in [k for k in self._last if k[1] == user_id]:
+                del self._last[key]
+            for key in [k for k, v in self._answers.items() if v[2] == user_id]:
+                del self._answers[key]
+
+    def _fresh(self, found: tuple | None) -> Exchange | None:
+        if found is None or time.monotonic() - found[0] > self.seconds:
+            return None
+        return found[1]
+
+    def _keep(self, where: OrderedDict, key: object, value: tuple) -> None:
+        where[key] = value
+        where.move_to_end(key)
+        while len(where) > self.most:
+            where.popitem(last=False)

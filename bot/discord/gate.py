@@ -45,10 +45,11 @@ class Gate:
             settings.cooldown_rate * AUTOCOMPLETE_PER_USE, settings.cooldown_seconds
         )
 
-    async def check(self, interaction: discord.Interaction) -> bool:
+    async def check(self, interaction: discord.Interaction, *, light: bool = False) -> bool:
         """The one check every interaction passes, whatever it is: the channel allowlist, then
         the member's cooldown. Answers the refusal itself (ephemerally; an empty list for
-        autocomplete) and returns False."""
+        autocomplete) and returns False. `light` work (a vote: one small write) counts
+        against the looser limit autocomplete has, so voting does not use up questions."""
         parent = getattr(interaction.channel, "parent_id", None)
         typing = interaction.type is discord.InteractionType.autocomplete
         if not is_allowed_channel(
@@ -56,7 +57,7 @@ class Gate:
         ):
             refusal: str | None = DISALLOWED_CHANNEL
         else:
-            cooldown = self.typing_cooldown if typing else self.cooldown
+            cooldown = self.typing_cooldown if typing or light else self.cooldown
             refusal = _wait_message(cooldown.retry_after(interaction.user.id))
         if refusal is None:
             return True

@@ -15,6 +15,8 @@ from corpus.ingest.feeds import Feed
 from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, ParagraphText, Quote, Summary
 
+from ..state import FeedbackReport, Gap, ShownAnswer
+
 __all__ = [
     "CONTENT_LIMIT",
     "EMBED_TOTAL_LIMIT",
@@ -531,3 +533,92 @@ def mod_log_text(user_id: int, channel_id: int | None, question: str, answer: An
         )
     text = "\n".join(lines)
     return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"
+
+
+# Feedback and the gap queue (bot/discord/feedback)
+
+
+def vote_thanks(vote: int) -> str:
+    said = "👍" if vote > 0 else "👎"
+    return (
+        f"Thanks: your {said} is counted (vote again to change it). The moderators see the "
+        "votes with /feedback."
+    )
+
+
+def picked_text(index: int) -> str:
+    if index < 0:
+        return "Noted: none of the quotes shown answers the question."
+    return f"Noted: quote {index + 1} is the right one. `quotebot feedback export` will use it."
+
+
+def pick_embed(shown: ShownAnswer) -> discord.Embed:
+    lines = [
+        f"**{number}.** {echo(quote.text, 300)} ({code(quote.doc_id)})"
+        for number, quote in enumerate(shown.quotes, 1)
+    ]
+    return discord.Embed(
+        title=echo(shown.question, TITLE_LIMIT),
+        description=_whole_lines(["Which quote answers the question?", *lines], 3500),
+        colour=FOUND_COLOUR,
+    )
+
+
+def feedback_embed(report: FeedbackReport) -> discord.Embed:
+    summary = (
+        f"{report.answers} answer(s) kept; {report.rated} rated: {report.up} 👍, "
+        f"{report.down} 👎; a moderator picked the right quote for {report.picked}."
+    )
+    embed = discord.Embed(title="Feedback on answers", description=summary, colour=FOUND_COLOUR)
+    for rated in report.worst:
+        shown = rated.answer
+        first = shown.quotes[0].text if shown.quotes else "(no quote: declined)"
+        embed.add_field(
+            name=echo(f"{rated.down} 👎 {rated.up} 👍 · {shown.question}", FIELD_NAME_LIMIT),
+            value=echo(
+                f"{first} — {shown.outcome}, {shown.confidence:.0%} sure · asked "
+                f"<t:{int(shown.asked_at)}:R>",
+                FIELD_VALUE_LIMIT,
+            ),
+            inline=False,
+        )
+    if not report.worst:
+        embed.set_footer(text="No answer has more 👎 than 👍.")
+    else:
+        embed.set_footer(
+            text="Worst-rated recent answers first. Export them with "
+            "`quotebot feedback export --collection server-<id>`."
+        )
+    return embed
+
+
+def gaps_embed(gaps: list[Gap]) -> discord.Embed:
+    lines = [
+        f"`{gap.id}` · asked {gap.asked}× by {gap.members} member(s), last "
+        f"<t:{int(gap.last_asked)}:R>: {echo(gap.question, 300)}"
+        for gap in gaps
+    ]
+    embed = discord.Embed(
+        title="Questions the articles could not answer",
+        description=_whole_lines(lines, 3800) or "None: every question was answered.",
+        colour=NOT_FOUND_COLOUR,
+    )
+    embed.set_footer(
+        text="Add an article that answers one with /article add: the queue is asked again and "
+        "answered questions leave it. /gaps dismiss:<number> takes one off."
+    )
+    return embed
+
+
+def dismissed_text(gap_id: int, gone: bool) -> str:
+    if gone:
+        return f"Question {gap_id} is off the gap queue."
+    return f"There is no question {gap_id} in this server's gap queue."
+
+
+def reasked_text(answered: list[str]) -> str:
+    if not answered:
+        return ""
+    listed = "; ".join(f"“{echo(q, 150)}”" for q in answered[:5])
+    more = f" and {len(answered) - 5} more" if len(answered) > 5 else ""
+    return f"Now answered, and off the gap queue: {listed}{more}."

@@ -17,6 +17,7 @@ import discord
 
 from corpus import CorpusError
 
+from ..state import StateError
 from . import render
 from .service import RequestRefused
 
@@ -41,14 +42,14 @@ REPORTED = "quotebot-error-reported"  # in an interaction's extras once the memb
 def error_message(error: BaseException) -> str:
     """What the member reads about `error`: our own errors say what to do; anything else is
     logged by the caller and gets an apology, never a traceback."""
-    if isinstance(error, CorpusError | RequestRefused):
+    if isinstance(error, CorpusError | RequestRefused | StateError):
         return render.echo(str(error), render.CONTENT_LIMIT)
     return SOMETHING_WRONG
 
 
 def is_expected(error: BaseException) -> bool:
     """Errors that are the member's or the articles' doing, not a fault to log."""
-    return isinstance(error, CorpusError | RequestRefused)
+    return isinstance(error, CorpusError | RequestRefused | StateError)
 
 
 class Responder:
@@ -78,23 +79,30 @@ class Responder:
         embed: discord.Embed | None = None,
         view: discord.ui.View | None = None,
         ephemeral: bool | None,
-    ) -> None:
+    ) -> int | None:
+        """Send the response (or a follow-up, once responded); the message's id when Discord
+        says it."""
         ephemeral = self.ephemeral(None) if ephemeral is None else ephemeral
         extra: dict[str, Any] = {"view": view} if view is not None else {}
         if embed is not None:
             extra["embed"] = embed
         if not interaction.response.is_done():
-            landed = await _first_response(
-                lambda: interaction.response.send_message(
-                    content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
-                ),
-            )
-            if landed:
-                return
+            sent: list[Any] = []
+
+            async def respond() -> None:
+                sent.append(
+                    await interaction.response.send_message(
+                        content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+                    )
+                )
+
+            if await _first_response(respond):
+                return getattr(sent[0], "message_id", None) if sent else None
             await self.acknowledge(interaction, ephemeral=ephemeral)
-        await interaction.followup.send(
-            content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+        message = await interaction.followup.send(
+            content=content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, wait=True, **extra
         )
+        return message.id
 
     async def reply(
         self,
@@ -103,9 +111,9 @@ class Responder:
         content: str | None = None,
         embed: discord.Embed | None = None,
         view: discord.ui.View | None = None,
-    ) -> None:
+    ) -> discord.Message:
         extra: dict[str, Any] = {"view": view} if view is not None else {}
-        await message.reply(
+        return await message.reply(
             content=content, embed=embed, allowed_mentions=NO_PINGS, mention_author=False, **extra
         )
 

@@ -50,6 +50,7 @@ from corpus.models import (
     SummaryLength,
 )
 
+from ..state.servers import collection_of, guild_of
 from .conversations import Conversations
 from .fair import Busy, FairPool
 
@@ -337,24 +338,29 @@ class CorpusService:
         scope: Scope | None = None,
         top: int = 3,
         member: int | None = None,
+        replying_to: int | None = None,
     ) -> PinnedAnswer:
         """The best answer from the sets the request sees, with the corpus it came from: a
         reload meanwhile must not change what its citations and its "Show context" button
-        point at. In a thread, a `member`'s follow-up is read with their last question
-        there."""
+        point at. A follow-up is read with the answer it replies to (`replying_to`, a
+        message id), or in a thread, with the `member`'s last question there."""
         scope = scope or Scope(None)
         return await self._within_budget(
-            asyncio.ensure_future(self._ask(question, scope, top, member)), "question"
+            asyncio.ensure_future(self._ask(question, scope, top, member, replying_to)),
+            "question",
         )
 
-    async def _ask(self, question: str, scope: Scope, top: int, member: int | None) -> PinnedAnswer:
+    async def _ask(
+        self, question: str, scope: Scope, top: int, member: int | None, replying_to: int | None
+    ) -> PinnedAnswer:
         sets = await self.corpora(scope)
         pinned = self.pin_of(scope)
         doc_id = pinned[1] if pinned else None
         # In a thread: the member's own last exchange there, for a follow-up.
         in_thread = scope.parent_id is not None and scope.channel_id is not None
         talk = (scope.channel_id, member) if in_thread and member is not None else None
-        previous = self.conversations.last(*talk) if talk else None
+        replied = self.conversations.of_answer(replying_to) if replying_to else None
+        previous = replied or (self.conversations.last(*talk) if talk else None)
 
         def work() -> PinnedAnswer:
             answers = []
@@ -900,20 +906,6 @@ _BUSY = {
 
 def _key_of(guild_id: int | None) -> str:
     return collection_of(guild_id) if guild_id is not None else _HOST
-
-
-def collection_of(guild_id: int) -> str:
-    """The library collection that holds a server's own articles."""
-    return f"{_SERVER_PREFIX}{guild_id}"
-
-
-def guild_of(collection: str) -> int | None:
-    """The server whose collection this is (None for the host's)."""
-    number = collection.removeprefix(_SERVER_PREFIX)
-    return int(number) if number != collection and number.isdigit() else None
-
-
-_SERVER_PREFIX = "server-"
 
 
 def _document_stats(server: _Open, article_id: str) -> DocumentStats | None:

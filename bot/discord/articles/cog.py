@@ -18,6 +18,7 @@ from corpus.ingest.formats import SUFFIXES
 
 from .. import render
 from ..cogbase import BotCog
+from ..feedback.gaps import reask_gaps
 from ..moderation import Cooldown
 from ..respond import NO_PINGS
 from ..service import SERVER, SHARED, Scope, scope_of
@@ -92,6 +93,12 @@ class ArticlesCog(BotCog, name="Articles"):
             content=render.added_text(added.article, added.new, added.paragraphs, added.sentences),
             ephemeral=True,
         )
+        if added.new:
+            answered = await reask_gaps(self.service, self.records, guild_id)
+            if answered:
+                await self.responder.send(
+                    interaction, content=render.reasked_text(answered), ephemeral=True
+                )
 
     def attachment_refusal(self, file: discord.Attachment) -> str | None:
         suffix = PurePath(file.filename).suffix.casefold()

@@ -13,14 +13,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from corpus.answering.followup import Exchange
 from corpus.answering.question import LONGEST_ALLOWED_QUESTION
-from corpus.models import Answer
 
 from .. import render
 from ..budget import ReplyBudget
 from ..cogbase import BotCog
+from ..feedback import feedback_buttons
 from ..moderation import is_allowed_channel, question_from_mention
-from ..modlog import write_mod_log
+from ..records import AnswerRecords
 from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
 from .reference import parse_reference
@@ -47,6 +48,9 @@ class QuoteCog(BotCog, name="Quotes"):
         )
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
+        )
+        self.answer_records = AnswerRecords(
+            self.bot, self.records, self.settings.mod_log_channel_id
         )
 
     async def cog_load(self) -> None:
@@ -197,18 +201,29 @@ class QuoteCog(BotCog, name="Quotes"):
         if refusal:
             await self.responder.reply(message, content=refusal)
             return
+        scope = Scope(guild_id, message.channel.id, parent)
+        await self.answer_in_reply(message, question, scope)
+
+    async def answer_in_reply(self, message: discord.Message, question: str, scope: Scope) -> None:
+        """Answer a member's message in a reply: a mention, or a post in a forum the bot
+        answers. A reply to one of the bot's answers is read with that answer's question."""
+        replying_to = message.reference.message_id if message.reference else None
+        member = message.author.id
         try:
-            scope = Scope(guild_id, message.channel.id, parent)
-            pinned = await self.service.ask(question, scope=scope, member=message.author.id)
-            await self.responder.reply(
-                message, embed=render.answer_embed(pinned.answer), view=self._answer_view(pinned)
+            pinned = await self.service.ask(
+                question, scope=scope, member=member, replying_to=replying_to
+            )
+            answer_id = await self.answer_records.keep(scope, member, pinned)
+            sent = await self.responder.reply(
+                message,
+                embed=render.answer_embed(pinned.answer),
+                view=self._answer_view(pinned, answer_id),
             )
         except Exception as exc:  # the member hears back whatever happened
             await self.responder.report_in_reply(message, exc)
             return
-        await self._mod_log(
-            scope.guild_id, message.author.id, message.channel.id, question, pinned.answer
-        )
+        self._remember_answer(sent.id, member, pinned)
+        await self.answer_records.after(scope, member, question, pinned)
 
     # Shared steps
 
@@ -218,35 +233,40 @@ class QuoteCog(BotCog, name="Quotes"):
         if not await self.gate.admit(interaction, question):
             return
         ephemeral = self.responder.ephemeral(public)
+        scope, member = scope_of(interaction), interaction.user.id
         pinned = await self.responder.in_time(
             interaction,
-            self.service.ask(question, scope=scope_of(interaction), member=interaction.user.id),
+            self.service.ask(question, scope=scope, member=member),
             ephemeral=ephemeral,
         )
-        await self.responder.send(
+        answer_id = await self.answer_records.keep(scope, member, pinned)
+        sent = await self.responder.send(
             interaction,
             embed=render.answer_embed(pinned.answer),
-            view=self._answer_view(pinned),
+            view=self._answer_view(pinned, answer_id),
             ephemeral=ephemeral,
         )
-        await self._mod_log(
-            interaction.guild_id,
-            interaction.user.id,
-            interaction.channel_id,
-            question,
-            pinned.answer,
-        )
+        if sent is not None and not ephemeral:  # only a public answer can be replied to
+            self._remember_answer(sent, member, pinned)
+        await self.answer_records.after(scope, member, question, pinned)
 
-    def _answer_view(self, pinned: PinnedAnswer) -> discord.ui.View | None:
-        """The "Show context" button, naming the index the answer came from."""
-        if not pinned.answer.found:
-            return None
-        positions = pinned.corpus.sentence_ids(pinned.answer)
-        if not positions:
-            return None
+    def _remember_answer(self, message_id: int, member: int, pinned: PinnedAnswer) -> None:
+        if pinned.answer.quotes:
+            exchange = Exchange.of(pinned.answer)
+            self.service.conversations.remember_answer(message_id, member, exchange)
+
+    def _answer_view(self, pinned: PinnedAnswer, answer_id: int | None) -> discord.ui.View | None:
+        """ "Show context" (naming the index the answer came from), and the feedback buttons
+        when the answer was kept for them."""
         view = discord.ui.View(timeout=None)
-        view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
-        return view
+        positions = pinned.corpus.sentence_ids(pinned.answer) if pinned.answer.found else []
+        if positions:
+            view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
+        if answer_id is not None:
+            shown = pinned.answer.found or pinned.answer.outcome == "closest"
+            for button in feedback_buttons(answer_id, quotes_shown=shown):
+                view.add_item(button)
+        return view if view.children else None
 
     async def show_context(
         self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]
@@ -258,22 +278,4 @@ class QuoteCog(BotCog, name="Quotes"):
             return
         await self.responder.send(
             interaction, embed=render.context_embed(list(enumerate(shown, 1))), ephemeral=True
-        )
-
-    async def _mod_log(
-        self,
-        guild_id: int | None,
-        user_id: int,
-        channel_id: int | None,
-        question: str,
-        answer: Answer,
-    ) -> None:
-        await write_mod_log(
-            self.bot,
-            self.settings.mod_log_channel_id,
-            guild_id=guild_id,
-            user_id=user_id,
-            channel_id=channel_id,
-            question=question,
-            answer=answer,
         )
