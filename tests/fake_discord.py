@@ -462,6 +462,8 @@ class FakeDiscord:
             return _json(message_payload(_message_data(body), author=BOT_USER))
         if method == "PATCH" and re.fullmatch(r"/webhooks/\d+/[\w-]+/messages/@original", path):
             return _json(message_payload(_message_data(body), author=BOT_USER))
+        if method == "DELETE" and re.fullmatch(r"/channels/\d+/messages/\d+", path):
+            return web.Response(status=204)
         match = re.fullmatch(r"/channels/(\d+)/messages", path)
         if method == "POST" and match:
             return _json(message_payload(body, author=BOT_USER, channel_id=int(match.group(1))))

@@ -31,6 +31,7 @@ from ..state import BotState, StateError
 from .articles import ArticlesCog, FeedsCog, PageButton
 from .feedback import FeedbackCog, PickButton, PickSelect, VoteButton
 from .gate import Gate
+from .privacy import PrivacyCog
 from .quotes import ContextButton, QuoteCog
 from .records import Records
 from .respond import Responder
@@ -74,7 +75,7 @@ class _QuoteBotMixin:
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog):
+        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog, PrivacyCog):
             await bot.add_cog(
                 cog(
                     bot,

@@ -15,7 +15,7 @@ from corpus.ingest.feeds import Feed
 from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, ParagraphText, Quote, Summary
 
-from ..state import FeedbackReport, Gap, ShownAnswer
+from ..state import FeedbackReport, Forgotten, Gap, ShownAnswer
 
 __all__ = [
     "CONTENT_LIMIT",
@@ -622,3 +622,33 @@ def reasked_text(answered: list[str]) -> str:
     listed = "; ".join(f"“{echo(q, 150)}”" for q in answered[:5])
     more = f" and {len(answered) - 5} more" if len(answered) > 5 else ""
     return f"Now answered, and off the gap queue: {listed}{more}."
+
+
+# Members' data (bot/discord/privacy.py)
+
+
+def forgotten_text(forgotten: Forgotten, mod_log_deleted: int) -> str:
+    return (
+        f"Deleted everything stored about you: {forgotten.answers} question(s) with their "
+        f"answers, {forgotten.votes} vote(s), {forgotten.gap_questions} question(s) in gap "
+        f"queues, {forgotten.shared_links} shared link(s) and {mod_log_deleted} mod-log "
+        "message(s). Follow-ups you were in the middle of are forgotten too."
+    )
+
+
+def privacy_embed(retention_days: int, left_server_days: int) -> discord.Embed:
+    description = (
+        "**What I store about members**, in this server:\n"
+        "• each question asked, with the quotes shown, their citations and my confidence "
+        "(for 👍 / 👎 and the moderators' /feedback)\n"
+        "• your 👍 / 👎 votes\n"
+        "• questions I could not answer, in the moderators' /gaps queue\n"
+        "• links you asked me to summarise\n"
+        "• the mod-log messages about your questions, if the host keeps a mod log\n\n"
+        f"**For how long:** {retention_days} day(s), then deleted (an admin can change it "
+        "with /privacy retention). Follow-ups are remembered in memory for 30 minutes only.\n"
+        f"**If I leave this server**, its articles, feeds and all of the above are deleted "
+        f"after {left_server_days} day(s).\n\n"
+        "**/forget-me** deletes everything about you, in every server, at once."
+    )
+    return discord.Embed(title="Your data", description=description, colour=FOUND_COLOUR)

@@ -34,6 +34,7 @@ from typing import Any, Literal, TypeVar
 
 from corpus import Corpus
 from corpus.answering.followup import Exchange
+from corpus.indexing.store import cache_path
 from corpus.ingest.adding import add_fetched
 from corpus.ingest.addresses import Network
 from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
@@ -667,6 +668,27 @@ class CorpusService:
         )
         self._pins.pop((guild, channel), None)
         return removed
+
+    async def drop_server(self, guild_id: int) -> int:
+        """Delete a server's own articles, feeds and pins, and forget its index (the bot left
+        it long enough ago); how many articles went."""
+        library = self._library()
+        name = collection_of(guild_id)
+        server = self._servers.pop(guild_id, None)
+        for opened in (server.corpus, *server.fresh.values()) if server else ():
+            if opened is not None:
+                opened.close()
+        self._pins = {key: pin for key, pin in self._pins.items() if key[0] != guild_id}
+
+        def work() -> int:
+            dropped = library.drop_collection(name, guild_id=guild_id)
+            if self.cache_dir is not None:
+                cache_path(self.cache_dir, library.data_dir / "collections" / name).unlink(
+                    missing_ok=True
+                )
+            return dropped
+
+        return await self._in_thread(self._writes, work, key=name, bounded=False)
 
     # A server's feeds
 

@@ -499,7 +499,9 @@ class BotState:
             ).fetchone()
         return row[0] if row and row[0] is not None else self.default_retention_days
 
-    def set_retention_days(self, guild_id: int, days: int) -> None:
+    def set_retention_days(self, guild_id: int, days: int) -> list[tuple[int, int]]:
+        """Set the server's period, and delete what is older now (not at the next sweep);
+        the mod-log messages that went, to delete on Discord."""
         if not 1 <= days <= MAX_RETENTION_DAYS:
             raise StateError(f"Keep members' data for 1 to {MAX_RETENTION_DAYS} days.")
         with self._transaction() as db:
@@ -508,7 +510,7 @@ class BotState:
                 "ON CONFLICT (guild_id) DO UPDATE SET retention_days = excluded.retention_days",
                 (guild_id, days),
             )
-        self.expire()  # a shorter period applies now, not at the next sweep
+        return self.expire()
 
     def forget_member(self, member_id: int) -> Forgotten:
         """Delete everything stored about a member, in every server: their questions and the

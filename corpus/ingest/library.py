@@ -380,6 +380,36 @@ class Library:
             )
         return article
 
+    def drop_collection(self, collection: str, *, guild_id: int | None = None) -> int:
+        """Delete a collection whole: its articles (each stored text too, unless another
+        collection holds it), its feeds and their items, and with `guild_id`, that server's
+        channel pins. How many articles went."""
+        name = checked_name(collection)
+        with (
+            self._storing(f"Deleting the collection “{name}”"),
+            self.transaction(immediate=True) as db,
+        ):
+            articles = [
+                StoredArticle(*row)
+                for row in db.execute("SELECT * FROM articles WHERE collection = ?", (name,))
+            ]
+            db.execute("DELETE FROM feeds WHERE collection = ?", (name,))  # and their items
+            db.execute("DELETE FROM articles WHERE collection = ?", (name,))
+            db.execute("DELETE FROM collections WHERE name = ?", (name,))
+            if guild_id is not None:
+                db.execute("DELETE FROM channel_pins WHERE guild_id = ?", (guild_id,))
+            unheld = [
+                self._stored(article)
+                for article in articles
+                if not db.execute(
+                    "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?",
+                    (article.sha256, article.suffix),
+                ).fetchone()
+            ]
+            _unlink_all(unheld)
+            shutil.rmtree(self._collections / name, ignore_errors=True)
+        return len(articles)
+
     def articles(self, collection: str) -> list[StoredArticle]:
         with self.transaction() as db:
             rows = db.execute(
