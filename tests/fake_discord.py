@@ -34,6 +34,7 @@ OTHER_CHANNEL_ID = 300_000_000_000_000_002
 MOD_LOG_CHANNEL_ID = 300_000_000_000_000_003
 OTHER_GUILD_CHANNEL_ID = 300_000_000_000_000_004
 NEWS_CHANNEL_ID = 300_000_000_000_000_005
+FORUM_CHANNEL_ID = 300_000_000_000_000_006
 ADMIN_ROLE_ID = 400_000_000_000_000_001
 USER_ID = 500_000_000_000_000_001
 TIMESTAMP = "2026-11-24T12:00:00.000000+00:00"
@@ -111,6 +112,7 @@ def guild_payload(guild_id: int = GUILD_ID) -> dict[str, Any]:
             channel_payload(OTHER_CHANNEL_ID, "off-topic"),
             channel_payload(MOD_LOG_CHANNEL_ID, "mod-log"),
             channel_payload(NEWS_CHANNEL_ID, "news"),
+            {**channel_payload(FORUM_CHANNEL_ID, "questions"), "type": 15, "available_tags": []},
         ]
         if guild_id == GUILD_ID
         else [channel_payload(OTHER_GUILD_CHANNEL_ID, "general", OTHER_GUILD_ID)]
@@ -174,6 +176,7 @@ class Request:
     body: Any
     status: int = 200
     received_at: float = field(default_factory=time.monotonic)
+    response: Any = None  # what the fake answered (JSON), for ids it made up
 
     @property
     def allowed_mentions(self) -> Any:
@@ -413,6 +416,8 @@ class FakeDiscord:
         else:
             response = self._route(request.method, path, body)
             recorded.status = response.status
+            if response.body:
+                recorded.response = json.loads(response.body)
         async with self._changed:
             self.requests.append(recorded)
             self._changed.notify_all()
@@ -606,10 +611,34 @@ def interaction_payload(
 
 @dataclass(frozen=True)
 class Channel:
-    """A channel given as a slash command option."""
+    """A channel given as a slash command option (type 15: a forum)."""
 
     id: int
     name: str = "news"
+    type: int = 0
+
+
+def thread_payload(
+    thread_id: int, name: str, *, parent_id: int, owner_id: int = USER_ID
+) -> dict[str, Any]:
+    """A thread (a forum post, when its parent is a forum) as THREAD_CREATE carries it."""
+    return {
+        **channel_payload(thread_id, name),
+        "type": 11,
+        "parent_id": str(parent_id),
+        "owner_id": str(owner_id),
+        "message_count": 0,
+        "member_count": 1,
+        "newly_created": True,
+        "flags": 0,
+        "applied_tags": [],
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": TIMESTAMP,
+            "locked": False,
+        },
+    }
 
 
 def slash(name: str, *subcommand: str, **options: Any) -> dict[str, Any]:
@@ -624,7 +653,11 @@ def slash(name: str, *subcommand: str, **options: Any) -> dict[str, Any]:
             resolved.setdefault("attachments", {})[value["id"]] = value
             typed.append({"name": key, "type": 11, "value": value["id"]})
         elif isinstance(value, Channel):
-            payload = {**channel_payload(value.id, value.name), "permissions": "1049600"}
+            payload = {
+                **channel_payload(value.id, value.name),
+                "type": value.type,
+                "permissions": "1049600",
+            }
             resolved.setdefault("channels", {})[str(value.id)] = payload
             typed.append({"name": key, "type": 7, "value": str(value.id)})
         else:

@@ -30,6 +30,7 @@ from ..settings import Settings, SettingsError, host_seeds_dir
 from ..state import BotState, StateError
 from .articles import ArticlesCog, FeedsCog, PageButton
 from .feedback import FeedbackCog, PickButton, PickSelect, VoteButton
+from .forums import ForumCog
 from .gate import Gate
 from .privacy import PrivacyCog
 from .quotes import ContextButton, QuoteCog
@@ -75,7 +76,7 @@ class _QuoteBotMixin:
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog, PrivacyCog):
+        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog, PrivacyCog, ForumCog):
             await bot.add_cog(
                 cog(
                     bot,
@@ -136,7 +137,9 @@ def _parse_or_skip(event: str, parse: Callable[[Any], None], data: Any) -> None:
 
 class QuoteBot(_QuoteBotMixin, commands.Bot):
     def __init__(self, *, service: CorpusService, settings: Settings, **options: Any) -> None:
-        super().__init__(command_prefix=commands.when_mentioned, **_client_options(options))
+        super().__init__(
+            command_prefix=commands.when_mentioned, **_client_options(settings, options)
+        )
         self._init_quote_bot(service, settings)
 
 
@@ -146,14 +149,17 @@ class ShardedQuoteBot(_QuoteBotMixin, commands.AutoShardedBot):
             command_prefix=commands.when_mentioned,
             shard_count=settings.shard_count,
             shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
-            **_client_options(options),
+            **_client_options(settings, options),
         )
         self._init_quote_bot(service, settings)
 
 
-def _client_options(options: dict[str, Any]) -> dict[str, Any]:
+def _client_options(settings: Settings, options: dict[str, Any]) -> dict[str, Any]:
+    intents = INTENTS
+    if settings.read_message_content:  # privileged: the host enables it in the portal too
+        intents = discord.Intents(INTENTS.value, message_content=True)
     return {
-        "intents": INTENTS,
+        "intents": intents,
         "allowed_mentions": discord.AllowedMentions.none(),
         "help_command": None,
         "tree_cls": QuoteTree,

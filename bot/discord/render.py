@@ -652,3 +652,25 @@ def privacy_embed(retention_days: int, left_server_days: int) -> discord.Embed:
         "**/forget-me** deletes everything about you, in every server, at once."
     )
     return discord.Embed(title="Your data", description=description, colour=FOUND_COLOUR)
+
+
+# Forums (bot/discord/forums.py)
+
+
+def forum_watched_text(channel_id: int, closest: bool) -> str:
+    also = (
+        " When nothing answers confidently, I post the closest passage, marked as such."
+        if closest
+        else " When nothing answers confidently, I stay quiet."
+    )
+    return f"I'll answer every new post in <#{channel_id}> with quotes from the articles.{also}"
+
+
+def forums_text(watched: dict[int, bool]) -> str:
+    if not watched:
+        return "I answer posts in no forum here. An admin can name one with /forum answer."
+    lines = [
+        f"<#{channel}>" + (" (with the closest passage)" if closest else "")
+        for channel, closest in watched.items()
+    ]
+    return "I answer every new post in: " + ", ".join(lines) + "."

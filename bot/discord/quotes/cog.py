@@ -26,7 +26,7 @@ from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
 from .reference import parse_reference
 
-__all__ = ["QuoteCog"]
+__all__ = ["QuoteCog", "answer_view"]
 
 EMPTY_MENTION = "Ask me a question after the mention, for example: @me Who leads Mali's army?"
 ARTICLES_CHANGED = "The articles have changed since this answer. Please ask again."
@@ -217,7 +217,7 @@ class QuoteCog(BotCog, name="Quotes"):
             sent = await self.responder.reply(
                 message,
                 embed=render.answer_embed(pinned.answer),
-                view=self._answer_view(pinned, answer_id),
+                view=answer_view(pinned, answer_id),
             )
         except Exception as exc:  # the member hears back whatever happened
             await self.responder.report_in_reply(message, exc)
@@ -243,7 +243,7 @@ class QuoteCog(BotCog, name="Quotes"):
         sent = await self.responder.send(
             interaction,
             embed=render.answer_embed(pinned.answer),
-            view=self._answer_view(pinned, answer_id),
+            view=answer_view(pinned, answer_id),
             ephemeral=ephemeral,
         )
         if sent is not None and not ephemeral:  # only a public answer can be replied to
@@ -254,19 +254,6 @@ class QuoteCog(BotCog, name="Quotes"):
         if pinned.answer.quotes:
             exchange = Exchange.of(pinned.answer)
             self.service.conversations.remember_answer(message_id, member, exchange)
-
-    def _answer_view(self, pinned: PinnedAnswer, answer_id: int | None) -> discord.ui.View | None:
-        """ "Show context" (naming the index the answer came from), and the feedback buttons
-        when the answer was kept for them."""
-        view = discord.ui.View(timeout=None)
-        positions = pinned.corpus.sentence_ids(pinned.answer) if pinned.answer.found else []
-        if positions:
-            view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
-        if answer_id is not None:
-            shown = pinned.answer.found or pinned.answer.outcome == "closest"
-            for button in feedback_buttons(answer_id, quotes_shown=shown):
-                view.add_item(button)
-        return view if view.children else None
 
     async def show_context(
         self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]
@@ -279,3 +266,17 @@ class QuoteCog(BotCog, name="Quotes"):
         await self.responder.send(
             interaction, embed=render.context_embed(list(enumerate(shown, 1))), ephemeral=True
         )
+
+
+def answer_view(pinned: PinnedAnswer, answer_id: int | None) -> discord.ui.View | None:
+    """ "Show context" (naming the index the answer came from), and the feedback buttons when
+    the answer was kept for them."""
+    view = discord.ui.View(timeout=None)
+    positions = pinned.corpus.sentence_ids(pinned.answer) if pinned.answer.found else []
+    if positions:
+        view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
+    if answer_id is not None:
+        shown = pinned.answer.found or pinned.answer.outcome == "closest"
+        for button in feedback_buttons(answer_id, quotes_shown=shown):
+            view.add_item(button)
+    return view if view.children else None
