@@ -146,6 +146,12 @@ def test_start_up_syncs_every_command_with_its_help(tmp_path):
                 "articles",
                 "feed",
                 "feeds",
+                "feedback",
+                "gaps",
+                "forget-me",
+                "privacy",
+                "forum",
+                "Summarise link",
             }
             assert env.fake.sent("PUT", r"/applications/\d+/commands")  # global sync
             ask = {o["name"]: o for o in commands["ask"]["options"]}
@@ -164,6 +170,12 @@ def test_start_up_syncs_every_command_with_its_help(tmp_path):
                 "file": 11,
             }
             assert int(commands["article"]["default_member_permissions"]) == 1 << 5
+            for moderators in ("feedback", "gaps", "forum"):
+                assert int(commands[moderators]["default_member_permissions"]) == 1 << 5
+            assert commands["forget-me"]["default_member_permissions"] is None  # everyone's
+            assert commands["Summarise link"]["type"] == 3
+            forum = {o["name"]: o for o in commands["forum"]["options"]}
+            assert set(forum["answer"]["options"][0]["channel_types"]) <= {15, 16}  # forums
             identify = next(p for p in env.fake.gateway_log if p["op"] == 2)
             assert identify["d"]["token"] == TOKEN
             assert identify["d"]["intents"] & (1 << 15) == 0  # no message-content intent

@@ -32,6 +32,7 @@ from .articles import ArticlesCog, FeedsCog, PageButton
 from .feedback import FeedbackCog, PickButton, PickSelect, VoteButton
 from .forums import ForumCog
 from .gate import Gate
+from .links import AddLinkButton, LinkCog
 from .privacy import PrivacyCog
 from .quotes import ContextButton, QuoteCog
 from .records import Records
@@ -76,7 +77,7 @@ class _QuoteBotMixin:
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
-        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog, PrivacyCog, ForumCog):
+        for cog in (QuoteCog, ArticlesCog, FeedsCog, FeedbackCog, PrivacyCog, ForumCog, LinkCog):
             await bot.add_cog(
                 cog(
                     bot,
@@ -87,7 +88,9 @@ class _QuoteBotMixin:
                     records=self.records,
                 )
             )
-        bot.add_dynamic_items(ContextButton, PageButton, VoteButton, PickButton, PickSelect)
+        bot.add_dynamic_items(
+            ContextButton, PageButton, VoteButton, PickButton, PickSelect, AddLinkButton
+        )
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(id=guild_id)

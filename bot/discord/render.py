@@ -674,3 +674,35 @@ def forums_text(watched: dict[int, bool]) -> str:
         for channel, closest in watched.items()
     ]
     return "I answer every new post in: " + ", ".join(lines) + "."
+
+
+# Shared links (bot/discord/links.py)
+
+LINK_GONE = (
+    "That link is no longer kept (links are kept for the server's retention period). Add it "
+    "with /article add."
+)
+
+
+def link_summary_embed(summary: Summary, title: str, url: str, source: str | None) -> discord.Embed:
+    embed = summary_embed(summary)
+    embed.title = f"Summary: {echo(title, TITLE_LIMIT - 9)}"
+    link = safe_link(url)
+    if link is not None:
+        embed.url = link
+    where = f"{source} · " if source else ""
+    embed.set_footer(
+        text=flat(
+            f"{where}{url} · Quoted word for word from the page; not added to the articles.",
+            FOOTER_LIMIT,
+        )
+    )
+    return embed
+
+
+def links_rate_text(wait: float, *, server: bool) -> str:
+    who = "This server has" if server else "You have"
+    return (
+        f"{who} summarised many links in the last hour. Please try again in "
+        f"{max(1, round(wait / 60))} min."
+    )

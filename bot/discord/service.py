@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeVar
 from corpus import Corpus
 from corpus.answering.followup import Exchange
 from corpus.indexing.store import cache_path
-from corpus.ingest.adding import add_fetched
+from corpus.ingest.adding import add_fetched, linked_document
 from corpus.ingest.addresses import Network
 from corpus.ingest.feeds import POLL_INTERVAL, Feed, FeedError, FeedStore, PollResult, UnpostedItem
 from corpus.ingest.fetch import fetch
@@ -61,6 +61,7 @@ __all__ = [
     "SHARED",
     "Added",
     "CorpusService",
+    "LinkSummary",
     "PinnedAnswer",
     "RequestRefused",
     "Scope",
@@ -124,6 +125,16 @@ class PinnedAnswer:
 
     answer: Answer
     corpus: Corpus
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    """A shared link's page, summarised without being added."""
+
+    summary: Summary
+    title: str
+    url: str
+    source: str | None
 
 
 @dataclass(frozen=True)
@@ -536,6 +547,31 @@ class CorpusService:
             paragraphs=stats.paragraphs if stats else 0,
             sentences=stats.sentences if stats else 0,
         )
+
+    async def summarise_link(self, guild_id: int | None, url: str) -> LinkSummary:
+        """A short summary of the page at `url`, in its own sentences, without adding it to
+        any collection: fetched on the server's share of the fetch threads (through the same
+        guarded fetcher as /article add), read and summarised on its share of the library
+        threads (heavy formats in a child process), within the request's time budget."""
+        key = _key_of(guild_id)
+        fetched = await self._within_budget(
+            self._in_thread(
+                self._fetches,
+                lambda: fetch(url, private_networks=self.private_networks(guild_id)),
+                key=key,
+            ),
+            "link",
+        )
+
+        def work() -> LinkSummary:
+            document = linked_document(fetched)
+            corpus = Corpus.of_documents(
+                [document], config=self.config, max_question_chars=self.max_question_chars
+            )
+            summary = corpus.summarize(length="short")
+            return LinkSummary(summary, document.title, fetched.url, document.source)
+
+        return await self._within_budget(self._in_thread(self._writes, work, key=key), "summary")
 
     async def remove(self, guild_id: int, article_id: str) -> StoredArticle:
         """Remove the article and wait for the index without it: it must not be quoted once

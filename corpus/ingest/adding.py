@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime
 import urllib.parse
 from collections.abc import Iterable
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
+from ..errors import SeedFileError
+from ..models import Document
 from .addresses import Network
 from .fetch import Fetched, fetch
-from .library import Library, StoredArticle
+from .library import Library, LibraryError, StoredArticle
+from .loader import article_document
 
-__all__ = ["add_fetched", "add_url"]
+__all__ = ["add_fetched", "add_url", "linked_document"]
 
 
 def add_url(
@@ -48,3 +51,13 @@ def add_fetched(
         fetched_at=fetched.fetched_at,
         published=published,
     )
+
+
+def linked_document(fetched: Fetched) -> Document:
+    """A fetched page read as an article, without storing it (a link a member shared); its
+    untrusted bytes read as an added article's are. LibraryError when it holds none."""
+    try:
+        document = article_document(Path(f"link{fetched.suffix}"), fetched.body, untrusted=True)
+    except SeedFileError as error:
+        raise LibraryError(f"{fetched.url} {error.problem}.") from None
+    return document if document.url else document.model_copy(update={"url": fetched.url})

@@ -7,6 +7,7 @@ of it blocks the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import PurePath
 from typing import Any
 
@@ -21,7 +22,7 @@ from ..cogbase import BotCog
 from ..feedback.gaps import reask_gaps
 from ..moderation import Cooldown
 from ..respond import NO_PINGS
-from ..service import SERVER, SHARED, Scope, scope_of
+from ..service import SERVER, SHARED, Added, Scope, scope_of
 
 __all__ = ["ArticlesCog"]
 
@@ -84,10 +85,21 @@ class ArticlesCog(BotCog, name="Articles"):
                     ephemeral=True,
                 )
                 return
-            added = await self.service.add_file(guild_id, file.filename, body)
+            await self.tell_added(
+                interaction, guild_id, self.service.add_file(guild_id, file.filename, body)
+            )
         else:
             assert url is not None
-            added = await self.service.add_url(guild_id, url.strip())
+            await self.tell_added(
+                interaction, guild_id, self.service.add_url(guild_id, url.strip())
+            )
+
+    async def tell_added(
+        self, interaction: discord.Interaction, guild_id: int, adding: Awaitable[Added]
+    ) -> None:
+        """Add the article and say so; then ask the gap queue again, and say which of its
+        questions the new article answers."""
+        added = await adding
         await self.responder.send(
             interaction,
             content=render.added_text(added.article, added.new, added.paragraphs, added.sentences),
