@@ -119,6 +119,18 @@ def test_the_readme_eval_example_prints_what_it_shows(tmp_path):
     assert done.returncode == 0, done.stderr
 
     def steady(text: str) -> list[str]:  # all but the time, which no two runs share
-        return [line for line in text.strip().splitlines() if "answer time" not in line]
+        return [
+            _CLOSEST_SHARE.sub("(closest)", line)
+            for line in text.strip().splitlines()
+            if "answer time" not in line
+        ]
 
     assert steady(done.stdout) == steady(shown)
+    # One declined question sits within 0.001 of the closest passage's threshold (0.3716
+    # against 0.372), and CPUs round the encoder's sums differently: the share of declined
+    # questions shown a closest passage may differ by that one question, no more.
+    printed, expected = (float(_CLOSEST_SHARE.search(t)[1]) for t in (done.stdout, shown))
+    assert abs(printed - expected) <= 1 / 22 + 1e-9
+
+
+_CLOSEST_SHARE = re.compile(r"\(([0-9.]+) of them with a closest passage\)")
