@@ -13,7 +13,8 @@ first quote holds one of the gold strings.
 
 Prints the share of first turns answered and right, and, of the exchanges whose first turn
 was, the share whose second turn is too: read with the first (the target is 0.80) and alone;
-under each, the share whose first quote is right, answered or not (a diagnosis).
+under each, the share whose first quote is right, answered or not (a diagnosis), and the share
+answered with a wrong quote (what a member is misled by).
 Also by kind (pronoun, ellipsis), and every exchange whose second turn went wrong with
 --show. Prints numbers; asserts nothing.
 """
@@ -89,6 +90,8 @@ def main() -> None:
                     counts[f"second right, {name}, {kind}"] += 1
                 if first_quote_right(answer, second["answers"]):
                     counts[f"second first, {name}"] += 1
+                elif answer.found:
+                    counts[f"second wrong, {name}"] += 1
             if not right(followed, second["answers"]):
                 shown = followed.quotes[0].text[:100] if followed.quotes else "(nothing)"
                 asked = f"{exchange['id']} {second['question']!r}"
@@ -105,6 +108,8 @@ def main() -> None:
         print(f"second turn answered and right, {name}: {share:.3f} of {first_right} ({kinds})")
         ranked = counts[f"second first, {name}"] / max(first_right, 1)
         print(f"  its first quote right, answered or not: {ranked:.3f}")
+        wrong_share = counts[f"second wrong, {name}"] / max(first_right, 1)
+        print(f"  answered with a wrong quote: {wrong_share:.3f}")
     if args.show:
         print("\n".join(["", *wrong]))
 

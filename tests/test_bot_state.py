@@ -4,6 +4,7 @@ real (gone from the database file's bytes, not just hidden)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import numpy as np
 import pytest
@@ -54,15 +55,27 @@ def test_answers_votes_and_the_feedback_report(tmp_path):
     elsewhere = state.record_answer(
         guild_id=OTHER_GUILD, channel_id=2, member_id=MEMBER, answer=answer("Who lost?")
     )
-    assert state.vote(good, MEMBER, 1) and state.vote(good, OTHER_MEMBER, 1)
-    assert state.vote(bad, MEMBER, 1) and state.vote(bad, MEMBER, -1)  # changed their mind
-    assert state.vote(bad, OTHER_MEMBER, -1) and state.vote(elsewhere, MEMBER, -1)
-    assert not state.vote(9999, MEMBER, 1)  # no such answer
+    assert state.vote(good, MEMBER, 1, guild_id=GUILD) and state.vote(
+        good, OTHER_MEMBER, 1, guild_id=GUILD
+    )
+    assert state.vote(bad, MEMBER, 1, guild_id=GUILD) and state.vote(
+        bad, MEMBER, -1, guild_id=GUILD
+    )  # changed their mind
+    assert state.vote(bad, OTHER_MEMBER, -1, guild_id=GUILD)
+    assert state.vote(elsewhere, MEMBER, -1, guild_id=OTHER_GUILD)
+    assert not state.vote(9999, MEMBER, 1, guild_id=GUILD)  # no such answer
+    # Another server's answer, or one in someone else's direct messages: not theirs to rate.
+    assert not state.vote(good, MEMBER, 1, guild_id=OTHER_GUILD)
+    in_dm = state.record_answer(guild_id=None, channel_id=3, member_id=MEMBER, answer=answer("Q"))
+    assert not state.vote(in_dm, OTHER_MEMBER, 1, guild_id=None)
+    assert state.vote(in_dm, MEMBER, 1, guild_id=None)
     report = state.feedback(GUILD)
     assert (report.answers, report.rated, report.up, report.down) == (2, 2, 2, 2)
     assert [w.answer.question for w in report.worst] == ["Where?"]
     assert report.worst[0].answer.quotes[0].text == "X."
-    assert state.pick_right_quote(bad, MOD, 1)
+    assert not state.pick_right_quote(bad, OTHER_GUILD, MOD, 1)  # another server's moderator
+    assert not state.pick_right_quote(bad, GUILD, MOD, 2)  # it showed two quotes
+    assert state.pick_right_quote(bad, GUILD, MOD, 1)
     shown = state.answer(bad)
     assert shown is not None and shown.right_quote == 1 and shown.confidence == 0.8
 
@@ -79,11 +92,11 @@ def test_export_uses_the_picked_quote_the_upvoted_answer_and_skips_the_unknown(t
             answer("Not rated"),
         )
     ]
-    state.vote(ids[0], MEMBER, 1)
-    state.vote(ids[1], MEMBER, -1)
-    state.pick_right_quote(ids[1], MOD, 1)
-    state.vote(ids[2], MEMBER, -1)  # wrong, and which is right is unknown
-    state.vote(ids[3], MEMBER, 1)  # right to decline
+    state.vote(ids[0], MEMBER, 1, guild_id=GUILD)
+    state.vote(ids[1], MEMBER, -1, guild_id=GUILD)
+    state.pick_right_quote(ids[1], GUILD, MOD, 1)
+    state.vote(ids[2], MEMBER, -1, guild_id=GUILD)  # wrong, and which is right is unknown
+    state.vote(ids[3], MEMBER, 1, guild_id=GUILD)  # right to decline
     exported = question_rows(state.rated_answers(GUILD))
     assert [(r["question"], r["answers"]) for r in exported.rows] == [
         ("Who won?", ["A said B."]),
@@ -136,7 +149,7 @@ def fill(state: BotState, member: int, marker: str, now: float | None = None) ->
         answer=answer(f"{marker} question"),
         now=now,
     )
-    state.vote(asked, member, 1, now=now)
+    state.vote(asked, member, 1, guild_id=GUILD, now=now)
     state.queue_gap(GUILD, member, f"{marker} gap", now=now)
     state.record_mod_log(channel_id=3, message_id=member * 10, guild_id=GUILD, member_id=member)
     state.share_link(GUILD, member, f"https://example.com/{marker}", now=now)
@@ -157,6 +170,9 @@ def test_forget_me_deletes_every_row_and_the_bytes(tmp_path):
     forgotten = state.forget_member(MEMBER)
     assert (forgotten.answers, forgotten.votes, forgotten.gap_questions) == (1, 1, 1)
     assert forgotten.mod_log_messages == ((3, MEMBER * 10),)
+    assert state.doomed_messages() == [(3, MEMBER * 10)]  # until Discord says it is gone
+    state.messages_deleted([MEMBER * 10])
+    assert state.doomed_messages() == []
     assert set(state.member_rows(MEMBER).values()) == {0}
     assert set(state.member_rows(OTHER_MEMBER).values()) == {1}
     assert b"Zanzibarquokka" not in file_bytes(state)
@@ -168,7 +184,8 @@ def test_retention_per_server_and_a_departed_servers_data(tmp_path):
     now = 1_000 * DAY
     fill(state, MEMBER, "Old", now=now - 40 * DAY)
     fill(state, OTHER_MEMBER, "Recent", now=now - 10 * DAY)
-    assert state.expire(now=now) == []  # mod-log posts are recent (posted now)
+    state.expire(now=now)
+    assert state.doomed_messages() == []  # the mod-log posts are recent (posted now)
     assert set(state.member_rows(MEMBER).values()) <= {0, 1}
     assert state.member_rows(MEMBER)["answers"] == 0
     assert state.member_rows(OTHER_MEMBER)["answers"] == 1
@@ -197,3 +214,41 @@ def test_an_unusable_or_newer_state_file_is_a_clear_error(tmp_path):
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(StateError, match="newer quotebot"):
         BotState(newer)
+
+
+def test_a_merged_gap_keeps_nothing_of_a_forgotten_members_wording(tmp_path):
+    state = BotState(tmp_path)
+    vector = np.array([1.0, 0.0, 0.0])
+    first = state.queue_gap(GUILD, MEMBER, "When did Zanzibarquokka resign?", vector=vector)
+    again = state.queue_gap(GUILD, OTHER_MEMBER, "When did he resign?", vector=vector * 2)
+    assert again == first
+    state.forget_member(MEMBER)
+    (gap,) = state.gaps(GUILD)
+    assert (gap.question, gap.asked, gap.members) == ("When did he resign?", 1, 1)
+    assert b"zanzibarquokka" not in file_bytes(state).lower()
+
+
+def test_a_member_asking_one_gap_again_and_again_is_one_row(tmp_path):
+    state = BotState(tmp_path)
+    for wording in ("Who won the cup?", "who won the cup", "Who won the Cup?!"):
+        state.queue_gap(GUILD, MEMBER, wording)
+    (gap,) = state.gaps(GUILD)
+    assert (gap.question, gap.asked, gap.members) == ("Who won the Cup?!", 3, 1)
+    assert state.member_rows(MEMBER)["gap_asks"] == 1
+
+
+def test_a_reader_in_the_way_delays_the_wipe_of_the_log_briefly_then_the_sweep_does_it(
+    tmp_path,
+):
+    state = BotState(tmp_path)
+    fill(state, MEMBER, "Zanzibarquokka")
+    reader = sqlite3.connect(state.path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM answers").fetchone()  # holds a snapshot of the log
+    started = time.monotonic()
+    state.forget_member(MEMBER)
+    assert time.monotonic() - started < 2  # waited for the reader a moment, not 10 s
+    reader.rollback()
+    reader.close()
+    state.expire()  # the sweep finishes the checkpoint
+    assert b"Zanzibarquokka" not in file_bytes(state)

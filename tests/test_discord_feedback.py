@@ -13,7 +13,15 @@ import sys
 from bot.state import BotState
 from tests.conftest import PROJECT
 from tests.discord_harness import running_bot
-from tests.fake_discord import BOT_USER, GUILD_ID, USER_ID, message_payload, slash
+from tests.fake_discord import (
+    BOT_USER,
+    GUILD_ID,
+    OTHER_GUILD_CHANNEL_ID,
+    OTHER_GUILD_ID,
+    USER_ID,
+    message_payload,
+    slash,
+)
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
 from tests.test_discord_articles import ADMIN, ORCHARD, final_reply
 
@@ -71,6 +79,15 @@ def test_votes_and_a_moderators_pick_are_stored_and_exported_for_eval(tmp_path):
             thanks = await press(env, right, pressed["👍"])
             assert thanks["flags"] & EPHEMERAL and "counted" in thanks["content"]
             await press(env, right, pressed["👍"], user_id=USER_ID + 1)
+            # From another server (a custom id copied over): not theirs to rate.
+            elsewhere = await press(
+                env,
+                right,
+                pressed["👍"],
+                guild_id=OTHER_GUILD_ID,
+                channel_id=OTHER_GUILD_CHANNEL_ID,
+            )
+            assert "not counted" in elsewhere["content"]
 
             wrong = await final_reply(
                 env.fake, slash("ask", question="Who did Goita reach out to?")

@@ -28,7 +28,7 @@ class Conversations:
         self.seconds = seconds
         self.most = most
         self._last: OrderedDict[tuple[int, int], tuple[float, Exchange]] = OrderedDict()
-        self._answers: OrderedDict[int, tuple[float, Exchange, int]] = OrderedDict()
+        self._answers: OrderedDict[tuple[int, int], tuple[float, Exchange, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def last(self, channel_id: int, user_id: int) -> Exchange | None:
@@ -39,14 +39,17 @@ class Conversations:
         with self._lock:
             self._keep(self._last, (channel_id, user_id), (time.monotonic(), exchange))
 
-    def of_answer(self, message_id: int) -> Exchange | None:
-        """The exchange a public answer message holds (a member replied to it)."""
+    def of_answer(self, channel_id: int, message_id: int) -> Exchange | None:
+        """The exchange a public answer message in this channel holds (a member replied)."""
         with self._lock:
-            return self._fresh(self._answers.get(message_id))
+            return self._fresh(self._answers.get((channel_id, message_id)))
 
-    def remember_answer(self, message_id: int, user_id: int, exchange: Exchange) -> None:
+    def remember_answer(
+        self, channel_id: int, message_id: int, user_id: int, exchange: Exchange
+    ) -> None:
         with self._lock:
-            self._keep(self._answers, message_id, (time.monotonic(), exchange, user_id))
+            key = (channel_id, message_id)
+            self._keep(self._answers, key, (time.monotonic(), exchange, user_id))
 
     def forget_member(self, user_id: int) -> None:
         """/forget-me: the member's exchanges go from memory too."""

@@ -117,6 +117,14 @@ class ForumCog(BotCog, name="Forums"):
         await self.responder.send(interaction, content=text, ephemeral=True)
 
     @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        """A deleted forum is answered no more (and no longer counts towards the limit)."""
+        if channel.id in self.watched.get(channel.guild.id, {}):
+            guild = channel.guild.id
+            await self.records.run(lambda state: state.unwatch_forum(guild, channel.id))
+            self.watched[guild].pop(channel.id, None)
+
+    @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         channel = message.channel
         guild = message.guild
@@ -156,7 +164,7 @@ class ForumCog(BotCog, name="Forums"):
                 await self.responder.reply(
                     message,
                     embed=render.answer_embed(pinned.answer),
-                    view=answer_view(pinned, answer_id),
+                    view=answer_view(pinned, answer_id, in_server=True),
                 )
             except discord.HTTPException:
                 _log.warning("Could not answer a forum post in %s", thread.id)

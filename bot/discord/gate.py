@@ -24,6 +24,10 @@ NOT_HOST = (
     "articles are yours to change with /article."
 )
 
+# Commands a member may use in any channel, whatever ALLOWED_CHANNEL_IDS says: what the bot
+# keeps about them is theirs to see and delete from anywhere, direct messages included.
+ANYWHERE = frozenset({"forget-me", "privacy show"})
+
 # Autocomplete requests allowed per question a member may ask in the cooldown period.
 AUTOCOMPLETE_PER_USE = 10
 
@@ -46,16 +50,21 @@ class Gate:
         )
 
     async def check(self, interaction: discord.Interaction, *, light: bool = False) -> bool:
-        """The one check every interaction passes, whatever it is: the channel allowlist, then
-        the member's cooldown. Answers the refusal itself (ephemerally; an empty list for
-        autocomplete) and returns False. `light` work (a vote: one small write) counts
+        """The one check every interaction passes, whatever it is: the channel allowlist (but
+        for the commands about a member's own data, ANYWHERE), then the member's cooldown.
+        Answers the refusal itself (ephemerally; an empty list for autocomplete) and returns
+        False. `light` work (a vote: one small write) counts
         against the looser limit autocomplete has, so voting does not use up questions."""
         parent = getattr(interaction.channel, "parent_id", None)
         typing = interaction.type is discord.InteractionType.autocomplete
-        if not is_allowed_channel(
+        command = interaction.command
+        refusal: str | None
+        if command is not None and command.qualified_name in ANYWHERE:
+            refusal = _wait_message(self.cooldown.retry_after(interaction.user.id))
+        elif not is_allowed_channel(
             self.settings.allowed_channel_ids, interaction.channel_id, parent
         ):
-            refusal: str | None = DISALLOWED_CHANNEL
+            refusal = DISALLOWED_CHANNEL
         else:
             cooldown = self.typing_cooldown if typing or light else self.cooldown
             refusal = _wait_message(cooldown.retry_after(interaction.user.id))

@@ -58,7 +58,7 @@ class LinkCog(BotCog, name="Links"):
         ephemeral = self.responder.ephemeral(None)
         guild = interaction.guild_id
         await self.responder.acknowledge(interaction, ephemeral=ephemeral)
-        shared = await self.service.summarise_link(guild, url)
+        shared = await self.service.summarise_link(guild, interaction.user.id, url)
         view = None
         if guild is not None and shared.summary.found and self.gate.is_admin(interaction):
             member = interaction.user.id
@@ -127,7 +127,9 @@ class AddLinkButton(
         return await _cog(interaction).gate.check(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).add_shared(interaction, self.link_id)
+        cog = _cog(interaction)
+        async with cog.responder.reporting(interaction):
+            await cog.add_shared(interaction, self.link_id)
 
 
 def _cog(interaction: discord.Interaction) -> LinkCog:

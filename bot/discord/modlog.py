@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -11,9 +12,15 @@ from corpus.models import Answer
 from . import render
 from .respond import NO_PINGS
 
+if TYPE_CHECKING:
+    from .records import Records
+
 __all__ = ["delete_mod_log_messages", "write_mod_log"]
 
 _log = logging.getLogger(__name__)
+
+# Mod-log messages deleted per round of `delete_mod_log_messages`.
+DELETE_BATCH = 100
 
 
 async def write_mod_log(
@@ -47,19 +54,26 @@ async def write_mod_log(
         return None
 
 
-async def delete_mod_log_messages(
-    client: discord.Client, messages: list[tuple[int, int]] | tuple[tuple[int, int], ...]
-) -> int:
-    """Delete mod-log messages (channel id, message id) on Discord; how many went. One
-    already deleted by a moderator counts as gone."""
+async def delete_mod_log_messages(client: discord.Client, records: Records) -> int:
+    """Delete on Discord the mod-log messages whose member data was deleted, as many as are
+    waiting (a hundred at a time); how many went. A message is crossed off only once Discord
+    says it is gone (or was already, or the bot may no longer see it): one that fails now is
+    tried again at the next sweep."""
     gone = 0
-    for channel_id, message_id in messages:
-        message = client.get_partial_messageable(channel_id).get_partial_message(message_id)
-        try:
-            await message.delete()
-            gone += 1
-        except discord.NotFound:
-            gone += 1
-        except discord.HTTPException:
-            _log.warning("Could not delete the mod-log message %s", message_id)
+    while doomed := await records.run(lambda state: state.doomed_messages(DELETE_BATCH)):
+        deleted = []
+        for channel_id, message_id in doomed:
+            message = client.get_partial_messageable(channel_id).get_partial_message(message_id)
+            try:
+                await message.delete()
+            except (discord.NotFound, discord.Forbidden):
+                pass  # deleted by a moderator already, or no longer the bot's to see
+            except discord.HTTPException:
+                _log.warning("Could not delete the mod-log message %s; will try again", message_id)
+                continue
+            deleted.append(message_id)
+        await records.run(lambda state, done=deleted: state.messages_deleted(done))
+        gone += len(deleted)
+        if len(deleted) < len(doomed):
+            break  # Discord is failing: the rest wait for the next sweep
     return gone

@@ -19,6 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from ..state.servers import guild_of
 from ..state.store import MAX_RETENTION_DAYS
 from . import render
 from .cogbase import BotCog
@@ -55,10 +56,10 @@ class PrivacyCog(BotCog, name="Privacy"):
         await self.responder.acknowledge(interaction, ephemeral=True)
         forgotten = await self.records.run(lambda state: state.forget_member(member))
         self.service.conversations.forget_member(member)
-        deleted = await delete_mod_log_messages(self.bot, forgotten.mod_log_messages)
         await self.responder.send(
-            interaction, content=render.forgotten_text(forgotten, deleted), ephemeral=True
+            interaction, content=render.forgotten_text(forgotten), ephemeral=True
         )
+        await delete_mod_log_messages(self.bot, self.records)
 
     @privacy.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
@@ -88,14 +89,14 @@ class PrivacyCog(BotCog, name="Privacy"):
         guild = interaction.guild_id
         if guild is None or not await self.gate.admin_only(interaction):
             return
-        expired = await self.records.run(lambda state: state.set_retention_days(guild, days))
-        await delete_mod_log_messages(self.bot, expired)
+        await self.records.run(lambda state: state.set_retention_days(guild, days))
         await self.responder.send(
             interaction,
             content=f"Members' data in this server is now kept for {days} day(s); anything "
             "older has been deleted.",
             ephemeral=True,
         )
+        await delete_mod_log_messages(self.bot, self.records)
 
     # The bot joining and leaving servers
 
@@ -107,19 +108,45 @@ class PrivacyCog(BotCog, name="Privacy"):
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.records.run(lambda state: state.joined_server(guild.id))
 
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Servers this process serves that hold data here but that the bot is no longer in
+        (it was removed while it was down) are marked as left, from now."""
+        present = {guild.id for guild in self.bot.guilds}
+        known = await self.records.run(lambda state: state.known_servers())
+        if self.service.library is not None:
+            known |= {
+                guild
+                for name in self.service.library.collections()
+                if (guild := guild_of(name)) is not None
+            }
+        for guild_id in sorted(known - present):
+            if self._serves(guild_id):
+                await self.records.run(lambda state, g=guild_id: state.left_server(g))
+
+    def _serves(self, guild_id: int) -> bool:
+        """Whether the server is on one of this process's shards (with several processes,
+        each sees only its shards' servers, and must leave the others' data alone)."""
+        count = self.bot.shard_count or 1
+        mine = getattr(self.bot, "shard_ids", None) or range(count)
+        return (guild_id >> 22) % count in mine
+
     async def sweep(self, now: float | None = None) -> None:
         """Delete what is past its retention period, and the data of servers the bot left
-        more than LEFT_SERVER_DAYS ago. Never raises: the next sweep tries again."""
+        more than LEFT_SERVER_DAYS ago; then the mod-log messages of what was deleted. Never
+        raises: the next sweep tries again."""
         when = time.time() if now is None else now
         try:
-            expired = await self.records.run(lambda state: state.expire(when))
-            await delete_mod_log_messages(self.bot, expired)
+            await self.records.run(lambda state: state.expire(when))
             cutoff = when - self.settings.left_server_days * _DAY
             for guild_id in await self.records.run(lambda s: s.servers_left_before(cutoff)):
+                if not self._serves(guild_id):
+                    continue  # another process's server
                 if self.bot.get_guild(guild_id) is not None:  # added back meanwhile
                     await self.records.run(lambda s, g=guild_id: s.joined_server(g))
                     continue
                 await self.drop_server(guild_id)
+            await delete_mod_log_messages(self.bot, self.records)
         except Exception:
             _log.exception("Deleting expired data failed; the next sweep tries again")
 
@@ -129,5 +156,7 @@ class PrivacyCog(BotCog, name="Privacy"):
             _log.info(
                 "Deleted the %d article(s) of server %s, which the bot left", articles, guild_id
             )
-        posts = await self.records.run(lambda state: state.drop_server(guild_id))
-        await delete_mod_log_messages(self.bot, posts)
+        await self.records.run(lambda state: state.drop_server(guild_id))
+        forums = self.bot.get_cog("Forums")
+        if forums is not None:
+            forums.watched.pop(guild_id, None)  # type: ignore[attr-defined]

@@ -26,12 +26,16 @@ __all__ = ["AnswerRecords", "Records"]
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# How long an answer waits to be stored before it is sent without its feedback buttons.
+KEEP_SECONDS = 1.5
+
 
 class Records:
     """The state, asked from the event loop: `await records.run(lambda state: ...)`."""
 
     def __init__(self, state: BotState) -> None:
         self.state = state
+        self.closed = False  # the bot is shutting down: work still arriving is dropped
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="state")
 
     async def run(self, work: Callable[[BotState], T]) -> T:
@@ -39,6 +43,7 @@ class Records:
         return await loop.run_in_executor(self._thread, work, self.state)
 
     def close(self) -> None:
+        self.closed = True
         self._thread.shutdown(wait=False, cancel_futures=True)
 
 
@@ -51,18 +56,25 @@ class AnswerRecords:
         self.mod_log_channel_id = mod_log_channel_id
 
     async def keep(self, scope: Scope, member_id: int, pinned: PinnedAnswer) -> int | None:
-        """The answer stored as shown; its id, or None when it could not be stored."""
+        """The answer stored as shown; its id, or None when it could not be stored within
+        KEEP_SECONDS (the answer then goes out without its buttons, in time)."""
         try:
-            return await self.records.run(
-                lambda state: state.record_answer(
-                    guild_id=scope.guild_id,
-                    channel_id=scope.channel_id,
-                    member_id=member_id,
-                    answer=pinned.answer,
-                )
+            return await asyncio.wait_for(
+                self.records.run(
+                    lambda state: state.record_answer(
+                        guild_id=scope.guild_id,
+                        channel_id=scope.channel_id,
+                        member_id=member_id,
+                        answer=pinned.answer,
+                    )
+                ),
+                KEEP_SECONDS,
             )
+        except TimeoutError:
+            _log.warning("Keeping an answer for its votes took over %s s", KEEP_SECONDS)
+            return None
         except Exception:
-            _log.exception("Could not keep an answer for its votes")
+            self._failed("Could not keep an answer for its votes")
             return None
 
     async def after(
@@ -93,7 +105,7 @@ class AnswerRecords:
                     )
                 )
             except Exception:
-                _log.exception("Could not record a mod-log message")
+                self._failed("Could not record a mod-log message")
 
     async def _queue_gap(
         self, guild_id: int, member_id: int, question: str, pinned: PinnedAnswer
@@ -106,4 +118,12 @@ class AnswerRecords:
                 lambda state: state.queue_gap(guild_id, member_id, question, vector)
             )
         except Exception:
-            _log.exception("Could not queue a question in the gap queue")
+            self._failed("Could not queue a question in the gap queue")
+
+    def _failed(self, what: str) -> None:
+        """Log a failure, but not one of the shutting down: an answer sent as the bot stops
+        finds the state closed, and that is no fault."""
+        if self.records.closed:
+            _log.info("%s: the bot is stopping", what)
+        else:
+            _log.exception(what)

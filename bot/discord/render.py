@@ -183,21 +183,26 @@ def _answer_embed(answer: Answer) -> discord.Embed:
     return embed
 
 
-def summary_embed(summary: Summary) -> discord.Embed:
-    if summary.topic:
+def summary_embed(
+    summary: Summary, *, title: str | None = None, footer: str = QUOTE_FOOTER
+) -> discord.Embed:
+    if title is None and summary.topic:
         title = echo(f"Summary ({summary.length}): {summary.topic}", TITLE_LIMIT)
-    else:
+    elif title is None:
         title = f"Summary ({summary.length})"
     if not summary.found:
         hint = "\n\nTry a broader topic, or none." if summary.topic else ""
         description = f"{echo(summary.reason or '', 1500)}{hint}"
-        return discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
-    return _quotes_embed(title, list(summary.quotes), FOUND_COLOUR)
+        embed = discord.Embed(title=title, description=description, colour=NOT_FOUND_COLOUR)
+        return embed
+    return _quotes_embed(title, list(summary.quotes), FOUND_COLOUR, footer)
 
 
-def _quotes_embed(title: str, quotes: list[Quote], colour: discord.Colour) -> discord.Embed:
+def _quotes_embed(
+    title: str, quotes: list[Quote], colour: discord.Colour, footer: str = QUOTE_FOOTER
+) -> discord.Embed:
     embed = discord.Embed(title=title, colour=colour)
-    embed.set_footer(text=QUOTE_FOOTER)
+    embed.set_footer(text=footer)
     shown: list[tuple[int, Quote]] = []
     blocks: list[str] = []
     # Room for the two fields (sources, why) at their largest.
@@ -573,13 +578,11 @@ def feedback_embed(report: FeedbackReport) -> discord.Embed:
     for rated in report.worst:
         shown = rated.answer
         first = shown.quotes[0].text if shown.quotes else "(no quote: declined)"
+        # At most five answers: 5 × (200 + 800) leaves room for the rest within 6,000.
         embed.add_field(
-            name=echo(f"{rated.down} 👎 {rated.up} 👍 · {shown.question}", FIELD_NAME_LIMIT),
-            value=echo(
-                f"{first} — {shown.outcome}, {shown.confidence:.0%} sure · asked "
-                f"<t:{int(shown.asked_at)}:R>",
-                FIELD_VALUE_LIMIT,
-            ),
+            name=f"{rated.down} 👎 {rated.up} 👍 · {echo(shown.question, 200)}",
+            value=f"{echo(first, 700)} — {shown.outcome}, {shown.confidence:.0%} sure · asked "
+            f"<t:{int(shown.asked_at)}:R>",
             inline=False,
         )
     if not report.worst:
@@ -627,12 +630,16 @@ def reasked_text(answered: list[str]) -> str:
 # Members' data (bot/discord/privacy.py)
 
 
-def forgotten_text(forgotten: Forgotten, mod_log_deleted: int) -> str:
+def forgotten_text(forgotten: Forgotten) -> str:
+    posts = len(forgotten.mod_log_messages)
+    mod_log = (
+        f" The {posts} mod-log message(s) about your questions are being deleted." if posts else ""
+    )
     return (
         f"Deleted everything stored about you: {forgotten.answers} question(s) with their "
         f"answers, {forgotten.votes} vote(s), {forgotten.gap_questions} question(s) in gap "
-        f"queues, {forgotten.shared_links} shared link(s) and {mod_log_deleted} mod-log "
-        "message(s). Follow-ups you were in the middle of are forgotten too."
+        f"queues and {forgotten.shared_links} shared link(s). Follow-ups you were in the "
+        f"middle of are forgotten too.{mod_log}"
     )
 
 
@@ -685,18 +692,16 @@ LINK_GONE = (
 
 
 def link_summary_embed(summary: Summary, title: str, url: str, source: str | None) -> discord.Embed:
-    embed = summary_embed(summary)
-    embed.title = f"Summary: {echo(title, TITLE_LIMIT - 9)}"
+    where = f"{flat(source, 100)} · " if source else ""
+    embed = summary_embed(
+        summary,
+        title=f"Summary: {echo(title, TITLE_LIMIT - 9)}",
+        footer=f"{where}{flat(url, 200)} · Quoted word for word from the page; not added to "
+        "the articles.",
+    )
     link = safe_link(url)
     if link is not None:
         embed.url = link
-    where = f"{source} · " if source else ""
-    embed.set_footer(
-        text=flat(
-            f"{where}{url} · Quoted word for word from the page; not added to the articles.",
-            FOOTER_LIMIT,
-        )
-    )
     return embed
 
 

@@ -9,8 +9,9 @@ and retried as a deferral when Discord is slow.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import discord
@@ -136,12 +137,21 @@ class Responder:
     async def report(self, interaction: discord.Interaction, error: BaseException) -> None:
         """Tell the member about a failed command (and log it unless it was expected), once."""
         interaction.extras[REPORTED] = True
-        command = interaction.command.name if interaction.command else "?"
+        command = interaction.command.name if interaction.command else "button"
         await _tell(
             error,
             f"Command {command} failed",
             lambda text: self.send(interaction, content=text, ephemeral=True),
         )
+
+    @contextlib.asynccontextmanager
+    async def reporting(self, interaction: discord.Interaction) -> AsyncIterator[None]:
+        """For a button's or a select's callback, which no command error handler sees: a
+        failure inside is told to the member (and logged unless expected)."""
+        try:
+            yield
+        except Exception as error:
+            await self.report(interaction, error)
 
     async def report_in_reply(self, message: discord.Message, error: BaseException) -> None:
         """Tell the member whose mention failed, in a reply (logged unless expected)."""

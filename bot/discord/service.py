@@ -371,7 +371,11 @@ class CorpusService:
         # In a thread: the member's own last exchange there, for a follow-up.
         in_thread = scope.parent_id is not None and scope.channel_id is not None
         talk = (scope.channel_id, member) if in_thread and member is not None else None
-        replied = self.conversations.of_answer(replying_to) if replying_to else None
+        replied = (
+            self.conversations.of_answer(scope.channel_id, replying_to)
+            if replying_to and scope.channel_id is not None
+            else None
+        )
         previous = replied or (self.conversations.last(*talk) if talk else None)
 
         def work() -> PinnedAnswer:
@@ -548,12 +552,13 @@ class CorpusService:
             sentences=stats.sentences if stats else 0,
         )
 
-    async def summarise_link(self, guild_id: int | None, url: str) -> LinkSummary:
+    async def summarise_link(self, guild_id: int | None, member: int, url: str) -> LinkSummary:
         """A short summary of the page at `url`, in its own sentences, without adding it to
         any collection: fetched on the server's share of the fetch threads (through the same
-        guarded fetcher as /article add), read and summarised on its share of the library
-        threads (heavy formats in a child process), within the request's time budget."""
-        key = _key_of(guild_id)
+        guarded fetcher as /article add), read and summarised on its share of the reading
+        threads (heavy formats in a child process), within the request's time budget. In
+        direct messages, each member has a share of their own."""
+        key = _key_of(guild_id) if guild_id is not None else f"(member {member})"
         fetched = await self._within_budget(
             self._in_thread(
                 self._fetches,
@@ -568,10 +573,13 @@ class CorpusService:
             corpus = Corpus.of_documents(
                 [document], config=self.config, max_question_chars=self.max_question_chars
             )
-            summary = corpus.summarize(length="short")
+            try:
+                summary = corpus.summarize(length="short")
+            finally:
+                corpus.close()  # no vectors are built for a page nobody asks again
             return LinkSummary(summary, document.title, fetched.url, document.source)
 
-        return await self._within_budget(self._in_thread(self._writes, work, key=key), "summary")
+        return await self._within_budget(self._in_thread(self._reads, work, key=key), "summary")
 
     async def remove(self, guild_id: int, article_id: str) -> StoredArticle:
         """Remove the article and wait for the index without it: it must not be quoted once

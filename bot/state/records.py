@@ -37,6 +37,7 @@ class ShownAnswer(_Record):
     guild_id: int | None
     member_id: int
     question: str
+    read_as: str | None = None  # a follow-up as it was read (with the earlier question)
     outcome: str
     confidence: float
     quotes: tuple[ShownQuote, ...]
@@ -86,4 +87,4 @@ class Forgotten(_Record):
     votes: int
     gap_questions: int
     shared_links: int
-    mod_log_messages: tuple[tuple[int, int], ...]  # (channel id, message id)
+    mod_log_messages: tuple[tuple[int, int], ...]  # (channel id, message id), to delete

@@ -60,6 +60,10 @@ MAX_GAPS_PER_SERVER = 500
 # about 0.8), and questions about different people score high ("What did Putin say about
 # Niger?" / "... Biden ...": 0.92): so the names must agree too.
 SAME_QUESTION_COSINE = 0.90
+# The most recent questions of a server's gap queue a new one is compared with by meaning.
+SIMILAR_ASKS_COMPARED = 2000
+# How long a checkpoint waits for readers of the log to finish.
+CHECKPOINT_WAIT_MS = 200
 _DAY = 86_400.0
 
 _MIGRATIONS = [
@@ -86,6 +90,7 @@ _MIGRATIONS = [
         channel_id INTEGER,
         member_id INTEGER NOT NULL,
         question TEXT NOT NULL,
+        read_as TEXT,
         outcome TEXT NOT NULL,
         confidence REAL NOT NULL,
         quotes TEXT NOT NULL,
@@ -105,20 +110,21 @@ _MIGRATIONS = [
     CREATE INDEX votes_by_member ON votes (member_id);
     CREATE TABLE gaps (
         id INTEGER PRIMARY KEY,
-        guild_id INTEGER NOT NULL,
-        words TEXT NOT NULL,
-        names TEXT NOT NULL DEFAULT '',
-        vector BLOB,
-        UNIQUE (guild_id, words)
+        guild_id INTEGER NOT NULL
     );
+    CREATE INDEX gaps_by_server ON gaps (guild_id);
     CREATE TABLE gap_asks (
-        id INTEGER PRIMARY KEY,
         gap_id INTEGER NOT NULL REFERENCES gaps (id) ON DELETE CASCADE,
         member_id INTEGER NOT NULL,
         question TEXT NOT NULL,
-        asked_at REAL NOT NULL
+        words TEXT NOT NULL,
+        names TEXT NOT NULL,
+        vector BLOB,
+        times INTEGER NOT NULL DEFAULT 1,
+        asked_at REAL NOT NULL,
+        PRIMARY KEY (gap_id, member_id)
     );
-    CREATE INDEX gap_asks_by_gap ON gap_asks (gap_id, asked_at);
+    CREATE INDEX gap_asks_by_words ON gap_asks (words);
     CREATE INDEX gap_asks_by_member ON gap_asks (member_id);
     CREATE TABLE mod_log_posts (
         message_id INTEGER PRIMARY KEY,
@@ -128,6 +134,10 @@ _MIGRATIONS = [
         posted_at REAL NOT NULL
     );
     CREATE INDEX mod_log_by_member ON mod_log_posts (member_id);
+    CREATE TABLE doomed_messages (
+        message_id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL
+    );
     CREATE TABLE shared_links (
         id INTEGER PRIMARY KEY,
         guild_id INTEGER NOT NULL,
@@ -181,9 +191,10 @@ class BotState:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._db() as db:
                 migrate(db, _MIGRATIONS)
+            self.path.chmod(0o600)  # members' questions: the host's to read, no one else's
         except SchemaTooNew:
             raise StateError(f"{self.path} was written by a newer quotebot; upgrade it.") from None
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, sqlite3.Error, StateError) as error:
             raise StateError(
                 f"The bot's state in {self.path} cannot be used ({_reason(error)}). Set "
                 "DATA_DIR to a folder you can write to."
@@ -191,33 +202,37 @@ class BotState:
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=LOCK_SECONDS, isolation_level=None)
+        """A connection; any SQLite failure, reading or writing, becomes a StateError."""
+        try:
+            db = sqlite3.connect(self.path, timeout=LOCK_SECONDS, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StateError(f"The bot's state could not be opened ({_reason(error)}).") from None
         try:
             use_wal(db)
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA secure_delete=ON")
             yield db
+        except sqlite3.Error as error:
+            raise StateError(f"The bot's state could not be used ({_reason(error)}).") from None
         finally:
             db.close()
 
     @contextlib.contextmanager
     def _transaction(self, *, deleting: bool = False) -> Iterator[sqlite3.Connection]:
-        """One transaction, all or nothing. After one that deletes, the log is checkpointed
-        into the database and truncated: the deleted rows' old pages must not outlive them
-        in the log."""
-        try:
-            with self._db() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                    db.execute("COMMIT")
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                if deleting:
-                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be saved ({_reason(error)}).") from None
+        """One transaction, all or nothing. After one that may delete members' data, the
+        log is checkpointed into the database and truncated: the deleted rows' old pages
+        must not outlive them in the log (a reader in the way postpones that to the next
+        sweep, `expire`)."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            if deleting:
+                _checkpoint(db)
 
     # Answers and votes
 
@@ -234,13 +249,14 @@ class BotState:
         quotes = json.dumps([q.model_dump() for q in shown_quotes(answer)])
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT INTO answers (guild_id, channel_id, member_id, question, outcome, "
-                "confidence, quotes, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO answers (guild_id, channel_id, member_id, question, read_as, "
+                "outcome, confidence, quotes, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     guild_id,
                     channel_id,
                     member_id,
                     answer.question,
+                    answer.read_as,
                     answer.outcome,
                     float(answer.confidence),
                     quotes,
@@ -255,11 +271,23 @@ class BotState:
             row = db.execute(f"{_ANSWER_COLUMNS} WHERE id = ?", (answer_id,)).fetchone()
         return _shown(row) if row else None
 
-    def vote(self, answer_id: int, member_id: int, vote: int, now: float | None = None) -> bool:
-        """A member's 👍 (1) or 👎 (-1) on an answer, replacing their earlier vote on it;
-        False when the answer is no longer kept."""
+    def vote(
+        self,
+        answer_id: int,
+        member_id: int,
+        vote: int,
+        *,
+        guild_id: int | None,
+        now: float | None = None,
+    ) -> bool:
+        """A member's 👍 (1) or 👎 (-1) on an answer given in their server (`guild_id`; in
+        direct messages, only on their own answers), replacing their earlier vote on it;
+        False when there is no such answer for them to vote on."""
         with self._transaction() as db:
-            if not db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone():
+            row = db.execute(
+                "SELECT guild_id, member_id FROM answers WHERE id = ?", (answer_id,)
+            ).fetchone()
+            if row is None or row[0] != guild_id or (guild_id is None and row[1] != member_id):
                 return False
             db.execute(
                 "INSERT INTO votes (answer_id, member_id, vote, voted_at) VALUES (?, ?, ?, ?) "
@@ -269,16 +297,23 @@ class BotState:
             )
             return True
 
-    def pick_right_quote(self, answer_id: int, member_id: int, index: int) -> bool:
-        """A moderator's word on which shown quote is right (-1: none of them)."""
+    def pick_right_quote(self, answer_id: int, guild_id: int, member_id: int, index: int) -> bool:
+        """A moderator's word on which shown quote of their server's answer is right (-1:
+        none of them); False when there is no such answer or quote."""
         with self._transaction() as db:
-            cursor = db.execute(
+            row = db.execute(
+                "SELECT quotes FROM answers WHERE id = ? AND guild_id = ?", (answer_id, guild_id)
+            ).fetchone()
+            if row is None or index >= len(json.loads(row[0])):
+                return False
+            db.execute(
                 "UPDATE answers SET right_quote = ?, right_by = ? WHERE id = ?",
                 (index, member_id, answer_id),
             )
-            return cursor.rowcount > 0
+            return True
 
     def feedback(self, guild_id: int, *, worst: int = 5) -> FeedbackReport:
+        assert worst <= 5, "the /feedback embed has room for five"
         """The server's votes, and its worst-rated recent answers (most 👎 over 👍 first)."""
         with self._db() as db:
             answers, picked = db.execute(
@@ -336,22 +371,23 @@ class BotState:
     ) -> int:
         """Queue a question the articles did not answer, merged with the same question asked
         before: the same words, or with an encoder, a vector close enough
-        (SAME_QUESTION_COSINE) and the same names. The gap's id."""
-        when = _now(now)
+        (SAME_QUESTION_COSINE) and the same names. A member asking the same gap again is
+        counted on their one row (their latest wording kept). The gap's id."""
         words, names = gap_words(question), question_names(question)
+        blob = _unit(vector).tobytes() if vector is not None else None
         with self._transaction(deleting=True) as db:
-            gap_id = self._same_gap(db, guild_id, words, names, vector)
+            gap_id = _same_gap(db, guild_id, words, names, vector)
             if gap_id is None:
-                blob = _unit(vector).tobytes() if vector is not None else None
-                cursor = db.execute(
-                    "INSERT INTO gaps (guild_id, words, names, vector) VALUES (?, ?, ?, ?)",
-                    (guild_id, words, " ".join(sorted(names)), blob),
-                )
+                cursor = db.execute("INSERT INTO gaps (guild_id) VALUES (?)", (guild_id,))
                 gap_id = cursor.lastrowid
                 assert gap_id is not None
             db.execute(
-                "INSERT INTO gap_asks (gap_id, member_id, question, asked_at) VALUES (?, ?, ?, ?)",
-                (gap_id, member_id, question, when),
+                "INSERT INTO gap_asks (gap_id, member_id, question, words, names, vector, "
+                "asked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gap_id, member_id) DO "
+                "UPDATE SET question = excluded.question, words = excluded.words, names = "
+                "excluded.names, vector = excluded.vector, asked_at = excluded.asked_at, "
+                "times = times + 1",
+                (gap_id, member_id, question, words, " ".join(sorted(names)), blob, _now(now)),
             )
             # Bounded: past the limit, the gap asked least recently goes.
             db.execute(
@@ -362,43 +398,14 @@ class BotState:
             )
             return gap_id
 
-    @staticmethod
-    def _same_gap(
-        db: sqlite3.Connection,
-        guild_id: int,
-        words: str,
-        names: frozenset[str],
-        vector: np.ndarray | None,
-    ) -> int | None:
-        row = db.execute(
-            "SELECT id FROM gaps WHERE guild_id = ? AND words = ?", (guild_id, words)
-        ).fetchone()
-        if row is not None or vector is None:
-            return row[0] if row else None
-        rows = db.execute(
-            "SELECT id, names, vector FROM gaps WHERE guild_id = ? AND vector IS NOT NULL",
-            (guild_id,),
-        ).fetchall()
-        wanted = _unit(vector)
-        best, best_id = SAME_QUESTION_COSINE, None
-        for gap_id, known_names, blob in rows:
-            known = np.frombuffer(blob, dtype=np.float32)
-            theirs = frozenset(known_names.split())
-            if known.shape == wanted.shape and (names <= theirs or theirs <= names):
-                cosine = float(known @ wanted)
-                if cosine >= best:
-                    best, best_id = cosine, gap_id
-        return best_id
-
     def gaps(self, guild_id: int, limit: int = 25) -> list[Gap]:
         """The server's queue, most asked first (then most recent)."""
         with self._db() as db:
             rows = db.execute(
                 "SELECT g.id, (SELECT question FROM gap_asks WHERE gap_id = g.id "
-                "ORDER BY asked_at DESC, id DESC LIMIT 1), COUNT(*), COUNT(DISTINCT a.member_id), "
-                "MAX(a.asked_at) FROM gaps g JOIN gap_asks a ON a.gap_id = g.id "
-                "WHERE g.guild_id = ? GROUP BY g.id ORDER BY COUNT(*) DESC, MAX(a.asked_at) DESC "
-                "LIMIT ?",
+                "ORDER BY asked_at DESC LIMIT 1), SUM(a.times), COUNT(*), MAX(a.asked_at) "
+                "FROM gaps g JOIN gap_asks a ON a.gap_id = g.id WHERE g.guild_id = ? "
+                "GROUP BY g.id ORDER BY SUM(a.times) DESC, MAX(a.asked_at) DESC LIMIT ?",
                 (guild_id, limit),
             ).fetchall()
         return [
@@ -473,6 +480,22 @@ class BotState:
                 (message_id, channel_id, guild_id, member_id, _now(now)),
             )
 
+    def doomed_messages(self, limit: int = 100) -> list[tuple[int, int]]:
+        """Mod-log messages (channel id, message id) whose member data was deleted, still to
+        delete on Discord: each stays listed until `messages_deleted` says it went."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT channel_id, message_id FROM doomed_messages ORDER BY message_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(c, m) for c, m in rows]
+
+    def messages_deleted(self, message_ids: Sequence[int]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM doomed_messages WHERE message_id = ?", [(m,) for m in message_ids]
+            )
+
     def share_link(self, guild_id: int, member_id: int, url: str, now: float | None = None) -> int:
         with self._transaction() as db:
             cursor = db.execute(
@@ -499,9 +522,8 @@ class BotState:
             ).fetchone()
         return row[0] if row and row[0] is not None else self.default_retention_days
 
-    def set_retention_days(self, guild_id: int, days: int) -> list[tuple[int, int]]:
-        """Set the server's period, and delete what is older now (not at the next sweep);
-        the mod-log messages that went, to delete on Discord."""
+    def set_retention_days(self, guild_id: int, days: int) -> None:
+        """Set the server's period, and delete what is older now (not at the next sweep)."""
         if not 1 <= days <= MAX_RETENTION_DAYS:
             raise StateError(f"Keep members' data for 1 to {MAX_RETENTION_DAYS} days.")
         with self._transaction() as db:
@@ -510,19 +532,16 @@ class BotState:
                 "ON CONFLICT (guild_id) DO UPDATE SET retention_days = excluded.retention_days",
                 (guild_id, days),
             )
-        return self.expire()
+        self.expire()
 
     def forget_member(self, member_id: int) -> Forgotten:
         """Delete everything stored about a member, in every server: their questions and the
         answers to them (with everyone's votes on those), their votes, their questions in the
-        gap queue (a gap no one else asked goes too), the links they shared, and the record
-        of their mod-log messages (returned: the caller deletes them on Discord). A
+        gap queue (a gap no one else asked goes too), the links they shared, and their
+        mod-log messages (left in `doomed_messages` for the caller to delete on Discord). A
         moderator's pick of a right quote stays, no longer naming them."""
         with self._transaction(deleting=True) as db:
-            posts = db.execute(
-                "SELECT channel_id, message_id FROM mod_log_posts WHERE member_id = ?",
-                (member_id,),
-            ).fetchall()
+            posts = _doom(db, "member_id = ?", (member_id,))
             counts = {
                 table: db.execute(f"DELETE FROM {table} WHERE {column} = ?", (member_id,)).rowcount
                 for table, column, _ in _MEMBER_ROWS
@@ -534,39 +553,38 @@ class BotState:
             votes=counts["votes"],
             gap_questions=counts["gap_asks"],
             shared_links=counts["shared_links"],
-            mod_log_messages=tuple((c, m) for c, m in posts),
+            mod_log_messages=posts,
         )
 
-    def expire(self, now: float | None = None) -> list[tuple[int, int]]:
+    def expire(self, now: float | None = None) -> None:
         """Delete members' data older than its server's retention period (direct messages:
-        the default one); the mod-log messages that went with it, to delete on Discord."""
+        the default one); their mod-log messages go to `doomed_messages`. Also finishes a
+        checkpoint a reader kept from finishing."""
         when = _now(now)
         period = "COALESCE((SELECT retention_days FROM servers s WHERE s.guild_id = {}), ?) * ?"
+        ages = (when, self.default_retention_days, _DAY)
         with self._transaction(deleting=True) as db:
-            expired_posts = db.execute(
-                "SELECT channel_id, message_id FROM mod_log_posts WHERE posted_at < ? - "
-                + period.format(_SERVER_OF["mod_log_posts"]),
-                (when, self.default_retention_days, _DAY),
-            ).fetchall()
+            _doom(db, "posted_at < ? - " + period.format(_SERVER_OF["mod_log_posts"]), ages)
             for table, _, column in _MEMBER_ROWS:
                 db.execute(
                     f"DELETE FROM {table} WHERE {column} < ? - " + period.format(_SERVER_OF[table]),
-                    (when, self.default_retention_days, _DAY),
+                    ages,
                 )
             _drop_empty_gaps(db)
             db.execute(
                 "DELETE FROM answered_posts WHERE answered_at < ?",
                 (when - MAX_RETENTION_DAYS * _DAY,),
             )
-        return [(c, m) for c, m in expired_posts]
+        with self._db() as db:
+            _checkpoint(db)
 
     def left_server(self, guild_id: int, now: float | None = None) -> None:
         """The bot was removed from a server: its data goes after the host's grace period,
-        unless the bot is added back first."""
+        unless the bot is added back first. Told again, the first time stands."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO servers (guild_id, left_at) VALUES (?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET left_at = excluded.left_at",
+                "INSERT INTO servers (guild_id, left_at) VALUES (?, ?) ON CONFLICT (guild_id) "
+                "DO UPDATE SET left_at = COALESCE(servers.left_at, excluded.left_at)",
                 (guild_id, _now(now)),
             )
 
@@ -587,28 +605,24 @@ class BotState:
             rows = db.execute(
                 "SELECT guild_id FROM servers UNION SELECT guild_id FROM forums "
                 "UNION SELECT guild_id FROM answers WHERE guild_id IS NOT NULL "
-                "UNION SELECT guild_id FROM gaps UNION SELECT guild_id FROM shared_links"
+                "UNION SELECT guild_id FROM gaps UNION SELECT guild_id FROM shared_links "
+                "UNION SELECT guild_id FROM mod_log_posts WHERE guild_id IS NOT NULL"
             ).fetchall()
         return {guild_id for (guild_id,) in rows}
 
-    def drop_server(self, guild_id: int) -> list[tuple[int, int]]:
-        """Delete everything stored for a server; its mod-log messages, to delete on Discord."""
+    def drop_server(self, guild_id: int) -> None:
+        """Delete everything stored for a server (its mod-log messages to `doomed_messages`)."""
         with self._transaction(deleting=True) as db:
-            posts = db.execute(
-                "SELECT channel_id, message_id FROM mod_log_posts WHERE guild_id = ?",
-                (guild_id,),
-            ).fetchall()
+            _doom(db, "guild_id = ?", (guild_id,))
             for table in (
                 "answers",
                 "gaps",
                 "forums",
                 "answered_posts",
-                "mod_log_posts",
                 "shared_links",
                 "servers",
             ):
                 db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
-        return [(c, m) for c, m in posts]
 
     def member_rows(self, member_id: int) -> dict[str, int]:
         """How many rows of each kind name the member (what /forget-me would delete)."""
@@ -619,6 +633,61 @@ class BotState:
                 ).fetchone()[0]
                 for table, column, _ in _MEMBER_ROWS
             }
+
+
+def _same_gap(
+    db: sqlite3.Connection,
+    guild_id: int,
+    words: str,
+    names: frozenset[str],
+    vector: np.ndarray | None,
+) -> int | None:
+    """The server's gap this question is another asking of, if any: one asked in the same
+    words, else (with a vector) the closest asked with agreeing names, if close enough. The
+    most recent SIMILAR_ASKS_COMPARED asks are compared."""
+    row = db.execute(
+        "SELECT a.gap_id FROM gap_asks a JOIN gaps g ON g.id = a.gap_id "
+        "WHERE g.guild_id = ? AND a.words = ? LIMIT 1",
+        (guild_id, words),
+    ).fetchone()
+    if row is not None or vector is None:
+        return row[0] if row else None
+    rows = db.execute(
+        "SELECT a.gap_id, a.names, a.vector FROM gap_asks a JOIN gaps g ON g.id = a.gap_id "
+        "WHERE g.guild_id = ? AND a.vector IS NOT NULL ORDER BY a.asked_at DESC LIMIT ?",
+        (guild_id, SIMILAR_ASKS_COMPARED),
+    ).fetchall()
+    wanted = _unit(vector)
+    best, best_id = SAME_QUESTION_COSINE, None
+    for gap_id, known_names, blob in rows:
+        known = np.frombuffer(blob, dtype=np.float32)
+        theirs = frozenset(known_names.split())
+        if known.shape == wanted.shape and (names <= theirs or theirs <= names):
+            cosine = float(known @ wanted)
+            if cosine >= best:
+                best, best_id = cosine, gap_id
+    return best_id
+
+
+def _doom(db: sqlite3.Connection, where: str, values: tuple) -> tuple[tuple[int, int], ...]:
+    """Move the matching mod-log records to the messages to delete on Discord."""
+    rows = db.execute(
+        f"SELECT channel_id, message_id FROM mod_log_posts WHERE {where}", values
+    ).fetchall()
+    db.executemany(
+        "INSERT OR IGNORE INTO doomed_messages (channel_id, message_id) VALUES (?, ?)", rows
+    )
+    db.execute(f"DELETE FROM mod_log_posts WHERE {where}", values)
+    return tuple((c, m) for c, m in rows)
+
+
+def _checkpoint(db: sqlite3.Connection) -> bool:
+    """Copy the log into the database and truncate it, so no deleted row's old page stays
+    in it; False when a reader kept it from finishing (the next sweep tries again). Waits a
+    moment at most for readers, never the whole lock timeout."""
+    db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 # The server whose retention period a row of each table follows (a vote: its answer's; a
@@ -633,7 +702,7 @@ _SERVER_OF = {
 
 _ANSWER_COLUMNS = (
     "SELECT id, guild_id, member_id, question, outcome, confidence, quotes, asked_at, "
-    "right_quote FROM answers"
+    "right_quote, read_as FROM answers"
 )
 
 
@@ -644,6 +713,7 @@ def _shown(row: Sequence[object]) -> ShownAnswer:
         guild_id=guild_id,
         member_id=member_id,
         question=question,
+        read_as=row[9],
         outcome=outcome,
         confidence=confidence,
         quotes=tuple(ShownQuote(**q) for q in json.loads(str(quotes))),

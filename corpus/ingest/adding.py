@@ -55,9 +55,11 @@ def add_fetched(
 
 def linked_document(fetched: Fetched) -> Document:
     """A fetched page read as an article, without storing it (a link a member shared); its
-    untrusted bytes read as an added article's are. LibraryError when it holds none."""
+    untrusted bytes read as an added article's are. Its URL is the one fetched, whatever the
+    page says its address is (that would be a link chosen by the page). LibraryError when it
+    holds no article."""
     try:
         document = article_document(Path(f"link{fetched.suffix}"), fetched.body, untrusted=True)
     except SeedFileError as error:
         raise LibraryError(f"{fetched.url} {error.problem}.") from None
-    return document if document.url else document.model_copy(update={"url": fetched.url})
+    return document.model_copy(update={"url": fetched.url})

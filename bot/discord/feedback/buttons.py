@@ -40,7 +40,9 @@ class VoteButton(
         return await _cog(interaction).gate.check(interaction, light=True)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).vote(interaction, self.answer_id, 1 if self.way == "up" else -1)
+        cog = _cog(interaction)
+        async with cog.responder.reporting(interaction):
+            await cog.vote(interaction, self.answer_id, 1 if self.way == "up" else -1)
 
 
 class PickButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"pick:{_ANSWER_ID}"):
@@ -66,7 +68,9 @@ class PickButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"pic
         return await _cog(interaction).gate.check(interaction, light=True)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).offer_pick(interaction, self.answer_id)
+        cog = _cog(interaction)
+        async with cog.responder.reporting(interaction):
+            await cog.offer_pick(interaction, self.answer_id)
 
 
 class PickSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"picked:{_ANSWER_ID}"):
@@ -102,7 +106,9 @@ class PickSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"pic
         values = (interaction.data or {}).get("values") or []  # type: ignore[union-attr]
         chosen = str(values[0]) if values else self.NONE
         index = -1 if chosen == self.NONE or not chosen.isdigit() else int(chosen)
-        await _cog(interaction).pick(interaction, self.answer_id, index)
+        cog = _cog(interaction)
+        async with cog.responder.reporting(interaction):
+            await cog.pick(interaction, self.answer_id, index)
 
 
 def feedback_buttons(answer_id: int, *, quotes_shown: bool) -> list[discord.ui.Item[Any]]:

@@ -23,8 +23,10 @@ class FeedbackCog(BotCog, name="Feedback"):
     # The buttons under answers
 
     async def vote(self, interaction: discord.Interaction, answer_id: int, vote: int) -> None:
-        member = interaction.user.id
-        counted = await self.records.run(lambda state: state.vote(answer_id, member, vote))
+        member, guild = interaction.user.id, interaction.guild_id
+        counted = await self.records.run(
+            lambda state: state.vote(answer_id, member, vote, guild_id=guild)
+        )
         text = render.vote_thanks(vote) if counted else NOT_KEPT
         await self.responder.send(interaction, content=text, ephemeral=True)
 
@@ -48,14 +50,11 @@ class FeedbackCog(BotCog, name="Feedback"):
         if not await self.gate.admin_only(interaction):
             return
         member, guild = interaction.user.id, interaction.guild_id
-
-        def store() -> bool:
-            shown = self.records.state.answer(answer_id)
-            if shown is None or shown.guild_id != guild or index >= len(shown.quotes):
-                return False
-            return self.records.state.pick_right_quote(answer_id, member, index)
-
-        picked = await self.records.run(lambda _: store())
+        if guild is None:
+            return
+        picked = await self.records.run(
+            lambda state: state.pick_right_quote(answer_id, guild, member, index)
+        )
         text = render.picked_text(index) if picked else NOT_KEPT
         await self.responder.send(interaction, content=text, ephemeral=True)
 

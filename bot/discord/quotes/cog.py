@@ -207,7 +207,12 @@ class QuoteCog(BotCog, name="Quotes"):
     async def answer_in_reply(self, message: discord.Message, question: str, scope: Scope) -> None:
         """Answer a member's message in a reply: a mention, or a post in a forum the bot
         answers. A reply to one of the bot's answers is read with that answer's question."""
-        replying_to = message.reference.message_id if message.reference else None
+        reference = message.reference
+        replying_to = (
+            reference.message_id
+            if reference is not None and reference.channel_id == message.channel.id
+            else None
+        )
         member = message.author.id
         try:
             pinned = await self.service.ask(
@@ -217,12 +222,12 @@ class QuoteCog(BotCog, name="Quotes"):
             sent = await self.responder.reply(
                 message,
                 embed=render.answer_embed(pinned.answer),
-                view=answer_view(pinned, answer_id),
+                view=answer_view(pinned, answer_id, in_server=scope.guild_id is not None),
             )
         except Exception as exc:  # the member hears back whatever happened
             await self.responder.report_in_reply(message, exc)
             return
-        self._remember_answer(sent.id, member, pinned)
+        self._remember_answer(sent.channel.id, sent.id, member, pinned)
         await self.answer_records.after(scope, member, question, pinned)
 
     # Shared steps
@@ -234,26 +239,31 @@ class QuoteCog(BotCog, name="Quotes"):
             return
         ephemeral = self.responder.ephemeral(public)
         scope, member = scope_of(interaction), interaction.user.id
-        pinned = await self.responder.in_time(
-            interaction,
-            self.service.ask(question, scope=scope, member=member),
-            ephemeral=ephemeral,
+
+        async def asked_and_kept() -> tuple[PinnedAnswer, int | None]:
+            pinned = await self.service.ask(question, scope=scope, member=member)
+            return pinned, await self.answer_records.keep(scope, member, pinned)
+
+        # Deferred if the answer and its record take long: the 3 s Discord allows cover both.
+        pinned, answer_id = await self.responder.in_time(
+            interaction, asked_and_kept(), ephemeral=ephemeral
         )
-        answer_id = await self.answer_records.keep(scope, member, pinned)
         sent = await self.responder.send(
             interaction,
             embed=render.answer_embed(pinned.answer),
-            view=answer_view(pinned, answer_id),
+            view=answer_view(pinned, answer_id, in_server=scope.guild_id is not None),
             ephemeral=ephemeral,
         )
         if sent is not None and not ephemeral:  # only a public answer can be replied to
-            self._remember_answer(sent, member, pinned)
+            self._remember_answer(interaction.channel_id or 0, sent, member, pinned)
         await self.answer_records.after(scope, member, question, pinned)
 
-    def _remember_answer(self, message_id: int, member: int, pinned: PinnedAnswer) -> None:
+    def _remember_answer(
+        self, channel_id: int, message_id: int, member: int, pinned: PinnedAnswer
+    ) -> None:
         if pinned.answer.quotes:
             exchange = Exchange.of(pinned.answer)
-            self.service.conversations.remember_answer(message_id, member, exchange)
+            self.service.conversations.remember_answer(channel_id, message_id, member, exchange)
 
     async def show_context(
         self, interaction: discord.Interaction, corpus_hash: str, positions: list[int]
@@ -268,7 +278,9 @@ class QuoteCog(BotCog, name="Quotes"):
         )
 
 
-def answer_view(pinned: PinnedAnswer, answer_id: int | None) -> discord.ui.View | None:
+def answer_view(
+    pinned: PinnedAnswer, answer_id: int | None, *, in_server: bool
+) -> discord.ui.View | None:
     """ "Show context" (naming the index the answer came from), and the feedback buttons when
     the answer was kept for them."""
     view = discord.ui.View(timeout=None)
@@ -276,7 +288,8 @@ def answer_view(pinned: PinnedAnswer, answer_id: int | None) -> discord.ui.View 
     if positions:
         view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
     if answer_id is not None:
-        shown = pinned.answer.found or pinned.answer.outcome == "closest"
+        # Moderators pick quotes in servers; direct messages have none.
+        shown = in_server and (pinned.answer.found or pinned.answer.outcome == "closest")
         for button in feedback_buttons(answer_id, quotes_shown=shown):
             view.add_item(button)
     return view if view.children else None
