@@ -73,9 +73,7 @@ class ForumCog(BotCog, name="Forums"):
         closest: bool = False,
     ) -> None:
         """Answer every new post in a forum, with quotes from this server's articles."""
-        guild = interaction.guild_id
-        if guild is None or not await self.gate.admin_only(interaction):
-            return
+        guild = self.gate.require_admin(interaction)
         watched = self.watched.get(guild, {})
         refusal = None
         if not is_allowed_channel(self.settings.allowed_channel_ids, channel.id):
@@ -95,9 +93,7 @@ class ForumCog(BotCog, name="Forums"):
     @app_commands.describe(channel="The forum to stop answering in")
     async def stop(self, interaction: discord.Interaction, channel: discord.ForumChannel) -> None:
         """Stop answering new posts in a forum."""
-        guild = interaction.guild_id
-        if guild is None or not await self.gate.admin_only(interaction):
-            return
+        guild = self.gate.require_admin(interaction)
         removed = await self.records.run(lambda state: state.unwatch_forum(guild, channel.id))
         self.watched.get(guild, {}).pop(channel.id, None)
         text = (
@@ -110,9 +106,7 @@ class ForumCog(BotCog, name="Forums"):
     @forum.command(name="list")
     async def listing(self, interaction: discord.Interaction) -> None:
         """The forums whose new posts I answer."""
-        guild = interaction.guild_id
-        if guild is None or not await self.gate.admin_only(interaction):
-            return
+        guild = self.gate.require_admin(interaction)
         text = render.forums_text(self.watched.get(guild, {}))
         await self.responder.send(interaction, content=text, ephemeral=True)
 

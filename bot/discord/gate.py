@@ -13,16 +13,12 @@ from corpus.answering.question import too_long
 
 from ..settings import Settings
 from .moderation import Cooldown, is_admin, is_allowed_channel
+from .refusals import NotAdmin, NotHost, NotInServer
 from .respond import Responder
 
-__all__ = ["DISALLOWED_CHANNEL", "NOT_ADMIN", "Gate"]
+__all__ = ["DISALLOWED_CHANNEL", "Gate"]
 
 DISALLOWED_CHANNEL = "I only answer in the channels the moderators chose. Please ask there."
-NOT_ADMIN = "Only server admins (or the configured admin roles) can do that."
-NOT_HOST = (
-    "Only the bot's host can reload the articles every server shares. Your server's own "
-    "articles are yours to change with /article."
-)
 
 # Commands a member may use in any channel, whatever ALLOWED_CHANNEL_IDS says: what the bot
 # keeps about them is theirs to see and delete from anywhere, direct messages included.
@@ -102,22 +98,23 @@ class Gate:
         administrator = permissions.administrator or permissions.manage_guild
         return is_admin(self.settings.admin_role_ids, roles, administrator)
 
-    async def host_only(self, interaction: discord.Interaction) -> bool:
+    async def require_host(self, interaction: discord.Interaction) -> None:
         """The host's articles are everyone's: only the bot's owner, or an admin of the
-        host's own server (HOST_GUILD_ID), may change them. Tells others so."""
+        host's own server (HOST_GUILD_ID), may change them. NotHost for anyone else."""
         client = interaction.client
         owner = isinstance(client, commands.Bot) and await client.is_owner(interaction.user)
         host = self.settings.host_guild_id
-        if owner or (
-            host is not None and interaction.guild_id == host and self.is_admin(interaction)
+        if not (
+            owner
+            or (host is not None and interaction.guild_id == host and self.is_admin(interaction))
         ):
-            return True
-        await self.responder.send(interaction, content=NOT_HOST, ephemeral=True)
-        return False
+            raise NotHost
 
-    async def admin_only(self, interaction: discord.Interaction) -> bool:
-        """True for an admin; otherwise tells the member so and returns False."""
-        if self.is_admin(interaction):
-            return True
-        await self.responder.send(interaction, content=NOT_ADMIN, ephemeral=True)
-        return False
+    def require_admin(self, interaction: discord.Interaction) -> int:
+        """The server an admin asks in; NotInServer in direct messages, NotAdmin for a member
+        who is not one."""
+        if interaction.guild_id is None:
+            raise NotInServer
+        if not self.is_admin(interaction):
+            raise NotAdmin
+        return interaction.guild_id

@@ -86,9 +86,7 @@ class LinkCog(BotCog, name="Links"):
         return None
 
     async def add_shared(self, interaction: discord.Interaction, link_id: int) -> None:
-        guild = interaction.guild_id
-        if guild is None or not await self.gate.admin_only(interaction):
-            return
+        guild = self.gate.require_admin(interaction)
         url = await self.records.run(lambda state: state.shared_link(link_id, guild))
         if url is None:
             await self.responder.send(interaction, content=render.LINK_GONE, ephemeral=True)

@@ -86,9 +86,7 @@ class PrivacyCog(BotCog, name="Privacy"):
         days: app_commands.Range[int, 1, MAX_RETENTION_DAYS],
     ) -> None:
         """Set how long this server keeps what is stored about its members (admins)."""
-        guild = interaction.guild_id
-        if guild is None or not await self.gate.admin_only(interaction):
-            return
+        guild = self.gate.require_admin(interaction)
         await self.records.run(lambda state: state.set_retention_days(guild, days))
         await self.responder.send(
             interaction,

@@ -20,6 +20,7 @@ from corpus import CorpusError
 
 from ..state import StateError
 from . import render
+from .refusals import Refusal
 from .service import RequestRefused
 
 __all__ = ["NO_PINGS", "SOMETHING_WRONG", "Responder", "error_message"]
@@ -43,6 +44,8 @@ REPORTED = "quotebot-error-reported"  # in an interaction's extras once the memb
 def error_message(error: BaseException) -> str:
     """What the member reads about `error`: our own errors say what to do; anything else is
     logged by the caller and gets an apology, never a traceback."""
+    if isinstance(error, Refusal):
+        return str(error)  # our own wording (bot/discord/refusals.py)
     if isinstance(error, CorpusError | RequestRefused | StateError):
         return render.echo(str(error), render.CONTENT_LIMIT)
     return SOMETHING_WRONG
@@ -50,7 +53,7 @@ def error_message(error: BaseException) -> str:
 
 def is_expected(error: BaseException) -> bool:
     """Errors that are the member's or the articles' doing, not a fault to log."""
-    return isinstance(error, CorpusError | RequestRefused | StateError)
+    return isinstance(error, CorpusError | RequestRefused | StateError | Refusal)
 
 
 class Responder:

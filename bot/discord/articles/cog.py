@@ -21,6 +21,7 @@ from .. import render
 from ..cogbase import BotCog
 from ..feedback.gaps import reask_gaps
 from ..moderation import Cooldown
+from ..refusals import NotInServer
 from ..respond import NO_PINGS
 from ..service import SERVER, SHARED, Added, Scope, scope_of
 
@@ -28,7 +29,6 @@ __all__ = ["ArticlesCog"]
 
 ADD_PERIOD_SECONDS = 3600.0
 ONE_OF_URL_OR_FILE = "Give a link (`url:`) or attach a file (`file:`), one of the two."
-NOT_HERE = "Articles belong to a server: use this in a server's channel."
 
 
 class ArticlesCog(BotCog, name="Articles"):
@@ -59,12 +59,7 @@ class ArticlesCog(BotCog, name="Articles"):
         file: discord.Attachment | None = None,
     ) -> None:
         """Add an article to this server's articles (admins only)."""
-        guild_id = interaction.guild_id
-        if guild_id is None:
-            await self.responder.send(interaction, content=NOT_HERE, ephemeral=True)
-            return
-        if not await self.gate.admin_only(interaction):
-            return
+        guild_id = self.gate.require_admin(interaction)
         if (url is None) == (file is None):
             await self.responder.send(interaction, content=ONE_OF_URL_OR_FILE, ephemeral=True)
             return
@@ -136,9 +131,7 @@ class ArticlesCog(BotCog, name="Articles"):
     @app_commands.describe(article="The article to remove (start typing its title or id)")
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         """Remove an article from this server's articles (admins only)."""
-        guild_id = interaction.guild_id
-        if guild_id is None or not await self.gate.admin_only(interaction):
-            return
+        guild_id = self.gate.require_admin(interaction)
         await self.responder.acknowledge(interaction, ephemeral=True)
         removed = await self.service.remove(guild_id, article)
         await self.responder.send(
@@ -167,9 +160,8 @@ class ArticlesCog(BotCog, name="Articles"):
     )
     async def pin(self, interaction: discord.Interaction, target: str) -> None:
         """Make this channel answer from one article or one set only (admins only)."""
+        self.gate.require_admin(interaction)
         scope = scope_of(interaction)
-        if scope.guild_id is None or not await self.gate.admin_only(interaction):
-            return
         set_name, _, article_id = target.partition("/")
         if set_name not in (SERVER, SHARED):
             await self.responder.send(
@@ -210,9 +202,8 @@ class ArticlesCog(BotCog, name="Articles"):
     @article.command(name="unpin")
     async def unpin(self, interaction: discord.Interaction) -> None:
         """Let this channel answer from all the server's articles again (admins only)."""
+        self.gate.require_admin(interaction)
         scope = scope_of(interaction)
-        if scope.guild_id is None or not await self.gate.admin_only(interaction):
-            return
         removed = await self.service.unpin(Scope(scope.guild_id, scope.channel_id))
         await self.responder.send(
             interaction,
@@ -230,8 +221,7 @@ class ArticlesCog(BotCog, name="Articles"):
     ) -> None:
         """This server's own articles, newest first, with links and dates."""
         if interaction.guild_id is None:
-            await self.responder.send(interaction, content=NOT_HERE, ephemeral=True)
-            return
+            raise NotInServer
         stored = await self.service.articles(interaction.guild_id)
         await self.responder.send(
             interaction,

@@ -86,9 +86,7 @@ class FeedsCog(BotCog, name="Feeds"):
         channel: discord.TextChannel | None = None,
     ) -> None:
         """Follow a feed: its new articles are added to this server's (admins only)."""
-        guild_id = interaction.guild_id
-        if guild_id is None or not await self.gate.admin_only(interaction):
-            return
+        guild_id = self.gate.require_admin(interaction)
         refusal = _channel_refusal(channel, guild_id) if channel is not None else None
         if refusal is not None:
             await self.responder.send(interaction, content=refusal, ephemeral=True)
@@ -114,9 +112,7 @@ class FeedsCog(BotCog, name="Feeds"):
     @app_commands.describe(feed="The feed's number (see /feeds) or its link")
     async def remove(self, interaction: discord.Interaction, feed: str) -> None:
         """Stop following a feed; the articles it brought stay (admins only)."""
-        guild_id = interaction.guild_id
-        if guild_id is None or not await self.gate.admin_only(interaction):
-            return
+        guild_id = self.gate.require_admin(interaction)
         removed = await self.service.remove_feed(guild_id, feed)
         await self.responder.send(
             interaction,

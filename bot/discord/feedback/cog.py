@@ -31,8 +31,7 @@ class FeedbackCog(BotCog, name="Feedback"):
         await self.responder.send(interaction, content=text, ephemeral=True)
 
     async def offer_pick(self, interaction: discord.Interaction, answer_id: int) -> None:
-        if not await self.gate.admin_only(interaction):
-            return
+        self.gate.require_admin(interaction)
         shown = await self.records.run(lambda state: state.answer(answer_id))
         if shown is None or shown.guild_id != interaction.guild_id:
             await self.responder.send(interaction, content=NOT_KEPT, ephemeral=True)
@@ -47,11 +46,7 @@ class FeedbackCog(BotCog, name="Feedback"):
         )
 
     async def pick(self, interaction: discord.Interaction, answer_id: int, index: int) -> None:
-        if not await self.gate.admin_only(interaction):
-            return
-        member, guild = interaction.user.id, interaction.guild_id
-        if guild is None:
-            return
+        guild, member = self.gate.require_admin(interaction), interaction.user.id
         picked = await self.records.run(
             lambda state: state.pick_right_quote(answer_id, guild, member, index)
         )
@@ -65,10 +60,7 @@ class FeedbackCog(BotCog, name="Feedback"):
     @app_commands.default_permissions(manage_guild=True)
     async def feedback(self, interaction: discord.Interaction) -> None:
         """Members' votes on the answers, and the worst-rated recent answers (moderators)."""
-        if not await self.gate.admin_only(interaction):
-            return
-        guild = interaction.guild_id
-        assert guild is not None
+        guild = self.gate.require_admin(interaction)
         report = await self.records.run(lambda state: state.feedback(guild))
         await self.responder.send(interaction, embed=render.feedback_embed(report), ephemeral=True)
 
@@ -85,10 +77,7 @@ class FeedbackCog(BotCog, name="Feedback"):
     ) -> None:
         """Questions the articles could not answer, most asked first (moderators). Add an
         article that answers one with /article add, and it leaves the queue."""
-        if not await self.gate.admin_only(interaction):
-            return
-        guild = interaction.guild_id
-        assert guild is not None
+        guild = self.gate.require_admin(interaction)
         if dismiss is not None:
             gone = await self.records.run(lambda state: state.close_gaps(guild, [dismiss]))
             await self.responder.send(

@@ -154,8 +154,7 @@ class QuoteCog(BotCog, name="Quotes"):
     @app_commands.default_permissions(manage_guild=True)
     async def reload(self, interaction: discord.Interaction) -> None:
         """Rebuild the shared articles' index from their folder (the bot's host only)."""
-        if not await self.gate.host_only(interaction):
-            return
+        await self.gate.require_host(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         corpus = await self.service.reload()
         stats = corpus.stats()
