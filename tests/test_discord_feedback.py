@@ -202,3 +202,16 @@ def test_an_unanswered_question_is_queued_merged_and_cleared_by_adding_an_articl
             assert state.gaps(GUILD_ID) == []
 
     run(scenario())
+
+
+def test_moderators_commands_in_direct_messages_are_refused_in_words(tmp_path):
+    async def scenario():
+        async with running_bot(tmp_path) as env:
+            for command in (slash("gaps"), slash("feedback"), slash("article", "add", url="x")):
+                refused = await final_reply(env.fake, command, dm=True)
+                assert (
+                    refused["content"] == "That belongs to a server: use it in a server's channel."
+                )
+                assert refused["flags"] & EPHEMERAL
+
+    run(scenario())
