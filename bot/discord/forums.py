@@ -19,7 +19,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from . import render
-from .budget import ReplyBudget
 from .cogbase import BotCog
 from .moderation import is_allowed_channel
 from .quotes.cog import answer_view
@@ -49,13 +48,6 @@ class ForumCog(BotCog, name="Forums"):
         )
         # The forums answered, by server: channel → whether the closest passage is posted.
         self.watched: dict[int, dict[int, bool]] = {}
-        # Posts are members' messages as mentions are: the same budgets, and quiet past them.
-        self.replies = ReplyBudget(
-            per_member=self.settings.mention_replies_per_member,
-            per_channel=self.settings.mention_replies_per_channel,
-            per_server=self.settings.mention_replies_per_server,
-            period=self.settings.mention_reply_window_seconds,
-        )
 
     async def cog_load(self) -> None:
         for forum in await self.records.run(lambda state: state.forums()):
@@ -133,7 +125,7 @@ class ForumCog(BotCog, name="Forums"):
             return  # a mention: answered as one (bot/discord/quotes/cog.py)
         if not is_allowed_channel(self.settings.allowed_channel_ids, channel.id, channel.parent_id):
             return
-        if self.replies.admit(guild.id, channel.id, message.author.id).action != "reply":
+        if self.gate.replies.admit(guild.id, channel.id, message.author.id).action != "reply":
             return
         claimed = await self.records.run(lambda state: state.claim_post(channel.id, guild.id))
         if claimed:

@@ -12,6 +12,7 @@ from discord.ext import commands
 from corpus.answering.question import too_long
 
 from ..settings import Settings
+from .budget import ReplyBudget
 from .moderation import Cooldown, is_admin, is_allowed_channel
 from .refusals import NotAdmin, NotHost, NotInServer
 from .respond import Responder
@@ -43,6 +44,14 @@ class Gate:
         # does not use up the questions, while a script still cannot flood it.
         self.typing_cooldown = Cooldown(
             settings.cooldown_rate * AUTOCOMPLETE_PER_USE, settings.cooldown_seconds
+        )
+        # Replies nobody asked for with a command (to mentions, and to forum posts) per
+        # member, channel and server: one budget for both, quiet past it.
+        self.replies = ReplyBudget(
+            per_member=settings.mention_replies_per_member,
+            per_channel=settings.mention_replies_per_channel,
+            per_server=settings.mention_replies_per_server,
+            period=settings.mention_reply_window_seconds,
         )
 
     async def check(self, interaction: discord.Interaction, *, light: bool = False) -> bool:

@@ -17,7 +17,6 @@ from corpus.answering.followup import Exchange
 from corpus.answering.question import LONGEST_ALLOWED_QUESTION
 
 from .. import render
-from ..budget import ReplyBudget
 from ..cogbase import BotCog
 from ..feedback import feedback_buttons
 from ..moderation import is_allowed_channel, question_from_mention
@@ -40,12 +39,6 @@ MALFORMED_PARAGRAPH = (
 class QuoteCog(BotCog, name="Quotes"):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.mention_replies = ReplyBudget(
-            per_member=self.settings.mention_replies_per_member,
-            per_channel=self.settings.mention_replies_per_channel,
-            per_server=self.settings.mention_replies_per_server,
-            period=self.settings.mention_reply_window_seconds,
-        )
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
         )
@@ -186,7 +179,7 @@ class QuoteCog(BotCog, name="Quotes"):
         if not is_allowed_channel(self.settings.allowed_channel_ids, message.channel.id, parent):
             return  # silent: answering elsewhere would defeat the moderators' choice
         guild_id = message.guild.id if message.guild else None
-        verdict = self.mention_replies.admit(guild_id, message.channel.id, message.author.id)
+        verdict = self.gate.replies.admit(guild_id, message.channel.id, message.author.id)
         if verdict.action != "reply":
             if verdict.notice is not None:
                 await self.responder.reply(message, content=verdict.notice)
