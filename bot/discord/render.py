@@ -511,13 +511,15 @@ def _whole_lines(lines: list[str], limit: int) -> str:
 HELP_TEXT = (
     "I answer questions about the articles by **quoting them word for word**, with a citation "
     "for every sentence. If the articles do not say, I tell you so.\n\n"
-    "`/ask question` · quoted answer (add `public: True` to show everyone)\n"
+    "`/ask question` · quoted answer (add `public: True` to show everyone); rate it 👍 / 👎\n"
     "`/summary [length] [topic]` · the article in its own sentences\n"
     "`/source paragraph` · a cited paragraph in full, with its neighbours\n"
     "`/about` · which articles I know · `/articles` · this server's own, with links\n"
-    "Mention me with a question, or right-click a message → Apps → **Ask the article**.\n\n"
+    "Mention me with a question (or reply to my answer to ask a follow-up), or right-click a "
+    "message → Apps → **Ask the article** or **Summarise link**.\n"
+    "`/privacy show` · what I keep about you · `/forget-me` · delete it all\n\n"
     "Admins: `/article add url|file` · `/article remove` · `/article pin` (a channel about one "
-    "story) · `/feed add url [channel]` · `/feeds`"
+    "story) · `/feed add url [channel]` · `/feeds` · `/forum answer` · `/gaps` · `/feedback`"
 )
 
 
