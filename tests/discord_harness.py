@@ -97,3 +97,12 @@ class ErrorLogCatcher(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+async def eventually(predicate, what: str, timeout: float = 10.0):
+    """Wait until the bot has done something it does after replying (a write to its state)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := predicate()):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+    return found

@@ -12,7 +12,7 @@ import sys
 
 from bot.state import BotState
 from tests.conftest import PROJECT
-from tests.discord_harness import running_bot
+from tests.discord_harness import eventually, running_bot
 from tests.fake_discord import (
     BOT_USER,
     GUILD_ID,
@@ -47,15 +47,6 @@ async def press(env, reply: dict, custom_id: str, **fields) -> dict:
     return await final_reply(
         env.fake, {"custom_id": custom_id, "component_type": 2}, kind=3, message=original, **fields
     )
-
-
-async def eventually(predicate, what: str, timeout: float = 10.0):
-    """Wait until the bot has done something it does after replying (a write to its state)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (found := predicate()):
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-    return found
 
 
 def cli(*args: str, data_dir) -> subprocess.CompletedProcess:

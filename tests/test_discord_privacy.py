@@ -11,7 +11,7 @@ import time
 from bot.state import BotState
 from bot.state.servers import collection_of
 from corpus.ingest.library import Library
-from tests.discord_harness import running_bot
+from tests.discord_harness import eventually, running_bot
 from tests.fake_discord import (
     GUILD_ID,
     MOD_LOG_CHANNEL_ID,
@@ -24,7 +24,7 @@ from tests.fake_discord import (
 )
 from tests.test_discord import no_logged_errors  # noqa: F401 - the autouse fixture
 from tests.test_discord_articles import ADMIN, ORCHARD, final_reply
-from tests.test_discord_feedback import buttons, eventually, press
+from tests.test_discord_feedback import buttons, press
 
 DAY = 86_400.0
 OTHER_MEMBER = USER_ID + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.state import BotState
-from tests.discord_harness import running_bot
+from tests.discord_harness import eventually, running_bot
 from tests.fake_discord import (
     BOT_ID,
     BOT_USER,
@@ -26,7 +26,6 @@ from tests.fake_discord import (
 )
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture
 from tests.test_discord_articles import ADMIN, final_reply
-from tests.test_discord_feedback import eventually
 
 FORUM = Channel(FORUM_CHANNEL_ID, "questions", type=15)
 

@@ -18,6 +18,7 @@ from discord.ext import tasks
 from .. import render
 from ..budget import TokenBuckets
 from ..cogbase import BotCog
+from ..feedback.gaps import reask_gaps
 from ..respond import NO_PINGS
 from ..service import guild_of
 
@@ -145,11 +146,16 @@ class FeedsCog(BotCog, name="Feeds"):
         """One round: read the due feeds, then post what is new. Nothing here may end the
         loop: a failure is logged and the next round tries again."""
         try:
-            for result in await self.service.poll_feeds():
+            results = await self.service.poll_feeds()
+            for result in results:
                 if result.error:
                     _log.warning("Feed %s: %s", result.feed.url, result.error)
             for item in await self.service.unposted():
                 await self._post(item)
+            # Servers whose feeds brought articles: their gap queues are asked again.
+            for guild_id in sorted({guild_of(r.feed.collection) for r in results if r.added}):
+                if guild_id is not None:
+                    await reask_gaps(self.service, self.records, guild_id)
         except Exception:
             _log.exception("A round of feed polling failed")
 
