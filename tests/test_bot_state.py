@@ -129,7 +129,7 @@ def test_near_duplicate_gaps_merge_by_words_or_by_vector(tmp_path):
     assert state.gaps(OTHER_GUILD) == []
     assert state.close_gaps(OTHER_GUILD, [one]) == 0  # another server's gap: untouched
     assert state.close_gaps(GUILD, [one, far]) == 2
-    assert vec in [g.id for g in state.gaps(GUILD)] and len(state.gaps(GUILD)) == 3
+    assert vec in [g.number for g in state.gaps(GUILD)] and len(state.gaps(GUILD)) == 3
 
 
 def test_forums_and_posts_answered_once(tmp_path):
@@ -252,3 +252,13 @@ def test_a_reader_in_the_way_delays_the_wipe_of_the_log_briefly_then_the_sweep_d
     reader.close()
     state.expire()  # the sweep finishes the checkpoint
     assert b"Zanzibarquokka" not in file_bytes(state)
+
+
+def test_gaps_are_numbered_per_server_and_a_number_is_never_given_twice(tmp_path):
+    state = BotState(tmp_path)
+    assert state.queue_gap(GUILD, MEMBER, "Who won the cup?") == 1
+    assert state.queue_gap(OTHER_GUILD, MEMBER, "Who won the cup?") == 1  # its own count
+    assert state.queue_gap(GUILD, MEMBER, "Where is the final?") == 2
+    assert state.close_gaps(GUILD, [2]) == 1
+    assert state.queue_gap(GUILD, MEMBER, "When is the final?") == 3  # not 2 again
+    assert [g.number for g in state.gaps(GUILD)] == [3, 1]

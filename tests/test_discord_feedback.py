@@ -187,9 +187,9 @@ def test_an_unanswered_question_is_queued_merged_and_cleared_by_adding_an_articl
             await final_reply(env.fake, slash("ask", question="What is the capital of Peru?"))
             (gap,) = await eventually(lambda: state.gaps(GUILD_ID), "a new gap")
             dismissed = await final_reply(
-                env.fake, slash("gaps", dismiss=gap.id), permissions=ADMIN
+                env.fake, slash("gaps", dismiss=gap.number), permissions=ADMIN
             )
-            assert f"Question {gap.id} is off" in dismissed["content"]
+            assert f"Question {gap.number} is off" in dismissed["content"]
             assert state.gaps(GUILD_ID) == []
 
     run(scenario())

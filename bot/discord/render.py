@@ -599,7 +599,7 @@ def feedback_embed(report: FeedbackReport) -> discord.Embed:
 
 def gaps_embed(gaps: list[Gap]) -> discord.Embed:
     lines = [
-        f"`{gap.id}` · asked {gap.asked}× by {gap.members} member(s), last "
+        f"`{gap.number}` · asked {gap.asked}× by {gap.members} member(s), last "
         f"<t:{int(gap.last_asked)}:R>: {echo(gap.question, 300)}"
         for gap in gaps
     ]
@@ -615,10 +615,10 @@ def gaps_embed(gaps: list[Gap]) -> discord.Embed:
     return embed
 
 
-def dismissed_text(gap_id: int, gone: bool) -> str:
+def dismissed_text(number: int, gone: bool) -> str:
     if gone:
-        return f"Question {gap_id} is off the gap queue."
-    return f"There is no question {gap_id} in this server's gap queue."
+        return f"Question {number} is off the gap queue."
+    return f"There is no question {number} in this server's gap queue."
 
 
 def reasked_text(answered: list[str]) -> str:

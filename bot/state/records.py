@@ -67,7 +67,7 @@ class FeedbackReport(_Record):
 class Gap(_Record):
     """A question the articles did not answer, with the near-duplicates merged into it."""
 
-    id: int
+    number: int  # in the server's queue; never given to another question of the server
     question: str  # the latest wording asked
     asked: int  # how many times (all wordings)
     members: int

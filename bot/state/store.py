@@ -71,7 +71,8 @@ _MIGRATIONS = [
     CREATE TABLE servers (
         guild_id INTEGER PRIMARY KEY,
         retention_days INTEGER,
-        left_at REAL
+        left_at REAL,
+        gaps_numbered INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE forums (
         guild_id INTEGER NOT NULL,
@@ -110,7 +111,9 @@ _MIGRATIONS = [
     CREATE INDEX votes_by_member ON votes (member_id);
     CREATE TABLE gaps (
         id INTEGER PRIMARY KEY,
-        guild_id INTEGER NOT NULL
+        guild_id INTEGER NOT NULL,
+        number INTEGER NOT NULL,
+        UNIQUE (guild_id, number)
     );
     CREATE INDEX gaps_by_server ON gaps (guild_id);
     CREATE TABLE gap_asks (
@@ -372,15 +375,13 @@ class BotState:
         """Queue a question the articles did not answer, merged with the same question asked
         before: the same words, or with an encoder, a vector close enough
         (SAME_QUESTION_COSINE) and the same names. A member asking the same gap again is
-        counted on their one row (their latest wording kept). The gap's id."""
+        counted on their one row (their latest wording kept). The gap's number."""
         words, names = gap_words(question), question_names(question)
         blob = _unit(vector).tobytes() if vector is not None else None
         with self._transaction(deleting=True) as db:
             gap_id = _same_gap(db, guild_id, words, names, vector)
             if gap_id is None:
-                cursor = db.execute("INSERT INTO gaps (guild_id) VALUES (?)", (guild_id,))
-                gap_id = cursor.lastrowid
-                assert gap_id is not None
+                gap_id = _new_gap(db, guild_id)
             db.execute(
                 "INSERT INTO gap_asks (gap_id, member_id, question, words, names, vector, "
                 "asked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gap_id, member_id) DO "
@@ -396,30 +397,31 @@ class BotState:
                 "ORDER BY MAX(asked_at) DESC LIMIT ?)",
                 (guild_id, guild_id, MAX_GAPS_PER_SERVER),
             )
-            return gap_id
+            row = db.execute("SELECT number FROM gaps WHERE id = ?", (gap_id,)).fetchone()
+            return row[0] if row else 0
 
     def gaps(self, guild_id: int, limit: int = 25) -> list[Gap]:
         """The server's queue, most asked first (then most recent)."""
         with self._db() as db:
             rows = db.execute(
-                "SELECT g.id, (SELECT question FROM gap_asks WHERE gap_id = g.id "
+                "SELECT g.number, (SELECT question FROM gap_asks WHERE gap_id = g.id "
                 "ORDER BY asked_at DESC LIMIT 1), SUM(a.times), COUNT(*), MAX(a.asked_at) "
                 "FROM gaps g JOIN gap_asks a ON a.gap_id = g.id WHERE g.guild_id = ? "
                 "GROUP BY g.id ORDER BY SUM(a.times) DESC, MAX(a.asked_at) DESC LIMIT ?",
                 (guild_id, limit),
             ).fetchall()
         return [
-            Gap(id=r[0], question=r[1], asked=r[2], members=r[3], last_asked=r[4]) for r in rows
+            Gap(number=r[0], question=r[1], asked=r[2], members=r[3], last_asked=r[4]) for r in rows
         ]
 
-    def close_gaps(self, guild_id: int, gap_ids: Sequence[int]) -> int:
+    def close_gaps(self, guild_id: int, numbers: Sequence[int]) -> int:
         """Take gaps off the server's queue (dismissed, or answered now); how many went."""
         with self._transaction(deleting=True) as db:
             return sum(
                 db.execute(
-                    "DELETE FROM gaps WHERE guild_id = ? AND id = ?", (guild_id, gap_id)
+                    "DELETE FROM gaps WHERE guild_id = ? AND number = ?", (guild_id, number)
                 ).rowcount
-                for gap_id in gap_ids
+                for number in numbers
             )
 
     # Forums
@@ -667,6 +669,19 @@ def _same_gap(
             if cosine >= best:
                 best, best_id = cosine, gap_id
     return best_id
+
+
+def _new_gap(db: sqlite3.Connection, guild_id: int) -> int:
+    """A new gap of the server, numbered after every gap it ever had (a number a moderator
+    saw is never given to another question); its row id."""
+    (number,) = db.execute(
+        "INSERT INTO servers (guild_id, gaps_numbered) VALUES (?, 1) ON CONFLICT (guild_id) "
+        "DO UPDATE SET gaps_numbered = gaps_numbered + 1 RETURNING gaps_numbered",
+        (guild_id,),
+    ).fetchone()
+    cursor = db.execute("INSERT INTO gaps (guild_id, number) VALUES (?, ?)", (guild_id, number))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _doom(db: sqlite3.Connection, where: str, values: tuple) -> tuple[tuple[int, int], ...]:

@@ -30,7 +30,7 @@ async def reask_gaps(service: CorpusService, records: Records, guild_id: int) ->
             _log.exception("Asking a queued question again failed")
             continue
         if pinned.answer.outcome == "answer":
-            answered[gap.id] = gap.question
+            answered[gap.number] = gap.question
     if answered:
         await records.run(lambda state: state.close_gaps(guild_id, list(answered)))
     return list(answered.values())
