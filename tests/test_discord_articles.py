@@ -293,6 +293,10 @@ def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart
 
     async def first_run():
         async with running_bot(tmp_path, **settings) as env:
+            # A question the feed's backlog answers: in the gap queue until the feed is followed.
+            state = BotState(env.settings.data_dir)
+            await final_reply(env.fake, slash("ask", question="Which valley bridge reopened?"))
+            (bridge,) = await eventually(lambda: state.gaps(GUILD_ID), "the bridge gap")
             followed = await final_reply(
                 env.fake,
                 slash(
@@ -302,8 +306,17 @@ def test_a_feed_item_is_posted_once_in_its_channel_and_not_again_after_a_restart
             )
             assert followed["content"].startswith("Following **Valley Times**")
             assert "1 recent article(s) added" in followed["content"]
+            told = await env.fake.wait_for(
+                lambda: [
+                    r
+                    for r in env.fake.sent("POST", r"/webhooks/\d+/[\w-]+")
+                    if "gap queue" in (r.body.get("content") or "")
+                ],
+                what="the admin told the bridge question is answered",
+            )
+            assert "Which valley bridge reopened?" in told[0].body["content"]
+            assert bridge.number not in [g.number for g in state.gaps(GUILD_ID)]
             # Not answered yet: in the gap queue, until the feed brings an article that does.
-            state = BotState(env.settings.data_dir)
             await final_reply(
                 env.fake, slash("ask", question="When does the night ferry to Orla return?")
             )

@@ -108,6 +108,12 @@ class FeedsCog(BotCog, name="Feeds"):
             ),
             ephemeral=True,
         )
+        if result.added:
+            answered = await reask_gaps(self.service, self.records, guild_id)
+            if answered:
+                await self.responder.send(
+                    interaction, content=render.reasked_text(answered), ephemeral=True
+                )
 
     @feed.command(name="remove")
     @app_commands.describe(feed="The feed's number (see /feeds) or its link")
