@@ -128,6 +128,10 @@ class Settings(BaseModel):
     # New feed articles a server's channels get a post for, per hour; the rest are added
     # without a post (one notice per hour says so).
     feed_posts_per_hour: int = Field(default=30, ge=1, le=10_000, alias="FEED_POSTS_PER_HOUR")
+    # Where the bot keeps its own state (bot/state): unset, the SQLite file in DATA_DIR;
+    # postgresql://user:password@host:port/database for PostgreSQL, shared by several
+    # processes. A secret: it may hold a password.
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     # How long what is stored about members (their questions and the answers, votes, questions
     # in the gap queue, shared links, mod-log messages) is kept, unless a server sets its own
     # period with /privacy retention; and how long a server's data (its articles, feeds and
@@ -167,6 +171,19 @@ class Settings(BaseModel):
         if guild_id is None or guild_id == self.host_guild_id:
             return self.fetch_private_networks
         return ()
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql:// URL (leave it unset for SQLite)")
+        return value
+
+    def state_database(self) -> str | None:
+        """DATABASE_URL's value, for the one place that connects with it."""
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @field_validator("fetch_private_networks", mode="before")
     @classmethod

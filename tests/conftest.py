@@ -121,3 +121,38 @@ def run_cli(
         env=env,
         timeout=timeout,
     )
+
+
+# PostgreSQL for the tests of the PostgreSQL backend: the server the project's machines run
+# (127.0.0.1:5432, trust authentication, a database named test), or QUOTEBOT_TEST_POSTGRES.
+TEST_POSTGRES = os.environ.get(
+    "QUOTEBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL URL whose tables live in a schema of their own, dropped afterwards. Where
+    no PostgreSQL answers, the test is skipped saying why; under CI=true it fails instead."""
+    import uuid
+
+    try:
+        import psycopg
+    except ImportError as error:
+        _no_postgres(f"psycopg is not installed ({error})")
+    schema = f"quotebot_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(TEST_POSTGRES, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.Error as error:
+        _no_postgres(f"PostgreSQL at {TEST_POSTGRES} did not answer ({error})")
+    separator = "&" if "?" in TEST_POSTGRES else "?"
+    yield f"{TEST_POSTGRES}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(TEST_POSTGRES, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _no_postgres(why: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL is required under CI=true: {why}")
+    pytest.skip(f"no PostgreSQL to test against: {why}")

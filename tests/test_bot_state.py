@@ -17,6 +17,22 @@ GUILD, OTHER_GUILD, MEMBER, OTHER_MEMBER, MOD = 11, 12, 21, 22, 23
 DAY = 86_400.0
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_state(request, tmp_path):
+    """Makes the store on each backend: the SQLite file, and PostgreSQL."""
+    made = []
+
+    def make(directory=tmp_path, **options):
+        url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+        state = BotState(directory, database_url=url, **options)
+        made.append(state)
+        return state
+
+    yield make
+    for state in made:
+        state.close()
+
+
 def answer(question: str, *, outcome: str = "answer", quotes: tuple[str, ...] = ("A said B.",)):
     found = outcome == "answer"
     return Answer(
@@ -44,8 +60,8 @@ def answer(question: str, *, outcome: str = "answer", quotes: tuple[str, ...] = 
     )
 
 
-def test_answers_votes_and_the_feedback_report(tmp_path):
-    state = BotState(tmp_path)
+def test_answers_votes_and_the_feedback_report(new_state):
+    state = new_state()
     good = state.record_answer(
         guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=answer("Who won?")
     )
@@ -80,8 +96,8 @@ def test_answers_votes_and_the_feedback_report(tmp_path):
     assert shown is not None and shown.right_quote == 1 and shown.confidence == 0.8
 
 
-def test_export_uses_the_picked_quote_the_upvoted_answer_and_skips_the_unknown(tmp_path):
-    state = BotState(tmp_path)
+def test_export_uses_the_picked_quote_the_upvoted_answer_and_skips_the_unknown(new_state):
+    state = new_state()
     ids = [
         state.record_answer(guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=a)
         for a in (
@@ -106,8 +122,8 @@ def test_export_uses_the_picked_quote_the_upvoted_answer_and_skips_the_unknown(t
     assert exported.without_gold == 1
 
 
-def test_near_duplicate_gaps_merge_by_words_or_by_vector(tmp_path):
-    state = BotState(tmp_path)
+def test_near_duplicate_gaps_merge_by_words_or_by_vector(new_state):
+    state = new_state()
     one = state.queue_gap(GUILD, MEMBER, "Who leads Wagner?")
     same = state.queue_gap(GUILD, OTHER_MEMBER, "wagner: who leads?")
     assert same == one
@@ -132,8 +148,8 @@ def test_near_duplicate_gaps_merge_by_words_or_by_vector(tmp_path):
     assert vec in [g.number for g in state.gaps(GUILD)] and len(state.gaps(GUILD)) == 3
 
 
-def test_forums_and_posts_answered_once(tmp_path):
-    state = BotState(tmp_path)
+def test_forums_and_posts_answered_once(new_state):
+    state = new_state()
     state.watch_forum(GUILD, 5, closest=False)
     state.watch_forum(GUILD, 5, closest=True)
     assert [(f.channel_id, f.closest) for f in state.forums(GUILD)] == [(5, True)]
@@ -179,8 +195,8 @@ def test_forget_me_deletes_every_row_and_the_bytes(tmp_path):
     assert b"Kept question" in file_bytes(state)
 
 
-def test_retention_per_server_and_a_departed_servers_data(tmp_path):
-    state = BotState(tmp_path)
+def test_retention_per_server_and_a_departed_servers_data(new_state):
+    state = new_state()
     now = 1_000 * DAY
     fill(state, MEMBER, "Old", now=now - 40 * DAY)
     fill(state, OTHER_MEMBER, "Recent", now=now - 10 * DAY)
@@ -189,7 +205,7 @@ def test_retention_per_server_and_a_departed_servers_data(tmp_path):
     assert set(state.member_rows(MEMBER).values()) <= {0, 1}
     assert state.member_rows(MEMBER)["answers"] == 0
     assert state.member_rows(OTHER_MEMBER)["answers"] == 1
-    assert b"Old question" not in file_bytes(state)
+    assert not state.in_file or b"Old question" not in file_bytes(state)
     state.set_retention_days(GUILD, 7)
     with pytest.raises(StateError):
         state.set_retention_days(GUILD, 0)
@@ -228,8 +244,8 @@ def test_a_merged_gap_keeps_nothing_of_a_forgotten_members_wording(tmp_path):
     assert b"zanzibarquokka" not in file_bytes(state).lower()
 
 
-def test_a_member_asking_one_gap_again_and_again_is_one_row(tmp_path):
-    state = BotState(tmp_path)
+def test_a_member_asking_one_gap_again_and_again_is_one_row(new_state):
+    state = new_state()
     for wording in ("Who won the cup?", "who won the cup", "Who won the Cup?!"):
         state.queue_gap(GUILD, MEMBER, wording)
     (gap,) = state.gaps(GUILD)
@@ -254,11 +270,58 @@ def test_a_reader_in_the_way_delays_the_wipe_of_the_log_briefly_then_the_sweep_d
     assert b"Zanzibarquokka" not in file_bytes(state)
 
 
-def test_gaps_are_numbered_per_server_and_a_number_is_never_given_twice(tmp_path):
-    state = BotState(tmp_path)
+def test_gaps_are_numbered_per_server_and_a_number_is_never_given_twice(new_state):
+    state = new_state()
     assert state.queue_gap(GUILD, MEMBER, "Who won the cup?") == 1
     assert state.queue_gap(OTHER_GUILD, MEMBER, "Who won the cup?") == 1  # its own count
     assert state.queue_gap(GUILD, MEMBER, "Where is the final?") == 2
     assert state.close_gaps(GUILD, [2]) == 1
     assert state.queue_gap(GUILD, MEMBER, "When is the final?") == 3  # not 2 again
     assert [g.number for g in state.gaps(GUILD)] == [3, 1]
+
+
+def test_on_postgresql_deleted_rows_are_gone_and_their_tables_vacuumed(postgres_url, tmp_path):
+    import psycopg
+
+    state = BotState(tmp_path, database_url=postgres_url)
+    try:
+        assert not state.in_file and "***" not in state.where
+        fill(state, MEMBER, "Zanzibarquokka")
+        state.forget_member(MEMBER)
+        assert set(state.member_rows(MEMBER).values()) == {0}
+        with psycopg.connect(postgres_url) as db:
+            found = db.execute(
+                "SELECT count(*) FROM answers WHERE question LIKE '%Zanzibarquokka%'"
+            ).fetchone()[0]
+            vacuumed = db.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
+                "AND schemaname = current_schema()"
+            ).fetchall()
+        assert found == 0
+        assert {"answers", "votes", "gap_asks"} <= {name for (name,) in vacuumed}
+    finally:
+        state.close()
+
+
+def test_two_stores_on_one_postgresql_share_their_state(postgres_url, tmp_path):
+    one = BotState(tmp_path / "a", database_url=postgres_url)
+    two = BotState(tmp_path / "b", database_url=postgres_url)  # another process's, say
+    try:
+        asked = one.record_answer(
+            guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=answer("Q?")
+        )
+        assert two.vote(asked, OTHER_MEMBER, 1, guild_id=GUILD)
+        assert one.feedback(GUILD).up == 1
+        assert one.queue_gap(GUILD, MEMBER, "Who won?") == two.queue_gap(
+            GUILD, OTHER_MEMBER, "who won"
+        )
+    finally:
+        one.close()
+        two.close()
+
+
+def test_an_unreachable_postgresql_is_a_clear_error_without_its_password(tmp_path):
+    url = "postgresql://quotebot:hunter2@127.0.0.1:1/none"
+    with pytest.raises(StateError) as raised:
+        BotState(tmp_path, database_url=url)
+    assert "hunter2" not in str(raised.value) and "127.0.0.1:1" in str(raised.value)

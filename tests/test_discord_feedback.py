@@ -10,6 +10,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bot.state import BotState
 from tests.conftest import PROJECT
 from tests.discord_harness import eventually, running_bot
@@ -49,21 +51,26 @@ async def press(env, reply: dict, custom_id: str, **fields) -> dict:
     )
 
 
-def cli(*args: str, data_dir) -> subprocess.CompletedProcess:
+def cli(*args: str, data_dir, database: str | None = None) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir), "HOME": str(data_dir)}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir), "HOME": str(data_dir)},
+        env={**env, **({"DATABASE_URL": database} if database else {})},
         timeout=120,
     )
 
 
-def test_votes_and_a_moderators_pick_are_stored_and_exported_for_eval(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_votes_and_a_moderators_pick_are_stored_and_exported_for_eval(tmp_path, request, backend):
+    database = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    settings = {"COOLDOWN_RATE": "100", **({"DATABASE_URL": database} if database else {})}
+
     async def scenario():
-        async with running_bot(tmp_path, COOLDOWN_RATE="100") as env:
-            state = BotState(env.settings.data_dir)
+        async with running_bot(tmp_path, **settings) as env:
+            state = BotState(env.settings.data_dir, database_url=database)
             right = await final_reply(env.fake, slash("ask", question="Who is Mali's leader?"))
             pressed = buttons(right)
             assert {"Show context", "👍", "👎", "Right quote…"} <= set(pressed)
@@ -110,6 +117,7 @@ def test_votes_and_a_moderators_pick_are_stored_and_exported_for_eval(tmp_path):
             assert "Who did Goita reach out to?" in plain(str(report["embeds"][0]["fields"]))
             refused = await final_reply(env.fake, slash("feedback"))
             assert "Only server admins" in refused["content"]
+            state.close()
             return state, right, select
 
     state, right, select = run(scenario())
@@ -123,6 +131,7 @@ def test_votes_and_a_moderators_pick_are_stored_and_exported_for_eval(tmp_path):
         "--out",
         str(out),
         data_dir=state.path.parent,
+        database=database,
     )
     assert done.returncode == 0, done.stderr
     assert "Exported 2 question(s)" in done.stderr
@@ -138,7 +147,14 @@ def test_votes_and_a_moderators_pick_are_stored_and_exported_for_eval(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "2 questions" in done.stdout or "questions: 2" in done.stdout, done.stdout
     # Printed on stdout without --out, the same lines.
-    done = cli("feedback", "export", "--collection", collection, data_dir=state.path.parent)
+    done = cli(
+        "feedback",
+        "export",
+        "--collection",
+        collection,
+        data_dir=state.path.parent,
+        database=database,
+    )
     assert done.stdout == out.read_text()
 
 

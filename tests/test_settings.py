@@ -82,3 +82,13 @@ def test_blas_threads_caps_numpys_threads_in_the_bots_process(monkeypatch, tmp_p
     finally:
         threadpool_limits(limits=max(before.values()), user_api="blas")
     assert "Prigozhin" in capsys.readouterr().out
+
+
+def test_database_url_is_postgresql_and_its_password_never_shown():
+    secret = "postgresql://bot:hunter2@db.example:5432/quotebot"
+    settings = load_settings(env_file=None, environ={"DATABASE_URL": secret})
+    assert settings.state_database() == secret and "hunter2" not in repr(settings)
+    with pytest.raises(SettingsError) as error:
+        load_settings(env_file=None, environ={"DATABASE_URL": "mysql://bot:hunter2@db/x"})
+    assert "DATABASE_URL" in str(error.value) and "hunter2" not in str(error.value)
+    assert load_settings(env_file=None, environ={}).state_database() is None

@@ -59,8 +59,15 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             f"(got “{args.collection[:80]}”)."
         )
     try:
-        state = BotState(settings.data_dir, default_retention_days=settings.retention_days)
-        exported = question_rows(state.rated_answers(guild_id))
+        state = BotState(
+            settings.data_dir,
+            default_retention_days=settings.retention_days,
+            database_url=settings.state_database(),
+        )
+        try:
+            exported = question_rows(state.rated_answers(guild_id))
+        finally:
+            state.close()
     except StateError as error:
         raise UsageError(str(error)) from None
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in exported.rows)

@@ -67,7 +67,11 @@ class _QuoteBotMixin:
         self.service = service
         self.settings = settings
         self.records = Records(
-            BotState(settings.data_dir, default_retention_days=settings.retention_days)
+            BotState(
+                settings.data_dir,
+                default_retention_days=settings.retention_days,
+                database_url=settings.state_database(),
+            )
         )
         self.responder = Responder(ephemeral_by_default=settings.ephemeral_by_default)
         self.gate = Gate(settings, self.responder)

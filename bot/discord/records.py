@@ -45,6 +45,7 @@ class Records:
     def close(self) -> None:
         self.closed = True
         self._thread.shutdown(wait=False, cancel_futures=True)
+        self.state.close()
 
 
 class AnswerRecords:

@@ -18,15 +18,16 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from corpus.ingest.sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
+from corpus.ingest.sqlite import SchemaTooNew
 from corpus.models import Answer
 from corpus.tokenize import tokenize
 
+from .backends import Backend, Db, PostgresBackend, SqliteBackend, StateError
 from .records import (
     FeedbackReport,
     Forgotten,
@@ -62,8 +63,6 @@ MAX_GAPS_PER_SERVER = 500
 SAME_QUESTION_COSINE = 0.90
 # The most recent questions of a server's gap queue a new one is compared with by meaning.
 SIMILAR_ASKS_COMPARED = 2000
-# How long a checkpoint waits for readers of the log to finish.
-CHECKPOINT_WAIT_MS = 200
 _DAY = 86_400.0
 
 _MIGRATIONS = [
@@ -154,6 +153,21 @@ _MIGRATIONS = [
 
 # The tables that hold something a member wrote or did, with the column naming them and the
 # one saying when: what /forget-me and the retention period delete.
+# The tables deletions touch (their bytes are made to go after it: bot/state/backends.py).
+_GAP_TABLES = ("gaps", "gap_asks")
+_STATE_TABLES = (
+    "answers",
+    "votes",
+    "gaps",
+    "gap_asks",
+    "mod_log_posts",
+    "shared_links",
+    "doomed_messages",
+    "answered_posts",
+    "forums",
+    "servers",
+)
+
 _MEMBER_ROWS = (
     ("votes", "member_id", "voted_at"),  # before answers: deleting one deletes its votes
     ("answers", "member_id", "asked_at"),
@@ -161,10 +175,6 @@ _MEMBER_ROWS = (
     ("mod_log_posts", "member_id", "posted_at"),
     ("shared_links", "member_id", "shared_at"),
 )
-
-
-class StateError(Exception):
-    """The bot's state could not be read or written; the message says where and why."""
 
 
 def shown_quotes(answer: Answer) -> tuple[ShownQuote, ...]:
@@ -187,55 +197,65 @@ def shown_quotes(answer: Answer) -> tuple[ShownQuote, ...]:
 
 
 class BotState:
-    def __init__(self, data_dir: Path, *, default_retention_days: int = DEFAULT_RETENTION_DAYS):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        default_retention_days: int = DEFAULT_RETENTION_DAYS,
+        database_url: str | None = None,
+    ):
+        """The state in `database_url`'s PostgreSQL when given, else in DATA_DIR's file."""
         self.path = data_dir / STATE_FILE
         self.default_retention_days = default_retention_days
+        backend: Backend | None = None
         try:
-            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with self._db() as db:
-                migrate(db, _MIGRATIONS)
-            self.path.chmod(0o600)  # members' questions: the host's to read, no one else's
+            if database_url:
+                backend = PostgresBackend(database_url)
+            else:
+                data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                backend = SqliteBackend(self.path)
+            backend.migrate(_MIGRATIONS)
         except SchemaTooNew:
-            raise StateError(f"{self.path} was written by a newer quotebot; upgrade it.") from None
-        except (OSError, sqlite3.Error, StateError) as error:
             raise StateError(
-                f"The bot's state in {self.path} cannot be used ({_reason(error)}). Set "
-                "DATA_DIR to a folder you can write to."
+                f"The bot's state in {backend.where if backend else self.path} was written by "
+                "a newer quotebot; upgrade it."
             ) from None
+        except (OSError, sqlite3.Error, StateError) as error:
+            if backend is not None:
+                backend.close()
+            where = backend.where if backend else self.path
+            raise StateError(
+                f"The bot's state in {where} cannot be used ({_reason(error)}). Set "
+                + (
+                    "DATABASE_URL to a database you can write to."
+                    if database_url
+                    else "DATA_DIR to a folder you can write to."
+                )
+            ) from None
+        self._backend: Backend = backend
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """A connection; any SQLite failure, reading or writing, becomes a StateError."""
-        try:
-            db = sqlite3.connect(self.path, timeout=LOCK_SECONDS, isolation_level=None)
-        except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be opened ({_reason(error)}).") from None
-        try:
-            use_wal(db)
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA secure_delete=ON")
-            yield db
-        except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be used ({_reason(error)}).") from None
-        finally:
-            db.close()
+    @property
+    def where(self) -> str:
+        """The file, or the database (without its password)."""
+        return self._backend.where
 
-    @contextlib.contextmanager
-    def _transaction(self, *, deleting: bool = False) -> Iterator[sqlite3.Connection]:
-        """One transaction, all or nothing. After one that may delete members' data, the
-        log is checkpointed into the database and truncated: the deleted rows' old pages
-        must not outlive them in the log (a reader in the way postpones that to the next
-        sweep, `expire`)."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            if deleting:
-                _checkpoint(db)
+    @property
+    def in_file(self) -> bool:
+        """Whether the state is the SQLite file `path` (else it is in PostgreSQL)."""
+        return isinstance(self._backend, SqliteBackend)
+
+    def close(self) -> None:
+        self._backend.close()
+
+    def _db(self) -> contextlib.AbstractContextManager[Db]:
+        return self._backend.reading()
+
+    def _transaction(
+        self, *, lock: int | None = None, deleting: Sequence[str] = ()
+    ) -> contextlib.AbstractContextManager[Db]:
+        """One transaction, all or nothing (bot/state/backends.py). `deleting` names the
+        tables it may delete members' data from: their bytes are made to go after it."""
+        return self._backend.transaction(lock=lock, deleting=deleting)
 
     # Answers and votes
 
@@ -253,7 +273,8 @@ class BotState:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO answers (guild_id, channel_id, member_id, question, read_as, "
-                "outcome, confidence, quotes, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "outcome, confidence, quotes, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     guild_id,
                     channel_id,
@@ -266,8 +287,7 @@ class BotState:
                     _now(now),
                 ),
             )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+            return cursor.fetchone()[0]
 
     def answer(self, answer_id: int) -> ShownAnswer | None:
         with self._db() as db:
@@ -324,14 +344,14 @@ class BotState:
                 (guild_id,),
             ).fetchone()
             rated, up, down = db.execute(
-                "SELECT COUNT(DISTINCT v.answer_id), COALESCE(SUM(v.vote > 0), 0), "
-                "COALESCE(SUM(v.vote < 0), 0) FROM votes v JOIN answers a ON a.id = v.answer_id "
-                "WHERE a.guild_id = ?",
+                "SELECT COUNT(DISTINCT v.answer_id), "
+                f"COALESCE(SUM({_UP}), 0), COALESCE(SUM({_DOWN}), 0) "
+                "FROM votes v JOIN answers a ON a.id = v.answer_id WHERE a.guild_id = ?",
                 (guild_id,),
             ).fetchone()
             rows = db.execute(
                 f"SELECT * FROM ({_ANSWER_COLUMNS}) a JOIN ("
-                "SELECT answer_id, SUM(vote > 0) AS up, SUM(vote < 0) AS down FROM votes "
+                f"SELECT answer_id, SUM({_UP}) AS up, SUM({_DOWN}) AS down FROM votes "
                 "GROUP BY answer_id) v ON v.answer_id = a.id "
                 "WHERE a.guild_id = ? AND v.down > v.up ORDER BY v.down - v.up DESC, "
                 "a.asked_at DESC LIMIT ?",
@@ -354,7 +374,8 @@ class BotState:
         with self._db() as db:
             rows = db.execute(
                 f"SELECT a.*, COALESCE(v.up, 0), COALESCE(v.down, 0) FROM ({_ANSWER_COLUMNS}) a "
-                "LEFT JOIN (SELECT answer_id, SUM(vote > 0) AS up, SUM(vote < 0) AS down "
+                "LEFT JOIN (SELECT answer_id, SUM(CASE WHEN vote > 0 THEN 1 ELSE 0 END) AS up, "
+                "SUM(CASE WHEN vote < 0 THEN 1 ELSE 0 END) AS down "
                 "FROM votes GROUP BY answer_id) v ON v.answer_id = a.id "
                 "WHERE a.guild_id = ? AND (v.answer_id IS NOT NULL OR a.right_quote IS NOT NULL) "
                 "ORDER BY a.asked_at, a.id",
@@ -378,7 +399,7 @@ class BotState:
         counted on their one row (their latest wording kept). The gap's number."""
         words, names = gap_words(question), question_names(question)
         blob = _unit(vector).tobytes() if vector is not None else None
-        with self._transaction(deleting=True) as db:
+        with self._transaction(lock=guild_id, deleting=_GAP_TABLES) as db:
             gap_id = _same_gap(db, guild_id, words, names, vector)
             if gap_id is None:
                 gap_id = _new_gap(db, guild_id)
@@ -387,7 +408,7 @@ class BotState:
                 "asked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gap_id, member_id) DO "
                 "UPDATE SET question = excluded.question, words = excluded.words, names = "
                 "excluded.names, vector = excluded.vector, asked_at = excluded.asked_at, "
-                "times = times + 1",
+                "times = gap_asks.times + 1",
                 (gap_id, member_id, question, words, " ".join(sorted(names)), blob, _now(now)),
             )
             # Bounded: past the limit, the gap asked least recently goes.
@@ -405,7 +426,8 @@ class BotState:
         with self._db() as db:
             rows = db.execute(
                 "SELECT g.number, (SELECT question FROM gap_asks WHERE gap_id = g.id "
-                "ORDER BY asked_at DESC LIMIT 1), SUM(a.times), COUNT(*), MAX(a.asked_at) "
+                "ORDER BY asked_at DESC LIMIT 1), CAST(SUM(a.times) AS BIGINT), COUNT(*), "
+                "MAX(a.asked_at) "
                 "FROM gaps g JOIN gap_asks a ON a.gap_id = g.id WHERE g.guild_id = ? "
                 "GROUP BY g.id ORDER BY SUM(a.times) DESC, MAX(a.asked_at) DESC LIMIT ?",
                 (guild_id, limit),
@@ -416,7 +438,7 @@ class BotState:
 
     def close_gaps(self, guild_id: int, numbers: Sequence[int]) -> int:
         """Take gaps off the server's queue (dismissed, or answered now); how many went."""
-        with self._transaction(deleting=True) as db:
+        with self._transaction(deleting=_GAP_TABLES) as db:
             return sum(
                 db.execute(
                     "DELETE FROM gaps WHERE guild_id = ? AND number = ?", (guild_id, number)
@@ -457,8 +479,8 @@ class BotState:
         once, however often Discord sends it (a reconnect, two shards)."""
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO answered_posts (thread_id, guild_id, answered_at) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO answered_posts (thread_id, guild_id, answered_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (thread_id, guild_id, _now(now)),
             )
             return cursor.rowcount > 0
@@ -477,8 +499,10 @@ class BotState:
         """A mod-log message about a member's question, so it can be deleted with their data."""
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO mod_log_posts (message_id, channel_id, guild_id, "
-                "member_id, posted_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO mod_log_posts (message_id, channel_id, guild_id, member_id, "
+                "posted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
+                "channel_id = excluded.channel_id, guild_id = excluded.guild_id, member_id = "
+                "excluded.member_id, posted_at = excluded.posted_at",
                 (message_id, channel_id, guild_id, member_id, _now(now)),
             )
 
@@ -502,11 +526,10 @@ class BotState:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO shared_links (guild_id, member_id, url, shared_at) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) RETURNING id",
                 (guild_id, member_id, url, _now(now)),
             )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+            return cursor.fetchone()[0]
 
     def shared_link(self, link_id: int, guild_id: int) -> str | None:
         with self._db() as db:
@@ -542,7 +565,7 @@ class BotState:
         gap queue (a gap no one else asked goes too), the links they shared, and their
         mod-log messages (left in `doomed_messages` for the caller to delete on Discord). A
         moderator's pick of a right quote stays, no longer naming them."""
-        with self._transaction(deleting=True) as db:
+        with self._transaction(deleting=_STATE_TABLES) as db:
             posts = _doom(db, "member_id = ?", (member_id,))
             counts = {
                 table: db.execute(f"DELETE FROM {table} WHERE {column} = ?", (member_id,)).rowcount
@@ -565,7 +588,7 @@ class BotState:
         when = _now(now)
         period = "COALESCE((SELECT retention_days FROM servers s WHERE s.guild_id = {}), ?) * ?"
         ages = (when, self.default_retention_days, _DAY)
-        with self._transaction(deleting=True) as db:
+        with self._transaction(deleting=_STATE_TABLES) as db:
             _doom(db, "posted_at < ? - " + period.format(_SERVER_OF["mod_log_posts"]), ages)
             for table, _, column in _MEMBER_ROWS:
                 db.execute(
@@ -577,8 +600,7 @@ class BotState:
                 "DELETE FROM answered_posts WHERE answered_at < ?",
                 (when - MAX_RETENTION_DAYS * _DAY,),
             )
-        with self._db() as db:
-            _checkpoint(db)
+        self._backend.finish_deleting(_STATE_TABLES)
 
     def left_server(self, guild_id: int, now: float | None = None) -> None:
         """The bot was removed from a server: its data goes after the host's grace period,
@@ -614,7 +636,7 @@ class BotState:
 
     def drop_server(self, guild_id: int) -> None:
         """Delete everything stored for a server (its mod-log messages to `doomed_messages`)."""
-        with self._transaction(deleting=True) as db:
+        with self._transaction(deleting=_STATE_TABLES) as db:
             _doom(db, "guild_id = ?", (guild_id,))
             for table in (
                 "answers",
@@ -638,7 +660,7 @@ class BotState:
 
 
 def _same_gap(
-    db: sqlite3.Connection,
+    db: Db,
     guild_id: int,
     words: str,
     names: frozenset[str],
@@ -671,38 +693,33 @@ def _same_gap(
     return best_id
 
 
-def _new_gap(db: sqlite3.Connection, guild_id: int) -> int:
+def _new_gap(db: Db, guild_id: int) -> int:
     """A new gap of the server, numbered after every gap it ever had (a number a moderator
     saw is never given to another question); its row id."""
     (number,) = db.execute(
         "INSERT INTO servers (guild_id, gaps_numbered) VALUES (?, 1) ON CONFLICT (guild_id) "
-        "DO UPDATE SET gaps_numbered = gaps_numbered + 1 RETURNING gaps_numbered",
+        "DO UPDATE SET gaps_numbered = servers.gaps_numbered + 1 RETURNING gaps_numbered",
         (guild_id,),
     ).fetchone()
-    cursor = db.execute("INSERT INTO gaps (guild_id, number) VALUES (?, ?)", (guild_id, number))
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    cursor = db.execute(
+        "INSERT INTO gaps (guild_id, number) VALUES (?, ?) RETURNING id", (guild_id, number)
+    )
+    return cursor.fetchone()[0]
 
 
-def _doom(db: sqlite3.Connection, where: str, values: tuple) -> tuple[tuple[int, int], ...]:
+def _doom(db: Db, where: str, values: tuple) -> tuple[tuple[int, int], ...]:
     """Move the matching mod-log records to the messages to delete on Discord."""
     rows = db.execute(
         f"SELECT channel_id, message_id FROM mod_log_posts WHERE {where}", values
     ).fetchall()
-    db.executemany(
-        "INSERT OR IGNORE INTO doomed_messages (channel_id, message_id) VALUES (?, ?)", rows
-    )
+    if rows:
+        db.executemany(
+            "INSERT INTO doomed_messages (channel_id, message_id) VALUES (?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [tuple(row) for row in rows],
+        )
     db.execute(f"DELETE FROM mod_log_posts WHERE {where}", values)
     return tuple((c, m) for c, m in rows)
-
-
-def _checkpoint(db: sqlite3.Connection) -> bool:
-    """Copy the log into the database and truncate it, so no deleted row's old page stays
-    in it; False when a reader kept it from finishing (the next sweep tries again). Waits a
-    moment at most for readers, never the whole lock timeout."""
-    db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
-    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return not busy
 
 
 # The server whose retention period a row of each table follows (a vote: its answer's; a
@@ -714,6 +731,10 @@ _SERVER_OF = {
     "mod_log_posts": "mod_log_posts.guild_id",
     "shared_links": "shared_links.guild_id",
 }
+
+# A vote up, a vote down, counted the way both SQLite and PostgreSQL sum.
+_UP = "CASE WHEN vote > 0 THEN 1 ELSE 0 END"
+_DOWN = "CASE WHEN vote < 0 THEN 1 ELSE 0 END"
 
 _ANSWER_COLUMNS = (
     "SELECT id, guild_id, member_id, question, outcome, confidence, quotes, asked_at, "
@@ -752,7 +773,7 @@ def question_names(question: str) -> frozenset[str]:
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
-def _drop_empty_gaps(db: sqlite3.Connection) -> None:
+def _drop_empty_gaps(db: Db) -> None:
     db.execute("DELETE FROM gaps WHERE id NOT IN (SELECT gap_id FROM gap_asks)")
 
 
