@@ -2,13 +2,15 @@
 questions the articles could not answer, which forums get automatic answers, and how long
 each server keeps what is stored about its members.
 
-One SQLite database, `bot-state.db` in DATA_DIR, read by both front ends (the bot writes it;
-`quotebot feedback export` reads it). Members' data is deleted for real: `secure_delete`
-overwrites a deleted row's bytes, and after every deletion the write-ahead log is checkpointed
-and truncated, so no old copy of the row stays in either file.
+One database, read by both front ends (the bot writes it; `quotebot feedback export` reads
+it): the SQLite file `bot-state.db` in DATA_DIR, or PostgreSQL (DATABASE_URL), as
+bot/state/backends.py says. Members' data is deleted for real: in SQLite, `secure_delete`
+overwrites a deleted row's bytes and the write-ahead log is checkpointed and truncated after
+every deletion, so no old copy of the row stays in either file; in PostgreSQL, the tables are
+vacuumed.
 
-Every method is one short transaction, safe to call from any thread (each opens its own
-connection, as the library does), and every list it returns is bounded.
+Every method is one short transaction, safe to call from any thread (each takes its own
+connection), and every list it returns is bounded.
 """
 
 from __future__ import annotations
