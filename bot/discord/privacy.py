@@ -11,6 +11,7 @@ remembered in memory only, for 30 minutes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -111,16 +112,17 @@ class PrivacyCog(BotCog, name="Privacy"):
         """Servers this process serves that hold data here but that the bot is no longer in
         (it was removed while it was down) are marked as left, from now."""
         present = {guild.id for guild in self.bot.guilds}
-        known = await self.records.run(lambda state: state.known_servers())
-        if self.service.library is not None:
-            known |= {
-                guild
-                for name in self.service.library.collections()
-                if (guild := guild_of(name)) is not None
-            }
-        for guild_id in sorted(known - present):
-            if self._serves(guild_id):
-                await self.records.run(lambda state, g=guild_id: state.left_server(g))
+        try:
+            known = await self.records.run(lambda state: state.known_servers())
+            library = self.service.library
+            if library is not None:
+                names = await asyncio.to_thread(library.collections)
+                known |= {guild for name in names if (guild := guild_of(name)) is not None}
+            for guild_id in sorted(known - present):
+                if self._serves(guild_id):
+                    await self.records.run(lambda state, g=guild_id: state.left_server(g))
+        except Exception:
+            _log.exception("Looking for servers left while the bot was down failed")
 
     def _serves(self, guild_id: int) -> bool:
         """Whether the server is on one of this process's shards (with several processes,
