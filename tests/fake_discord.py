@@ -442,6 +442,8 @@ class FakeDiscord:
             return _json(BOT_USER)
         if path == "/oauth2/applications/@me":
             return _json(application_payload())
+        if path == "/gateway":  # no token needed: what `quotebot health` asks
+            return _json({"url": self.gateway_url})
         if path == "/gateway/bot":
             limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
             return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})

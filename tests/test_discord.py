@@ -8,6 +8,7 @@ sent back.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -956,7 +957,8 @@ def test_run_command_serves_and_stops_cleanly_on_a_signal(tmp_path, signum):
             assert process.returncode == 0, output
             if signum == signal.SIGTERM:
                 assert "Ready: logged in as quotebot" in output
-                assert "answering from 1 article(s)" in output
+                assert "answering from 1 article(s); shard(s) 0 of 1; state in " in output
+                assert "bot-state.db" in output
             assert "Stopped." in output and "Traceback" not in output
             assert TOKEN not in output
         finally:
@@ -1004,6 +1006,56 @@ def test_run_when_discord_cannot_be_reached_says_so_and_exits_2(tmp_path):
         assert process.returncode == 2, output
         assert "Discord could not be reached" in output and "refused" in output
         assert "Traceback" not in output and TOKEN not in output
+
+    run(scenario())
+
+
+def test_health_says_what_answers_and_what_does_not(tmp_path):
+    async def scenario():
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+
+            async def health(*flags: str, **settings: str) -> tuple[int, str]:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "health",
+                    *flags,
+                    cwd=PROJECT,
+                    env={**bot_process_env(fake, tmp_path, TOKEN), **settings},
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+                return process.returncode, stdout.decode()
+
+            code, text = await health()
+            assert code == 0 and text.startswith("ok   bot state: the file "), text
+            assert "ok   Discord API: " in text
+            code, shown = await health("--json")
+            report = json.loads(shown)
+            assert code == 0 and report["ok"], report
+            assert [c["name"] for c in report["checks"]] == ["bot state", "articles", "Discord API"]
+            # Discord unreachable, and a database with a wrong password: named, not hidden.
+            closed = FakeDiscord()
+            await closed.start()
+            gone = f"http://127.0.0.1:{closed.port}/api/v10"
+            await closed.stop()
+            code, shown = await health(
+                "--json",
+                DISCORD_API_BASE_URL=gone,
+                DATABASE_URL="postgresql://nobody:hunter2@127.0.0.1:1/none",
+            )
+            report = json.loads(shown)
+            assert code == 1 and not report["ok"]
+            failed = {c["name"]: c["detail"] for c in report["checks"] if not c["ok"]}
+            assert set(failed) == {"bot state", "Discord API"}
+            assert "cannot be reached" in failed["Discord API"]
+            assert "hunter2" not in json.dumps(report)
+        finally:
+            await fake.stop()
 
     run(scenario())
 

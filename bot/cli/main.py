@@ -252,8 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_feed_command(command)
 
     from .feedback import add_feedback_command
+    from .health import add_health_command
 
     add_feedback_command(command)
+    add_health_command(command)
 
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument(

@@ -119,9 +119,14 @@ class _QuoteBotMixin:
         bot: commands.Bot = self  # type: ignore[assignment]
         articles = len(self.service.corpus.index.spans)
         # Printed, not logged: an admin starting the bot wants to see that it is up.
+        shards = bot.shard_count or 1
+        mine = getattr(bot, "shard_ids", None) or range(shards)
+        state = self.records.state
         print(
             f"Ready: logged in as {bot.user} in {len(bot.guilds)} server(s), "
-            f"answering from {articles} article(s). Ctrl-C to stop.",
+            f"answering from {articles} article(s); shard(s) {', '.join(map(str, mine))} of "
+            f"{shards}; state in {'' if state.in_file else 'PostgreSQL at '}{state.where}. "
+            "Ctrl-C to stop.",
             file=sys.stderr,
             flush=True,
         )
