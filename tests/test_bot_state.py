@@ -320,8 +320,32 @@ def test_two_stores_on_one_postgresql_share_their_state(postgres_url, tmp_path):
         two.close()
 
 
-def test_an_unreachable_postgresql_is_a_clear_error_without_its_password(tmp_path):
-    url = "postgresql://quotebot:hunter2@127.0.0.1:1/none"
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://quotebot:hunter2@127.0.0.1:1/none",
+        "postgresql://127.0.0.1:1/none?user=quotebot&password=hunter2",
+        "postgresql://quotebot:hun%zzter2@127.0.0.1:1/none",
+    ],
+)
+def test_an_unreachable_postgresql_is_a_clear_error_without_its_password(tmp_path, url):
     with pytest.raises(StateError) as raised:
         BotState(tmp_path, database_url=url)
-    assert "hunter2" not in str(raised.value) and "127.0.0.1:1" in str(raised.value)
+    said = str(raised.value)
+    assert "hunter2" not in said and "zzter2" not in said, said
+    assert "bot-state.db" not in said  # it names the database, not the file it did not use
+    assert "127.0.0.1:1" in said or "not a valid URL" in said, said
+
+
+def test_an_answer_or_link_id_is_never_given_again(new_state):
+    """Buttons carry these ids: after a deletion, an old button must not reach a new row."""
+    state = new_state()
+    first = state.record_answer(guild_id=GUILD, channel_id=1, member_id=MEMBER, answer=answer("Q"))
+    link = state.share_link(GUILD, MEMBER, "https://a.example/")
+    state.forget_member(MEMBER)
+    again = state.record_answer(
+        guild_id=GUILD, channel_id=1, member_id=OTHER_MEMBER, answer=answer("R")
+    )
+    assert again != first and state.share_link(GUILD, OTHER_MEMBER, "https://b.example/") != link
+    assert not state.vote(first, MEMBER, 1, guild_id=GUILD)
+    assert state.shared_link(link, GUILD) is None

@@ -17,6 +17,8 @@ import sys
 
 import pytest
 
+from bot.state import BotState
+from corpus.ingest.library import Library
 from tests.conftest import PROJECT
 from tests.discord_harness import TOKEN, ErrorLogCatcher, running_bot
 from tests.fake_discord import (
@@ -1031,10 +1033,17 @@ def test_health_says_what_answers_and_what_does_not(tmp_path):
                 stdout, _ = await asyncio.wait_for(process.communicate(), 30)
                 return process.returncode, stdout.decode()
 
-            code, text = await health()
+            data = tmp_path / "data"
+            # Before the bot ever ran there: nothing to check, and nothing made by checking.
+            code, text = await health(DATA_DIR=str(data))
+            assert code == 1 and "FAIL bot state:" in text and "does not exist" in text, text
+            assert not data.exists()
+            BotState(data).close()  # as a first run leaves them
+            Library(data)
+            code, text = await health(DATA_DIR=str(data))
             assert code == 0 and text.startswith("ok   bot state: the file "), text
             assert "ok   Discord API: " in text
-            code, shown = await health("--json")
+            code, shown = await health("--json", DATA_DIR=str(data))
             report = json.loads(shown)
             assert code == 0 and report["ok"], report
             assert [c["name"] for c in report["checks"]] == ["bot state", "articles", "Discord API"]
@@ -1045,6 +1054,7 @@ def test_health_says_what_answers_and_what_does_not(tmp_path):
             await closed.stop()
             code, shown = await health(
                 "--json",
+                DATA_DIR=str(data),
                 DISCORD_API_BASE_URL=gone,
                 DATABASE_URL="postgresql://nobody:hunter2@127.0.0.1:1/none",
             )

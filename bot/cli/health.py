@@ -2,6 +2,7 @@
 health check. It looks at the bot's own state (the SQLite file, or DATABASE_URL's
 PostgreSQL), the library of articles in DATA_DIR, and Discord's API (DISCORD_API_BASE_URL's
 gateway endpoint, which needs no token). Exit status 0 when all answer, 1 when any does not.
+It only reads: nothing is created or migrated, and each check has a time limit.
 
 Registered by `build_parser` in main.py (`add_health_command`).
 """
@@ -9,25 +10,30 @@ Registered by `build_parser` in main.py (`add_health_command`).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import json
+import sqlite3
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-
-from corpus.ingest.library import Library, LibraryError
+from pathlib import Path
 
 from ..settings import Settings
-from ..state import BotState, StateError
+from ..state.backends import describe_database
+from ..state.store import STATE_FILE
 from .main import EXIT_ERROR, EXIT_OK, _print
 
 __all__ = ["add_health_command"]
 
 Command = Callable[[str, str, list[str]], argparse.ArgumentParser]
 
-# How long Discord's API may take to answer before it counts as unreachable.
+# How long Discord's API may take to answer (each step: connecting, reading) before it
+# counts as unreachable, and how long a database may take to answer its one query.
 DISCORD_SECONDS = 5.0
+QUERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,48 +69,84 @@ def _timed(name: str, probe: Callable[[], str]) -> Check:
     started = time.perf_counter()
     try:
         detail, ok = probe(), True
-    except (StateError, LibraryError, OSError) as error:
-        detail, ok = str(error), False
+    except Exception as error:  # whatever went wrong is the check's answer, never a crash
+        detail, ok = str(error) or type(error).__name__, False
     return Check(name, ok, detail, time.perf_counter() - started)
 
 
 def _state(settings: Settings) -> Check:
+    """The bot's state answers a query. Read only: a health check creates nothing and
+    migrates nothing (a missing file is a failure, not a new database)."""
+    url = settings.state_database()
+
     def probe() -> str:
-        state = BotState(
-            settings.data_dir,
-            default_retention_days=settings.retention_days,
-            database_url=settings.state_database(),
-        )
-        try:
-            state.known_servers()  # a query, not only a connection
-            kind = "the file" if state.in_file else "PostgreSQL at"
-            return f"{kind} {state.where} answers"
-        finally:
-            state.close()
+        if url is None:
+            path = settings.data_dir / STATE_FILE
+            _read_only_query(path, "SELECT COUNT(*) FROM servers")
+            return f"the file {path} answers"
+        return _postgres_answers(url)
 
     return _timed("bot state", probe)
 
 
 def _library(settings: Settings) -> Check:
     def probe() -> str:
-        collections = Library(settings.data_dir).collections()
-        return f"{len(collections)} collection(s) in {settings.data_dir}"
+        path = settings.data_dir / "quotebot.db"
+        (count,) = _read_only_query(path, "SELECT COUNT(*) FROM collections")
+        return f"{count} collection(s) in {settings.data_dir}"
 
     return _timed("articles", probe)
 
 
+def _read_only_query(path: Path, sql: str) -> tuple:
+    if not path.is_file():
+        raise OSError(f"{path} does not exist (has the bot run with this DATA_DIR?)")
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=QUERY_SECONDS)
+        ) as db:
+            return db.execute(sql).fetchone()
+    except sqlite3.Error as error:
+        raise OSError(f"{path} cannot be read ({error})") from None
+
+
+def _postgres_answers(url: str) -> str:
+    where, secrets = describe_database(url)
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            url,
+            connect_timeout=int(QUERY_SECONDS),
+            options=f"-c statement_timeout={int(QUERY_SECONDS * 1000)} -c lock_timeout=1000",
+        ) as db:
+            row = db.execute("SELECT version FROM quotebot_schema WHERE name = 'state'").fetchone()
+    except Exception as error:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        raise OSError(f"PostgreSQL at {where} cannot be used ({text})") from None
+    if row is None:
+        raise OSError(f"PostgreSQL at {where} holds no bot state yet (has the bot run?)")
+    return f"PostgreSQL at {where} answers"
+
+
 def _discord(settings: Settings) -> Check:
     url = settings.discord_api_base_url.rstrip("/") + "/gateway"
+    # Discord's front refuses Python's default User-Agent; it asks bots to name themselves.
+    request = urllib.request.Request(
+        url, headers={"User-Agent": "DiscordBot (https://github.com/quotebot, health)"}
+    )
 
     def probe() -> str:
         try:
-            with urllib.request.urlopen(url, timeout=DISCORD_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=DISCORD_SECONDS) as response:
                 body = json.loads(response.read(64 * 1024) or b"{}")
         except urllib.error.HTTPError as error:
             raise OSError(f"{url} answered HTTP {error.code}") from None
         except urllib.error.URLError as error:
             raise OSError(f"{url} cannot be reached ({error.reason})") from None
-        except ValueError:
+        except (ValueError, http.client.HTTPException, TimeoutError):
             raise OSError(f"{url} did not answer as Discord's API does") from None
         if not isinstance(body, dict) or "url" not in body:
             raise OSError(f"{url} did not answer as Discord's API does")

@@ -11,18 +11,30 @@ truncates its log; PostgreSQL vacuums the tables they were in.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from corpus.ingest.sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
 
-__all__ = ["Backend", "Db", "PostgresBackend", "SqliteBackend", "StateError"]
+__all__ = [
+    "Backend",
+    "Db",
+    "PostgresBackend",
+    "SqliteBackend",
+    "StateError",
+    "describe_database",
+]
 
-# How long a checkpoint waits for readers of SQLite's log to finish.
+_log = logging.getLogger(__name__)
+
+# How long a checkpoint waits for readers of SQLite's log to finish, and a vacuum for a lock.
 CHECKPOINT_WAIT_MS = 200
+VACUUM_WAIT_MS = 2000
 
 
 class StateError(Exception):
@@ -122,7 +134,8 @@ class PostgresBackend:
                 "pip install 'psycopg[binary]' psycopg-pool"
             ) from None
         self._errors = psycopg.Error
-        self.where = _without_password(url)
+        self.where, self._secrets = describe_database(url)
+        self._pool = None
         try:
             # One connection first: a wrong address or password fails now, with its reason,
             # rather than as a pool that waited its whole timeout.
@@ -133,12 +146,16 @@ class PostgresBackend:
                 max_size=pool_size,
                 timeout=LOCK_SECONDS,
                 open=True,
+                # A connection broken by a restart or a failover is replaced, not handed out.
+                check=ConnectionPool.check_connection,
                 kwargs={"connect_timeout": int(LOCK_SECONDS)},
             )
             self._pool.wait(timeout=LOCK_SECONDS)
         except Exception as error:
+            if self._pool is not None:
+                self._pool.close()
             raise StateError(
-                f"PostgreSQL at {self.where} cannot be reached ({_reason(error)})."
+                f"PostgreSQL at {self.where} cannot be reached ({_reason(error, self._secrets)})."
             ) from None
 
     def migrate(self, migrations: Sequence[str]) -> None:
@@ -164,40 +181,60 @@ class PostgresBackend:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Db]:
-        with self.transaction() as db:
+        with self._connected(lock=None) as db:
             yield db
 
     @contextlib.contextmanager
     def transaction(self, *, lock: int | None = None, deleting: Sequence[str] = ()) -> Iterator[Db]:
-        """One transaction, all or nothing; with `lock`, holding that advisory lock (what
-        SQLite's one writer at a time gives for free: two processes queueing the same gap
-        must not both make it). Tables it deleted from are vacuumed after the commit."""
+        """One transaction, all or nothing, holding the writers' advisory lock: one writer
+        at a time across every process, as SQLite has it (a member's rows read and then
+        deleted must be the same rows; a gap found must still be there when it is joined).
+        Tables it deleted members' data from are vacuumed after the commit. `lock`: another
+        advisory lock to hold instead (the migrations')."""
+        with self._connected(lock=_WRITERS_LOCK if lock is None else lock) as db:
+            yield db
+        if deleting:
+            self.finish_deleting(deleting)
+
+    @contextlib.contextmanager
+    def _connected(self, *, lock: int | None) -> Iterator[Db]:
+        assert self._pool is not None
         try:
             with self._pool.connection() as connection, connection.transaction():
                 db = _PostgresDb(connection)
+                db.execute(f"SET LOCAL statement_timeout = {int(LOCK_SECONDS * 1000)}")
                 if lock is not None:
                     db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
                 yield db
         except self._errors as error:
-            raise StateError(f"The bot's state could not be used ({_reason(error)}).") from None
-        if deleting:
-            self.finish_deleting(deleting)
+            raise StateError(
+                f"The bot's state could not be used ({_reason(error, self._secrets)})."
+            ) from None
 
     def finish_deleting(self, tables: Sequence[str]) -> None:
         """VACUUM the tables rows were deleted from (outside any transaction, as it must be),
-        so their space is reclaimed rather than only marked dead."""
+        so their space is reclaimed rather than only marked dead. It waits a moment at most
+        for a lock (another process's vacuum, autovacuum); one that cannot run now is logged,
+        and the next sweep vacuums again. The deletion itself is committed either way."""
+        assert self._pool is not None
         try:
             with self._pool.connection() as connection:
                 connection.autocommit = True
                 try:
+                    connection.execute(f"SET lock_timeout = {VACUUM_WAIT_MS}")
                     connection.execute(f"VACUUM {', '.join(_checked(tables))}")
                 finally:
+                    connection.execute("RESET lock_timeout")
                     connection.autocommit = False
         except self._errors as error:
-            raise StateError(f"The bot's state could not be vacuumed ({_reason(error)}).") from None
+            _log.warning(
+                "Vacuuming the bot's state waits for the next sweep (%s)",
+                _reason(error, self._secrets),
+            )
 
     def close(self) -> None:
-        self._pool.close()
+        if self._pool is not None:
+            self._pool.close()
 
 
 class _PostgresDb:
@@ -219,7 +256,7 @@ def postgres_ddl(sqlite_ddl: str) -> str:
     """The schema as PostgreSQL types it: 64-bit integers (Discord's ids need them), double
     precision times, byte arrays, and generated ids where SQLite has its row ids."""
     ddl = re.sub(
-        r"\bid INTEGER PRIMARY KEY\b",
+        r"\bid INTEGER PRIMARY KEY(?: AUTOINCREMENT)?\b",
         "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
         sqlite_ddl,
     )
@@ -253,14 +290,41 @@ def _checkpoint(db: sqlite3.Connection) -> bool:
     return not busy
 
 
-def _without_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+def describe_database(url: str) -> tuple[str, tuple[str, ...]]:
+    """How to name a database in messages (user@host:port/name, never its password), and the
+    secrets to keep out of any message about it."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return "DATABASE_URL (not a valid URL)", _secrets_in(url)
+    password = parts.get("password")
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    host, port = parts.get("host") or "localhost", parts.get("port") or 5432
+    shown = f"{user}{host}:{port}/{parts.get('dbname') or ''}"
+    return shown, tuple(filter(None, (str(password) if password else None, *_secrets_in(url))))
 
 
-def _reason(error: BaseException) -> str:
+def _secrets_in(url: str) -> tuple[str, ...]:
+    """What in a URL may be a password: after `user:` and before `@`, and any password=
+    parameter, as written and percent-decoded."""
+    found = re.findall(r"://[^:/@]*:([^@/]*)@", url) + re.findall(r"password=([^&\s]*)", url)
+    return tuple(
+        secret for raw in found for secret in {raw, urllib.parse.unquote(raw)} if len(secret) > 0
+    )
+
+
+def _reason(error: BaseException, secrets: Sequence[str] = ()) -> str:
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
-    return _without_password(text.strip().splitlines()[0] if text.strip() else text)
+    text = text.strip().splitlines()[0] if text.strip() else text
+    if "percent-encoded" in text or "invalid connection option" in text or "missing" in text:
+        return "DATABASE_URL is not a valid URL"
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
-# The advisory lock migrations hold (any number no other lock of ours uses).
+# The advisory locks the migrations and the writers hold (numbers no other lock of ours uses).
 _MIGRATION_LOCK = 0x51_0B07_57A7E
+_WRITERS_LOCK = 0x51_0B07_57A7F

@@ -29,7 +29,14 @@ from corpus.ingest.sqlite import SchemaTooNew
 from corpus.models import Answer
 from corpus.tokenize import tokenize
 
-from .backends import Backend, Db, PostgresBackend, SqliteBackend, StateError
+from .backends import (
+    Backend,
+    Db,
+    PostgresBackend,
+    SqliteBackend,
+    StateError,
+    describe_database,
+)
 from .records import (
     FeedbackReport,
     Forgotten,
@@ -87,7 +94,7 @@ _MIGRATIONS = [
         answered_at REAL NOT NULL
     );
     CREATE TABLE answers (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         guild_id INTEGER,
         channel_id INTEGER,
         member_id INTEGER NOT NULL,
@@ -111,7 +118,7 @@ _MIGRATIONS = [
     );
     CREATE INDEX votes_by_member ON votes (member_id);
     CREATE TABLE gaps (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         guild_id INTEGER NOT NULL,
         number INTEGER NOT NULL,
         UNIQUE (guild_id, number)
@@ -143,7 +150,7 @@ _MIGRATIONS = [
         channel_id INTEGER NOT NULL
     );
     CREATE TABLE shared_links (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         guild_id INTEGER NOT NULL,
         member_id INTEGER NOT NULL,
         url TEXT NOT NULL,
@@ -155,8 +162,8 @@ _MIGRATIONS = [
 
 # The tables that hold something a member wrote or did, with the column naming them and the
 # one saying when: what /forget-me and the retention period delete.
-# The tables deletions touch (their bytes are made to go after it: bot/state/backends.py).
-_GAP_TABLES = ("gaps", "gap_asks")
+# The tables deletions of members' data touch (their bytes are made to go after it:
+# bot/state/backends.py). A dismissed or answered gap's go at the next hourly sweep.
 _STATE_TABLES = (
     "answers",
     "votes",
@@ -218,6 +225,8 @@ class BotState:
                 backend = SqliteBackend(self.path)
             backend.migrate(_MIGRATIONS)
         except SchemaTooNew:
+            if backend is not None:
+                backend.close()
             raise StateError(
                 f"The bot's state in {backend.where if backend else self.path} was written by "
                 "a newer quotebot; upgrade it."
@@ -225,7 +234,7 @@ class BotState:
         except (OSError, sqlite3.Error, StateError) as error:
             if backend is not None:
                 backend.close()
-            where = backend.where if backend else self.path
+            where = describe_database(database_url)[0] if database_url else self.path
             raise StateError(
                 f"The bot's state in {where} cannot be used ({_reason(error)}). Set "
                 + (
@@ -399,9 +408,10 @@ class BotState:
         before: the same words, or with an encoder, a vector close enough
         (SAME_QUESTION_COSINE) and the same names. A member asking the same gap again is
         counted on their one row (their latest wording kept). The gap's number."""
+        question = question.replace("\x00", "")  # PostgreSQL's text holds none
         words, names = gap_words(question), question_names(question)
         blob = _unit(vector).tobytes() if vector is not None else None
-        with self._transaction(lock=guild_id, deleting=_GAP_TABLES) as db:
+        with self._transaction() as db:
             gap_id = _same_gap(db, guild_id, words, names, vector)
             if gap_id is None:
                 gap_id = _new_gap(db, guild_id)
@@ -440,7 +450,7 @@ class BotState:
 
     def close_gaps(self, guild_id: int, numbers: Sequence[int]) -> int:
         """Take gaps off the server's queue (dismissed, or answered now); how many went."""
-        with self._transaction(deleting=_GAP_TABLES) as db:
+        with self._transaction() as db:
             return sum(
                 db.execute(
                     "DELETE FROM gaps WHERE guild_id = ? AND number = ?", (guild_id, number)
@@ -590,7 +600,7 @@ class BotState:
         when = _now(now)
         period = "COALESCE((SELECT retention_days FROM servers s WHERE s.guild_id = {}), ?) * ?"
         ages = (when, self.default_retention_days, _DAY)
-        with self._transaction(deleting=_STATE_TABLES) as db:
+        with self._transaction() as db:
             _doom(db, "posted_at < ? - " + period.format(_SERVER_OF["mod_log_posts"]), ages)
             for table, _, column in _MEMBER_ROWS:
                 db.execute(
@@ -711,8 +721,9 @@ def _new_gap(db: Db, guild_id: int) -> int:
 
 def _doom(db: Db, where: str, values: tuple) -> tuple[tuple[int, int], ...]:
     """Move the matching mod-log records to the messages to delete on Discord."""
+    # Exactly the rows deleted are the ones listed (RETURNING): none slips between.
     rows = db.execute(
-        f"SELECT channel_id, message_id FROM mod_log_posts WHERE {where}", values
+        f"DELETE FROM mod_log_posts WHERE {where} RETURNING channel_id, message_id", values
     ).fetchall()
     if rows:
         db.executemany(
@@ -720,7 +731,6 @@ def _doom(db: Db, where: str, values: tuple) -> tuple[tuple[int, int], ...]:
             "ON CONFLICT DO NOTHING",
             [tuple(row) for row in rows],
         )
-    db.execute(f"DELETE FROM mod_log_posts WHERE {where}", values)
     return tuple((c, m) for c, m in rows)
 
 
