@@ -22,7 +22,6 @@ from . import render
 from .cogbase import BotCog
 from .moderation import is_allowed_channel
 from .quotes.cog import answer_view
-from .records import AnswerRecords
 from .service import Scope
 
 __all__ = ["ForumCog"]
@@ -43,9 +42,6 @@ class ForumCog(BotCog, name="Forums"):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.answer_records = AnswerRecords(
-            self.bot, self.records, self.settings.mod_log_channel_id
-        )
         # The forums answered, by server: channel → whether the closest passage is posted.
         self.watched: dict[int, dict[int, bool]] = {}
 
@@ -101,6 +97,10 @@ class ForumCog(BotCog, name="Forums"):
         guild = self.gate.require_admin(interaction)
         text = render.forums_text(self.watched.get(guild, {}))
         await self.responder.send(interaction, content=text, ephemeral=True)
+
+    def forget_server(self, guild_id: int) -> None:
+        """The server's data is gone (bot/discord/privacy.py): so are its forums here."""
+        self.watched.pop(guild_id, None)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

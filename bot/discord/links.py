@@ -7,17 +7,15 @@ admins only). Each member and each server may summarise so many links an hour.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from . import render
-from .cogbase import BotCog
+from .articles.cog import ArticlesCog
+from .cogbase import BotCog, cog_of
 from .moderation import Cooldown
-
-if TYPE_CHECKING:
-    from .articles.cog import ArticlesCog
 
 __all__ = ["AddLinkButton", "LinkCog", "first_link"]
 
@@ -91,7 +89,7 @@ class LinkCog(BotCog, name="Links"):
         if url is None:
             await self.responder.send(interaction, content=render.LINK_GONE, ephemeral=True)
             return
-        articles: ArticlesCog = self.bot.get_cog("Articles")  # type: ignore[assignment]
+        articles = cog_of(self.bot, ArticlesCog)
         refusal = articles.rate_refusal(guild)
         if refusal is not None:
             await self.responder.send(interaction, content=refusal, ephemeral=True)
@@ -131,6 +129,4 @@ class AddLinkButton(
 
 
 def _cog(interaction: discord.Interaction) -> LinkCog:
-    cog = interaction.client.get_cog(LinkCog.__cog_name__)  # type: ignore[attr-defined]
-    assert isinstance(cog, LinkCog)
-    return cog
+    return cog_of(interaction.client, LinkCog)

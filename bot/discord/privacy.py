@@ -23,7 +23,8 @@ from discord.ext import commands, tasks
 from ..state.servers import guild_of
 from ..state.store import MAX_RETENTION_DAYS
 from . import render
-from .cogbase import BotCog
+from .cogbase import BotCog, cog_of
+from .forums import ForumCog
 from .modlog import delete_mod_log_messages
 
 __all__ = ["SWEEP_SECONDS", "PrivacyCog"]
@@ -157,6 +158,4 @@ class PrivacyCog(BotCog, name="Privacy"):
                 "Deleted the %d article(s) of server %s, which the bot left", articles, guild_id
             )
         await self.records.run(lambda state: state.drop_server(guild_id))
-        forums = self.bot.get_cog("Forums")
-        if forums is not None:
-            forums.watched.pop(guild_id, None)  # type: ignore[attr-defined]
+        cog_of(self.bot, ForumCog).forget_server(guild_id)

@@ -18,7 +18,7 @@ from corpus.ingest.fetch import MAX_BYTES
 from corpus.ingest.formats import SUFFIXES
 
 from .. import render
-from ..cogbase import BotCog
+from ..cogbase import BotCog, cog_of
 from ..feedback.gaps import reask_gaps
 from ..moderation import Cooldown
 from ..refusals import NotInServer
@@ -286,6 +286,4 @@ class PageButton(
 
 
 def _cog(interaction: discord.Interaction) -> ArticlesCog:
-    cog = interaction.client.get_cog(ArticlesCog.__cog_name__)  # type: ignore[attr-defined]
-    assert isinstance(cog, ArticlesCog)
-    return cog
+    return cog_of(interaction.client, ArticlesCog)

@@ -17,7 +17,7 @@ from discord.ext import tasks
 
 from .. import render
 from ..budget import TokenBuckets
-from ..cogbase import BotCog
+from ..cogbase import BotCog, cog_of
 from ..feedback.gaps import reask_gaps
 from ..respond import NO_PINGS
 from ..service import guild_of
@@ -139,9 +139,7 @@ class FeedsCog(BotCog, name="Feeds"):
     def _articles(self) -> ArticlesCog:
         from .cog import ArticlesCog
 
-        cog = self.bot.get_cog(ArticlesCog.__cog_name__)
-        assert isinstance(cog, ArticlesCog)
-        return cog
+        return cog_of(self.bot, ArticlesCog)
 
     # The poller
 

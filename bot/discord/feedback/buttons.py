@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from ..cogbase import cog_of
+
 if TYPE_CHECKING:
     from .cog import FeedbackCog
 
@@ -126,8 +128,6 @@ def _label(text: str) -> str:
 
 
 def _cog(interaction: discord.Interaction) -> FeedbackCog:
-    from .cog import FeedbackCog
+    from .cog import FeedbackCog  # here: the cog module imports this one
 
-    cog = interaction.client.get_cog(FeedbackCog.__cog_name__)  # type: ignore[attr-defined]
-    assert isinstance(cog, FeedbackCog)
-    return cog
+    return cog_of(interaction.client, FeedbackCog)

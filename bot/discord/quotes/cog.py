@@ -20,7 +20,6 @@ from .. import render
 from ..cogbase import BotCog
 from ..feedback import feedback_buttons
 from ..moderation import is_allowed_channel, question_from_mention
-from ..records import AnswerRecords
 from ..service import PinnedAnswer, Scope, scope_of
 from .context import ContextButton
 from .reference import parse_reference
@@ -41,9 +40,6 @@ class QuoteCog(BotCog, name="Quotes"):
         super().__init__(*args, **kwargs)
         self.ask_menu = app_commands.ContextMenu(
             name="Ask the article", callback=self.ask_from_message
-        )
-        self.answer_records = AnswerRecords(
-            self.bot, self.records, self.settings.mod_log_channel_id
         )
 
     async def cog_load(self) -> None:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from ..cogbase import cog_of
+
 if TYPE_CHECKING:
     from .cog import QuoteCog
 
@@ -43,8 +45,6 @@ class ContextButton(
 
 
 def _cog(interaction: discord.Interaction) -> QuoteCog:
-    from .cog import QuoteCog
+    from .cog import QuoteCog  # here: the cog module imports this one
 
-    cog = interaction.client.get_cog(QuoteCog.__cog_name__)  # type: ignore[attr-defined]
-    assert isinstance(cog, QuoteCog)
-    return cog
+    return cog_of(interaction.client, QuoteCog)
