@@ -105,14 +105,15 @@ class Corpus:
         *,
         config: IndexConfig | None = None,
         max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
+        encoder: bool = True,
     ) -> Corpus:
         """A corpus of just these documents, in memory (no cache): for articles just added,
-        answerable at once while their collection's index catches up."""
+        answerable at once while their collection's index catches up. Without `encoder`, no
+        sentence vectors are prepared (a page only summarised, never asked)."""
         config = config or IndexConfig()
         index = build_index(documents, config, content_hash(documents, config), workers=1)
-        return cls(
-            index=index, max_question_chars=max_question_chars, meaning=meaning_of(index, None)
-        )
+        meaning = meaning_of(index, None) if encoder else None
+        return cls(index=index, max_question_chars=max_question_chars, meaning=meaning)
 
     def rebuild(self) -> None:
         """Build the index again from the seeds, ignoring the cache (after damage)."""

@@ -189,6 +189,14 @@ class Answer(_Frozen):
     follows: str | None = None
     read_as: str | None = None
 
+    @property
+    def shown(self) -> tuple[Quote, ...]:
+        """The quotes a reader is shown: those that answer; the closest passage alone when
+        the articles may not answer; none when nothing is relevant."""
+        if self.found:
+            return tuple(q for q in self.quotes if q.answers_question)
+        return self.quotes[:1] if self.outcome == "closest" else ()
+
 
 class Summary(_Frozen):
     length: SummaryLength

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..settings import Settings
-from ..state.backends import describe_database
+from ..state.backends import describe_database, reason_of
 from ..state.store import STATE_FILE
 from .main import EXIT_ERROR, EXIT_OK, _print
 
@@ -122,10 +122,9 @@ def _postgres_answers(url: str) -> str:
         ) as db:
             row = db.execute("SELECT version FROM quotebot_schema WHERE name = 'state'").fetchone()
     except Exception as error:
-        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        raise OSError(f"PostgreSQL at {where} cannot be used ({text})") from None
+        raise OSError(
+            f"PostgreSQL at {where} cannot be used ({reason_of(error, secrets)})"
+        ) from None
     if row is None:
         raise OSError(f"PostgreSQL at {where} holds no bot state yet (has the bot run?)")
     return f"PostgreSQL at {where} answers"

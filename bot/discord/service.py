@@ -411,12 +411,12 @@ class CorpusService(ServerFeeds):
         def work() -> LinkSummary:
             document = linked_document(fetched)
             corpus = Corpus.of_documents(
-                [document], config=self.config, max_question_chars=self.max_question_chars
+                [document],
+                config=self.config,
+                max_question_chars=self.max_question_chars,
+                encoder=False,  # no vectors for a page nobody asks
             )
-            try:
-                summary = corpus.summarize(length="short")
-            finally:
-                corpus.close()  # no vectors are built for a page nobody asks again
+            summary = corpus.summarize(length="short")
             return LinkSummary(summary, document.title, fetched.url, document.source)
 
         return await self._within_budget(self._in_thread(self._reads, work, key=key), "summary")

@@ -28,6 +28,7 @@ __all__ = [
     "SqliteBackend",
     "StateError",
     "describe_database",
+    "reason_of",
 ]
 
 _log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Backend(Protocol):
     def reading(self) -> contextlib.AbstractContextManager[Db]: ...
 
     def transaction(
-        self, *, lock: int | None = None, deleting: Sequence[str] = ()
+        self, *, deleting: Sequence[str] = ()
     ) -> contextlib.AbstractContextManager[Db]: ...
 
     def finish_deleting(self, tables: Sequence[str]) -> None: ...
@@ -81,26 +82,23 @@ class SqliteBackend:
         try:
             db = sqlite3.connect(self.path, timeout=LOCK_SECONDS, isolation_level=None)
         except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be opened ({_reason(error)}).") from None
+            raise StateError(f"The bot's state could not be opened ({reason_of(error)}).") from None
         try:
             use_wal(db)
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA secure_delete=ON")
             yield db
         except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be used ({_reason(error)}).") from None
+            raise StateError(f"The bot's state could not be used ({reason_of(error)}).") from None
         finally:
             db.close()
 
     @contextlib.contextmanager
-    def transaction(
-        self, *, lock: int | None = None, deleting: Sequence[str] = ()
-    ) -> Iterator[sqlite3.Connection]:
-        """One transaction, all or nothing, holding the write lock from the start (`lock` is
-        for PostgreSQL: here every writer is one at a time). After one that may delete
-        members' data, the log is checkpointed into the database and truncated: the deleted
-        rows' old pages must not outlive them in the log (a reader in the way postpones that
-        to the next `finish_deleting`)."""
+    def transaction(self, *, deleting: Sequence[str] = ()) -> Iterator[sqlite3.Connection]:
+        """One transaction, all or nothing, holding the write lock from the start. After one
+        that may delete members' data, the log is checkpointed into the database and
+        truncated: the deleted rows' old pages must not outlive them in the log (a reader in
+        the way postpones that to the next `finish_deleting`)."""
         with self.reading() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -155,13 +153,13 @@ class PostgresBackend:
             if self._pool is not None:
                 self._pool.close()
             raise StateError(
-                f"PostgreSQL at {self.where} cannot be reached ({_reason(error, self._secrets)})."
+                f"PostgreSQL at {self.where} cannot be reached ({reason_of(error, self._secrets)})."
             ) from None
 
     def migrate(self, migrations: Sequence[str]) -> None:
         """The schema brought up to date in one transaction, holding an advisory lock, so
         processes starting together apply each step once."""
-        with self.transaction(lock=_MIGRATION_LOCK) as db:
+        with self._connected(lock=_MIGRATION_LOCK) as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS quotebot_schema "
                 "(name TEXT PRIMARY KEY, version BIGINT NOT NULL)"
@@ -185,13 +183,12 @@ class PostgresBackend:
             yield db
 
     @contextlib.contextmanager
-    def transaction(self, *, lock: int | None = None, deleting: Sequence[str] = ()) -> Iterator[Db]:
+    def transaction(self, *, deleting: Sequence[str] = ()) -> Iterator[Db]:
         """One transaction, all or nothing, holding the writers' advisory lock: one writer
         at a time across every process, as SQLite has it (a member's rows read and then
         deleted must be the same rows; a gap found must still be there when it is joined).
-        Tables it deleted members' data from are vacuumed after the commit. `lock`: another
-        advisory lock to hold instead (the migrations')."""
-        with self._connected(lock=_WRITERS_LOCK if lock is None else lock) as db:
+        Tables it deleted members' data from are vacuumed after the commit."""
+        with self._connected(lock=_WRITERS_LOCK) as db:
             yield db
         if deleting:
             self.finish_deleting(deleting)
@@ -208,7 +205,7 @@ class PostgresBackend:
                 yield db
         except self._errors as error:
             raise StateError(
-                f"The bot's state could not be used ({_reason(error, self._secrets)})."
+                f"The bot's state could not be used ({reason_of(error, self._secrets)})."
             ) from None
 
     def finish_deleting(self, tables: Sequence[str]) -> None:
@@ -229,7 +226,7 @@ class PostgresBackend:
         except self._errors as error:
             _log.warning(
                 "Vacuuming the bot's state waits for the next sweep (%s)",
-                _reason(error, self._secrets),
+                reason_of(error, self._secrets),
             )
 
     def close(self) -> None:
@@ -315,7 +312,9 @@ def _secrets_in(url: str) -> tuple[str, ...]:
     )
 
 
-def _reason(error: BaseException, secrets: Sequence[str] = ()) -> str:
+def reason_of(error: BaseException, secrets: Sequence[str] = ()) -> str:
+    """An error's first line, for a message: a malformed URL said so, and `secrets` (a
+    database password) never in it."""
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
     text = text.strip().splitlines()[0] if text.strip() else text
     if "percent-encoded" in text or "invalid connection option" in text or "missing" in text:

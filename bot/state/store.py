@@ -36,6 +36,7 @@ from .backends import (
     SqliteBackend,
     StateError,
     describe_database,
+    reason_of,
 )
 from .records import (
     FeedbackReport,
@@ -187,11 +188,7 @@ _MEMBER_ROWS = (
 
 
 def shown_quotes(answer: Answer) -> tuple[ShownQuote, ...]:
-    """The quotes a member sees under an answer: those that answer, or the closest passage."""
-    if answer.found:
-        quotes = [q for q in answer.quotes if q.answers_question]
-    else:
-        quotes = list(answer.quotes[:1]) if answer.outcome == "closest" else []
+    """The quotes a member sees under an answer (`Answer.shown`), as the store keeps them."""
     return tuple(
         ShownQuote(
             text=q.text,
@@ -201,7 +198,7 @@ def shown_quotes(answer: Answer) -> tuple[ShownQuote, ...]:
             end=q.citation.end,
             url=q.citation.url,
         )
-        for q in quotes
+        for q in answer.shown
     )
 
 
@@ -236,7 +233,7 @@ class BotState:
                 backend.close()
             where = describe_database(database_url)[0] if database_url else self.path
             raise StateError(
-                f"The bot's state in {where} cannot be used ({_reason(error)}). Set "
+                f"The bot's state in {where} cannot be used ({reason_of(error)}). Set "
                 + (
                     "DATABASE_URL to a database you can write to."
                     if database_url
@@ -262,11 +259,11 @@ class BotState:
         return self._backend.reading()
 
     def _transaction(
-        self, *, lock: int | None = None, deleting: Sequence[str] = ()
+        self, *, deleting: Sequence[str] = ()
     ) -> contextlib.AbstractContextManager[Db]:
         """One transaction, all or nothing (bot/state/backends.py). `deleting` names the
         tables it may delete members' data from: their bytes are made to go after it."""
-        return self._backend.transaction(lock=lock, deleting=deleting)
+        return self._backend.transaction(deleting=deleting)
 
     # Answers and votes
 
@@ -797,7 +794,3 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 def _now(now: float | None) -> float:
     return time.time() if now is None else now
-
-
-def _reason(error: BaseException) -> str:
-    return getattr(error, "strerror", None) or str(error)

@@ -277,7 +277,7 @@ def answer_view(
         view.add_item(ContextButton(pinned.corpus.index.content_hash, positions))
     if answer_id is not None:
         # Moderators pick quotes in servers; direct messages have none.
-        shown = in_server and (pinned.answer.found or pinned.answer.outcome == "closest")
+        shown = in_server and bool(pinned.answer.shown)
         for button in feedback_buttons(answer_id, quotes_shown=shown):
             view.add_item(button)
     return view if view.children else None
