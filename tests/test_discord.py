@@ -925,12 +925,13 @@ def bot_process_env(fake: FakeDiscord, tmp_path, token: str | None):
     return env
 
 
-async def start_process(fake, tmp_path, token, **settings):
+async def start_process(fake, tmp_path, token, *command: str, **settings):
+    """`python -m bot run` (or another `command`) against the fake Discord."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
-        "run",
+        *(command or ("run",)),
         cwd=PROJECT,
         env={**bot_process_env(fake, tmp_path, token), **settings},
         stdout=asyncio.subprocess.PIPE,
@@ -1019,17 +1020,7 @@ def test_health_says_what_answers_and_what_does_not(tmp_path):
         try:
 
             async def health(*flags: str, **settings: str) -> tuple[int, str]:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "health",
-                    *flags,
-                    cwd=PROJECT,
-                    env={**bot_process_env(fake, tmp_path, TOKEN), **settings},
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                )
+                process = await start_process(fake, tmp_path, TOKEN, "health", *flags, **settings)
                 stdout, _ = await asyncio.wait_for(process.communicate(), 30)
                 return process.returncode, stdout.decode()
 
