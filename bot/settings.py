@@ -128,9 +128,14 @@ class Settings(BaseModel):
     # New feed articles a server's channels get a post for, per hour; the rest are added
     # without a post (one notice per hour says so).
     feed_posts_per_hour: int = Field(default=30, ge=1, le=10_000, alias="FEED_POSTS_PER_HOUR")
-    # Where the bot keeps its own state (bot/state): unset, the SQLite file in DATA_DIR;
-    # postgresql://user:password@host:port/database for PostgreSQL, shared by several
-    # processes. A secret: it may hold a password.
+    # How long a process may take to post a feed article it took before another process may
+    # take it over (one that died holding it).
+    feed_posting_lease_seconds: float = Field(
+        default=120.0, ge=1, le=3600, alias="FEED_POSTING_LEASE_SECONDS"
+    )
+    # Where the articles, feeds and the bot's own state are kept: unset, SQLite files in
+    # DATA_DIR; postgresql://user:password@host:port/database for PostgreSQL, shared by
+    # several processes (on several machines). A secret: it may hold a password.
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     # How long what is stored about members (their questions and the answers, votes, questions
     # in the gap queue, shared links, mod-log messages) is kept, unless a server sets its own
@@ -182,8 +187,15 @@ class Settings(BaseModel):
         return value
 
     def state_database(self) -> str | None:
-        """DATABASE_URL's value, for the one place that connects with it."""
+        """DATABASE_URL's value, for the places that connect with it."""
         return self.database_url.get_secret_value() if self.database_url else None
+
+    def owns_server(self, guild_id: int) -> bool:
+        """Whether a Discord server is on this process's shards (Discord's rule: shard =
+        (server id >> 22) % SHARD_COUNT); every server is, unsharded or with every shard."""
+        if self.shard_count is None or self.shard_ids is None:
+            return True
+        return (guild_id >> 22) % self.shard_count in self.shard_ids
 
     @field_validator("fetch_private_networks", mode="before")
     @classmethod
@@ -210,14 +222,28 @@ class Settings(BaseModel):
         return value
 
 
-def host_seeds_dir(settings: Settings, override: Path | None = None) -> Path:
+def open_library(settings: Settings) -> Library:
+    """The library these settings name: DATA_DIR's, its database PostgreSQL when
+    DATABASE_URL names one. Raises LibraryError."""
+    return Library(settings.data_dir, database_url=settings.state_database())
+
+
+def host_seeds_dir(
+    settings: Settings, override: Path | None = None, *, library: Library | None = None
+) -> Path:
     """The host's articles: `--seeds`, else SEEDS_DIR, else the default collection in
     DATA_DIR (which starts with the bundled article), so the command works from anywhere."""
     chosen = override or settings.seeds_dir
     if chosen is not None:
         return chosen
     try:
-        return Library(settings.data_dir).seeds_dir(DEFAULT_COLLECTION)
+        if library is not None:
+            return library.seeds_dir(DEFAULT_COLLECTION)
+        opened = open_library(settings)
+        try:
+            return opened.seeds_dir(DEFAULT_COLLECTION)
+        finally:
+            opened.close()
     except LibraryError as error:
         # Still answer from the bundled article, and say why the collection is not used.
         _log.warning("%s Answering from the bundled article only.", error)
@@ -244,6 +270,7 @@ DISCORD_ONLY = frozenset(
             "feed_check_seconds",
             "feed_interval_minutes",
             "feed_posts_per_hour",
+            "feed_posting_lease_seconds",
             "left_server_days",
             "read_message_content",
             "link_summaries_per_member",

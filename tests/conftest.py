@@ -152,6 +152,15 @@ def postgres_url():
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """The storage suite runs on both backends: None (SQLite files in the data directory),
+    then a PostgreSQL schema of the test's own."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
 def _no_postgres(why: str):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"PostgreSQL is required under CI=true: {why}")

@@ -10,6 +10,11 @@ Facts this relies on (checked against discord.py 2.7):
 - A 429 needs a `Via` header and a JSON `retry_after`, or discord.py takes it for a Cloudflare
   ban.
 - READY must carry `resume_gateway_url`, and INTERACTION_CREATE `attachment_size_limit`.
+
+Shards: several bot processes (or one AutoShardedClient) may connect at once, each IDENTIFYing
+its own `shard` [id, count]. Each shard gets only its guilds (Discord's rule: `shard_of`), its
+own session id and its own sequence numbers; `dispatch` sends a guild's events on the socket of
+the shard that owns it. `guild_on_shard` makes up guild ids that fall on a given shard.
 """
 
 from __future__ import annotations
@@ -44,6 +49,37 @@ _ids = itertools.count(900_000_000_000_000_000)
 
 def snowflake() -> str:
     return str(next(_ids))
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events on."""
+    return (guild_id >> 22) % shard_count
+
+
+# Guilds made up by `guild_on_shard` lie above the two fixed ones (no id is shared), and their
+# channels in a range of their own (`channel_of`).
+_EXTRA_GUILDS_FROM = (GUILD_ID >> 22) + 1
+_EXTRA_CHANNELS_FROM = 310_000_000_000_000_000
+
+
+def guild_on_shard(shard: int, shard_count: int, n: int = 0) -> int:
+    """The `n`-th (from 0) made-up guild id that falls on `shard` of `shard_count`: the same
+    for the same arguments, in the 2000... range like GUILD_ID, never GUILD_ID or
+    OTHER_GUILD_ID. Put it in `FakeDiscord.guild_ids` to have the fake serve that guild."""
+    if not 0 <= shard < shard_count:
+        raise ValueError(f"shard {shard} is not one of {shard_count}")
+    first = _EXTRA_GUILDS_FROM + (shard - _EXTRA_GUILDS_FROM) % shard_count
+    return ((first + n * shard_count) << 22) | 1
+
+
+def channel_of(guild_id: int) -> int:
+    """The text channel ("general") of a guild: CHANNEL_ID and OTHER_GUILD_CHANNEL_ID for the
+    two fixed guilds, a made-up id of its own for any other."""
+    if guild_id == GUILD_ID:
+        return CHANNEL_ID
+    if guild_id == OTHER_GUILD_ID:
+        return OTHER_GUILD_CHANNEL_ID
+    return _EXTRA_CHANNELS_FROM + guild_id % 10**16
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -105,6 +141,13 @@ def guild_payload(guild_id: int = GUILD_ID) -> dict[str, Any]:
         "mentionable": False,
         "flags": 0,
     }
+    if guild_id not in (GUILD_ID, OTHER_GUILD_ID):  # one made up for more guilds or shards
+        return _guild_fields(
+            guild_id,
+            f"Guild {guild_id}",
+            [everyone],
+            [channel_payload(channel_of(guild_id), "general", guild_id)],
+        )
     admin_role = {**everyone, "id": str(ADMIN_ROLE_ID), "name": "quote-admins", "position": 1}
     channels = (
         [
@@ -117,12 +160,23 @@ def guild_payload(guild_id: int = GUILD_ID) -> dict[str, Any]:
         if guild_id == GUILD_ID
         else [channel_payload(OTHER_GUILD_CHANNEL_ID, "general", OTHER_GUILD_ID)]
     )
+    return _guild_fields(
+        guild_id,
+        "Test Guild" if guild_id == GUILD_ID else "Other Guild",
+        [everyone, admin_role] if guild_id == GUILD_ID else [everyone],
+        channels,
+    )
+
+
+def _guild_fields(
+    guild_id: int, name: str, roles: list[dict[str, Any]], channels: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "id": str(guild_id),
-        "name": "Test Guild" if guild_id == GUILD_ID else "Other Guild",
+        "name": name,
         "icon": None,
         "owner_id": str(USER_ID + 99),
-        "roles": [everyone, admin_role] if guild_id == GUILD_ID else [everyone],
+        "roles": roles,
         "channels": channels,
         "threads": [],
         "members": [member_payload(BOT_ID, "quotebot")],
@@ -202,6 +256,21 @@ class Failure:
 
 
 @dataclass
+class _Connection:
+    """One gateway connection: the shard it IDENTIFYed (or RESUMEd) as, and its numbering."""
+
+    socket: web.WebSocketResponse
+    shard: int
+    shard_count: int
+    session_id: str
+    sequence: int = 0  # the last `s` sent on this session
+
+    @property
+    def open(self) -> bool:
+        return not self.socket.closed
+
+
+@dataclass
 class FakeDiscord:
     """Start with `await fake.start()`; stop with `await fake.stop()`."""
 
@@ -209,6 +278,10 @@ class FakeDiscord:
     gateway_log: list[dict[str, Any]] = field(default_factory=list)  # what the client sent
     sessions: int = 0  # gateway connections accepted
     registered_commands: list[dict[str, Any]] = field(default_factory=list)
+    # The guilds the bot is in; each shard is told of those that fall on it (`shard_of`).
+    guild_ids: list[int] = field(default_factory=lambda: [GUILD_ID, OTHER_GUILD_ID])
+    # Shard id -> the guild ids its last READY listed, once their GUILD_CREATEs were sent.
+    ready_shards: dict[int, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._app = web.Application()
@@ -217,8 +290,9 @@ class FakeDiscord:
         self._app.router.add_route("GET", "/attachments/{id}/{name}", self._attachment)
         self._attachments: dict[str, bytes] = {}
         self._runner: web.AppRunner | None = None
-        self._socket: web.WebSocketResponse | None = None
-        self._sequence = 0
+        self._last: _Connection | None = None  # the connection identified or resumed last
+        self._shards: dict[int, _Connection] = {}  # shard id -> its current connection
+        self._sessions: dict[str, _Connection] = {}  # session id -> its latest connection
         self._changed = asyncio.Condition()
         self._rate_limits: list[RateLimit] = []
         self._failures: list[Failure] = []
@@ -234,10 +308,16 @@ class FakeDiscord:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
-        if self._socket is not None and not self._socket.closed:
-            await self._socket.close()
+        for connection in self._sessions.values():
+            if connection.open:
+                await connection.socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @property
+    def _socket(self) -> web.WebSocketResponse | None:
+        """The socket identified or resumed last (the only one, unless sharded)."""
+        return self._last.socket if self._last is not None else None
 
     @property
     def api_url(self) -> str:
@@ -280,24 +360,67 @@ class FakeDiscord:
         await self.wait_for(lambda: self.registered_commands, what="command sync")
         await self.wait_for(lambda: self._socket is not None and self.sessions, what="gateway")
 
+    async def wait_ready_shards(self, count: int, timeout: float = 30.0) -> None:
+        """Wait until `count` distinct shards have identified and been sent their guilds, and
+        the commands were synced."""
+        await self.wait_for(
+            lambda: self.registered_commands and len(self.ready_shards) >= count,
+            timeout,
+            what=f"{count} shard(s) ready and command sync",
+        )
+
+    def guilds_on_shard(self, shard: int, shard_count: int) -> list[int]:
+        """Which of `guild_ids` Discord would send on this shard."""
+        return [g for g in self.guild_ids if shard_of(g, shard_count) == shard]
+
+    @property
+    def connected_shards(self) -> set[int]:
+        """The shard ids whose current connection is open."""
+        return {shard for shard, c in self._shards.items() if c.open}
+
     def sent(self, method: str, path_regex: str) -> list[Request]:
         pattern = re.compile(path_regex)
         return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._socket is not None, "the bot is not connected"
-        self._sequence += 1
-        await self._socket.send_str(
-            json.dumps({"op": 0, "t": event, "s": self._sequence, "d": data})
+        """Send a gateway event: on the socket of the shard that owns its guild (`guild_id`,
+        or `id` for GUILD_* events) when several shards are connected, direct messages on
+        shard 0 as Discord does; otherwise on the socket identified last."""
+        connection = self._connection_for(event, data)
+        assert connection is not None, "the bot is not connected"
+        await self._send(connection, event, data)
+
+    def _connection_for(self, event: str, data: dict[str, Any]) -> _Connection | None:
+        connected = [c for c in self._shards.values() if c.open]
+        if len(connected) > 1:
+            guild = data.get("guild_id") if isinstance(data, dict) else None
+            if guild is None and event.startswith("GUILD_") and isinstance(data, dict):
+                guild = data.get("id")
+            for connection in connected:
+                if guild is None and connection.shard == 0:
+                    return connection
+                if guild is not None and shard_of(int(guild), connection.shard_count) == (
+                    connection.shard
+                ):
+                    return connection
+        return self._last
+
+    async def _send(self, connection: _Connection, event: str, data: Any) -> None:
+        connection.sequence += 1
+        await connection.socket.send_str(
+            json.dumps({"op": 0, "t": event, "s": connection.sequence, "d": data})
         )
 
-    async def request_reconnect(self) -> None:
-        """Gateway op 7: the client must reconnect and RESUME."""
-        assert self._socket is not None
-        await self._socket.send_str(json.dumps({"op": 7, "d": None}))
+    async def request_reconnect(self, shard: int | None = None) -> None:
+        """Gateway op 7: the client must reconnect and RESUME (the shard's connection, or the
+        one identified last)."""
+        connection = self._last if shard is None else self._shards.get(shard)
+        assert connection is not None
+        await connection.socket.send_str(json.dumps({"op": 7, "d": None}))
 
     async def interact(self, data: dict[str, Any], **fields: Any) -> list[Request]:
-        """Send an interaction; return the callback and follow-ups the bot sent for it."""
+        """Send an interaction (on the shard of its `guild_id`); return the callback and
+        follow-ups the bot sent for it."""
         interaction = interaction_payload(data, **fields)
         token = interaction["token"]
         await self.dispatch("INTERACTION_CREATE", interaction)
@@ -352,32 +475,40 @@ class FakeDiscord:
         if op == 1:
             await socket.send_str(json.dumps({"op": 11}))
         elif op == 2:
-            self._socket = socket
-            shard = payload["d"].get("shard", [0, 1])
-            self._sequence += 1
+            shard, count = payload["d"].get("shard") or [0, 1]
+            # One shard keeps the session id tests know; each of several has its own.
+            session_id = "fake-session" if count == 1 else f"fake-session-{shard}"
+            connection = _Connection(socket, shard, count, session_id)
+            self._last = self._shards[shard] = self._sessions[session_id] = connection
+            guilds = self.guilds_on_shard(shard, count)
             ready = {
                 "v": 10,
                 "user": BOT_USER,
-                "guilds": [
-                    {"id": str(GUILD_ID), "unavailable": True},
-                    {"id": str(OTHER_GUILD_ID), "unavailable": True},
-                ],
-                "session_id": "fake-session",
+                "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
+                "session_id": session_id,
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(APP_ID), "flags": 0},
-                "shard": shard,
+                "shard": [shard, count],
                 "private_channels": [],
                 "relationships": [],
             }
-            await socket.send_str(
-                json.dumps({"op": 0, "t": "READY", "s": self._sequence, "d": ready})
-            )
-            await self.dispatch("GUILD_CREATE", guild_payload())
-            await self.dispatch("GUILD_CREATE", guild_payload(OTHER_GUILD_ID))
-            await self._count_session()
+            await self._send(connection, "READY", ready)
+            for guild_id in guilds:
+                await self._send(connection, "GUILD_CREATE", guild_payload(guild_id))
+            self.ready_shards[shard] = guilds
+            await self._count_session()  # wakes those waiting for ready_shards too
         elif op == 6:
-            self._socket = socket
-            await self.dispatch("RESUMED", {})
+            resumed = self._sessions.get(payload["d"].get("session_id"))
+            if resumed is None:  # as Discord answers: identify again
+                await socket.send_str(json.dumps({"op": 9, "d": False}))
+                return
+            # The same session on a new connection: its numbering goes on.
+            connection = _Connection(
+                socket, resumed.shard, resumed.shard_count, resumed.session_id, resumed.sequence
+            )
+            self._last = self._shards[connection.shard] = connection
+            self._sessions[connection.session_id] = connection
+            await self._send(connection, "RESUMED", {})
             await self._count_session()
 
     async def _count_session(self) -> None:
@@ -561,8 +692,9 @@ def interaction_payload(
     thread_of: int | None = None,
     guild_id: int = GUILD_ID,
 ) -> dict[str, Any]:
-    """An interaction in a server channel; with `dm`, in the member's direct messages; with
-    `thread_of`, in a thread (`channel_id`) of that channel."""
+    """An interaction in a server channel (give `channel_id=channel_of(guild_id)` for a guild
+    other than GUILD_ID); with `dm`, in the member's direct messages; with `thread_of`, in a
+    thread (`channel_id`) of that channel."""
     member = member_payload(user_id, f"user{user_id % 1000}", roles)
     member["permissions"] = str(permissions)
     payload = {
@@ -573,7 +705,7 @@ def interaction_payload(
         "version": 1,
         "guild_id": str(guild_id),
         "channel_id": str(channel_id),
-        "channel": channel_payload(channel_id, "general"),
+        "channel": channel_payload(channel_id, "general", guild_id),
         "member": member,
         "data": data,
         "locale": "en-US",
@@ -588,7 +720,7 @@ def interaction_payload(
         payload["message"] = message
     if thread_of is not None:
         payload["channel"] = {
-            **channel_payload(channel_id, "a-thread"),
+            **channel_payload(channel_id, "a-thread", guild_id),
             "type": 11,
             "parent_id": str(thread_of),
             "owner_id": str(user_id),
@@ -618,6 +750,7 @@ class Channel:
     id: int
     name: str = "news"
     type: int = 0
+    guild_id: int = GUILD_ID
 
 
 def thread_payload(
@@ -656,7 +789,7 @@ def slash(name: str, *subcommand: str, **options: Any) -> dict[str, Any]:
             typed.append({"name": key, "type": 11, "value": value["id"]})
         elif isinstance(value, Channel):
             payload = {
-                **channel_payload(value.id, value.name),
+                **channel_payload(value.id, value.name, value.guild_id),
                 "type": value.type,
                 "permissions": "1049600",
             }

@@ -1052,7 +1052,8 @@ def test_health_says_what_answers_and_what_does_not(tmp_path):
             report = json.loads(shown)
             assert code == 1 and not report["ok"]
             failed = {c["name"]: c["detail"] for c in report["checks"] if not c["ok"]}
-            assert set(failed) == {"bot state", "Discord API"}
+            # The articles are in the same database as the state, with DATABASE_URL.
+            assert set(failed) == {"bot state", "articles", "Discord API"}
             assert "cannot be reached" in failed["Discord API"]
             assert "hunter2" not in json.dumps(report)
         finally:

@@ -135,6 +135,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         server = self.server
         server.requests.append((self.path, self.headers.get("If-None-Match")))  # type: ignore[attr-defined]
+        held = server.holds.get(self.path)  # type: ignore[attr-defined]
+        if held is not None:  # a slow page: answered once the test lets it go
+            held.wait(30)
         status, kind, body = server.routes.get(self.path, (404, "text/html", b""))  # type: ignore[attr-defined]
         etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
         if status == 200 and self.headers.get("If-None-Match") == etag:
@@ -168,6 +171,12 @@ class Site:
     def feed(self, names: list[str]) -> None:
         self.serve("/rss.xml", rss(self.base, names))
 
+    def hold(self, path: str) -> threading.Event:
+        """Requests for `path` wait until the returned event is set."""
+        event = threading.Event()
+        self.server.holds[path] = event  # type: ignore[attr-defined]
+        return event
+
     def requested(self, path: str) -> int:
         return sum(1 for p, _ in self.server.requests if p == path)  # type: ignore[attr-defined]
 
@@ -180,6 +189,7 @@ class Site:
 def site():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.requests = []  # type: ignore[attr-defined]
+    server.holds = {}  # type: ignore[attr-defined]
     server.routes = {p: (200, "text/html; charset=utf-8", b) for p, b in ARTICLES.items()}  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -193,9 +203,11 @@ def site():
     server.server_close()
 
 
-def store_in(tmp_path, **options) -> FeedStore:
+def store_in(tmp_path, database_url=None, **options) -> FeedStore:
     return FeedStore(
-        Library(tmp_path / "data"), private_networks=lambda _: LOOPBACK_NETWORKS, **options
+        Library(tmp_path / "data", database_url=database_url),
+        private_networks=lambda _: LOOPBACK_NETWORKS,
+        **options,
     )
 
 
@@ -218,8 +230,8 @@ def test_rss_and_atom_are_parsed_and_anything_else_is_refused(site):
         parse_feed(b"/etc/passwd", site.url("/odd"))  # bytes, never opened as a file name
 
 
-def test_adding_a_feed_adds_its_items_once_and_posts_none_of_them(site, tmp_path):
-    store = store_in(tmp_path)
+def test_adding_a_feed_adds_its_items_once_and_posts_none_of_them(site, tmp_path, database_url):
+    store = store_in(tmp_path, database_url)
     result = store.add(site.url("/rss.xml"), collection="harbour", channel_id=42, now=T0)
     assert result.ok and result.feed.title == "Harbour Times"
     assert [a.id for a in result.added] == ["ferry", "library"]  # oldest first
@@ -244,7 +256,7 @@ def test_adding_a_feed_adds_its_items_once_and_posts_none_of_them(site, tmp_path
     assert [f.url for f in store.feeds()] == [site.url("/rss.xml")]  # failed adds store nothing
 
 
-def test_a_feed_items_date_is_the_articles_when_its_page_gives_none(site, tmp_path):
+def test_a_feed_items_date_is_the_articles_when_its_page_gives_none(site, tmp_path, database_url):
     undated = re.sub(
         rb"<meta property=.article:published_time[^>]*>", b"", ARTICLES["/news/bridge.html"]
     )
@@ -252,7 +264,7 @@ def test_a_feed_items_date_is_the_articles_when_its_page_gives_none(site, tmp_pa
     # Both items dated 4 May; the ferry page says 1 May itself, the bridge page nothing.
     feed = rss(site.base, ["ferry", "bridge"]).replace(b"01 May", b"04 May")
     site.serve("/rss.xml", feed.replace(b"03 May", b"04 May"))
-    store = store_in(tmp_path)
+    store = store_in(tmp_path, database_url)
     assert store.add(site.url("/rss.xml"), collection="harbour", now=T0).ok
     dates = {a.id: a.published for a in store.library.articles("harbour")}
     assert dates == {"ferry": "2024-05-01", "bridge": "2024-05-04"}
@@ -260,8 +272,8 @@ def test_a_feed_items_date_is_the_articles_when_its_page_gives_none(site, tmp_pa
     assert corpus.index.spans["bridge"].document.date == datetime.date(2024, 5, 4)
 
 
-def test_polls_add_only_new_items_and_each_new_article_is_posted_once(site, tmp_path):
-    store = store_in(tmp_path)
+def test_polls_add_only_new_items_and_each_new_article_is_posted_once(site, tmp_path, database_url):
+    store = store_in(tmp_path, database_url)
     feed = store.add(site.url("/rss.xml"), collection="harbour", channel_id=42, now=T0).feed
     unchanged = store.poll(feed, now=T0 + 16 * MINUTE)
     assert unchanged.ok and unchanged.not_modified and unchanged.added == ()
@@ -282,16 +294,16 @@ def test_polls_add_only_new_items_and_each_new_article_is_posted_once(site, tmp_
     (item,) = store.unposted_items(channel_id=42)
     assert (item.article.id, item.channel_id, item.feed_title) == ("market", 42, "Harbour Times")
     assert store.unposted_items(channel_id=7) == []
-    restarted = store_in(tmp_path)  # a restart: a new process, the same data directory
+    restarted = store_in(tmp_path, database_url)  # a restart: a new process, the same data
     assert [i.article.id for i in restarted.unposted_items()] == ["market"]
     assert restarted.mark_posted(item.feed_id, item.url) is True
     assert store.mark_posted(item.feed_id, item.url) is False  # claimed already: not twice
-    assert store_in(tmp_path).unposted_items() == []
+    assert store_in(tmp_path, database_url).unposted_items() == []
     assert restarted.get(feed.id).articles == 3  # ferry, library, market
 
 
-def test_a_poll_takes_at_most_so_many_items_and_the_rest_come_next(site, tmp_path):
-    store = store_in(tmp_path, max_new_items=2)
+def test_a_poll_takes_at_most_so_many_items_and_the_rest_come_next(site, tmp_path, database_url):
+    store = store_in(tmp_path, database_url, max_new_items=2)
     site.feed(["menu"])
     first = store.add(site.url("/rss.xml"), collection="c", backlog=0, now=T0)
     assert first.added == () and first.older_not_fetched == 1
@@ -303,8 +315,10 @@ def test_a_poll_takes_at_most_so_many_items_and_the_rest_come_next(site, tmp_pat
     assert site.requested("/news/menu.html") == 0  # older than the backlog taken: never fetched
 
 
-def test_failures_back_off_twice_as_long_each_time_and_a_good_poll_resets(site, tmp_path):
-    store = store_in(tmp_path)
+def test_failures_back_off_twice_as_long_each_time_and_a_good_poll_resets(
+    site, tmp_path, database_url
+):
+    store = store_in(tmp_path, database_url)
     feed = store.add(site.url("/rss.xml"), collection="harbour", now=T0).feed
     good = site.server.routes["/rss.xml"]  # type: ignore[attr-defined]
     site.serve("/rss.xml", b"Internal Server Error", "text/plain", status=500)
@@ -317,7 +331,7 @@ def test_failures_back_off_twice_as_long_each_time_and_a_good_poll_resets(site, 
         assert store.due(result.feed.next_poll_at - MINUTE) == []
         now = result.feed.next_poll_at
     assert waits == [30, 60, 120, 240, 480, 960, 1440, 1440]  # at most a day
-    assert store_in(tmp_path).get(feed.id).failures == 8  # kept across a restart
+    assert store_in(tmp_path, database_url).get(feed.id).failures == 8  # kept across a restart
 
     site.serve("/rss.xml", HTML_WITH_FEED_LINK, "text/html")  # a page, not the feed
     (result,) = store.poll_due(now)
@@ -329,8 +343,10 @@ def test_failures_back_off_twice_as_long_each_time_and_a_good_poll_resets(site, 
     assert result.feed.next_poll_at - result.feed.last_polled_at == 15 * MINUTE
 
 
-def test_feeds_are_found_by_id_or_url_and_removed_keeping_their_articles(site, tmp_path):
-    store = store_in(tmp_path)
+def test_feeds_are_found_by_id_or_url_and_removed_keeping_their_articles(
+    site, tmp_path, database_url
+):
+    store = store_in(tmp_path, database_url)
     rss_feed = store.add(site.url("/rss.xml"), collection="harbour", now=T0).feed
     other = store.add(site.url("/rss.xml"), collection="news", backlog=0, now=T0).feed
     atom = store.add(site.url("/atom.xml"), collection="harbour", now=T0).feed
@@ -381,3 +397,78 @@ def test_the_feed_commands_from_add_to_ask(site, tmp_path):
     assert removed.returncode == 0 and "its 2 article(s) stay" in removed.stdout
     gone = _cli(tmp_path, "feed", "remove", "1")
     assert gone.returncode == 2 and "There is no feed 1." in gone.stderr
+
+
+def test_an_item_is_posted_under_a_lease_that_another_process_takes_over(
+    site, tmp_path, database_url
+):
+    store = store_in(tmp_path, database_url)
+    feed = store.add(site.url("/rss.xml"), collection="harbour", channel_id=42, now=T0).feed
+    site.feed(["ferry", "library", "menu", "market"])
+    store.poll(feed.id, now=T0 + 16 * MINUTE)
+    (item,) = store.unposted_items(now=T0 + 16 * MINUTE)
+    other = store_in(tmp_path, database_url)  # another process
+    taken = T0 + 20 * MINUTE
+    assert store.claim(item.feed_id, item.url, now=taken)
+    assert not other.claim(item.feed_id, item.url, now=taken + MINUTE)  # the lease runs
+    assert other.unposted_items(now=taken + MINUTE) == []
+    # The first process died before posting: once its lease has run out, the item is the
+    # other's, and posted once.
+    after = taken + 3 * MINUTE
+    assert [i.url for i in other.unposted_items(now=after)] == [item.url]
+    assert other.claim(item.feed_id, item.url, now=after)
+    assert other.mark_posted(item.feed_id, item.url) is True
+    assert store.unposted_items(now=after + 10 * MINUTE) == []
+    assert not store.claim(item.feed_id, item.url, now=after + 10 * MINUTE)
+
+
+def test_a_poll_killed_half_way_loses_no_item(site, tmp_path, database_url):
+    """kill -9 of a process polling: the item it was fetching is fetched again by the next
+    poll once the killed one's lease (its put-off next poll) has run out, and every new
+    article waits to be posted, once."""
+    import os
+    import signal
+    import sys
+
+    store = store_in(tmp_path, database_url)
+    added = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)  # due now
+    store.add(site.url("/rss.xml"), collection="harbour", channel_id=42, now=added)
+    site.feed(["ferry", "library", "menu", "bridge", "market"])
+    released = site.hold("/news/market.html")
+    poller = subprocess.Popen(
+        [sys.executable, "-m", "bot", "feed", "poll"],
+        env={
+            **os.environ,
+            "DATA_DIR": str(tmp_path / ("data" if database_url is None else "elsewhere")),
+            "CACHE_DIR": str(tmp_path / "cache"),
+            "HOME": str(tmp_path / "home"),
+            "FETCH_PRIVATE_NETWORKS": "127.0.0.0/8",
+            "FEED_INTERVAL_MINUTES": "0.05",  # its lease on the feed: 3 s
+            **({"DATABASE_URL": database_url} if database_url else {}),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):  # until it is fetching the second new item
+            if site.requested("/news/market.html") or poller.poll() is not None:
+                break
+            threading.Event().wait(0.05)
+        assert site.requested("/news/market.html") == 1
+        os.kill(poller.pid, signal.SIGKILL)
+        poller.wait(10)
+    finally:
+        released.set()
+        if poller.poll() is None:
+            poller.kill()
+    assert [i.article.id for i in store.unposted_items()] == ["bridge"]
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
+    (result,) = store.poll_due(later)  # the killed poll's lease has run out
+    assert [a.id for a in result.added] == ["market"]
+    assert [i.article.id for i in store.unposted_items(now=later)] == ["bridge", "market"]
+    assert sorted(a.id for a in store.library.articles("harbour")) == [
+        "bridge",
+        "ferry",
+        "library",
+        "market",
+    ]

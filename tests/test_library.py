@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from corpus import Corpus
 from corpus.ingest.fetch import MAX_BYTES, FetchError, fetch
 from corpus.ingest.library import Library, LibraryError
 from tests.conftest import LOOPBACK_NETWORKS, PROJECT, run_cli
@@ -75,8 +76,8 @@ def test_an_unreachable_server_is_named(site):
         fetch(closed, private_networks=LOOPBACK_NETWORKS, timeout=2)
 
 
-def test_the_library_stores_lists_deduplicates_and_removes(site, tmp_path):
-    library = Library(tmp_path / "data")
+def test_the_library_stores_lists_deduplicates_and_removes(site, tmp_path, database_url):
+    library = Library(tmp_path / "data", database_url=database_url)
     fetched = fetch(url(site, "/ferry.html"), private_networks=LOOPBACK_NETWORKS)
     article, new = library.add(
         "harbour",
@@ -100,8 +101,8 @@ def test_the_library_stores_lists_deduplicates_and_removes(site, tmp_path):
         library.remove("harbour", "ferry")
 
 
-def test_a_failed_add_leaves_the_collection_as_it_was(tmp_path):
-    library = Library(tmp_path / "data")
+def test_a_failed_add_leaves_the_collection_as_it_was(tmp_path, database_url):
+    library = Library(tmp_path / "data", database_url=database_url)
     library.add("c", b"The council met on Monday.", ".txt", wanted_id="first")
     before = sorted(p.name for p in (tmp_path / "data" / "collections" / "c").iterdir())
     with pytest.raises(LibraryError, match="no article text"):
@@ -200,3 +201,49 @@ def test_links_the_metadata_file_would_refuse_are_stored_so_that_it_reads_back(t
     assert None in urls.values()  # the overlong link is not kept
     asked = run_cli(tmp_path, "ask", "When does the ferry run?")
     assert "Ignoring metadata" not in asked.stderr, asked.stderr
+
+
+def test_changes_made_elsewhere_are_told_once_per_collection_and_copied_here(
+    tmp_path, database_url
+):
+    """Another process (with PostgreSQL, on another machine: its own data directory) adds
+    and removes; this one learns which collections changed, not its own changes, and its
+    copy of a collection agrees with the database when opened."""
+    here = Library(tmp_path / "data", database_url=database_url)
+    there_dir = tmp_path / ("data" if database_url is None else "elsewhere")
+    there = Library(there_dir, database_url=database_url)
+    start = here.last_change()
+    there.add("c", b"The council met on Monday.", ".txt", wanted_id="council")
+    there.add("c", b"The ferry runs all winter.", ".txt", wanted_id="ferry")
+    here.add("d", b"The library reopened.", ".txt", wanted_id="library")
+    number, changes = here.changes_since(start)
+    assert [change.collection for change in changes] == ["c"]
+    assert here.changes_since(number) == (number, [])
+    folder = here.seeds_dir("c")
+    assert (folder / "council.txt").read_bytes() == b"The council met on Monday."
+    assert Corpus.open(folder, cache_dir=tmp_path / "cache").stats().documents[0].id == "council"
+    there.remove("c", "ferry")
+    number, changes = here.changes_since(number)
+    assert [change.collection for change in changes] == ["c"]
+    assert sorted(p.name for p in here.seeds_dir("c").iterdir()) == [
+        "council.meta.toml",
+        "council.txt",
+    ]
+    assert there.drop_collection("c") == 1 and here.collections() == ["d"]
+    assert [change.collection for change in here.changes_since(number)[1]] == ["c"]
+
+
+def test_with_postgresql_the_texts_are_in_the_database(tmp_path, postgres_url):
+    import psycopg
+
+    library = Library(tmp_path / "data", database_url=postgres_url)
+    library.add("c", b"The council met on Monday.", ".txt", wanted_id="council")
+    library.add("d", b"The council met on Monday.", ".txt", wanted_id="same")
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT count(*) FROM texts").fetchone() == (1,)
+        assert not (tmp_path / "data" / "quotebot.db").exists()
+    library.remove("c", "council")  # still held by "d"
+    library.remove("d", "same")
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT count(*) FROM texts").fetchone() == (0,)
+    library.close()

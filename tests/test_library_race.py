@@ -338,4 +338,4 @@ def test_processes_opening_a_new_data_directory_at_once_all_open_it(tmp_path):
         outcomes = [opener.communicate(timeout=60) for opener in openers]
         assert [opener.returncode for opener in openers] == [0] * 4, outcomes
         with sqlite3.connect(data / "quotebot.db") as db:
-            assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 4

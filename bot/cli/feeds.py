@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from corpus.ingest.library import DEFAULT_COLLECTION, Library
+from corpus.ingest.library import DEFAULT_COLLECTION
 
-from ..settings import Settings
+from ..settings import Settings, open_library
 from .main import (
     EXIT_OK,
     EXIT_USAGE,
@@ -110,7 +110,12 @@ def _store(settings: Settings) -> FeedStore:
     def networks(collection: str) -> tuple[Network, ...]:
         return settings.private_networks_for(guild_of(collection))
 
-    return FeedStore(Library(settings.data_dir), private_networks=networks)
+    # The bot's schedule: a poll from here puts the feed's next one off as the bot would.
+    return FeedStore(
+        open_library(settings),
+        private_networks=networks,
+        interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
+    )
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:

@@ -84,13 +84,19 @@ def _state(settings: Settings) -> Check:
             path = settings.data_dir / STATE_FILE
             _read_only_query(path, "SELECT COUNT(*) FROM servers")
             return f"the file {path} answers"
-        return _postgres_answers(url)
+        _postgres_query(url, "state", "SELECT COUNT(*) FROM servers")
+        return f"PostgreSQL at {describe_database(url)[0]} answers"
 
     return _timed("bot state", probe)
 
 
 def _library(settings: Settings) -> Check:
+    url = settings.state_database()
+
     def probe() -> str:
+        if url is not None:
+            (count,) = _postgres_query(url, "library", "SELECT COUNT(*) FROM collections")
+            return f"{count} collection(s) in PostgreSQL at {describe_database(url)[0]}"
         path = settings.data_dir / "quotebot.db"
         (count,) = _read_only_query(path, "SELECT COUNT(*) FROM collections")
         return f"{count} collection(s) in {settings.data_dir}"
@@ -110,7 +116,9 @@ def _read_only_query(path: Path, sql: str) -> tuple:
         raise OSError(f"{path} cannot be read ({error})") from None
 
 
-def _postgres_answers(url: str) -> str:
+def _postgres_query(url: str, store: str, sql: str) -> tuple:
+    """One query of a store's tables, read only, within QUERY_SECONDS; OSError saying why
+    not (never the password), or that the store was never made there."""
     where, secrets = describe_database(url)
     try:
         import psycopg
@@ -120,14 +128,17 @@ def _postgres_answers(url: str) -> str:
             connect_timeout=int(QUERY_SECONDS),
             options=f"-c statement_timeout={int(QUERY_SECONDS * 1000)} -c lock_timeout=1000",
         ) as db:
-            row = db.execute("SELECT version FROM quotebot_schema WHERE name = 'state'").fetchone()
+            made = db.execute(
+                "SELECT version FROM quotebot_schema WHERE name = %s", (store,)
+            ).fetchone()
+            row = db.execute(sql).fetchone() if made else None
     except Exception as error:
         raise OSError(
             f"PostgreSQL at {where} cannot be used ({reason_of(error, secrets)})"
         ) from None
     if row is None:
-        raise OSError(f"PostgreSQL at {where} holds no bot state yet (has the bot run?)")
-    return f"PostgreSQL at {where} answers"
+        raise OSError(f"PostgreSQL at {where} holds no {store} yet (has the bot run?)")
+    return row
 
 
 def _discord(settings: Settings) -> Check:

@@ -27,7 +27,7 @@ from corpus.meaning.encoder import configure as configure_encoder
 from corpus.models import Answer
 from corpus.threads import limit_blas_threads
 
-from ..settings import Settings, SettingsError, host_seeds_dir, load_settings
+from ..settings import Settings, SettingsError, host_seeds_dir, load_settings, open_library
 from . import render
 
 __all__ = ["main"]
@@ -257,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_feedback_command(command)
     add_health_command(command)
 
+    from .database import add_database_command
+
+    add_database_command(command)
+
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument(
         "--seeds",
@@ -468,7 +472,7 @@ def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
     collection's."""
     name = getattr(args, "collection", None)
     if name:
-        library = Library(settings.data_dir)
+        library = open_library(settings)
         if not library.articles(_existing_collection(library, name)):
             raise UsageError(
                 f"The collection “{name}” has no articles yet. Add some with: "
@@ -479,7 +483,7 @@ def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    library = Library(settings.data_dir)
+    library = open_library(settings)
     collection = args.collection or DEFAULT_COLLECTION
     failed = 0
     added = []
@@ -550,7 +554,7 @@ def _reindex(library: Library, collection: str, settings: Settings) -> Corpus:
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    library = Library(settings.data_dir)
+    library = open_library(settings)
     collection = args.collection or DEFAULT_COLLECTION
     article = library.remove(collection, args.id)
     if library.articles(collection):
@@ -560,7 +564,7 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    library = Library(settings.data_dir)
+    library = open_library(settings)
     collection = _existing_collection(library, args.collection or DEFAULT_COLLECTION)
     articles = library.articles(collection)
     if args.json:

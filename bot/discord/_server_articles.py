@@ -17,8 +17,9 @@ from corpus.ingest.library import LibraryError, StoredArticle
 from corpus.ingest.loader import read_article
 from corpus.models import DocumentStats
 
-from ..state.servers import collection_of
+from ..state.servers import collection_of, guild_of
 from ._service_base import (
+    _HOST,
     Added,
     Scope,
     ServiceBase,
@@ -113,6 +114,45 @@ class ServerArticles(ServiceBase):
             raise
         self._swap_caught_up(guild_id, caught, removed=article_id)
         return removed
+
+    async def follow_library(self) -> list[str]:
+        """Take in the changes another process (the command line, a bot on another machine)
+        made to the collections this one answers for: each changed collection's index is
+        rebuilt from the library and swapped in, without a restart. The collections swapped."""
+        if self.library is None:
+            return []
+        library, seen = self.library, self._library_seen
+        number, changes = await self._in_thread(
+            self._reads, lambda: library.changes_since(seen), key=_HOST, bounded=False
+        )
+        self._library_seen = number
+        if changes is None:  # fell too far behind to know which: everything held
+            names = {collection_of(g) for g in self._servers} | {self.host_collection or ""}
+        else:
+            names = {change.collection for change in changes}
+        swapped = []
+        for name in sorted(names):
+            if name == self.host_collection:
+                await self.reload(keep_servers=True)
+            elif (guild_id := guild_of(name)) is not None and guild_id in self._servers:
+                await self._swap_in_changed(guild_id)
+            else:
+                continue  # not held here: opened as it is when next asked
+            _log.info("Took in a change to %s made elsewhere.", name)
+            swapped.append(name)
+        return swapped
+
+    async def _swap_in_changed(self, guild_id: int) -> None:
+        """The server's index rebuilt and swapped in after a change made elsewhere. Counted as
+        a removal (it may be one), so no index built before it is swapped in after it."""
+        self._removals[guild_id] = self._removals.get(guild_id, 0) + 1
+        caught = await self._in_thread(
+            self._indexing,
+            lambda: self._caught_up(guild_id),
+            key=collection_of(guild_id),
+            bounded=False,  # one per change noticed
+        )
+        self._swap_caught_up(guild_id, caught)
 
     def _catch_up(self, guild_id: int) -> None:
         """Bring the server's collection index up to date in the background, on the index

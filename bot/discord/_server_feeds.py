@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Sequence
 
+from corpus.ingest.database import DuplicateRow
 from corpus.ingest.feeds import Feed, FeedError, FeedStore, PollResult, UnpostedItem
 from corpus.ingest.library import StoredArticle
 from corpus.models import Summary
@@ -50,7 +50,7 @@ class ServerFeeds(ServerArticles):
                 )
             try:
                 return store.add(wanted, collection=name, channel_id=channel_id)
-            except sqlite3.IntegrityError:  # the same feed, added at the same moment
+            except DuplicateRow:  # the same feed, added at the same moment
                 raise FeedError("That feed was just added; see /feeds.") from None
 
         await self._server(guild_id)
@@ -85,7 +85,12 @@ class ServerFeeds(ServerArticles):
         `feed_round_seconds` (a slow feed, a slow item) goes on, and its result comes with a
         later round: it never holds back the other servers' posts."""
         store = self._feed_store()
-        due = await self._in_thread(self._reads, store.due, key=_HOST, bounded=False)
+        due = await self._in_thread(
+            self._reads,
+            lambda: store.due(collections=self._owned_following(store)),
+            key=_HOST,
+            bounded=False,
+        )
         started = [self._start_poll(store, feed) for feed in due if feed.id not in self._polling]
         if started:
             await asyncio.wait(started, timeout=self.feed_round_seconds)
@@ -136,21 +141,41 @@ class ServerFeeds(ServerArticles):
         except Exception:
             _log.exception("Updating an index after a feed poll failed")
 
+    def _owned_following(self, store: FeedStore) -> list[str]:
+        """The collections following feeds that this process answers for."""
+        return [name for name in store.following() if self._owns(name)]
+
     async def unposted(self) -> list[UnpostedItem]:
-        """Items to post, but not those of a feed still being polled: its server's index
-        does not hold them yet (they come in a later round)."""
+        """Items to post from this process's servers, but not those of a feed still being
+        polled: its server's index does not hold them yet (they come in a later round)."""
         store = self._feed_store()
-        items = await self._in_thread(self._reads, store.unposted_items, key=_HOST, bounded=False)
+        items = await self._in_thread(
+            self._reads,
+            lambda: store.unposted_items(collections=self._owned_following(store)),
+            key=_HOST,
+            bounded=False,
+        )
         return [item for item in items if item.feed_id not in self._polling]
 
     async def claim(self, item: UnpostedItem) -> bool:
-        """Mark an item posted; True if it was not yet (post it now: at most once)."""
+        """Take an item to post it, under a lease (no other process takes it meanwhile);
+        False when another has it, or it is posted. Post it, then `posted`."""
         store = self._feed_store()
         return await self._in_thread(
             self._writes,
-            lambda: store.mark_posted(item.feed_id, item.url),
+            lambda: store.claim(item.feed_id, item.url, lease=self.posting_lease),
             key=item.collection,
             bounded=False,  # the poller's own work, one item at a time
+        )
+
+    async def posted(self, item: UnpostedItem) -> None:
+        """Record a claimed item as posted (or as never to be posted)."""
+        store = self._feed_store()
+        await self._in_thread(
+            self._writes,
+            lambda: store.mark_posted(item.feed_id, item.url),
+            key=item.collection,
+            bounded=False,
         )
 
     async def article_summary(self, guild_id: int, article_id: str) -> Summary | None:

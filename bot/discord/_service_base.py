@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from corpus.ingest.feeds import FeedStore, PollResult
 from corpus.ingest.library import Library, LibraryError, StoredArticle
 from corpus.models import Answer, IndexConfig, Summary
 
-from ..state.servers import collection_of
+from ..state.servers import collection_of, guild_of
 from .conversations import Conversations
 from .fair import Busy, FairPool
 
@@ -153,6 +154,8 @@ class ServiceBase:
     private_networks: Callable[[int | None], tuple[Network, ...]]
     host_collection: str | None
     feed_store: FeedStore | None
+    owns_server: Callable[[int], bool]
+    posting_lease: datetime.timedelta
     request_seconds: float
     feed_round_seconds: float
     conversations: Conversations
@@ -169,6 +172,7 @@ class ServiceBase:
     _opening: dict[int, asyncio.Lock]
     _pins: dict[tuple[int, int], tuple[str, str | None]]
     _removals: dict[int, int]
+    _library_seen: int
 
     # CorpusService's, used by the parts.
     async def reload(self, *, keep_servers: bool = False) -> Corpus:
@@ -215,6 +219,12 @@ class ServiceBase:
         corpus = self._opened(self.library.seeds_dir(name))
         self._report_problems(corpus)
         return corpus
+
+    def _owns(self, collection: str) -> bool:
+        """Whether this process answers for a collection: a server's on its shards, and the
+        host's (every process reads those)."""
+        guild_id = guild_of(collection)
+        return guild_id is None or self.owns_server(guild_id)
 
     def _feed_store(self) -> FeedStore:
         self._library()  # the feeds are the library's: none without it

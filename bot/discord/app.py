@@ -24,9 +24,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from corpus.ingest.library import Library
-
-from ..settings import Settings, SettingsError, host_seeds_dir
+from ..settings import Settings, SettingsError, host_seeds_dir, open_library
 from ..state import BotState, StateError
 from .articles import ArticlesCog, FeedsCog, PageButton
 from .feedback import FeedbackCog, PickButton, PickSelect, VoteButton
@@ -198,17 +196,25 @@ def point_discord_at(settings: Settings) -> None:
 
 def open_service(settings: Settings, seeds_dir: Path | None = None) -> CorpusService:
     """The corpus service these settings describe: the host's articles opened, each server's
-    collection in DATA_DIR's library."""
-    return CorpusService.open(
-        host_seeds_dir(settings, seeds_dir),
-        cache_dir=settings.cache_dir,
-        config=settings.index_config(),
-        max_question_chars=settings.max_question_length,
-        library=Library(settings.data_dir),
-        share_host_articles=settings.share_host_articles,
-        private_networks=settings.private_networks_for,
-        feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
-    )
+    collection in the library (DATA_DIR's, or PostgreSQL's with DATABASE_URL), those of
+    the servers on this process's shards only."""
+    library = open_library(settings)
+    try:
+        return CorpusService.open(
+            host_seeds_dir(settings, seeds_dir, library=library),
+            cache_dir=settings.cache_dir,
+            config=settings.index_config(),
+            max_question_chars=settings.max_question_length,
+            library=library,
+            share_host_articles=settings.share_host_articles,
+            private_networks=settings.private_networks_for,
+            feed_interval=datetime.timedelta(minutes=settings.feed_interval_minutes),
+            posting_lease=datetime.timedelta(seconds=settings.feed_posting_lease_seconds),
+            owns_server=settings.owns_server,
+        )
+    except BaseException:
+        library.close()
+        raise
 
 
 # Seconds a thread holds the interpreter lock before another may take it (Python's default is

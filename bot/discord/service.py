@@ -39,7 +39,7 @@ from corpus import Corpus
 from corpus.answering.followup import Exchange
 from corpus.ingest.adding import linked_document
 from corpus.ingest.addresses import Network
-from corpus.ingest.feeds import POLL_INTERVAL, FeedStore, PollResult
+from corpus.ingest.feeds import POLL_INTERVAL, POSTING_LEASE, FeedStore, PollResult
 from corpus.ingest.fetch import fetch
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError
 from corpus.models import (
@@ -120,6 +120,8 @@ class CorpusService(ServerFeeds):
         share_host_articles: bool = True,
         private_networks: Callable[[int | None], tuple[Network, ...]] = lambda guild: (),
         feed_interval: datetime.timedelta = POLL_INTERVAL,
+        posting_lease: datetime.timedelta = POSTING_LEASE,
+        owns_server: Callable[[int], bool] = lambda guild_id: True,
     ) -> None:
         self.corpus = corpus  # the host's articles
         self.seeds_dir = seeds_dir
@@ -129,6 +131,10 @@ class CorpusService(ServerFeeds):
         self.library = library
         self.share_host_articles = share_host_articles
         self.private_networks = private_networks  # by server (None: the host's collection)
+        # Whether a server is on this process's shards: only then are its collection opened,
+        # its feeds polled and their articles posted here (another process owns the rest).
+        self.owns_server = owns_server
+        self.posting_lease = posting_lease
         # The library collection the shared articles are (None for a plain seeds folder): its
         # feeds, read by the bot too, update the shared index.
         self.host_collection = (
@@ -192,6 +198,9 @@ class CorpusService(ServerFeeds):
         # Removals per server so far: an index built before one (a catch-up that was under
         # way) is never swapped in after it. Written by the server's library work only.
         self._removals: dict[int, int] = {}
+        # The last change to the library this process has taken in (others' changes after
+        # it are applied by follow_library).
+        self._library_seen = library.last_change() if library is not None else 0
 
     @classmethod
     def open(
@@ -426,6 +435,8 @@ class CorpusService(ServerFeeds):
             pool.shutdown(wait=False, cancel_futures=True)
         for fair in (self._writes, self._indexing, self._reads, self._fetches, self._feed_polls):
             fair.shutdown()
+        # The library stays open: a worker still finishing its item (a fetch may hang until
+        # its deadline) must not meet a closed database; its connections end with the process.
 
     async def reload(self, *, keep_servers: bool = False) -> Corpus:
         """Rebuild the shared articles from their directory (reading only changed files), and
@@ -433,7 +444,7 @@ class CorpusService(ServerFeeds):
         cache, when next asked); raises CorpusError and keeps the old index if the seeds are
         unusable."""
         async with self._reload_lock:
-            corpus = await asyncio.to_thread(self._opened, self.seeds_dir)
+            corpus = await asyncio.to_thread(self._open_host)
             replaced, self.corpus = self.corpus, corpus
             replaced.close()
             if not keep_servers:
@@ -444,6 +455,13 @@ class CorpusService(ServerFeeds):
                 self._servers.clear()  # their fresh articles are in the indexes opened next
             self._report_problems(corpus)
             return corpus
+
+    def _open_host(self) -> Corpus:
+        """The shared articles' index; in a library collection, brought up to date first
+        (with a shared database, this machine's copy of it)."""
+        if self.library is not None and self.host_collection is not None:
+            self.library.seeds_dir(self.host_collection)
+        return self._opened(self.seeds_dir)
 
 
 def scope_of(interaction: Any) -> Scope:

@@ -1,329 +1,34 @@
 """Where the bot's state is kept: the SQLite file in DATA_DIR (the default), or PostgreSQL
-(DATABASE_URL), for several bot processes sharing one database.
-
-Both run the same SQL (bot/state/store.py writes it with `?` placeholders, in the subset both
-speak: upserts with ON CONFLICT, RETURNING, no engine-specific functions) over the same schema,
-migrated in order on open. What differs is here: connecting, the schema's column types, taking
-a write lock, and making deleted rows' bytes go: SQLite overwrites them (`secure_delete`) and
-truncates its log; PostgreSQL vacuums the tables they were in.
-"""
+(DATABASE_URL), for several bot processes sharing one database. The backends are the
+library's (corpus/ingest/database.py); the state speaks of its own errors."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import re
-import sqlite3
-import urllib.parse
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any, Protocol
-
-from corpus.ingest.sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
+from corpus.ingest.database import (
+    Backend,
+    DatabaseError,
+    Db,
+    PostgresBackend,
+    SqliteBackend,
+    describe_database,
+    postgres_ddl,
+    reason_of,
+)
 
 __all__ = [
+    "SUBJECT",
     "Backend",
     "Db",
     "PostgresBackend",
     "SqliteBackend",
     "StateError",
     "describe_database",
+    "postgres_ddl",
     "reason_of",
 ]
 
-_log = logging.getLogger(__name__)
-
-# How long a checkpoint waits for readers of SQLite's log to finish, and a vacuum for a lock.
-CHECKPOINT_WAIT_MS = 200
-VACUUM_WAIT_MS = 2000
+SUBJECT = "The bot's state"
 
 
-class StateError(Exception):
+class StateError(DatabaseError):
     """The bot's state could not be read or written; the message says where and why."""
-
-
-class Db(Protocol):
-    """A connection inside one transaction, as the store uses it."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
-
-
-class Backend(Protocol):
-    where: str  # for messages: the file, or the database (never its password)
-
-    def migrate(self, migrations: Sequence[str]) -> None: ...
-
-    def reading(self) -> contextlib.AbstractContextManager[Db]: ...
-
-    def transaction(
-        self, *, deleting: Sequence[str] = ()
-    ) -> contextlib.AbstractContextManager[Db]: ...
-
-    def finish_deleting(self, tables: Sequence[str]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class SqliteBackend:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.where = str(path)
-
-    def migrate(self, migrations: Sequence[str]) -> None:
-        with self.reading() as db:
-            migrate(db, migrations)  # type: ignore[arg-type]
-        self.path.chmod(0o600)  # members' questions: the host's to read, no one else's
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """A connection; any SQLite failure, reading or writing, becomes a StateError."""
-        try:
-            db = sqlite3.connect(self.path, timeout=LOCK_SECONDS, isolation_level=None)
-        except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be opened ({reason_of(error)}).") from None
-        try:
-            use_wal(db)
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA secure_delete=ON")
-            yield db
-        except sqlite3.Error as error:
-            raise StateError(f"The bot's state could not be used ({reason_of(error)}).") from None
-        finally:
-            db.close()
-
-    @contextlib.contextmanager
-    def transaction(self, *, deleting: Sequence[str] = ()) -> Iterator[sqlite3.Connection]:
-        """One transaction, all or nothing, holding the write lock from the start. After one
-        that may delete members' data, the log is checkpointed into the database and
-        truncated: the deleted rows' old pages must not outlive them in the log (a reader in
-        the way postpones that to the next `finish_deleting`)."""
-        with self.reading() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            if deleting:
-                _checkpoint(db)
-
-    def finish_deleting(self, tables: Sequence[str]) -> None:
-        with self.reading() as db:
-            _checkpoint(db)
-
-    def close(self) -> None:
-        return None
-
-
-class PostgresBackend:
-    """PostgreSQL through psycopg 3 and its connection pool. Imported only when asked for,
-    so a bot that keeps its state in SQLite never loads the driver."""
-
-    def __init__(self, url: str, *, pool_size: int = 4) -> None:
-        try:
-            import psycopg
-            from psycopg_pool import ConnectionPool
-        except ImportError:
-            raise StateError(
-                "DATABASE_URL names PostgreSQL, but its driver is not installed: "
-                "pip install 'psycopg[binary]' psycopg-pool"
-            ) from None
-        self._errors = psycopg.Error
-        self.where, self._secrets = describe_database(url)
-        self._pool = None
-        try:
-            # One connection first: a wrong address or password fails now, with its reason,
-            # rather than as a pool that waited its whole timeout.
-            psycopg.connect(url, connect_timeout=int(LOCK_SECONDS)).close()
-            self._pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                timeout=LOCK_SECONDS,
-                open=True,
-                # A connection broken by a restart or a failover is replaced, not handed out.
-                check=ConnectionPool.check_connection,
-                kwargs={"connect_timeout": int(LOCK_SECONDS)},
-            )
-            self._pool.wait(timeout=LOCK_SECONDS)
-        except Exception as error:
-            if self._pool is not None:
-                self._pool.close()
-            raise StateError(
-                f"PostgreSQL at {self.where} cannot be reached ({reason_of(error, self._secrets)})."
-            ) from None
-
-    def migrate(self, migrations: Sequence[str]) -> None:
-        """The schema brought up to date in one transaction, holding an advisory lock, so
-        processes starting together apply each step once."""
-        with self._connected(lock=_MIGRATION_LOCK) as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS quotebot_schema "
-                "(name TEXT PRIMARY KEY, version BIGINT NOT NULL)"
-            )
-            row = db.execute("SELECT version FROM quotebot_schema WHERE name = 'state'").fetchone()
-            version = row[0] if row else 0
-            if version > len(migrations):
-                raise SchemaTooNew
-            for step in migrations[version:]:
-                for statement in _statements(postgres_ddl(step)):
-                    db.execute(statement)
-            db.execute(
-                "INSERT INTO quotebot_schema (name, version) VALUES ('state', ?) "
-                "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                (len(migrations),),
-            )
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[Db]:
-        with self._connected(lock=None) as db:
-            yield db
-
-    @contextlib.contextmanager
-    def transaction(self, *, deleting: Sequence[str] = ()) -> Iterator[Db]:
-        """One transaction, all or nothing, holding the writers' advisory lock: one writer
-        at a time across every process, as SQLite has it (a member's rows read and then
-        deleted must be the same rows; a gap found must still be there when it is joined).
-        Tables it deleted members' data from are vacuumed after the commit."""
-        with self._connected(lock=_WRITERS_LOCK) as db:
-            yield db
-        if deleting:
-            self.finish_deleting(deleting)
-
-    @contextlib.contextmanager
-    def _connected(self, *, lock: int | None) -> Iterator[Db]:
-        assert self._pool is not None
-        try:
-            with self._pool.connection() as connection, connection.transaction():
-                db = _PostgresDb(connection)
-                db.execute(f"SET LOCAL statement_timeout = {int(LOCK_SECONDS * 1000)}")
-                if lock is not None:
-                    db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
-                yield db
-        except self._errors as error:
-            raise StateError(
-                f"The bot's state could not be used ({reason_of(error, self._secrets)})."
-            ) from None
-
-    def finish_deleting(self, tables: Sequence[str]) -> None:
-        """VACUUM the tables rows were deleted from (outside any transaction, as it must be),
-        so their space is reclaimed rather than only marked dead. It waits a moment at most
-        for a lock (another process's vacuum, autovacuum); one that cannot run now is logged,
-        and the next sweep vacuums again. The deletion itself is committed either way."""
-        assert self._pool is not None
-        try:
-            with self._pool.connection() as connection:
-                connection.autocommit = True
-                try:
-                    connection.execute(f"SET lock_timeout = {VACUUM_WAIT_MS}")
-                    connection.execute(f"VACUUM {', '.join(_checked(tables))}")
-                finally:
-                    connection.execute("RESET lock_timeout")
-                    connection.autocommit = False
-        except self._errors as error:
-            _log.warning(
-                "Vacuuming the bot's state waits for the next sweep (%s)",
-                reason_of(error, self._secrets),
-            )
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-
-
-class _PostgresDb:
-    """A psycopg connection speaking the store's `?` placeholders."""
-
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._connection.execute(_placeholders(sql), params)
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
-        with self._connection.cursor() as cursor:
-            cursor.executemany(_placeholders(sql), rows)
-            return cursor
-
-
-def postgres_ddl(sqlite_ddl: str) -> str:
-    """The schema as PostgreSQL types it: 64-bit integers (Discord's ids need them), double
-    precision times, byte arrays, and generated ids where SQLite has its row ids."""
-    ddl = re.sub(
-        r"\bid INTEGER PRIMARY KEY(?: AUTOINCREMENT)?\b",
-        "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
-        sqlite_ddl,
-    )
-    ddl = re.sub(r"\bINTEGER\b", "BIGINT", ddl)
-    ddl = re.sub(r"\bREAL\b", "DOUBLE PRECISION", ddl)
-    return re.sub(r"\bBLOB\b", "BYTEA", ddl)
-
-
-def _placeholders(sql: str) -> str:
-    # The store's SQL holds no `?` or `%` inside a string literal.
-    return sql.replace("%", "%%").replace("?", "%s")
-
-
-def _statements(script: str) -> Iterator[str]:
-    return (statement.strip() for statement in script.split(";") if statement.strip())
-
-
-def _checked(tables: Sequence[str]) -> list[str]:
-    names = sorted(set(tables))
-    if not all(re.fullmatch(r"[a-z_]+", name) for name in names):
-        raise ValueError(f"not a table name: {names}")
-    return names
-
-
-def _checkpoint(db: sqlite3.Connection) -> bool:
-    """Copy SQLite's log into the database and truncate it, so no deleted row's old page
-    stays in it; False when a reader kept it from finishing (the next sweep tries again).
-    Waits a moment at most for readers, never the whole lock timeout."""
-    db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
-    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return not busy
-
-
-def describe_database(url: str) -> tuple[str, tuple[str, ...]]:
-    """How to name a database in messages (user@host:port/name, never its password), and the
-    secrets to keep out of any message about it."""
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-
-        parts = conninfo_to_dict(url)
-    except Exception:
-        return "DATABASE_URL (not a valid URL)", _secrets_in(url)
-    password = parts.get("password")
-    user = f"{parts['user']}@" if parts.get("user") else ""
-    host, port = parts.get("host") or "localhost", parts.get("port") or 5432
-    shown = f"{user}{host}:{port}/{parts.get('dbname') or ''}"
-    return shown, tuple(filter(None, (str(password) if password else None, *_secrets_in(url))))
-
-
-def _secrets_in(url: str) -> tuple[str, ...]:
-    """What in a URL may be a password: after `user:` and before `@`, and any password=
-    parameter, as written and percent-decoded."""
-    found = re.findall(r"://[^:/@]*:([^@/]*)@", url) + re.findall(r"password=([^&\s]*)", url)
-    return tuple(
-        secret for raw in found for secret in {raw, urllib.parse.unquote(raw)} if len(secret) > 0
-    )
-
-
-def reason_of(error: BaseException, secrets: Sequence[str] = ()) -> str:
-    """An error's first line, for a message: a malformed URL said so, and `secrets` (a
-    database password) never in it."""
-    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
-    text = text.strip().splitlines()[0] if text.strip() else text
-    if "percent-encoded" in text or "invalid connection option" in text or "missing" in text:
-        return "DATABASE_URL is not a valid URL"
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-# The advisory locks the migrations and the writers hold (numbers no other lock of ours uses).
-_MIGRATION_LOCK = 0x51_0B07_57A7E
-_WRITERS_LOCK = 0x51_0B07_57A7F

@@ -30,6 +30,7 @@ from corpus.models import Answer
 from corpus.tokenize import tokenize
 
 from .backends import (
+    SUBJECT,
     Backend,
     Db,
     PostgresBackend,
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "MAX_GAPS_PER_SERVER",
     "MAX_RETENTION_DAYS",
+    "MIGRATIONS",
     "STATE_FILE",
     "BotState",
     "StateError",
@@ -75,7 +77,7 @@ SAME_QUESTION_COSINE = 0.90
 SIMILAR_ASKS_COMPARED = 2000
 _DAY = 86_400.0
 
-_MIGRATIONS = [
+MIGRATIONS = [
     """
     CREATE TABLE servers (
         guild_id INTEGER PRIMARY KEY,
@@ -216,11 +218,13 @@ class BotState:
         backend: Backend | None = None
         try:
             if database_url:
-                backend = PostgresBackend(database_url)
+                backend = PostgresBackend(
+                    database_url, store="state", subject=SUBJECT, error=StateError
+                )
             else:
                 data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-                backend = SqliteBackend(self.path)
-            backend.migrate(_MIGRATIONS)
+                backend = SqliteBackend(self.path, subject=SUBJECT, error=StateError)
+            backend.migrate(MIGRATIONS)
         except SchemaTooNew:
             if backend is not None:
                 backend.close()

@@ -25,8 +25,14 @@ Decisions:
   as posted: following a feed does not post its backlog to the channel. Older items in the feed
   at that moment are recorded as seen, all in one transaction, and never fetched.
 - An item waits to be posted (`posted = 0`) only when a later poll made it a new article of the
-  collection and its feed has a channel then. The bot claims an item with `mark_posted` before
-  posting it, so it is posted at most once, across restarts too.
+  collection and its feed has a channel then. A process posting it first takes a lease on it
+  (`claim`), posts it, then marks it posted (`mark_posted`): no other process takes it while
+  the lease runs, and one that dies holding it leaves it to the next once the lease runs out.
+  So an item is never lost, and posted twice only when a process dies between the post
+  reaching Discord and `mark_posted` being committed.
+- An item is recorded as being fetched before it is (no article, no error yet): a poll killed
+  half-way leaves it so, and the next poll takes it again, as new, even if its article was
+  stored before the kill.
 - A feed-level failure (unreachable, an HTTP error, not a feed) counts in `failures`, is kept in
   `last_error`, and puts the next poll off by `POLL_INTERVAL` × 2^failures, at most
   `MAX_BACKOFF`; a good poll (a 304 Not Modified too) resets it.
@@ -42,7 +48,6 @@ import io
 import itertools
 import logging
 import re
-import sqlite3
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -52,6 +57,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import CorpusError
 from .adding import add_url
 from .addresses import Network
+from .database import Db, DuplicateRow
 from .fetch import Fetched, NotModified, fetch
 from .library import DEFAULT_COLLECTION, Library, StoredArticle, checked_name
 
@@ -77,6 +83,8 @@ _log = logging.getLogger(__name__)
 POLL_INTERVAL = datetime.timedelta(minutes=15)
 MAX_BACKOFF = datetime.timedelta(hours=24)
 MAX_NEW_ITEMS = 20
+# How long a process may take to post an item it claimed before another may take it over.
+POSTING_LEASE = datetime.timedelta(minutes=2)
 # The most entries of one feed that are read; the rest of the body is never parsed.
 MAX_FEED_ITEMS = 500
 # What a feed may be served as, and the suffix fetch gives it (feeds are never stored). Web
@@ -160,7 +168,7 @@ class UnpostedItem(_Frozen):
     feed_url: str
     collection: str
     channel_id: int
-    url: str  # the item's link, as mark_posted wants it
+    url: str  # the item's link, as claim and mark_posted want it
     seen_at: datetime.datetime
     article: StoredArticle
 
@@ -251,10 +259,11 @@ class FeedStore:
         parsed = parse_feed(fetched.body, fetched.url)
         self.library.seeds_dir(name)  # the collection, made if new
         try:
-            with self._db() as db:
-                feed_id = db.execute(
+            with self._writing() as db:
+                (feed_id,) = db.execute(
                     "INSERT INTO feeds (collection, url, title, channel_id, added_at, "
-                    "last_polled_at, next_poll_at, etag, modified) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "last_polled_at, next_poll_at, etag, modified) VALUES (?,?,?,?,?,?,?,?,?) "
+                    "RETURNING id",
                     (
                         name,
                         url,
@@ -266,8 +275,8 @@ class FeedStore:
                         _validator(fetched.etag),
                         _validator(fetched.last_modified),
                     ),
-                ).lastrowid
-        except sqlite3.IntegrityError:  # added meanwhile, by another process
+                ).fetchone()
+        except DuplicateRow:  # added meanwhile, by another process
             self._refuse_duplicate(name, url)
             raise
         assert feed_id is not None
@@ -278,7 +287,7 @@ class FeedStore:
         """Stop following a feed (by id, or by URL within `collection` or the only collection
         that follows it). Its articles stay in the collection."""
         feed = self.find(id_or_url, collection=collection)
-        with self._db() as db:
+        with self._writing() as db:
             db.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
         return feed
 
@@ -287,7 +296,7 @@ class FeedStore:
     ) -> Feed:
         """Post the feed's new articles to this channel from now on (None: post nowhere)."""
         feed = self.find(id_or_url, collection=collection)
-        with self._db() as db:
+        with self._writing() as db:
             db.execute("UPDATE feeds SET channel_id = ? WHERE id = ?", (channel_id, feed.id))
         return self.get(feed.id)
 
@@ -326,13 +335,30 @@ class FeedStore:
         return found[0]
 
     def due(
-        self, now: datetime.datetime | None = None, *, collection: str | None = None
+        self,
+        now: datetime.datetime | None = None,
+        *,
+        collection: str | None = None,
+        collections: Iterable[str] | None = None,
     ) -> list[Feed]:
-        """The feeds whose next poll is now or past, the longest waiting first."""
+        """The feeds whose next poll is now or past (of `collection`, or of `collections`,
+        when given), the longest waiting first."""
         sql, values = "WHERE f.next_poll_at <= ?", [_iso(_utc(now))]
         if collection is not None:
             sql, values = sql + " AND f.collection = ?", [*values, collection]
+        if collections is not None:
+            names = sorted(set(collections))
+            if not names:
+                return []
+            sql += f" AND f.collection IN ({', '.join('?' * len(names))})"
+            values += names
         return self._select(sql + " ORDER BY f.next_poll_at, f.id", tuple(values))
+
+    def following(self) -> list[str]:
+        """The collections that follow at least one feed."""
+        with self._reading() as db:
+            rows = db.execute("SELECT DISTINCT collection FROM feeds ORDER BY collection")
+            return [row[0] for row in rows]
 
     # Polling
 
@@ -342,7 +368,7 @@ class FeedStore:
         only when the feed is no longer followed."""
         when = _utc(now)
         feed_id = feed if isinstance(feed, int) else feed.id
-        with self._db() as db:
+        with self._reading() as db:
             row = db.execute(
                 "SELECT url, etag, modified, collection FROM feeds WHERE id = ?", (feed_id,)
             ).fetchone()
@@ -394,23 +420,37 @@ class FeedStore:
     # Posting to channels
 
     def unposted_items(
-        self, *, channel_id: int | None = None, limit: int = 50
+        self,
+        *,
+        channel_id: int | None = None,
+        collections: Iterable[str] | None = None,
+        now: datetime.datetime | None = None,
+        limit: int = 50,
     ) -> list[UnpostedItem]:
-        """New articles from feeds with a channel (or this channel) not yet posted, oldest
-        first. Claim each with `mark_posted` before posting it."""
+        """New articles from feeds with a channel (or this channel; of these `collections`)
+        not yet posted, nor being posted under a lease that still runs, oldest first. Take
+        each with `claim` before posting it, and `mark_posted` after."""
         sql = (
             "SELECT i.feed_id, f.title, f.url, f.collection, f.channel_id, i.url, i.seen_at, a.* "
             "FROM feed_items i JOIN feeds f ON f.id = i.feed_id "
             "JOIN articles a ON a.collection = f.collection AND a.id = i.article_id "
             "AND a.sha256 = i.sha256 "
-            "WHERE i.posted = 0 AND f.channel_id IS NOT NULL"
+            "WHERE i.posted = 0 AND f.channel_id IS NOT NULL "
+            "AND (i.posting_until IS NULL OR i.posting_until <= ?)"
         )
-        values: tuple[object, ...] = ()
+        values: list[object] = [_iso(_utc(now))]
         if channel_id is not None:
-            sql, values = sql + " AND f.channel_id = ?", (channel_id,)
-        with self._db() as db:
-            rows = db.execute(sql + " ORDER BY i.seen_at, i.rowid LIMIT ?", (*values, limit))
-            rows = rows.fetchall()
+            sql, values = sql + " AND f.channel_id = ?", [*values, channel_id]
+        if collections is not None:
+            names = sorted(set(collections))
+            if not names:
+                return []
+            sql += f" AND f.collection IN ({', '.join('?' * len(names))})"
+            values += names
+        with self._reading() as db:
+            rows = db.execute(
+                sql + " ORDER BY i.seen_at, i.feed_id, i.url LIMIT ?", (*values, limit)
+            ).fetchall()
         return [
             UnpostedItem(
                 feed_id=row[0],
@@ -425,12 +465,31 @@ class FeedStore:
             for row in rows
         ]
 
-    def mark_posted(self, feed_id: int, url: str) -> bool:
-        """Mark an item as posted. True when it was not yet: the caller may post it now (call
-        this first, then post, and an item is never posted twice)."""
-        with self._db() as db:
+    def claim(
+        self,
+        feed_id: int,
+        url: str,
+        *,
+        lease: datetime.timedelta = POSTING_LEASE,
+        now: datetime.datetime | None = None,
+    ) -> bool:
+        """Take an item to post it: True when it is not posted and no other lease on it
+        runs. No one else takes it for `lease`; post it, then `mark_posted`."""
+        when = _utc(now)
+        with self._writing() as db:
             changed = db.execute(
-                "UPDATE feed_items SET posted = 1 WHERE feed_id = ? AND url = ? AND posted = 0",
+                "UPDATE feed_items SET posting_until = ? WHERE feed_id = ? AND url = ? "
+                "AND posted = 0 AND (posting_until IS NULL OR posting_until <= ?)",
+                (_iso(when + lease), feed_id, url, _iso(when)),
+            ).rowcount
+        return changed == 1
+
+    def mark_posted(self, feed_id: int, url: str) -> bool:
+        """Mark an item as posted (or as never to be posted). True when it was not yet."""
+        with self._writing() as db:
+            changed = db.execute(
+                "UPDATE feed_items SET posted = 1, posting_until = NULL "
+                "WHERE feed_id = ? AND url = ? AND posted = 0",
                 (feed_id, url),
             ).rowcount
         return changed == 1
@@ -451,12 +510,16 @@ class FeedStore:
         the poll as a success. `first`: the feed was just added, so nothing waits to be
         posted, and entries past `limit` are recorded as seen instead of left for later."""
         feed = self.get(feed_id)
-        with self._db() as db:
+        with self._reading() as db:
             seen = {
-                row[0]
-                for row in db.execute("SELECT url FROM feed_items WHERE feed_id = ?", (feed_id,))
+                url: bool(taken)
+                for url, taken in db.execute(
+                    "SELECT url, article_id IS NOT NULL OR error IS NOT NULL FROM feed_items "
+                    "WHERE feed_id = ?",
+                    (feed_id,),
+                )
             }
-        fresh = [e for e in parsed.entries if e.link not in seen]
+        fresh = [e for e in parsed.entries if not seen.get(e.link)]
         if all(e.published for e in fresh):  # else the feed's own order, newest first as usual
             fresh.sort(key=lambda e: e.published or when, reverse=True)
         chosen, rest = fresh[:limit], fresh[limit:]
@@ -466,7 +529,9 @@ class FeedStore:
         post = feed.channel_id is not None and not first
         added, skipped = [], []
         for entry in reversed(chosen):  # oldest first, as they were published
-            outcome = self._take_entry(feed, entry, known, when, post=post)
+            # Recorded as seen but neither added nor failed: a poll was killed fetching it.
+            resumed = entry.link in seen
+            outcome = self._take_entry(feed, entry, known, when, post=post, resumed=resumed)
             (added if isinstance(outcome, StoredArticle) else skipped).append(outcome)
         # With entries left for later, the feed must be read in full next time, not answered
         # 304, so its validators are not kept.
@@ -493,7 +558,12 @@ class FeedStore:
         when: datetime.datetime,
         *,
         post: bool,
+        resumed: bool = False,
     ) -> StoredArticle | SkippedItem:
+        """Add one new entry's article, recording the outcome. `resumed`: an earlier poll
+        began with this entry and was stopped, so its article, if stored, is new all the
+        same (and posted, as it would have been)."""
+
         def skip(reason: str, article: StoredArticle | None = None) -> SkippedItem:
             return SkippedItem(
                 url=entry.link,
@@ -503,9 +573,10 @@ class FeedStore:
             )
 
         existing = known.get(entry.link)
-        if existing is not None:
+        if existing is not None and not resumed:
             self._record(feed.id, entry, when, article=existing)
             return skip(f"already in “{feed.collection}” as {existing.id}", existing)
+        self._record(feed.id, entry, when, fetching=True)
         try:
             article, new = add_url(
                 self.library,
@@ -520,6 +591,7 @@ class FeedStore:
             _log.warning("Reading the feed item %s failed", entry.link, exc_info=True)
             reason = f"{_short(entry.link)} could not be read ({type(error).__name__})."
         else:
+            new = new or resumed
             self._record(feed.id, entry, when, article=article, posted=not (new and post))
             if article.url:
                 known[article.url] = article
@@ -543,7 +615,10 @@ class FeedStore:
 
     # The database
 
-    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def _reading(self) -> contextlib.AbstractContextManager[Db]:
+        return self.library.reading()
+
+    def _writing(self) -> contextlib.AbstractContextManager[Db]:
         return self.library.transaction()
 
     def _select(self, where: str, values: tuple[object, ...] = ()) -> list[Feed]:
@@ -555,7 +630,7 @@ class FeedStore:
             "WHERE i.feed_id = f.id) "
             "FROM feeds f "
         )
-        with self._db() as db:
+        with self._reading() as db:
             rows = db.execute(sql + where, values).fetchall()
         names = list(Feed.model_fields)
         return [Feed.model_validate(dict(zip(names, row, strict=True))) for row in rows]
@@ -577,12 +652,23 @@ class FeedStore:
         article: StoredArticle | None = None,
         error: str | None = None,
         posted: bool = True,
+        fetching: bool = False,
     ) -> None:
-        with self._db() as db:
+        """An entry's outcome; or, `fetching`, that it is being fetched (a row with neither
+        article nor error, completed by the outcome). An outcome is recorded once."""
+        conflict = (
+            "DO NOTHING"
+            if fetching
+            else "DO UPDATE SET title = excluded.title, sha256 = excluded.sha256, "
+            "article_id = excluded.article_id, error = excluded.error, "
+            "seen_at = excluded.seen_at, posted = excluded.posted "
+            "WHERE feed_items.article_id IS NULL AND feed_items.error IS NULL"
+        )
+        with self._writing() as db:
             db.execute(
-                "INSERT OR IGNORE INTO feed_items "
+                "INSERT INTO feed_items "
                 "(feed_id, url, title, sha256, article_id, error, seen_at, posted) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                f"VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (feed_id, url) {conflict}",
                 (
                     feed_id,
                     entry.link,
@@ -600,10 +686,10 @@ class FeedStore:
     ) -> None:
         """Record the items older than those taken when a feed is added as seen, in one
         transaction: one each took a commit and an fsync apiece (minutes for a long feed)."""
-        with self._db() as db:
+        with self._writing() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO feed_items (feed_id, url, title, error, seen_at, posted) "
-                "VALUES (?,?,?,?,?,1)",
+                "INSERT INTO feed_items (feed_id, url, title, error, seen_at, posted) "
+                "VALUES (?,?,?,?,?,1) ON CONFLICT (feed_id, url) DO NOTHING",
                 (
                     (feed_id, e.link, e.title, "older than the items taken when added", _iso(when))
                     for e in entries
@@ -612,8 +698,9 @@ class FeedStore:
 
     def _claim(self, feed: Feed, when: datetime.datetime) -> bool:
         """Put the feed's next poll off while this process polls it; False when another
-        process has just done so."""
-        with self._db() as db:
+        process has just done so. The put-off is the poll's lease: a process that dies
+        polling leaves the feed to the next poll after it."""
+        with self._writing() as db:
             changed = db.execute(
                 "UPDATE feeds SET next_poll_at = ? WHERE id = ? AND next_poll_at = ?",
                 (_iso(when + self.interval), feed.id, _iso(feed.next_poll_at)),
@@ -638,12 +725,12 @@ class FeedStore:
             etag, modified = validators
             sets += ", etag = ?, modified = ?"
             values += [_validator(etag), _validator(modified)]
-        with self._db() as db:
+        with self._writing() as db:
             db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", (*values, feed_id))
 
     def _failed(self, feed_id: int, when: datetime.datetime, error: str) -> PollResult:
         """A failed poll: counted, and the next one put off twice as long as the last."""
-        with self._db() as db:
+        with self._writing() as db:
             (failures,) = db.execute(
                 "SELECT failures FROM feeds WHERE id = ?", (feed_id,)
             ).fetchone() or (0,)

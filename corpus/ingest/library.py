@@ -1,9 +1,17 @@
-"""Collections of articles kept in the data directory: a SQLite database and the texts.
+"""Collections of articles kept in the data directory: a database and the texts.
 
-    DATA_DIR/quotebot.db                     collections and articles' metadata (SQLite, WAL)
+    DATA_DIR/quotebot.db                     collections and articles' metadata (SQLite, WAL),
+                                             or PostgreSQL when DATABASE_URL names one
     DATA_DIR/texts/<sha256><suffix>          each article file as added, stored by content hash
     DATA_DIR/collections/<name>/<id><suffix> the collection as a seeds directory: a link to
                                              the stored file, and <id>.meta.toml
+
+With PostgreSQL (several processes, on several machines), the database is the truth: it holds
+each text too (table `texts`, by SHA-256), and each machine's folders are its own copy of the
+collections it uses, brought up to date from the database whenever one is opened
+(`seeds_dir`), so any machine can build any collection's index. Every change is logged
+(`library_changes`) so that the process answering for a collection learns of a change made
+elsewhere (`changes_since`) and swaps its index.
 
 The collection directory is what the index is built from (corpus/indexing/store.py), so adding
 an article re-reads only that article, and the index can always be rebuilt from the stored
@@ -28,8 +36,9 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
+import threading
 import tomllib
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +47,15 @@ from ..errors import CorpusError, SeedFileError
 from ..models import AUTHOR_CHARS, SOURCE_CHARS, TITLE_CHARS, URL_CHARS, WEB_URL, Document
 from ..temporaries import is_abandoned, process_is_running, temporary_beside
 from .bundled import bundled_seeds_dir
+from .database import DatabaseError, Db, open_backend
 from .formats import SUFFIXES
 from .loader import META_SUFFIX, article_document, meta_beside
-from .sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
+from .sqlite import SchemaTooNew
 
 __all__ = [
     "DEFAULT_COLLECTION",
+    "MIGRATIONS",
+    "Change",
     "Library",
     "LibraryError",
     "StorageError",
@@ -63,7 +75,7 @@ _NO_LINKS = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOT
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 # Each entry takes the schema from version N to N + 1; never edit one that has shipped.
-_MIGRATIONS = [
+MIGRATIONS = [
     """
     CREATE TABLE collections (
         name TEXT PRIMARY KEY,
@@ -130,16 +142,49 @@ _MIGRATIONS = [
         PRIMARY KEY (guild_id, channel_id)
     );
     """,
+    # 4: several processes sharing one database. The texts themselves (used where the
+    # database is PostgreSQL: any machine can build any collection's index); a log of
+    # changes, so the process answering for a collection learns of one made elsewhere; and a
+    # lease on each feed item being posted, so a process that dies while posting leaves its
+    # item to another once the lease runs out, rather than losing it.
+    """
+    CREATE TABLE texts (
+        sha256 TEXT NOT NULL,
+        suffix TEXT NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (sha256, suffix)
+    );
+    CREATE TABLE library_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+    );
+    ALTER TABLE feed_items ADD COLUMN posting_until TEXT;
+    """,
 ]
+# The changes remembered (older ones are deleted as new ones come): a process that fell
+# further behind than this reopens every collection it holds.
+_CHANGES_KEPT = 10_000
 
 
 class LibraryError(CorpusError):
     """A collection or article that cannot be used as asked; the message says why."""
 
 
-class StorageError(LibraryError):
-    """The data directory could not be written (disk full, permissions, a busy database);
-    nothing was changed. Not the user's input at fault, so front ends may say so."""
+class StorageError(LibraryError, DatabaseError):
+    """The data directory or the database could not be written (disk full, permissions, a
+    busy or unreachable database); nothing was changed. Not the user's input at fault, so
+    front ends may say so."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A collection changed by another process (or another Library): its articles were
+    added, removed, or the whole collection dropped."""
+
+    number: int
+    collection: str
 
 
 @dataclass(frozen=True)
@@ -171,53 +216,80 @@ class _Disagreements:
 
 
 class Library:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, database_url: str | None = None) -> None:
+        """The library in `data_dir`, its database there (SQLite) or `database_url`'s
+        PostgreSQL, shared with other processes; the folders are then this machine's copy."""
         self.data_dir = data_dir
-        self._database = data_dir / "quotebot.db"
         self._texts = data_dir / "texts"
         self._collections = data_dir / "collections"
+        # This Library's own changes are not news to it (changes_since leaves them out).
+        self.origin = uuid.uuid4().hex
+        # One writer of this machine's folders at a time in this process: a copy brought up
+        # to date must not take an article being added for a leftover.
+        self._folders = threading.RLock()
+        self._backend = None
         try:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._texts.mkdir(exist_ok=True)
             self._collections.mkdir(exist_ok=True)
-            with self.transaction() as db:
-                try:
-                    migrate(db, _MIGRATIONS)
-                except SchemaTooNew:
-                    raise LibraryError(
-                        "The data directory was written by a newer quotebot; upgrade it."
-                    ) from None
-        except (OSError, sqlite3.Error) as error:
+            self._backend = open_backend(
+                path=data_dir / "quotebot.db",
+                database_url=database_url,
+                store="library",
+                subject="The library",
+                error=StorageError,
+                pool_size=8,
+            )
+            try:
+                self._backend.migrate(MIGRATIONS)
+            except SchemaTooNew:
+                raise LibraryError(
+                    f"The library in {self._backend.where} was written by a newer quotebot; "
+                    "upgrade it."
+                ) from None
+        except (OSError, DatabaseError) as error:
+            if self._backend is not None:
+                self._backend.close()
+            if type(error) is LibraryError:  # written by a newer quotebot
+                raise
+            if database_url:
+                raise LibraryError(f"{error} Set DATABASE_URL to a database you can use.") from None
             reason = getattr(error, "strerror", None) or str(error)
+            reason = reason.removeprefix("The library could not be used (").rstrip(").")
             raise LibraryError(
                 f"The data directory {data_dir} cannot be used ({reason}). Set DATA_DIR to a "
                 "folder you can write to."
             ) from None
+        self.shared = self._backend.shared
+        self.where = self._backend.where
         self.repair()
 
-    @contextlib.contextmanager
-    def transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction: all of it is written, or none (the feeds' store
-        uses it too, so its tables change the same way). `immediate` takes the write lock at
-        once, so what is read inside stays true until the commit: another writer waits."""
-        db = sqlite3.connect(self._database, timeout=LOCK_SECONDS)
-        try:
-            use_wal(db)
-            db.execute("PRAGMA foreign_keys=ON")
-            with db:  # one transaction: all of it, or nothing
-                if immediate:
-                    db.execute("BEGIN IMMEDIATE")
-                yield db
-        finally:
-            db.close()
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+    def reading(self) -> contextlib.AbstractContextManager[Db]:
+        """A connection for reading (each statement sees what is committed)."""
+        assert self._backend is not None
+        return self._backend.reading()
+
+    def transaction(self) -> contextlib.AbstractContextManager[Db]:
+        """A connection in one transaction holding the library's write lock: all of it is
+        written, or none, and what is read inside stays true until the commit (the feeds'
+        store uses it too, so its tables change the same way)."""
+        assert self._backend is not None
+        return self._backend.transaction()
 
     @contextlib.contextmanager
     def _storing(self, what: str) -> Iterator[None]:
         """Turn a failure to write the data directory (disk full, permissions, a database
-        locked for too long) into a StorageError that names the folder and the reason."""
+        locked for too long or unreachable) into a StorageError that names the folder and
+        the reason."""
         try:
             yield
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, DatabaseError) as error:
+            if isinstance(error, LibraryError):
+                raise
             reason = getattr(error, "strerror", None) or str(error)
             raise StorageError(
                 f"{what} could not be saved in the data directory {self.data_dir} ({reason}); "
@@ -230,44 +302,72 @@ class Library:
         goes, if that is lost too); a file no row accounts for goes, and so do temporaries
         whose writer is gone. Looking costs a directory listing per collection and takes no
         lock; only when something is wrong is the write lock taken, and the look repeated
-        under it, so a writer adding at this moment is never mistaken for a leftover."""
+        under it, so a writer adding at this moment is never mistaken for a leftover. With
+        a shared database, the folders are a copy: each collection this machine holds is
+        brought up to date, and other collections are left for when they are opened."""
         try:
-            with self.transaction() as db:
+            if self.shared:
+                for name in _listing(self._collections):
+                    if _NAME.fullmatch(name):
+                        self._copy_collection(name)
+                return
+            with self.reading() as db:
                 if not self._disagreements(db, full=True):
                     return
-            with self.transaction(immediate=True) as db:
+            with self._folders, self.transaction() as db:
                 self._repair(db, self._disagreements(db, full=True))
-        except (OSError, sqlite3.Error) as error:  # the library still works; say so
+        except (OSError, DatabaseError) as error:  # the library still works; say so
             _log.warning("Could not check the data directory %s (%s).", self.data_dir, error)
 
     def seeds_dir(self, collection: str) -> Path:
-        """The collection as a directory of article files (made if new). The default
-        collection starts with the bundled article, so a new user can ask straight away;
-        removed, it stays removed."""
+        """The collection as a directory of article files (made if new; with a shared
+        database, brought up to date from it). The default collection starts with the
+        bundled article, so a new user can ask straight away; removed, it stays removed."""
         name = checked_name(collection)
         directory = self._collections / name
-        if directory.is_dir():  # made after its row: the collection is there (no write)
+        if directory.is_dir() and not self.shared:  # made after its row: it is there
             return directory
         with self._storing(f"The collection “{name}”"):
-            with self.transaction() as db:
-                created = db.execute(
-                    "INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, _now())
-                ).rowcount
+            created = 0
+            with self.reading() as db:
+                known = db.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone()
+            if not known:
+                created = self._create(name)
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if created and name == DEFAULT_COLLECTION:
-            self._add_bundled(name)
+        if self.shared and not created:
+            self._copy_collection(name)
         return directory
 
-    def _add_bundled(self, collection: str) -> None:
-        bundled = bundled_seeds_dir()
-        for path in sorted(bundled.glob("*.txt")):
-            self.add(
-                collection,
-                path.read_bytes(),
-                path.suffix,
-                wanted_id=path.stem,
-                meta=meta_beside(path),
-            )
+    def _create(self, name: str) -> int:
+        """The collection's row (1: made now, 0: another writer made it first). The default
+        one is made with the bundled article in the same transaction: a process opening it
+        meanwhile finds both, or neither (then waits for the write lock, and finds both)."""
+        bundled = (
+            [
+                (path.read_bytes(), path.suffix, path.stem, meta_beside(path))
+                for path in sorted(bundled_seeds_dir().glob("*.txt"))
+            ]
+            if name == DEFAULT_COLLECTION
+            else []
+        )
+        with self._folders, self.transaction() as db:
+            created = db.execute(
+                "INSERT INTO collections (name, created_at) VALUES (?, ?) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name, _now()),
+            ).rowcount
+            (self._collections / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+            if created:
+                for body, suffix, stem, meta in bundled:
+                    slug = _slug(stem) or "article"
+                    document = _read_article(body, suffix, slug, None, meta)
+                    self._store(db, name, body, suffix, document, slug=slug)
+        return created
+
+    def _copy_collection(self, name: str) -> None:
+        """This machine's copy of a collection made to agree with the shared database."""
+        with self._storing(f"The collection “{name}”"), self._folders, self.reading() as db:
+            self._repair(db, self._disagreements(db, collection=name))
 
     def add(
         self,
@@ -303,40 +403,74 @@ class Library:
         # Read before taking the lock (a long PDF must not hold up other writers); the id
         # is chosen under the lock, and the metadata file written then carries the title.
         document = _read_article(body, suffix, slug, url, meta)
-        with self._storing("The article"), self.transaction(immediate=True) as db:
+        with self._storing("The article"), self._folders, self.transaction() as db:
             existing = _found(db, name, digest, url)
             if existing is not None:  # added by another writer since the look above
                 return existing, False
             self._repair(db, self._disagreements(db, collection=name))
-            article = StoredArticle(
-                collection=name,
-                id=_free_id(db, name, slug),
-                # As the metadata file may hold them (models.DocumentMeta): a value it would
-                # refuse made every later read ignore the whole file, URL and all.
-                title=_clipped(document.title, TITLE_CHARS) or document.id,
-                source=_clipped(document.source, SOURCE_CHARS),
-                author=_clipped(document.author, AUTHOR_CHARS),
-                published=_iso_date(document.date or published),
-                url=_citable(url) or _citable(document.url),
-                sha256=digest,
-                suffix=suffix,
-                bytes=len(body),
-                added_at=_now(),
-                fetched_at=fetched_at.isoformat() if fetched_at else None,
+            article = self._store(
+                db,
+                name,
+                body,
+                suffix,
+                document,
+                slug=slug,
+                url=url,
+                fetched_at=fetched_at,
+                published=published,
             )
-            created: list[Path] = []
-            try:
-                self._write_files(article, body, created)
-                db.execute(
-                    "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    tuple(vars(article).values()),
-                )
-                db.commit()
-            except BaseException:
-                # Still under the lock: these paths are this writer's own, as the id was free.
-                _unlink_all(reversed(created))
-                raise
         return article, True
+
+    def _store(
+        self,
+        db: Db,
+        name: str,
+        body: bytes,
+        suffix: str,
+        document: Document,
+        *,
+        slug: str,
+        url: str | None = None,
+        fetched_at: datetime.datetime | None = None,
+        published: datetime.date | None = None,
+    ) -> StoredArticle:
+        """The article's files and rows, in the caller's transaction (holding the write
+        lock, so the id is free); on failure, the files made here are gone again."""
+        article = StoredArticle(
+            collection=name,
+            id=_free_id(db, name, slug),
+            # As the metadata file may hold them (models.DocumentMeta): a value it would
+            # refuse made every later read ignore the whole file, URL and all.
+            title=_clipped(document.title, TITLE_CHARS) or document.id,
+            source=_clipped(document.source, SOURCE_CHARS),
+            author=_clipped(document.author, AUTHOR_CHARS),
+            published=_iso_date(document.date or published),
+            url=_citable(url) or _citable(document.url),
+            sha256=hashlib.sha256(body).hexdigest(),
+            suffix=suffix,
+            bytes=len(body),
+            added_at=_now(),
+            fetched_at=fetched_at.isoformat() if fetched_at else None,
+        )
+        created: list[Path] = []
+        try:
+            self._write_files(article, body, created)
+            db.execute(
+                f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                tuple(vars(article).values()),
+            )
+            if self.shared:
+                db.execute(
+                    "INSERT INTO texts (sha256, suffix, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT (sha256, suffix) DO NOTHING",
+                    (article.sha256, suffix, body),
+                )
+            self._log_change(db, name)
+        except BaseException:
+            # Still under the lock: these paths are this writer's own, as the id was free.
+            _unlink_all(reversed(created))
+            raise
+        return article
 
     def _write_files(self, article: StoredArticle, body: bytes, created: list[Path]) -> None:
         """The stored text (if new), the metadata file and the link, each appended to
@@ -357,10 +491,12 @@ class Library:
         name = checked_name(collection)
         with (
             self._storing(f"The removal of “{article_id}”"),
-            self.transaction(immediate=True) as db,
+            self._folders,
+            self.transaction() as db,
         ):
             row = db.execute(
-                "SELECT * FROM articles WHERE collection = ? AND id = ?", (name, article_id)
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE collection = ? AND id = ?",
+                (name, article_id),
             ).fetchone()
             if row is None:
                 raise LibraryError(
@@ -368,16 +504,11 @@ class Library:
                 )
             article = StoredArticle(*row)
             db.execute("DELETE FROM articles WHERE collection = ? AND id = ?", (name, article_id))
-            # The stored text stays while another collection still holds it.
-            still = db.execute(
-                "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?",
-                (article.sha256, article.suffix),
-            ).fetchone()
+            unheld = self._forget_unheld_texts(db, [article])
+            self._log_change(db, name)
             # Unlinked under the lock, before the commit: a writer killed here leaves a row
             # that the next repair completes again, or drops if its stored text is gone.
-            _unlink_all(
-                [*self._collection_files(article), *([] if still else [self._stored(article)])]
-            )
+            _unlink_all([*self._collection_files(article), *unheld])
         return article
 
     def drop_collection(self, collection: str, *, guild_id: int | None = None) -> int:
@@ -387,40 +518,93 @@ class Library:
         name = checked_name(collection)
         with (
             self._storing(f"Deleting the collection “{name}”"),
-            self.transaction(immediate=True) as db,
+            self._folders,
+            self.transaction() as db,
         ):
             articles = [
                 StoredArticle(*row)
-                for row in db.execute("SELECT * FROM articles WHERE collection = ?", (name,))
+                for row in db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE collection = ?", (name,)
+                )
             ]
             db.execute("DELETE FROM feeds WHERE collection = ?", (name,))  # and their items
             db.execute("DELETE FROM articles WHERE collection = ?", (name,))
             db.execute("DELETE FROM collections WHERE name = ?", (name,))
             if guild_id is not None:
                 db.execute("DELETE FROM channel_pins WHERE guild_id = ?", (guild_id,))
-            unheld = [
-                self._stored(article)
-                for article in articles
-                if not db.execute(
-                    "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?",
-                    (article.sha256, article.suffix),
-                ).fetchone()
-            ]
+            unheld = self._forget_unheld_texts(db, articles)
+            self._log_change(db, name)
             _unlink_all(unheld)
             shutil.rmtree(self._collections / name, ignore_errors=True)
         return len(articles)
 
+    def _forget_unheld_texts(self, db: Db, gone: list[StoredArticle]) -> list[Path]:
+        """The stored texts of `gone` articles that no collection holds any more (deleted
+        from the shared database here), for the caller to unlink."""
+        unheld = []
+        for article in gone:
+            if db.execute(
+                "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?",
+                (article.sha256, article.suffix),
+            ).fetchone():
+                continue
+            unheld.append(self._stored(article))
+            if self.shared:
+                db.execute(
+                    "DELETE FROM texts WHERE sha256 = ? AND suffix = ?",
+                    (article.sha256, article.suffix),
+                )
+        return unheld
+
     def articles(self, collection: str) -> list[StoredArticle]:
-        with self.transaction() as db:
+        with self.reading() as db:
             rows = db.execute(
-                "SELECT * FROM articles WHERE collection = ? ORDER BY added_at, id",
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE collection = ? "
+                "ORDER BY added_at, id",
                 (checked_name(collection),),
             ).fetchall()
         return [StoredArticle(*row) for row in rows]
 
     def collections(self) -> list[str]:
-        with self.transaction() as db:
+        with self.reading() as db:
             return [row[0] for row in db.execute("SELECT name FROM collections ORDER BY name")]
+
+    # Changes, as other processes learn of them
+
+    def _log_change(self, db: Db, collection: str) -> None:
+        (number,) = db.execute(
+            "INSERT INTO library_changes (collection, origin, changed_at) VALUES (?, ?, ?) "
+            "RETURNING id",
+            (collection, self.origin, _now()),
+        ).fetchone()
+        if number % 100 == 0:  # now and then, the oldest go
+            db.execute("DELETE FROM library_changes WHERE id <= ?", (number - _CHANGES_KEPT,))
+
+    def last_change(self) -> int:
+        """The number of the latest change to any collection (0: none yet)."""
+        with self.reading() as db:
+            (number,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM library_changes").fetchone()
+        return int(number)
+
+    def changes_since(self, number: int) -> tuple[int, list[Change] | None]:
+        """Changes after change `number` made by other processes (or other Library objects),
+        one per collection, and the number to ask from next time. None instead of the list
+        when changes that old are forgotten: the caller should reopen all it holds."""
+        with self.reading() as db:
+            rows = db.execute(
+                "SELECT id, collection, origin FROM library_changes WHERE id > ? ORDER BY id",
+                (number,),
+            ).fetchall()
+            if rows and rows[0][0] > number + 1 and number > 0:
+                (oldest,) = db.execute("SELECT MIN(id) FROM library_changes").fetchone()
+                if oldest > number + 1:
+                    return rows[-1][0], None
+        latest: dict[str, Change] = {}
+        for change_id, collection, origin in rows:
+            if origin != self.origin:
+                latest.pop(collection, None)
+                latest[collection] = Change(change_id, collection)
+        return (rows[-1][0] if rows else number), list(latest.values())
 
     # Channel pins: a channel that answers from one article, or one set of articles ("scope"
     # is the front end's name for the set, such as a server's own or the shared one).
@@ -428,7 +612,10 @@ class Library:
     def pin(self, guild_id: int, channel_id: int, scope: str, article_id: str | None) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO channel_pins VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO channel_pins (guild_id, channel_id, scope, article_id, pinned_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, channel_id) DO UPDATE SET "
+                "scope = excluded.scope, article_id = excluded.article_id, "
+                "pinned_at = excluded.pinned_at",
                 (guild_id, channel_id, scope, article_id, _now()),
             )
 
@@ -442,12 +629,12 @@ class Library:
 
     def pins(self) -> dict[tuple[int, int], tuple[str, str | None]]:
         """(guild, channel) → (scope, article id or None for the whole set)."""
-        with self.transaction() as db:
+        with self.reading() as db:
             rows = db.execute("SELECT guild_id, channel_id, scope, article_id FROM channel_pins")
             return {(g, c): (scope, article) for g, c, scope, article in rows}
 
     def _find(self, collection: str, digest: str, url: str | None) -> StoredArticle | None:
-        with self.transaction() as db:
+        with self.reading() as db:
             return _found(db, collection, digest, url)
 
     # Where each article's files are
@@ -464,12 +651,12 @@ class Library:
     # Repairs after a killed writer
 
     def _disagreements(
-        self, db: sqlite3.Connection, *, full: bool = False, collection: str | None = None
+        self, db: Db, *, full: bool = False, collection: str | None = None
     ) -> _Disagreements:
         """What disagrees in one collection's folder, or (`full`) in every collection's and
         in the stored texts. Names are compared as strings: a library of thousands of
         articles is looked over in milliseconds."""
-        query, values = "SELECT * FROM articles", ()
+        query, values = f"SELECT {_ARTICLE_COLUMNS} FROM articles", ()
         if not full:
             query, values = query + " WHERE collection = ?", (collection,)
         rows = [StoredArticle(*row) for row in db.execute(query, values)]
@@ -495,29 +682,49 @@ class Library:
         found.incomplete = list(incomplete.values())
         return found
 
-    def _repair(self, db: sqlite3.Connection, found: _Disagreements) -> None:
-        """Apply `found`; the caller holds the write lock, so no writer is half-way now."""
+    def _repair(self, db: Db, found: _Disagreements) -> None:
+        """Apply `found`; the caller holds the write lock (or, with a shared database, this
+        process's hold on its folders), so no writer is half-way now."""
         if not found:
             return
-        _log.warning(
-            "The data directory %s was left half-changed (a writer was stopped); repairing "
-            "%d file(s) and %d article(s).",
-            self.data_dir,
-            len(found.stray),
-            len(found.incomplete),
-        )
+        if self.shared:  # a copy catching up, not a repair
+            _log.info(
+                "Bringing %s up to date: %d file(s) gone, %d article(s) copied.",
+                self.data_dir,
+                len(found.stray),
+                len(found.incomplete),
+            )
+        else:
+            _log.warning(
+                "The data directory %s was left half-changed (a writer was stopped); "
+                "repairing %d file(s) and %d article(s).",
+                self.data_dir,
+                len(found.stray),
+                len(found.incomplete),
+            )
         _unlink_all(found.stray)
         for article in found.incomplete:
             self._complete(db, article)
 
-    def _complete(self, db: sqlite3.Connection, article: StoredArticle) -> None:
+    def _complete(self, db: Db, article: StoredArticle) -> None:
         """Give an article back its missing files, from its stored text (or the text from
-        its link); with neither left, the article is gone, and so is its row."""
+        its link, or with a shared database the text it holds); with none left, the article
+        is gone, and so is its row."""
         stored = self._stored(article)
         meta, link = self._collection_files(article)
         if not stored.exists() and link.exists():
             _link(link, stored)
+        if not stored.exists() and self.shared:
+            row = db.execute(
+                "SELECT body FROM texts WHERE sha256 = ? AND suffix = ?",
+                (article.sha256, article.suffix),
+            ).fetchone()
+            if row is not None:
+                _write_atomically(stored, bytes(row[0]))
         if not stored.exists():
+            if self.shared:  # another writer's, still half-way, or a text lost for good
+                _log.warning("The article %s/%s has no text.", article.collection, article.id)
+                return
             _log.warning(
                 "The article %s/%s lost its text; removing it.", article.collection, article.id
             )
@@ -534,19 +741,23 @@ class Library:
             _link(stored, link)
 
 
-def _found(
-    db: sqlite3.Connection, collection: str, digest: str, url: str | None
-) -> StoredArticle | None:
+_ARTICLE_COLUMNS = (
+    "collection, id, title, source, author, published, url, sha256, suffix, bytes, "
+    "added_at, fetched_at"
+)
+
+
+def _found(db: Db, collection: str, digest: str, url: str | None) -> StoredArticle | None:
     """The article of the collection with this content, or from this URL."""
     row = db.execute(
-        "SELECT * FROM articles WHERE collection = ? AND (sha256 = ? OR url = ?) "
-        "ORDER BY added_at, id LIMIT 1",
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE collection = ? "
+        "AND (sha256 = ? OR url = ?) ORDER BY added_at, id LIMIT 1",
         (collection, digest, url),
     ).fetchone()
     return StoredArticle(*row) if row is not None else None
 
 
-def _free_id(db: sqlite3.Connection, collection: str, wanted: str) -> str:
+def _free_id(db: Db, collection: str, wanted: str) -> str:
     taken = {
         row[0] for row in db.execute("SELECT id FROM articles WHERE collection = ?", (collection,))
     }

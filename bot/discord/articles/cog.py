@@ -7,12 +7,14 @@ of it blocks the event loop.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from pathlib import PurePath
 from typing import Any
 
 import discord
 from discord import app_commands
+from discord.ext import tasks
 
 from corpus.ingest.fetch import MAX_BYTES
 from corpus.ingest.formats import SUFFIXES
@@ -27,7 +29,12 @@ from ..service import SERVER, SHARED, Added, Scope, scope_of
 
 __all__ = ["ArticlesCog"]
 
+_log = logging.getLogger(__name__)
+
 ADD_PERIOD_SECONDS = 3600.0
+# How often the library is asked for changes made elsewhere (the command line, a bot process
+# on another machine): one indexed query, so a change is answered from within a second.
+LIBRARY_CHECK_SECONDS = 0.5
 ONE_OF_URL_OR_FILE = "Give a link (`url:`) or attach a file (`file:`), one of the two."
 
 
@@ -46,6 +53,26 @@ class ArticlesCog(BotCog, name="Articles"):
         # Links, files and feeds a server may add per hour: a busy or hostile admin cannot
         # make the bot fetch without end.
         self.adds = Cooldown(self.settings.article_adds_per_hour, ADD_PERIOD_SECONDS)
+        self.library_watch = tasks.loop(seconds=LIBRARY_CHECK_SECONDS)(self._follow_library)
+        self._library_failing = False  # logged once until it works again
+
+    async def cog_load(self) -> None:
+        self.library_watch.start()
+
+    async def cog_unload(self) -> None:
+        self.library_watch.cancel()
+
+    async def _follow_library(self) -> None:
+        """Changes made elsewhere to the collections this process answers for, swapped in.
+        Nothing here may end the loop: a failure is logged and the next check tries again."""
+        try:
+            await self.service.follow_library()
+        except Exception:
+            if not self._library_failing:
+                _log.exception("Taking in changes to the library failed (tried again)")
+            self._library_failing = True
+        else:
+            self._library_failing = False
 
     @article.command(name="add")
     @app_commands.describe(

@@ -2,8 +2,12 @@
 
 The poller wakes every FEED_CHECK_SECONDS; the feeds' own schedule (every
 FEED_INTERVAL_MINUTES, backing off after failures) is kept in the database, so it survives
-restarts. A new article is claimed in the database before it is posted, so it is posted once,
-not again after a restart, and only to a channel of the server whose feed it came from.
+restarts. Each process polls the feeds of the servers on its shards (and the host's), and
+posts their articles only to a channel of the server whose feed it came from. A new article
+is claimed in the database, under a lease, before it is posted, and marked posted after: no
+two processes post it, and one that dies holding it leaves it to the next once the lease runs
+out. It is posted twice only if a process dies between the post reaching Discord and the
+mark being committed.
 """
 
 from __future__ import annotations
@@ -173,19 +177,22 @@ class FeedsCog(BotCog, name="Feeds"):
             or not isinstance(channel, discord.TextChannel)
             or channel.guild.id != guild_id
         ):
-            await self.service.claim(item)  # nowhere it may go: never try again
+            if await self.service.claim(item):  # nowhere it may go: never try again
+                await self.service.posted(item)
             _log.warning("Feed %s posts to a channel I cannot use; not posted.", item.feed_url)
             return
         if not await self.service.claim(item):
-            return  # posted already (by this process or another)
-        # Claimed either way: an item held back for later would stand in the queue before
-        # other servers' items round after round.
+            return  # posted already, or being posted (by this process or another)
+        # Marked posted either way: an item held back for later would stand in the queue
+        # before other servers' items round after round.
         if not self.posts.try_take(guild_id):
+            await self.service.posted(item)
             if self.over_budget_notices.try_take(guild_id):
                 await self._send(channel, content=OVER_POST_BUDGET)
             return
         summary = await self.service.article_summary(guild_id, item.article.id)
         await self._send(channel, embed=render.feed_item_embed(item.article, summary))
+        await self.service.posted(item)
 
     async def _send(self, channel: discord.TextChannel, **message: Any) -> None:
         try:

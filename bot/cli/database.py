@@ -1,0 +1,114 @@
+"""`quotebot db migrate --to postgresql://…`: move a deployment from its SQLite files in
+DATA_DIR to PostgreSQL, for several bot processes (on several machines) sharing one database.
+
+Every table moves: the library's (collections, articles, feeds and their items, channel pins,
+the change log), its stored texts (from DATA_DIR/texts, each checked against its SHA-256),
+and the bot's own state (answers, votes, gaps, forums, retention, mod-log posts…). Each store
+moves in one transaction, into an empty database; then every table's rows are counted and
+hashed on both sides and compared, and the command says so, table by table. DATA_DIR's files
+are left as they were: until DATABASE_URL is set, the bot goes on using them.
+
+Registered by `build_parser` in main.py (`add_database_command`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from corpus.ingest.database import DatabaseError, PostgresBackend, describe_database, reason_of
+from corpus.ingest.library import MIGRATIONS as LIBRARY_MIGRATIONS
+from corpus.ingest.library import Library, LibraryError
+from corpus.ingest.transfer import (
+    CopiedTable,
+    TransferError,
+    copy_store,
+    refuse_unless_empty,
+)
+
+from ..settings import Settings
+from ..state.store import MIGRATIONS as STATE_MIGRATIONS
+from ..state.store import STATE_FILE, BotState, StateError
+from .main import EXIT_ERROR, EXIT_OK, UsageError, _print
+
+__all__ = ["add_database_command"]
+
+Command = Callable[[str, str, list[str]], argparse.ArgumentParser]
+
+
+def add_database_command(command: Command) -> None:
+    database = command(
+        "db",
+        "move the articles and the bot's state from DATA_DIR's files to PostgreSQL",
+        ["migrate --to postgresql://quotebot@db.example:5432/quotebot"],
+    )
+    actions = database.add_subparsers(dest="action", metavar="ACTION", required=True)
+    migrate = actions.add_parser(
+        "migrate",
+        help="copy every table into an empty PostgreSQL database, and compare",
+        description="Copy every table of DATA_DIR's library and bot state into an empty "
+        "PostgreSQL database, then compare each table's rows on both sides. Stop the bot "
+        "first; DATA_DIR's files are left as they were.",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/db"
+    )
+    migrate.add_argument("--json", action="store_true", help="print JSON instead of text")
+    migrate.set_defaults(handler=_migrate)
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    url = args.to.strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise UsageError("--to must be a postgresql:// URL.")
+    where, secrets = describe_database(url)
+    data = settings.data_dir
+    if not (data / "quotebot.db").is_file():
+        raise UsageError(f"{data} holds no library (quotebot.db): there is nothing to move.")
+    try:
+        # The files brought up to this version's schema first (what the bot does on start).
+        Library(data).close()
+        BotState(data).close()
+        compared = _copy(url, data, where)
+    except (TransferError, DatabaseError, LibraryError, StateError) as error:
+        _print(f"Nothing was moved: {reason_of(error, secrets)}")
+        return EXIT_ERROR
+    same = all(table.same for table in compared)
+    if args.json:
+        rows = [{**asdict(t), "same": t.same} for t in compared]
+        _print(json.dumps({"ok": same, "to": where, "tables": rows}))
+    else:
+        for table in compared:
+            mark = "same" if table.same else "DIFFERS"
+            _print(f"{mark:7} {table.store}.{table.table}: {table.rows} row(s)")
+        if same:
+            _print(
+                f"Moved to PostgreSQL at {where}: every table's rows match. Set DATABASE_URL "
+                f"to it (in .env) for every bot process; {data} is left as it was."
+            )
+        else:
+            _print("Some tables differ: do not switch to the database; see above.")
+    return EXIT_OK if same else EXIT_ERROR
+
+
+def _copy(url: str, data: Path, where: str) -> list[CopiedTable]:
+    """Both stores' schemas made and found empty, then each copied and compared."""
+    stores = [
+        ("library", LIBRARY_MIGRATIONS, data / "quotebot.db", data / "texts"),
+        ("state", STATE_MIGRATIONS, data / STATE_FILE, None),
+    ]
+    targets = [PostgresBackend(url, store=store, subject=f"The {store}") for store, *_ in stores]
+    try:
+        for (store, migrations, source, _), target in zip(stores, targets, strict=True):
+            target.migrate(migrations)
+            refuse_unless_empty(store, source, target)
+        compared: list[CopiedTable] = []
+        for (store, _, source, texts), target in zip(stores, targets, strict=True):
+            compared += copy_store(store, source, target, texts=texts)
+        return compared
+    finally:
+        for target in targets:
+            target.close()
