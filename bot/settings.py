@@ -26,6 +26,7 @@ from pydantic import (
 from corpus.answering.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
 from corpus.ingest.addresses import Network, parse_networks
 from corpus.ingest.bundled import bundled_seeds_dir
+from corpus.ingest.database import UNENCODED_PASSWORD, unencoded_password
 from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError
 from corpus.models import IndexConfig
 
@@ -184,6 +185,8 @@ class Settings(BaseModel):
             ("postgresql://", "postgres://")
         ):
             raise ValueError("must be a postgresql:// URL (leave it unset for SQLite)")
+        if value is not None and unencoded_password(value.get_secret_value()):
+            raise ValueError(UNENCODED_PASSWORD.replace("DATABASE_URL's password", "its password"))
         return value
 
     def state_database(self) -> str | None:

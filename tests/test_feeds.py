@@ -472,3 +472,14 @@ def test_a_poll_killed_half_way_loses_no_item(site, tmp_path, database_url):
         "library",
         "market",
     ]
+
+
+def test_a_feed_title_with_a_nul_character_is_stored_on_both_backends(site, tmp_path, database_url):
+    """PostgreSQL's text holds no NUL (SQLite's does): one in a feed item's title, as
+    `&#0;` gives it, is dropped rather than failing the poll, item after item."""
+    store = store_in(tmp_path, database_url)
+    feed = store.add(site.url("/rss.xml"), collection="harbour", channel_id=42, now=T0).feed
+    body = rss(site.base, ["ferry", "library", "menu", "market"])
+    site.serve("/rss.xml", body.replace(b"<title>Farmers", b"<title>Farmers&#0;"))
+    result = store.poll(feed.id, now=T0 + 16 * MINUTE)
+    assert result.ok and [a.id for a in result.added] == ["market"], result

@@ -339,3 +339,51 @@ def test_processes_opening_a_new_data_directory_at_once_all_open_it(tmp_path):
         assert [opener.returncode for opener in openers] == [0] * 4, outcomes
         with sqlite3.connect(data / "quotebot.db") as db:
             assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+
+
+# Opens one collection over and over, with the shared database, until told to stop.
+SHARED_OPENER = """
+import sys
+from pathlib import Path
+from corpus.ingest.library import Library
+library = Library(Path(sys.argv[1]), database_url=sys.argv[2])
+print("ready", flush=True)
+opened = 0
+while not Path(sys.argv[3]).exists():
+    library.seeds_dir("c")
+    opened += 1
+print(opened, flush=True)
+"""
+
+
+def test_with_postgresql_a_process_sharing_the_data_directory_never_undoes_a_change(
+    tmp_path, postgres_url
+):
+    """The command line beside the bot, one data directory and PostgreSQL: one process
+    brings its copy of a collection up to date again and again while the other adds and
+    removes. No added article loses its files, none removed gets them back, and no text
+    outlives the articles that held it."""
+    data, stop = tmp_path / "data", tmp_path / "stop"
+    library = Library(data, database_url=postgres_url)
+    library.seeds_dir("c")
+    opener = _python(SHARED_OPENER, str(data), postgres_url, str(stop))
+    try:
+        for n in range(40):
+            article, _ = library.add(
+                "c", f"Notice {n}: the ferry runs.".encode(), ".txt", wanted_id=f"n{n}"
+            )
+            meta, link = library._collection_files(article)
+            assert meta.exists() and link.exists(), n
+            if n % 2:
+                library.remove("c", article.id)
+                assert not meta.exists() and not link.exists(), n
+    finally:
+        stop.touch()
+        out, err = opener.communicate(timeout=60)
+    assert opener.returncode == 0 and int(out) > 0, err
+    library.repair()
+    kept = {f"{a.sha256}.txt" for a in library.articles("c")} | {
+        f"{a.sha256}{a.suffix}" for a in library.articles("default")
+    }
+    assert set(os.listdir(data / "texts")) == kept
+    assert len(library.articles("c")) == 20

@@ -98,3 +98,37 @@ def test_a_move_to_a_database_that_does_not_answer_is_a_clear_message(tmp_path):
     )
     assert moved.returncode == 1 and "Nothing was moved" in moved.stdout
     assert "secret" not in moved.stdout + moved.stderr and "Traceback" not in moved.stderr
+
+
+def test_a_move_that_fails_half_way_leaves_the_database_empty_and_can_be_run_again(
+    tmp_path,
+    site,  # noqa: F811
+    postgres_url,
+):
+    """Both stores move in one transaction: a row PostgreSQL refuses in the second store
+    leaves nothing of the first behind; mended, the move runs again. An id deleted from the
+    top of a table is not handed out again afterwards."""
+    _deployment(tmp_path, site)
+    state_file = tmp_path / "data" / "bot-state.db"
+    with sqlite3.connect(state_file) as db:  # SQLite keeps a text in an integer column
+        db.execute("UPDATE servers SET retention_days = 'twenty'")
+    failed = run_cli(tmp_path, "db", "migrate", "--to", postgres_url)
+    assert failed.returncode == 1 and "Nothing was moved" in failed.stdout, failed.stdout
+    import psycopg
+
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT COUNT(*) FROM articles").fetchone() == (0,)
+    with sqlite3.connect(state_file) as db:
+        db.execute("UPDATE servers SET retention_days = 20")
+        top = db.execute("SELECT MAX(id) FROM answers").fetchone()[0]
+        db.execute("DELETE FROM votes")
+        db.execute("DELETE FROM answers WHERE id = ?", (top,))
+    moved = run_cli(tmp_path, "db", "migrate", settings={"DATABASE_URL": postgres_url})
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "Moved to PostgreSQL at" in moved.stdout and "DIFFERS" not in moved.stdout
+    state = BotState(tmp_path / "elsewhere", database_url=postgres_url)
+    try:
+        again = state.record_answer(guild_id=1, channel_id=10, member_id=7, answer=answer("Q?"))
+        assert again > top
+    finally:
+        state.close()

@@ -22,12 +22,7 @@ from pathlib import Path
 from corpus.ingest.database import DatabaseError, PostgresBackend, describe_database, reason_of
 from corpus.ingest.library import MIGRATIONS as LIBRARY_MIGRATIONS
 from corpus.ingest.library import Library, LibraryError
-from corpus.ingest.transfer import (
-    CopiedTable,
-    TransferError,
-    copy_store,
-    refuse_unless_empty,
-)
+from corpus.ingest.transfer import CopiedTable, Source, TransferError, copy_stores
 
 from ..settings import Settings
 from ..state.store import MIGRATIONS as STATE_MIGRATIONS
@@ -43,7 +38,7 @@ def add_database_command(command: Command) -> None:
     database = command(
         "db",
         "move the articles and the bot's state from DATA_DIR's files to PostgreSQL",
-        ["migrate --to postgresql://quotebot@db.example:5432/quotebot"],
+        ["migrate", "migrate --to postgresql://quotebot@db.example:5432/quotebot"],
     )
     actions = database.add_subparsers(dest="action", metavar="ACTION", required=True)
     migrate = actions.add_parser(
@@ -54,14 +49,21 @@ def add_database_command(command: Command) -> None:
         "first; DATA_DIR's files are left as they were.",
     )
     migrate.add_argument(
-        "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/db"
+        "--to",
+        metavar="URL",
+        help="postgresql://user:password@host:port/db (default: DATABASE_URL, from .env)",
     )
     migrate.add_argument("--json", action="store_true", help="print JSON instead of text")
     migrate.set_defaults(handler=_migrate)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    url = args.to.strip()
+    url = (args.to or settings.state_database() or "").strip()
+    if not url:
+        raise UsageError(
+            "Name the database: set DATABASE_URL (in .env, where the password stays out of "
+            "your shell's history), or give --to postgresql://…"
+        )
     if not url.startswith(("postgresql://", "postgres://")):
         raise UsageError("--to must be a postgresql:// URL.")
     where, secrets = describe_database(url)
@@ -72,7 +74,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         # The files brought up to this version's schema first (what the bot does on start).
         Library(data).close()
         BotState(data).close()
-        compared = _copy(url, data, where)
+        compared = _copy(url, data)
     except (TransferError, DatabaseError, LibraryError, StateError) as error:
         _print(f"Nothing was moved: {reason_of(error, secrets)}")
         return EXIT_ERROR
@@ -94,21 +96,19 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if same else EXIT_ERROR
 
 
-def _copy(url: str, data: Path, where: str) -> list[CopiedTable]:
-    """Both stores' schemas made and found empty, then each copied and compared."""
-    stores = [
-        ("library", LIBRARY_MIGRATIONS, data / "quotebot.db", data / "texts"),
-        ("state", STATE_MIGRATIONS, data / STATE_FILE, None),
-    ]
-    targets = [PostgresBackend(url, store=store, subject=f"The {store}") for store, *_ in stores]
+def _copy(url: str, data: Path) -> list[CopiedTable]:
+    """Both stores' schemas made, then both copied in one transaction and compared. The
+    statements may take long: a big library's texts are many bytes."""
+    target = PostgresBackend(url, store="library", subject="The database", statement_seconds=3600)
     try:
-        for (store, migrations, source, _), target in zip(stores, targets, strict=True):
-            target.migrate(migrations)
-            refuse_unless_empty(store, source, target)
-        compared: list[CopiedTable] = []
-        for (store, _, source, texts), target in zip(stores, targets, strict=True):
-            compared += copy_store(store, source, target, texts=texts)
-        return compared
+        for store, migrations in (("library", LIBRARY_MIGRATIONS), ("state", STATE_MIGRATIONS)):
+            target.migrate(migrations, store=store)
+        return copy_stores(
+            [
+                Source("library", data / "quotebot.db", data / "texts"),
+                Source("state", data / STATE_FILE),
+            ],
+            target,
+        )
     finally:
-        for target in targets:
-            target.close()
+        target.close()

@@ -117,30 +117,57 @@ class ServerArticles(ServiceBase):
 
     async def follow_library(self) -> list[str]:
         """Take in the changes another process (the command line, a bot on another machine)
-        made to the collections this one answers for: each changed collection's index is
-        rebuilt from the library and swapped in, without a restart. The collections swapped."""
+        made to the collections this one answers for: this machine's copy of each brought
+        up to date, and the index of each held here rebuilt and swapped in, without a
+        restart. A change that cannot be taken in now (the database does not answer, the
+        server's index is being opened at this moment) is taken in at the next call. The
+        collections swapped."""
         if self.library is None:
             return []
         library, seen = self.library, self._library_seen
         number, changes = await self._in_thread(
             self._reads, lambda: library.changes_since(seen), key=_HOST, bounded=False
         )
-        self._library_seen = number
         if changes is None:  # fell too far behind to know which: everything held
             names = {collection_of(g) for g in self._servers} | {self.host_collection or ""}
         else:
             names = {change.collection for change in changes}
-        swapped = []
-        for name in sorted(names):
-            if name == self.host_collection:
-                await self.reload(keep_servers=True)
-            elif (guild_id := guild_of(name)) is not None and guild_id in self._servers:
-                await self._swap_in_changed(guild_id)
-            else:
-                continue  # not held here: opened as it is when next asked
-            _log.info("Took in a change to %s made elsewhere.", name)
-            swapped.append(name)
+        names, self._changed_elsewhere = names | self._changed_elsewhere, set()
+        self._library_seen = number
+        swapped, failure = [], None
+        try:
+            await self._in_thread(
+                self._reads, lambda: library.catch_up(sorted(names)), key=_HOST, bounded=False
+            )
+            for name in sorted(names):
+                try:
+                    if await self._take_in(name):
+                        swapped.append(name)
+                except Exception as error:
+                    self._changed_elsewhere.add(name)
+                    failure = failure or error
+        except Exception:
+            self._changed_elsewhere |= names
+            raise
+        if failure is not None:
+            raise failure
         return swapped
+
+    async def _take_in(self, name: str) -> bool:
+        """One collection changed elsewhere: its index swapped in if held here (True)."""
+        guild_id = guild_of(name)
+        if name == self.host_collection:
+            await self.reload(keep_servers=True)
+        elif guild_id is not None and guild_id in self._servers:
+            await self._swap_in_changed(guild_id)
+        elif guild_id is not None and self._opening.get(guild_id, asyncio.Lock()).locked():
+            # Being opened now, perhaps as it was before the change: looked at again next time.
+            self._changed_elsewhere.add(name)
+            return False
+        else:
+            return False  # not held here: opened as it is when next asked
+        _log.info("Took in a change to %s made elsewhere.", name)
+        return True
 
     async def _swap_in_changed(self, guild_id: int) -> None:
         """The server's index rebuilt and swapped in after a change made elsewhere. Counted as

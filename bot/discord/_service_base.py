@@ -173,6 +173,7 @@ class ServiceBase:
     _pins: dict[tuple[int, int], tuple[str, str | None]]
     _removals: dict[int, int]
     _library_seen: int
+    _changed_elsewhere: set[str]
 
     # CorpusService's, used by the parts.
     async def reload(self, *, keep_servers: bool = False) -> Corpus:

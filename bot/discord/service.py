@@ -201,6 +201,7 @@ class CorpusService(ServerFeeds):
         # The last change to the library this process has taken in (others' changes after
         # it are applied by follow_library).
         self._library_seen = library.last_change() if library is not None else 0
+        self._changed_elsewhere: set[str] = set()  # to take in again at the next look
 
     @classmethod
     def open(

@@ -20,7 +20,7 @@ import re
 import sqlite3
 import urllib.parse
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ from ..errors import CorpusError
 from .sqlite import LOCK_SECONDS, SchemaTooNew, migrate, use_wal
 
 __all__ = [
+    "UNENCODED_PASSWORD",
     "Backend",
     "DatabaseError",
     "Db",
@@ -38,6 +39,7 @@ __all__ = [
     "open_backend",
     "postgres_ddl",
     "reason_of",
+    "unencoded_password",
 ]
 
 _log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class Backend(Protocol):
     def reading(self) -> contextlib.AbstractContextManager[Db]: ...
 
     def transaction(
-        self, *, deleting: Sequence[str] = ()
+        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
     ) -> contextlib.AbstractContextManager[Db]: ...
 
     def finish_deleting(self, tables: Sequence[str]) -> None: ...
@@ -143,18 +145,27 @@ class SqliteBackend:
             db.close()
 
     @contextlib.contextmanager
-    def transaction(self, *, deleting: Sequence[str] = ()) -> Iterator[sqlite3.Connection]:
-        """One transaction, all or nothing, holding the write lock from the start. After one
-        that may delete members' data, the log is checkpointed into the database and
-        truncated: the deleted rows' old pages must not outlive them in the log (a reader in
-        the way postpones that to the next `finish_deleting`)."""
+    def transaction(
+        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
+    ) -> Iterator[sqlite3.Connection]:
+        """One transaction, all or nothing, holding the write lock from the start. If it
+        fails (the commit too), `undo` runs first, still under the lock: what the caller did
+        outside the database (files written) goes with it. After one that may delete
+        members' data, the log is checkpointed into the database and truncated: the deleted
+        rows' old pages must not outlive them in the log (a reader in the way postpones that
+        to the next `finish_deleting`)."""
         with self.reading() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                try:
+                    if undo is not None:
+                        undo()
+                finally:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
                 raise
             if deleting:
                 _checkpoint(db)
@@ -182,8 +193,10 @@ class PostgresBackend:
         subject: str = "The database",
         error: type[DatabaseError] = DatabaseError,
         pool_size: int = 4,
+        statement_seconds: float = LOCK_SECONDS,
     ) -> None:
         self._subject, self._error, self._store = subject, error, store
+        self._statement_ms = int(statement_seconds * 1000)
         try:
             import psycopg
             from psycopg_pool import ConnectionPool
@@ -195,6 +208,8 @@ class PostgresBackend:
         self._errors = psycopg.Error
         self._duplicates = psycopg.errors.UniqueViolation
         self.where, self._secrets = describe_database(url)
+        if unencoded_password(url):
+            raise error(UNENCODED_PASSWORD)
         self._writers_lock = _lock_of(store)
         self._pool = None
         try:
@@ -218,16 +233,18 @@ class PostgresBackend:
             reason = reason_of(failure, self._secrets)
             raise error(f"PostgreSQL at {self.where} cannot be reached ({reason}).") from None
 
-    def migrate(self, migrations: Sequence[str]) -> None:
-        """The schema brought up to date in one transaction, holding an advisory lock, so
-        processes starting together apply each step once."""
+    def migrate(self, migrations: Sequence[str], *, store: str | None = None) -> None:
+        """The schema of this store (or of `store`, another one in the same database)
+        brought up to date in one transaction, holding an advisory lock, so processes
+        starting together apply each step once."""
+        store = store or self._store
         with self._connected(lock=_MIGRATION_LOCK) as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS quotebot_schema "
                 "(name TEXT PRIMARY KEY, version BIGINT NOT NULL)"
             )
             row = db.execute(
-                "SELECT version FROM quotebot_schema WHERE name = ?", (self._store,)
+                "SELECT version FROM quotebot_schema WHERE name = ?", (store,)
             ).fetchone()
             version = row[0] if row else 0
             if version > len(migrations):
@@ -238,7 +255,7 @@ class PostgresBackend:
             db.execute(
                 "INSERT INTO quotebot_schema (name, version) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                (self._store, len(migrations)),
+                (store, len(migrations)),
             )
 
     @contextlib.contextmanager
@@ -247,26 +264,35 @@ class PostgresBackend:
             yield db
 
     @contextlib.contextmanager
-    def transaction(self, *, deleting: Sequence[str] = ()) -> Iterator[Db]:
+    def transaction(
+        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
+    ) -> Iterator[Db]:
         """One transaction, all or nothing, holding the store's writers' advisory lock: one
         writer at a time across every process, as SQLite has it (rows read and then changed
-        must be the same rows). Tables it deleted members' data from are vacuumed after the
-        commit."""
-        with self._connected(lock=self._writers_lock) as db:
+        must be the same rows). If it fails, `undo` runs (under the lock, unless the commit
+        itself failed). Tables it deleted rows from are vacuumed after the commit."""
+        with self._connected(lock=self._writers_lock, undo=undo) as db:
             yield db
         if deleting:
             self.finish_deleting(deleting)
 
     @contextlib.contextmanager
-    def _connected(self, *, lock: int | None) -> Iterator[Db]:
+    def _connected(
+        self, *, lock: int | None, undo: Callable[[], None] | None = None
+    ) -> Iterator[Db]:
         assert self._pool is not None
         try:
-            with self._pool.connection() as connection, connection.transaction():
+            with (
+                self._undone_on_failure(undo) as failing,
+                self._pool.connection() as connection,
+                connection.transaction(),
+            ):
                 db = _PostgresDb(connection)
-                db.execute(f"SET LOCAL statement_timeout = {int(LOCK_SECONDS * 1000)}")
+                db.execute(f"SET LOCAL statement_timeout = {self._statement_ms}")
                 if lock is not None:
                     db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
-                yield db
+                with failing():  # undone here, under the lock, when the work fails
+                    yield db
         except self._duplicates as error:
             raise DuplicateRow(
                 f"{self._subject} holds that already ({reason_of(error, self._secrets)})."
@@ -275,6 +301,33 @@ class PostgresBackend:
             raise self._error(
                 f"{self._subject} could not be used ({reason_of(error, self._secrets)})."
             ) from None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _undone_on_failure(
+        undo: Callable[[], None] | None,
+    ) -> Iterator[Callable[[], contextlib.AbstractContextManager[None]]]:
+        """`undo` once if the transaction fails: inside the block `failing()` marks (the
+        work failed, the lock still held), or else at the end (the commit failed)."""
+        undone = False
+
+        @contextlib.contextmanager
+        def failing() -> Iterator[None]:
+            nonlocal undone
+            try:
+                yield
+            except BaseException:
+                undone = True
+                if undo is not None:
+                    undo()
+                raise
+
+        try:
+            yield failing
+        except BaseException:
+            if not undone and undo is not None:
+                undo()
+            raise
 
     def finish_deleting(self, tables: Sequence[str]) -> None:
         """VACUUM the tables rows were deleted from (outside any transaction, as it must be),
@@ -310,12 +363,26 @@ class _PostgresDb:
         self._connection = connection
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._connection.execute(_placeholders(sql), params)
+        return self._connection.execute(_placeholders(sql), _storable(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         with self._connection.cursor() as cursor:
-            cursor.executemany(_placeholders(sql), rows)
+            cursor.executemany(_placeholders(sql), (_storable(row) for row in rows))
             return cursor
+
+    def stream(self, sql: str, batch: int = 500) -> Iterator[tuple[Any, ...]]:
+        """The rows of a query a batch at a time (a server-side cursor), whatever their
+        number: what SQLite's cursors do by themselves."""
+        with self._connection.cursor(name="quotebot_stream") as cursor:
+            cursor.execute(_placeholders(sql))
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+
+
+def _storable(params: Sequence[Any]) -> tuple[Any, ...]:
+    """PostgreSQL's text holds no NUL character (SQLite's does): one from a feed's title or
+    an article's metadata is dropped, rather than failing the whole write."""
+    return tuple(v.replace("\x00", "") if isinstance(v, str) else v for v in params)
 
 
 def postgres_ddl(sqlite_ddl: str) -> str:
@@ -365,17 +432,42 @@ def describe_database(url: str) -> tuple[str, tuple[str, ...]]:
         parts = conninfo_to_dict(url)
     except Exception:
         return "DATABASE_URL (not a valid URL)", _secrets_in(url)
+    if unencoded_password(url):
+        return "DATABASE_URL (its password is not percent-encoded)", _secrets_in(url)
     password = parts.get("password")
     user = f"{parts['user']}@" if parts.get("user") else ""
     host, port = parts.get("host") or "localhost", parts.get("port") or 5432
     shown = f"{user}{host}:{port}/{parts.get('dbname') or ''}"
-    return shown, tuple(filter(None, (str(password) if password else None, *_secrets_in(url))))
+    secrets = tuple(filter(None, (str(password) if password else None, *_secrets_in(url))))
+    for secret in sorted(secrets, key=len, reverse=True):  # a password read as the host
+        shown = shown.replace(secret, "***")
+    return shown, secrets
+
+
+UNENCODED_PASSWORD = (
+    "DATABASE_URL's password holds a character a URL reserves: write it percent-encoded "
+    "(@ as %40, / as %2F, : as %3A, ? as %3F, # as %23)."
+)
+
+
+def unencoded_password(url: str) -> bool:
+    """Whether the URL's user part holds an `@` or `/` a password left unencoded brings
+    (libpq would read part of it as the host, and print it in its errors)."""
+    _, scheme, rest = url.partition("://")
+    user_info = rest.rpartition("@")[0] if scheme else ""
+    return "@" in user_info or "/" in user_info
 
 
 def _secrets_in(url: str) -> tuple[str, ...]:
-    """What in a URL may be a password: after `user:` and before `@`, and any password=
-    parameter, as written and percent-decoded."""
-    found = re.findall(r"://[^:/@]*:([^@/]*)@", url) + re.findall(r"password=([^&\s]*)", url)
+    """What in a URL may be a password: after `user:` and up to the last `@` (a password
+    left unencoded may hold `/` or `@`), and any password= parameter, as written and
+    percent-decoded."""
+    found = re.findall(r"password=([^&\s]*)", url)
+    _, scheme, rest = url.partition("://")
+    if scheme and "@" in rest:
+        user_info = rest.rpartition("@")[0]
+        if ":" in user_info:
+            found.append(user_info.partition(":")[2])
     return tuple(
         secret for raw in found for secret in {raw, urllib.parse.unquote(raw)} if len(secret) > 0
     )

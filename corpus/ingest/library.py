@@ -39,7 +39,7 @@ import shutil
 import threading
 import tomllib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,12 +273,16 @@ class Library:
         assert self._backend is not None
         return self._backend.reading()
 
-    def transaction(self) -> contextlib.AbstractContextManager[Db]:
+    def transaction(
+        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
+    ) -> contextlib.AbstractContextManager[Db]:
         """A connection in one transaction holding the library's write lock: all of it is
         written, or none, and what is read inside stays true until the commit (the feeds'
-        store uses it too, so its tables change the same way)."""
+        store uses it too, so its tables change the same way). On failure `undo` runs, to
+        take back what was done outside the database; `deleting` names tables rows are
+        deleted from, whose old bytes go after the commit."""
         assert self._backend is not None
-        return self._backend.transaction()
+        return self._backend.transaction(deleting=deleting, undo=undo)
 
     @contextlib.contextmanager
     def _storing(self, what: str) -> Iterator[None]:
@@ -307,9 +311,8 @@ class Library:
         brought up to date, and other collections are left for when they are opened."""
         try:
             if self.shared:
-                for name in _listing(self._collections):
-                    if _NAME.fullmatch(name):
-                        self._copy_collection(name)
+                self.catch_up(_listing(self._collections))
+                self._forget_stray_texts()
                 return
             with self.reading() as db:
                 if not self._disagreements(db, full=True):
@@ -350,7 +353,8 @@ class Library:
             if name == DEFAULT_COLLECTION
             else []
         )
-        with self._folders, self.transaction() as db:
+        written: list[Path] = []
+        with self._folders, self.transaction(undo=lambda: _unlink_all(reversed(written))) as db:
             created = db.execute(
                 "INSERT INTO collections (name, created_at) VALUES (?, ?) "
                 "ON CONFLICT (name) DO NOTHING",
@@ -361,13 +365,50 @@ class Library:
                 for body, suffix, stem, meta in bundled:
                     slug = _slug(stem) or "article"
                     document = _read_article(body, suffix, slug, None, meta)
-                    self._store(db, name, body, suffix, document, slug=slug)
+                    self._store(db, name, body, suffix, document, slug=slug, written=written)
         return created
 
     def _copy_collection(self, name: str) -> None:
-        """This machine's copy of a collection made to agree with the shared database."""
-        with self._storing(f"The collection “{name}”"), self._folders, self.reading() as db:
-            self._repair(db, self._disagreements(db, collection=name))
+        """This machine's copy of a collection made to agree with the shared database. As a
+        repair: looked at without a lock, and only when something differs is it looked at
+        again and changed under the write lock, which every writer of the folders holds (an
+        article being added, here or by another process sharing this data directory, is
+        never taken for a leftover, nor one being removed copied back)."""
+        with self._storing(f"The collection “{name}”"):
+            with self.reading() as db:
+                if not self._disagreements(db, collection=name):
+                    return
+            with self._folders, self.transaction() as db:
+                self._repair(db, self._disagreements(db, collection=name))
+
+    def catch_up(self, collections: Iterable[str]) -> None:
+        """With a shared database: this machine's copies of these collections (those it has
+        a folder for) made to agree with it, after another process changed them; an
+        article removed there goes from here too, its stored text with it unless another
+        article holds it. With SQLite, the folders are the library's own, always up to
+        date: nothing to do."""
+        if not self.shared:
+            return
+        for name in collections:
+            if _NAME.fullmatch(name) and (self._collections / name).is_dir():
+                self._copy_collection(name)
+
+    def _forget_stray_texts(self) -> None:
+        """Stored texts of this machine's copy that no article of any collection holds."""
+
+        def strays(db: Db) -> list[Path]:
+            held = {
+                f"{digest}{suffix}"
+                for digest, suffix in db.execute("SELECT DISTINCT sha256, suffix FROM articles")
+            }
+            return list(_strays(self._texts, set(_listing(self._texts)), held))
+
+        with self._storing("The stored texts"):
+            with self.reading() as db:
+                if not strays(db):
+                    return
+            with self._folders, self.transaction() as db:
+                _unlink_all(strays(db))
 
     def add(
         self,
@@ -403,7 +444,10 @@ class Library:
         # Read before taking the lock (a long PDF must not hold up other writers); the id
         # is chosen under the lock, and the metadata file written then carries the title.
         document = _read_article(body, suffix, slug, url, meta)
-        with self._storing("The article"), self._folders, self.transaction() as db:
+        written: list[Path] = []
+        # A failure, the commit's too, takes the files written with it, under the lock.
+        undo = lambda: _unlink_all(reversed(written))  # noqa: E731
+        with self._storing("The article"), self._folders, self.transaction(undo=undo) as db:
             existing = _found(db, name, digest, url)
             if existing is not None:  # added by another writer since the look above
                 return existing, False
@@ -418,6 +462,7 @@ class Library:
                 url=url,
                 fetched_at=fetched_at,
                 published=published,
+                written=written,
             )
         return article, True
 
@@ -430,12 +475,14 @@ class Library:
         document: Document,
         *,
         slug: str,
+        written: list[Path],
         url: str | None = None,
         fetched_at: datetime.datetime | None = None,
         published: datetime.date | None = None,
     ) -> StoredArticle:
         """The article's files and rows, in the caller's transaction (holding the write
-        lock, so the id is free); on failure, the files made here are gone again."""
+        lock, so the id is free). Each file is appended to `written` once in place: the
+        transaction's undo removes them if it fails."""
         article = StoredArticle(
             collection=name,
             id=_free_id(db, name, slug),
@@ -452,24 +499,18 @@ class Library:
             added_at=_now(),
             fetched_at=fetched_at.isoformat() if fetched_at else None,
         )
-        created: list[Path] = []
-        try:
-            self._write_files(article, body, created)
+        self._write_files(article, body, written)
+        db.execute(
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            tuple(vars(article).values()),
+        )
+        if self.shared:
             db.execute(
-                f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                tuple(vars(article).values()),
+                "INSERT INTO texts (sha256, suffix, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (sha256, suffix) DO NOTHING",
+                (article.sha256, suffix, body),
             )
-            if self.shared:
-                db.execute(
-                    "INSERT INTO texts (sha256, suffix, body) VALUES (?, ?, ?) "
-                    "ON CONFLICT (sha256, suffix) DO NOTHING",
-                    (article.sha256, suffix, body),
-                )
-            self._log_change(db, name)
-        except BaseException:
-            # Still under the lock: these paths are this writer's own, as the id was free.
-            _unlink_all(reversed(created))
-            raise
+        self._log_change(db, name)
         return article
 
     def _write_files(self, article: StoredArticle, body: bytes, created: list[Path]) -> None:
@@ -492,7 +533,7 @@ class Library:
         with (
             self._storing(f"The removal of “{article_id}”"),
             self._folders,
-            self.transaction() as db,
+            self.transaction(deleting=_ARTICLE_TABLES) as db,
         ):
             row = db.execute(
                 f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE collection = ? AND id = ?",
@@ -519,7 +560,7 @@ class Library:
         with (
             self._storing(f"Deleting the collection “{name}”"),
             self._folders,
-            self.transaction() as db,
+            self.transaction(deleting=_ARTICLE_TABLES) as db,
         ):
             articles = [
                 StoredArticle(*row)
@@ -595,7 +636,7 @@ class Library:
                 "SELECT id, collection, origin FROM library_changes WHERE id > ? ORDER BY id",
                 (number,),
             ).fetchall()
-            if rows and rows[0][0] > number + 1 and number > 0:
+            if rows and rows[0][0] > number + 1:
                 (oldest,) = db.execute("SELECT MIN(id) FROM library_changes").fetchone()
                 if oldest > number + 1:
                     return rows[-1][0], None
@@ -702,9 +743,29 @@ class Library:
                 len(found.stray),
                 len(found.incomplete),
             )
-        _unlink_all(found.stray)
+        unheld = self._texts_of_removed(db, found.stray) if self.shared else []
+        _unlink_all([*found.stray, *unheld])
         for article in found.incomplete:
             self._complete(db, article)
+
+    def _texts_of_removed(self, db: Db, strays: list[Path]) -> list[Path]:
+        """With a shared database, the stored texts of the article files among `strays`
+        (articles another process removed) that no article holds any more."""
+        unheld = []
+        for path in strays:
+            if path.parent == self._texts or path.name.endswith(META_SUFFIX):
+                continue
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                continue
+            suffix = path.suffix.casefold()
+            held = db.execute(
+                "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?", (digest, suffix)
+            ).fetchone()
+            if not held:
+                unheld.append(self._texts / f"{digest}{suffix}")
+        return unheld
 
     def _complete(self, db: Db, article: StoredArticle) -> None:
         """Give an article back its missing files, from its stored text (or the text from
@@ -741,6 +802,9 @@ class Library:
             _link(stored, link)
 
 
+# Where a removed article's words are: vacuumed (PostgreSQL) or checkpointed out of the log
+# (SQLite) after a removal, as members' data is.
+_ARTICLE_TABLES = ("articles", "texts", "feed_items")
 _ARTICLE_COLUMNS = (
     "collection, id, title, source, author, published, url, sha256, suffix, bytes, "
     "added_at, fetched_at"

@@ -1,10 +1,11 @@
-"""Moving a store from its SQLite file into PostgreSQL, every table and every row, checked.
+"""Moving stores from their SQLite files into PostgreSQL, every table and every row, checked.
 
-`quotebot db migrate --to postgresql://…` (bot/cli/database.py) uses this for the library and
-for the bot's state. Each store is copied in one transaction, so a failure leaves the target
-as it was; the source is only read. At the end, each table's rows are counted and hashed on
-both sides and compared: the same values, in any order (a row's hash does not depend on how
-either engine returns an integer, a text or bytes).
+`quotebot db migrate` (bot/cli/database.py) uses this for the library and the bot's state:
+both are copied in one PostgreSQL transaction, so a failure leaves the target as it was, and
+the sources are only read. At the end, each table's rows are counted and hashed on both sides
+and compared: the same values, in any order (a row's hash does not depend on how either
+engine returns an integer, a text or bytes; PostgreSQL's text holds no NUL, so none is
+hashed). Rows are read a batch at a time on both sides, whatever the size of a table.
 """
 
 from __future__ import annotations
@@ -19,21 +20,25 @@ from typing import Any
 
 from .database import Db, PostgresBackend
 
-__all__ = [
-    "CopiedTable",
-    "TransferError",
-    "copy_store",
-    "copy_texts",
-    "refuse_unless_empty",
-    "tables_of",
-]
+__all__ = ["CopiedTable", "Source", "TransferError", "copy_stores", "tables_of"]
 
 # Rows copied per statement: memory stays bounded whatever the size of a table.
 _BATCH = 500
+_HASH_MODULUS = 2**256
 
 
 class TransferError(Exception):
     """A store could not be moved; the message says which and why. The target is as it was."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A store to move: its name ("library", "state"), its SQLite file, and for the
+    library, the folder of its stored texts (they go into the table `texts`)."""
+
+    store: str
+    path: Path
+    texts: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -60,56 +65,47 @@ def tables_of(source: Path) -> list[str]:
         return [name for (name,) in rows]
 
 
-def refuse_unless_empty(store: str, source: Path, target: PostgresBackend) -> None:
-    """TransferError unless every table the source has is empty in the target."""
-    with target.reading() as into:
-        _refuse_unless_empty(store, tables_of(source), into, target.where)
-
-
-def _refuse_unless_empty(store: str, tables: list[str], into: Db, where: str) -> None:
-    for table in tables:
-        if _count(into, table):
-            raise TransferError(
-                f"The {store}'s table {table} in {where} holds rows already; move into an "
-                "empty database (or a new schema)."
-            )
-
-
-def copy_store(
-    store: str, source: Path, target: PostgresBackend, *, texts: Path | None = None
-) -> list[CopiedTable]:
-    """Every row of every table of the SQLite file `source` into `target` (whose schema is
-    migrated already, and whose tables must be empty), in one transaction; then each table
-    compared. `texts`: the folder of stored texts, put into the `texts` table (the library
-    keeps them in files beside SQLite, in the database with PostgreSQL)."""
-    tables = tables_of(source)
-    with _read_only(source) as db, target.transaction() as into:
-        db.execute("BEGIN")  # one snapshot of the source
-        _refuse_unless_empty(store, tables, into, target.where)
-        for table in tables:
-            _copy_table(db, into, table)
-        if texts is not None:
-            copy_texts(db, into, texts)
-        _advance_identities(into, [t for t in tables if _has_row_ids(db, t)])
-    with _read_only(source) as db, target.reading() as into:
-        compared = [
-            CopiedTable(
-                store,
-                table,
-                _count(db, table),
-                _count(into, table),
-                _digest(db, table),
-                _digest(into, table),
-            )
-            for table in tables
-            if not (texts is not None and table == "texts")
-        ]
-        if texts is not None:
-            compared.append(_compare_texts(store, db, into))
+def copy_stores(sources: list[Source], target: PostgresBackend) -> list[CopiedTable]:
+    """Every row of every table of each source into `target` (its schema migrated already,
+    its tables empty, or TransferError), all in one transaction; then each table compared."""
+    tables = {source.store: tables_of(source.path) for source in sources}
+    with contextlib.ExitStack() as stack:
+        readers = {s.store: stack.enter_context(_read_only(s.path)) for s in sources}
+        into = stack.enter_context(target.transaction())
+        for source in sources:
+            for table in tables[source.store]:
+                if _count(into, table):
+                    raise TransferError(
+                        f"The {source.store}'s table {table} in {target.where} holds rows "
+                        "already; move into an empty database (or a new schema)."
+                    )
+        for source in sources:
+            db = readers[source.store]
+            db.execute("BEGIN")  # one snapshot of each source
+            for table in tables[source.store]:
+                _copy_table(db, into, table)
+            if source.texts is not None:
+                _copy_texts(db, into, source.texts)
+            for table in tables[source.store]:
+                _advance_identity(db, into, table)
+    compared = []
+    with contextlib.ExitStack() as stack:
+        into = stack.enter_context(target.reading())
+        for source in sources:
+            db = stack.enter_context(_read_only(source.path))
+            for table in tables[source.store]:
+                if source.texts is not None and table == "texts":
+                    compared.append(_compare_texts(source.store, db, into))
+                    continue
+                rows, digest = _digest(db.execute(f"SELECT * FROM {_quoted(table)}"))
+                copied, copied_digest = _digest(into.stream(f"SELECT * FROM {_quoted(table)}"))
+                compared.append(
+                    CopiedTable(source.store, table, rows, copied, digest, copied_digest)
+                )
     return compared
 
 
-def copy_texts(db: sqlite3.Connection, into: Db, folder: Path) -> None:
+def _copy_texts(db: sqlite3.Connection, into: Any, folder: Path) -> None:
     """Each stored text the articles name, read from `folder` and checked against its
     SHA-256 before it goes in: a damaged or missing file stops the move."""
     wanted = db.execute("SELECT DISTINCT sha256, suffix FROM articles ORDER BY sha256, suffix")
@@ -126,23 +122,16 @@ def copy_texts(db: sqlite3.Connection, into: Db, folder: Path) -> None:
         )
 
 
-def _compare_texts(store: str, db: sqlite3.Connection, into: Db) -> CopiedTable:
-    """The texts the articles name against those in the target: the same set, each body
-    hashing to its name (checked by the database's copy, not the files)."""
-    wanted = sorted(db.execute("SELECT DISTINCT sha256, suffix FROM articles").fetchall())
-    held = sorted(
-        (digest, suffix, hashlib.sha256(bytes(body)).hexdigest())
-        for digest, suffix, body in into.execute("SELECT sha256, suffix, body FROM texts")
+def _compare_texts(store: str, db: sqlite3.Connection, into: Any) -> CopiedTable:
+    """The texts the articles name against those in the target, each body there hashing
+    to its name (hashed by PostgreSQL, so no body is read back)."""
+    wanted = db.execute("SELECT DISTINCT sha256, suffix FROM articles")
+    held = into.stream(
+        "SELECT sha256, suffix FROM texts WHERE encode(sha256(body), 'hex') = sha256"
     )
-    target = [(digest, suffix) for digest, suffix, actual in held if actual == digest]
-    return CopiedTable(
-        store,
-        "texts",
-        len(wanted),
-        len(held),
-        _hash_rows(wanted),
-        _hash_rows(target),
-    )
+    rows, digest = _digest(wanted)
+    copied, copied_digest = _digest(held)
+    return CopiedTable(store, "texts", rows, copied, digest, copied_digest)
 
 
 def _copy_table(db: sqlite3.Connection, into: Db, table: str) -> None:
@@ -154,24 +143,21 @@ def _copy_table(db: sqlite3.Connection, into: Db, table: str) -> None:
         into.executemany(insert, rows)
 
 
-def _has_row_ids(db: sqlite3.Connection, table: str) -> bool:
-    """Whether the table's key is an integer `id` the database hands out."""
-    return any(
+def _advance_identity(db: sqlite3.Connection, into: Db, table: str) -> None:
+    """PostgreSQL's generated ids for the table go on after the largest SQLite ever handed
+    out (AUTOINCREMENT's promise: an id deleted from the top is not handed out again)."""
+    if not any(
         name == "id" and kind.upper() == "INTEGER" and key
         for _, name, kind, _, _, key in db.execute(f"PRAGMA table_info({_quoted(table)})")
-    )
-
-
-def _advance_identities(into: Db, tables: Iterable[str]) -> None:
-    """PostgreSQL's generated ids go on after the largest copied one (a copied id is never
-    handed out again, as SQLite's AUTOINCREMENT promised)."""
-    for table in tables:
-        (sequence,) = into.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()
-        if sequence is not None:
-            into.execute(
-                f"SELECT setval(?, (SELECT COALESCE(MAX(id), 0) + 1 FROM {_quoted(table)}), false)",
-                (sequence,),
-            )
+    ):
+        return
+    (largest,) = db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_quoted(table)}").fetchone()
+    with contextlib.suppress(sqlite3.OperationalError):  # no AUTOINCREMENT table at all
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        largest = max(largest, row[0] if row else 0)
+    (sequence,) = into.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()
+    if sequence is not None:
+        into.execute("SELECT setval(?, ?, false)", (sequence, largest + 1))
 
 
 def _count(db: Any, table: str) -> int:
@@ -179,14 +165,15 @@ def _count(db: Any, table: str) -> int:
     return int(count)
 
 
-def _digest(db: Any, table: str) -> str:
-    return _hash_rows(db.execute(f"SELECT * FROM {_quoted(table)}").fetchall())
-
-
-def _hash_rows(rows: Iterable[Iterable[Any]]) -> str:
-    """One hash of a set of rows, whatever their order and each engine's types."""
-    lines = sorted("\x1f".join(_value(v) for v in row) for row in rows)
-    return hashlib.sha256("\x1e".join(lines).encode()).hexdigest()
+def _digest(rows: Iterable[Iterable[Any]]) -> tuple[int, str]:
+    """How many rows, and one hash of them as a set with repeats, whatever their order: the
+    sum of each row's hash (so rows are hashed as they stream by, none kept)."""
+    count, total = 0, 0
+    for row in rows:
+        line = "\x1f".join(_value(v) for v in row).encode()
+        total = (total + int.from_bytes(hashlib.sha256(line).digest())) % _HASH_MODULUS
+        count += 1
+    return count, f"{total:064x}"
 
 
 def _value(value: Any) -> str:
@@ -196,7 +183,7 @@ def _value(value: Any) -> str:
         return "b:" + bytes(value).hex()
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return str(value).replace("\x00", "")
 
 
 def _quoted(name: str) -> str:

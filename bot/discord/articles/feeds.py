@@ -190,9 +190,11 @@ class FeedsCog(BotCog, name="Feeds"):
             if self.over_budget_notices.try_take(guild_id):
                 await self._send(channel, content=OVER_POST_BUDGET)
             return
-        summary = await self.service.article_summary(guild_id, item.article.id)
-        await self._send(channel, embed=render.feed_item_embed(item.article, summary))
-        await self.service.posted(item)
+        try:
+            summary = await self.service.article_summary(guild_id, item.article.id)
+            await self._send(channel, embed=render.feed_item_embed(item.article, summary))
+        finally:  # marked whatever happened, unless this process dies first (the lease)
+            await self.service.posted(item)
 
     async def _send(self, channel: discord.TextChannel, **message: Any) -> None:
         try:
