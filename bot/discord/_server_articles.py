@@ -253,8 +253,14 @@ class ServerArticles(ServiceBase):
         # Read as when it was added (heavy formats in a child process): parsed here, a big
         # page or PDF would hold the interpreter lock that every other server's work needs.
         documents = [read_article(path, untrusted=True)]
+        # Words only: encoding its sentences yields to every question being asked, so under
+        # load the admin's "Added" waited for the whole queue of questions. The article is
+        # ranked by meaning too once the collection's index has caught up (in the background).
         return Corpus.of_documents(
-            documents, config=self.config, max_question_chars=self.max_question_chars
+            documents,
+            config=self.config,
+            max_question_chars=self.max_question_chars,
+            encoder=False,
         )
 
     async def pin(self, scope: Scope, set_name: SetName, article_id: str | None) -> None:

@@ -265,14 +265,24 @@ class ServiceBase:
             _log.info("Refused: %s", busy)
             raise RequestRefused(_BUSY.get(busy.pool, _BUSY["library"])) from None
 
-    async def _within_budget(self, future: asyncio.Future[T], what: str) -> T:
+    async def _within_budget(
+        self, future: asyncio.Future[T], what: str, *, queued: Callable[[], bool] = bool
+    ) -> T:
+        """The work's result within the request budget, else RequestRefused saying why:
+        the work itself is heavy, or (`queued()` true) it waited behind many others."""
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.request_seconds)
         except TimeoutError:
             _log.warning("A %s took longer than %.0f s.", what, self.request_seconds)
+            if queued():
+                raise RequestRefused(
+                    f"I have many questions to answer just now, and yours waited over "
+                    f"{self.request_seconds:.0f} s. Please ask again in a minute."
+                ) from None
+            hint = "a shorter length" if what == "summary" else "fewer words or a topic"
             raise RequestRefused(
                 f"That {what} is taking too long (over {self.request_seconds:.0f} s). "
-                "Try again with fewer words, a topic, or a shorter length."
+                f"Try again with {hint}."
             ) from None
 
 

@@ -1,10 +1,12 @@
 """The bot's own state (bot/state) from the event loop, and what happens to every answer.
 
-Every read and write of the state runs on one thread of its own, in turn: each is a short
-SQLite transaction, and none may stall the event loop. `AnswerRecords.keep` stores an answer
-as it is shown, before it is sent (its 👍 / 👎 buttons carry its id); `after` then queues it in
-the gap queue when the articles did not answer, and writes the moderators' log. Neither ever
-keeps a member from their answer: a failure is logged, and the answer goes out without buttons.
+Every read and write of the state runs on threads of its own, never on the event loop: one,
+in turn, for the SQLite file (its writers take turns anyway); a few with PostgreSQL, whose
+inserts run side by side, so an answer kept waits for no other's gap or mod-log entry.
+`AnswerRecords.keep` stores an answer as it is shown, before it is sent (its 👍 / 👎 buttons
+carry its id); `after` then queues it in the gap queue when the articles did not answer, and
+writes the moderators' log. Neither ever keeps a member from their answer: a failure is
+logged, and the answer goes out without buttons.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ T = TypeVar("T")
 
 # How long an answer waits to be stored before it is sent without its feedback buttons.
 KEEP_SECONDS = 1.5
+# Threads using the state when it is in PostgreSQL, for answers and for the rest each (the
+# state's pool has a connection for every one: bot/state/store.py).
+POSTGRES_THREADS = 4
 
 
 class Records:
@@ -36,15 +41,23 @@ class Records:
     def __init__(self, state: BotState) -> None:
         self.state = state
         self.closed = False  # the bot is shutting down: work still arriving is dropped
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="state")
+        threads = 1 if state.in_file else POSTGRES_THREADS
+        self._thread = ThreadPoolExecutor(threads, thread_name_prefix="state")
+        # Answers kept as they are shown have a thread of their own: a member waiting for
+        # their answer never queues behind gap-queue or mod-log work.
+        self._keeping = ThreadPoolExecutor(threads, thread_name_prefix="state-answers")
 
-    async def run(self, work: Callable[[BotState], T]) -> T:
+    async def run(self, work: Callable[[BotState], T], *, answer: bool = False) -> T:
+        """`work` on a state thread; `answer`: keeping an answer a member waits for."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, work, self.state)
+        return await loop.run_in_executor(
+            self._keeping if answer else self._thread, work, self.state
+        )
 
     def close(self) -> None:
         self.closed = True
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._thread, self._keeping):
+            pool.shutdown(wait=False, cancel_futures=True)
         self.state.close()
 
 
@@ -67,7 +80,8 @@ class AnswerRecords:
                         channel_id=scope.channel_id,
                         member_id=member_id,
                         answer=pinned.answer,
-                    )
+                    ),
+                    answer=True,
                 ),
                 KEEP_SECONDS,
             )

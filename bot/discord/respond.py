@@ -66,11 +66,17 @@ class Responder:
         return self.ephemeral_by_default if public is None else not public
 
     async def in_time(
-        self, interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool
+        self,
+        interaction: discord.Interaction,
+        work: Awaitable[T],
+        *,
+        ephemeral: bool,
+        busy: bool = False,
     ) -> T:
-        """Run `work`; if it is not done within `defer_after`, defer so Discord keeps waiting."""
+        """Run `work`; if it is not done within `defer_after` (`busy`: it will not be, so at
+        once), defer so Discord keeps waiting."""
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        done, _ = await asyncio.wait({task}, timeout=0 if busy else self.defer_after)
         if not done and not interaction.response.is_done():
             await self.acknowledge(interaction, ephemeral=ephemeral)
         return await task

@@ -159,6 +159,7 @@ class CorpusService(ServerFeeds):
         self.conversations = Conversations()
         self._reload_lock = asyncio.Lock()
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question")
+        self._asking = 0  # questions on their way (answering, or waiting for a thread)
         self._summaries = ThreadPoolExecutor(1, thread_name_prefix="summary")
         # Each keyed by collection: changes to a server's library, one at a time; its whole
         # index catching up after them; opening its index and reading its lists; fetching
@@ -259,10 +260,22 @@ class CorpusService(ServerFeeds):
         point at. A follow-up is read with the answer it replies to (`replying_to`, a
         message id), or in a thread, with the `member`'s last question there."""
         scope = scope or Scope(None)
-        return await self._within_budget(
-            asyncio.ensure_future(self._ask(question, scope, top, member, replying_to)),
-            "question",
-        )
+        self._asking += 1
+        try:
+            return await self._within_budget(
+                asyncio.ensure_future(self._ask(question, scope, top, member, replying_to)),
+                "question",
+                queued=lambda: self._asking > QUESTION_THREADS,
+            )
+        finally:
+            self._asking -= 1
+
+    @property
+    def busy(self) -> bool:
+        """Whether a question asked now would wait for a thread (every answering thread has
+        one already): it is then acknowledged at once, not after a second of waiting, for a
+        process busy answering may take that long just to get round to acknowledging."""
+        return self._asking >= QUESTION_THREADS
 
     async def _ask(
         self, question: str, scope: Scope, top: int, member: int | None, replying_to: int | None

@@ -63,6 +63,9 @@ __all__ = [
 ]
 
 STATE_FILE = "bot-state.db"
+# Connections to PostgreSQL: one for each thread the bot uses the state from (its answers'
+# and the rest: bot/discord/records.py).
+POOL_SIZE = 8
 DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 365
 # Distinct unanswered questions kept per server; past it the least recently asked goes.
@@ -219,7 +222,11 @@ class BotState:
         try:
             if database_url:
                 backend = PostgresBackend(
-                    database_url, store="state", subject=SUBJECT, error=StateError
+                    database_url,
+                    store="state",
+                    subject=SUBJECT,
+                    error=StateError,
+                    pool_size=POOL_SIZE,
                 )
             else:
                 data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -263,11 +270,13 @@ class BotState:
         return self._backend.reading()
 
     def _transaction(
-        self, *, deleting: Sequence[str] = ()
+        self, *, deleting: Sequence[str] = (), exclusive: bool = True
     ) -> contextlib.AbstractContextManager[Db]:
-        """One transaction, all or nothing (bot/state/backends.py). `deleting` names the
-        tables it may delete members' data from: their bytes are made to go after it."""
-        return self._backend.transaction(deleting=deleting)
+        """One transaction, all or nothing (corpus/ingest/database.py). `deleting` names the
+        tables it may delete members' data from: their bytes are made to go after it. Not
+        `exclusive`: one insert that reads nothing first, which needs no turn among the
+        writers of every process (the answers kept as each is shown, above all)."""
+        return self._backend.transaction(deleting=deleting, exclusive=exclusive)
 
     # Answers and votes
 
@@ -282,7 +291,7 @@ class BotState:
     ) -> int:
         """Keep an answer as shown (for its votes, /feedback and the export); its id."""
         quotes = json.dumps([q.model_dump() for q in shown_quotes(answer)])
-        with self._transaction() as db:
+        with self._transaction(exclusive=False) as db:
             cursor = db.execute(
                 "INSERT INTO answers (guild_id, channel_id, member_id, question, read_as, "
                 "outcome, confidence, quotes, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -490,7 +499,7 @@ class BotState:
     def claim_post(self, thread_id: int, guild_id: int, now: float | None = None) -> bool:
         """True the first time a forum post is claimed for an answer: a post is answered
         once, however often Discord sends it (a reconnect, two shards)."""
-        with self._transaction() as db:
+        with self._transaction(exclusive=False) as db:
             cursor = db.execute(
                 "INSERT INTO answered_posts (thread_id, guild_id, answered_at) VALUES (?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
@@ -510,7 +519,7 @@ class BotState:
         now: float | None = None,
     ) -> None:
         """A mod-log message about a member's question, so it can be deleted with their data."""
-        with self._transaction() as db:
+        with self._transaction(exclusive=False) as db:
             db.execute(
                 "INSERT INTO mod_log_posts (message_id, channel_id, guild_id, member_id, "
                 "posted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
@@ -536,7 +545,7 @@ class BotState:
             )
 
     def share_link(self, guild_id: int, member_id: int, url: str, now: float | None = None) -> int:
-        with self._transaction() as db:
+        with self._transaction(exclusive=False) as db:
             cursor = db.execute(
                 "INSERT INTO shared_links (guild_id, member_id, url, shared_at) "
                 "VALUES (?, ?, ?, ?) RETURNING id",

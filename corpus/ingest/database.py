@@ -74,7 +74,11 @@ class Backend(Protocol):
     def reading(self) -> contextlib.AbstractContextManager[Db]: ...
 
     def transaction(
-        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
+        self,
+        *,
+        deleting: Sequence[str] = (),
+        undo: Callable[[], None] | None = None,
+        exclusive: bool = True,
     ) -> contextlib.AbstractContextManager[Db]: ...
 
     def finish_deleting(self, tables: Sequence[str]) -> None: ...
@@ -146,9 +150,14 @@ class SqliteBackend:
 
     @contextlib.contextmanager
     def transaction(
-        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
+        self,
+        *,
+        deleting: Sequence[str] = (),
+        undo: Callable[[], None] | None = None,
+        exclusive: bool = True,
     ) -> Iterator[sqlite3.Connection]:
-        """One transaction, all or nothing, holding the write lock from the start. If it
+        """One transaction, all or nothing, holding the write lock from the start (SQLite
+        has no other kind of write: `exclusive` changes nothing here). If it
         fails (the commit too), `undo` runs first, still under the lock: what the caller did
         outside the database (files written) goes with it. After one that may delete
         members' data, the log is checkpointed into the database and truncated: the deleted
@@ -199,6 +208,7 @@ class PostgresBackend:
         self._statement_ms = int(statement_seconds * 1000)
         try:
             import psycopg
+            import psycopg.conninfo
             from psycopg_pool import ConnectionPool
         except ImportError:
             raise error(
@@ -210,12 +220,27 @@ class PostgresBackend:
         self.where, self._secrets = describe_database(url)
         if unencoded_password(url):
             raise error(UNENCODED_PASSWORD)
-        self._writers_lock = _lock_of(store)
         self._pool = None
         try:
+            # The statement time limit set once for each connection, beside the URL's own
+            # options (a search_path, say), rather than by a statement in every transaction.
+            options = " ".join(
+                filter(
+                    None,
+                    (
+                        psycopg.conninfo.conninfo_to_dict(url).get("options"),
+                        f"-c statement_timeout={self._statement_ms}",
+                    ),
+                )
+            )
+            settings = {"connect_timeout": int(LOCK_SECONDS), "options": options}
             # One connection first: a wrong address or password fails now, with its reason,
-            # rather than as a pool that waited its whole timeout.
-            psycopg.connect(url, connect_timeout=int(LOCK_SECONDS)).close()
+            # rather than as a pool that waited its whole timeout. Its schema names the
+            # writers' lock: deployments sharing a database in schemas of their own do not
+            # wait for each other's writers.
+            with psycopg.connect(url, **settings) as first:
+                (schema,) = first.execute("SELECT current_schema()").fetchone() or ("",)
+            self._writers_lock = _lock_of(store, schema or "")
             self._pool = ConnectionPool(
                 url,
                 min_size=1,
@@ -224,7 +249,7 @@ class PostgresBackend:
                 open=True,
                 # A connection broken by a restart or a failover is replaced, not handed out.
                 check=ConnectionPool.check_connection,
-                kwargs={"connect_timeout": int(LOCK_SECONDS)},
+                kwargs=settings,
             )
             self._pool.wait(timeout=LOCK_SECONDS)
         except Exception as failure:
@@ -265,13 +290,20 @@ class PostgresBackend:
 
     @contextlib.contextmanager
     def transaction(
-        self, *, deleting: Sequence[str] = (), undo: Callable[[], None] | None = None
+        self,
+        *,
+        deleting: Sequence[str] = (),
+        undo: Callable[[], None] | None = None,
+        exclusive: bool = True,
     ) -> Iterator[Db]:
         """One transaction, all or nothing, holding the store's writers' advisory lock: one
         writer at a time across every process, as SQLite has it (rows read and then changed
-        must be the same rows). If it fails, `undo` runs (under the lock, unless the commit
-        itself failed). Tables it deleted rows from are vacuumed after the commit."""
-        with self._connected(lock=self._writers_lock, undo=undo) as db:
+        must be the same rows). Not `exclusive`: a write that reads nothing first (one
+        insert) takes no lock, and runs beside the others, as PostgreSQL's rows allow. If it
+        fails, `undo` runs (under the lock, unless the commit itself failed). Tables it
+        deleted rows from are vacuumed after the commit."""
+        lock = self._writers_lock if exclusive else None
+        with self._connected(lock=lock, undo=undo) as db:
             yield db
         if deleting:
             self.finish_deleting(deleting)
@@ -288,7 +320,6 @@ class PostgresBackend:
                 connection.transaction(),
             ):
                 db = _PostgresDb(connection)
-                db.execute(f"SET LOCAL statement_timeout = {self._statement_ms}")
                 if lock is not None:
                     db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
                 with failing():  # undone here, under the lock, when the work fails
@@ -485,14 +516,12 @@ def reason_of(error: BaseException, secrets: Sequence[str] = ()) -> str:
     return text
 
 
-def _lock_of(store: str) -> int:
-    """The writers' advisory lock of a store: a number no other lock of ours uses (the
-    bot's state keeps the number it shipped with)."""
-    if store == "state":
-        return _STATE_WRITERS_LOCK
-    return _STATE_WRITERS_LOCK + 1 + zlib.crc32(store.encode()) % 1_000_000
+def _lock_of(store: str, schema: str) -> int:
+    """The writers' advisory lock of a store in a schema: a number of its own (not the
+    migrations' lock)."""
+    return _WRITERS_LOCKS + zlib.crc32(f"{store}\x00{schema}".encode())
 
 
-# The advisory locks the migrations and the state's writers hold.
+# The advisory lock the migrations hold, and where the writers' locks start.
 _MIGRATION_LOCK = 0x51_0B07_57A7E
-_STATE_WRITERS_LOCK = 0x51_0B07_57A7F
+_WRITERS_LOCKS = 0x52_0000_0000_0000

@@ -233,8 +233,9 @@ class QuoteCog(BotCog, name="Quotes"):
             return pinned, await self.answer_records.keep(scope, member, pinned)
 
         # Deferred if the answer and its record take long: the 3 s Discord allows cover both.
+        busy = self.service.busy  # before this question is counted
         pinned, answer_id = await self.responder.in_time(
-            interaction, asked_and_kept(), ephemeral=ephemeral
+            interaction, asked_and_kept(), ephemeral=ephemeral, busy=busy
         )
         sent = await self.responder.send(
             interaction,
