@@ -36,8 +36,8 @@ sys.path.insert(0, str(PROJECT))
 from bot.discord.service import CorpusService, Scope, collection_of  # noqa: E402
 from corpus import Corpus  # noqa: E402
 from corpus.ingest.bundled import bundled_seeds_dir  # noqa: E402
-from corpus.ingest.fetch import fetch  # noqa: E402
-from corpus.ingest.library import Library  # noqa: E402
+from corpus.sources.fetch import fetch  # noqa: E402
+from corpus.sources.library import Library  # noqa: E402
 
 GUILD = 1
 

@@ -17,7 +17,7 @@ Nothing leaves this machine.
 process; the shard-1 server is asked once (so its process holds that server's collection
 open); then N times, one after another, this process (another machine, with a data directory
 of its own) waits a random 0 to --gap seconds (default 1; the processes check every 0.5 s),
-then adds an article to that collection through corpus.ingest.library.Library. The
+then adds an article to that collection through corpus.sources.library.Library. The
 time from `add` returning to the shard-1 process logging "Took in a change to server-<id>
 made elsewhere" (its stderr is read as it comes, each line stamped when read) is printed as
 median, p90 and worst; target under 2 s. Then the last note is asked about.
@@ -74,8 +74,8 @@ sys.path.insert(0, str(PROJECT))
 
 import psycopg  # noqa: E402
 
-from corpus.ingest.database import _lock_of  # noqa: E402
-from corpus.ingest.library import Library  # noqa: E402
+from corpus.sources.database import _lock_of  # noqa: E402
+from corpus.sources.library import Library  # noqa: E402
 from tests.fake_discord import (  # noqa: E402
     FakeDiscord,
     channel_of,

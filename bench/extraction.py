@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpus import Corpus, CorpusError
-from corpus.ingest.fetch import fetch
-from corpus.ingest.library import Library
+from corpus.sources.fetch import fetch
+from corpus.sources.library import Library
 from tests.data.sites.pages import (
     SENTENCE_TARGET,
     boilerplate_in,

@@ -41,9 +41,9 @@ sys.path.insert(0, str(PROJECT))
 
 from bot.discord.app import share_the_interpreter  # noqa: E402
 from bot.discord.service import CorpusService  # noqa: E402
-from corpus.ingest.addresses import parse_networks  # noqa: E402
-from corpus.ingest.feeds import Feed, FeedStore  # noqa: E402
-from corpus.ingest.library import Library  # noqa: E402
+from corpus.sources.addresses import parse_networks  # noqa: E402
+from corpus.sources.feeds import Feed, FeedStore  # noqa: E402
+from corpus.sources.library import Library  # noqa: E402
 from tests.local_site import Site, serve  # noqa: E402
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -41,7 +41,7 @@ def _rss_mb() -> float:
 def run_setup(servers: int, articles: int) -> dict:
     from bot.discord.service import CorpusService, Scope, collection_of
     from corpus.ingest.bundled import bundled_seeds_dir
-    from corpus.ingest.library import Library
+    from corpus.sources.library import Library
 
     scratch = Path(tempfile.mkdtemp(prefix="quotebot-servers-"))
     try:

@@ -23,12 +23,17 @@ from pydantic import (
     model_validator,
 )
 
-from corpus.answering.question import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION
-from corpus.ingest.addresses import Network, parse_networks
-from corpus.ingest.bundled import bundled_seeds_dir
-from corpus.ingest.database import UNENCODED_PASSWORD, unencoded_password
-from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError
+from corpus import DEFAULT_MAX_QUESTION_CHARS, LONGEST_ALLOWED_QUESTION, bundled_seeds_dir
 from corpus.models import IndexConfig
+from corpus.sources import (
+    DEFAULT_COLLECTION,
+    UNENCODED_PASSWORD,
+    Library,
+    LibraryError,
+    Network,
+    parse_networks,
+    unencoded_password,
+)
 
 __all__ = [
     "DISCORD_API_BASE_URL",

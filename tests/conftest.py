@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from corpus import Corpus
-from corpus.ingest.addresses import parse_networks
 from corpus.meaning.encoder import configure as configure_encoder
+from corpus.sources.addresses import parse_networks
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTICLE_ID = "niger-coup-2023"

@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from bot.state import BotState
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.conftest import PROJECT
 from tests.discord_harness import TOKEN, ErrorLogCatcher, running_bot
 from tests.fake_discord import (

@@ -11,7 +11,7 @@ import pytest
 
 from bot.discord.service import CorpusService, Scope, collection_of
 from bot.state import BotState
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.conftest import LOOPBACK, LOOPBACK_NETWORKS, make_seeds
 from tests.discord_harness import eventually, running_bot
 from tests.fake_discord import (

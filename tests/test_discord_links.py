@@ -8,7 +8,7 @@ import asyncio
 
 from bot.discord.links import first_link
 from bot.state.servers import collection_of
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.discord_harness import running_bot
 from tests.fake_discord import GUILD_ID, USER_ID, message_payload, snowflake, user_payload
 from tests.test_discord import no_logged_errors, plain  # noqa: F401 - the autouse fixture

@@ -10,7 +10,7 @@ import time
 
 from bot.state import BotState
 from bot.state.servers import collection_of
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.discord_harness import eventually, running_bot
 from tests.fake_discord import (
     GUILD_ID,

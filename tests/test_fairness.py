@@ -17,7 +17,7 @@ import pytest
 
 from bot.discord.fair import Busy, FairPool
 from bot.discord.service import CorpusService, RequestRefused, Scope
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.conftest import LOOPBACK_NETWORKS, make_seeds
 from tests.local_site import Site, publish_feed, serve, story_page
 

@@ -15,9 +15,9 @@ import threading
 import pytest
 
 from corpus import Corpus
-from corpus.ingest.feeds import FeedError, FeedStore, parse_feed
-from corpus.ingest.fetch import FetchError
-from corpus.ingest.library import Library
+from corpus.sources.feeds import FeedError, FeedStore, parse_feed
+from corpus.sources.fetch import FetchError
+from corpus.sources.library import Library
 from tests.conftest import LOOPBACK_NETWORKS, run_cli
 
 T0 = datetime.datetime(2024, 5, 6, 9, 0, tzinfo=datetime.UTC)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from corpus.ingest.fetch import MAX_BYTES, MAX_REDIRECTS, FetchError, fetch
 from corpus.ingest.formats import extract
-from corpus.ingest.library import Library, LibraryError
+from corpus.sources.fetch import MAX_BYTES, MAX_REDIRECTS, FetchError, fetch
+from corpus.sources.library import Library, LibraryError
 from tests.conftest import LOOPBACK, LOOPBACK_NETWORKS
 from tests.data.sites.pages import load_pages, page_routes
 from tests.local_site import serve

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from corpus.ingest.addresses import embedded_ipv4, is_allowed, is_public, parse_networks
 from corpus.ingest.encodings import lookup
-from corpus.ingest.feeds import FEED_TYPES
-from corpus.ingest.fetch import MAX_BYTES, BadURL, FetchError, fetch
 from corpus.ingest.formats import decode_declared, extract
 from corpus.ingest.limits import DecodedTooLarge, gunzip_limited
+from corpus.sources.addresses import embedded_ipv4, is_allowed, is_public, parse_networks
+from corpus.sources.feeds import FEED_TYPES
+from corpus.sources.fetch import MAX_BYTES, BadURL, FetchError, fetch
 from tests.conftest import LOOPBACK, LOOPBACK_NETWORKS, run_cli
 from tests.data.sites.pages import load_pages
 from tests.discord_harness import running_bot

@@ -15,7 +15,6 @@ import string
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from corpus.ingest.feeds import MAX_FEED_ITEMS, MAX_NEW_ITEMS
 from corpus.ingest.formats import (
     MAX_DISTINCT_WORDS,
     MAX_MARKDOWN_MARKS,
@@ -25,6 +24,7 @@ from corpus.ingest.formats import (
     MAX_TEXT_CHARS,
 )
 from corpus.ingest.limits import MAX_BYTES
+from corpus.sources.feeds import MAX_FEED_ITEMS, MAX_NEW_ITEMS
 from tests.conftest import run_cli
 from tests.discord_harness import running_bot
 from tests.fake_discord import slash

@@ -18,7 +18,7 @@ import pytest
 from corpus.errors import SeedFileError
 from corpus.ingest.formats import extract
 from corpus.ingest.isolation import ISOLATE_HTML_FROM, extract_isolated, needs_isolation
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.test_formats import _pdf
 
 FERRY = "The harbour ferry will run every twenty minutes from Monday, the council said."

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from corpus import Corpus
-from corpus.ingest.fetch import MAX_BYTES, FetchError, fetch
-from corpus.ingest.library import Library, LibraryError
+from corpus.sources.fetch import MAX_BYTES, FetchError, fetch
+from corpus.sources.library import Library, LibraryError
 from tests.conftest import LOOPBACK_NETWORKS, PROJECT, run_cli
 from tests.local_site import serve
 from tests.test_formats import PAGE

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from corpus import Corpus
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from tests.conftest import PROJECT, run_cli
 
 # Pages that differ only in one number; each has its own content and the same file name.
@@ -45,7 +45,7 @@ QUESTION = "What did the harbour council approve?"
 WRITER = """
 import json, sys
 from pathlib import Path
-from corpus.ingest.library import Library, LibraryError
+from corpus.sources.library import Library, LibraryError
 library = Library(Path(sys.argv[1]))
 print("ready", flush=True)
 for line in sys.stdin:
@@ -71,7 +71,7 @@ for line in sys.stdin:
 ENDLESS_WRITER = """
 import itertools, sys
 from pathlib import Path
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 from corpus.ingest.loader import article_document
 library = Library(Path(sys.argv[1]))
 article_document(Path("warm.txt"), sys.argv[2].format(n=0).encode())
@@ -314,7 +314,7 @@ def test_a_full_disk_is_named_and_leaves_the_collection_as_it_was(tmp_path):
 OPENER = """
 import sys, time
 from pathlib import Path
-from corpus.ingest.library import Library, LibraryError
+from corpus.sources.library import Library, LibraryError
 go = Path(sys.argv[2])
 print("ready", flush=True)
 while not go.exists():
@@ -345,7 +345,7 @@ def test_processes_opening_a_new_data_directory_at_once_all_open_it(tmp_path):
 SHARED_OPENER = """
 import sys
 from pathlib import Path
-from corpus.ingest.library import Library
+from corpus.sources.library import Library
 library = Library(Path(sys.argv[1]), database_url=sys.argv[2])
 print("ready", flush=True)
 opened = 0

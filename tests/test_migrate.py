@@ -8,8 +8,8 @@ import json
 import sqlite3
 
 from bot.state import BotState
-from corpus.ingest.feeds import FeedStore
-from corpus.ingest.library import Library
+from corpus.sources.feeds import FeedStore
+from corpus.sources.library import Library
 from tests.conftest import LOOPBACK_NETWORKS, run_cli
 from tests.test_bot_state import answer
 from tests.test_feeds import site  # noqa: F401 (the fixture)

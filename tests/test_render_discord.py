@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 
 from bot.discord import render
-from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, DocumentStats, Quote, Summary
+from corpus.sources.library import StoredArticle
 
 
 def quote(text: str, n: int = 1, doc: str = "doc") -> Quote:

@@ -19,8 +19,6 @@ from hypothesis import strategies as st
 from bot.discord import render
 from bot.discord.respond import error_message
 from corpus import CorpusError
-from corpus.ingest.feeds import Feed
-from corpus.ingest.library import StoredArticle
 from corpus.models import (
     Answer,
     Citation,
@@ -31,6 +29,8 @@ from corpus.models import (
     Quote,
     Summary,
 )
+from corpus.sources.feeds import Feed
+from corpus.sources.library import StoredArticle
 from tests.markdown_check import Live, live_markup
 
 ARTICLE_URL = "https://news.example/story"

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from corpus import Corpus, CorpusError, UnknownDocumentError
-from corpus.answering.followup import Exchange
+from corpus import Corpus, CorpusError, Exchange, UnknownDocumentError
 
 from . import render
 

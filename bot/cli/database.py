@@ -19,10 +19,19 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from corpus.ingest.database import DatabaseError, PostgresBackend, describe_database, reason_of
-from corpus.ingest.library import MIGRATIONS as LIBRARY_MIGRATIONS
-from corpus.ingest.library import Library, LibraryError
-from corpus.ingest.transfer import CopiedTable, Source, TransferError, copy_stores
+from corpus.sources import (
+    LIBRARY_MIGRATIONS,
+    CopiedTable,
+    DatabaseError,
+    Library,
+    LibraryError,
+    PostgresBackend,
+    Source,
+    TransferError,
+    copy_stores,
+    describe_database,
+    reason_of,
+)
 
 from ..settings import Settings
 from ..state.store import MIGRATIONS as STATE_MIGRATIONS

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from corpus.ingest.library import DEFAULT_COLLECTION
+from corpus.sources import DEFAULT_COLLECTION
 
 from ..settings import Settings, open_library
 from .main import (
@@ -27,8 +27,7 @@ from .main import (
 )
 
 if TYPE_CHECKING:
-    from corpus.ingest.addresses import Network
-    from corpus.ingest.feeds import Feed, FeedStore, PollResult
+    from corpus.sources import Feed, FeedStore, Network, PollResult
 
 __all__ = ["add_feed_command"]
 
@@ -103,7 +102,7 @@ def add_feed_command(command: Command) -> None:
 
 
 def _store(settings: Settings) -> FeedStore:
-    from corpus.ingest.feeds import FeedStore  # only feed commands load the feed machinery
+    from corpus.sources import FeedStore  # only feed commands load the feed machinery
 
     from ..discord.service import guild_of  # whose collection it is (no discord import)
 

@@ -18,14 +18,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from corpus import Corpus, CorpusError, SeedFileError
-from corpus.indexing.store import verify_cache
-from corpus.ingest.library import DEFAULT_COLLECTION, Library, StoredArticle
-from corpus.ingest.limits import MAX_BYTES
-from corpus.ingest.loader import meta_beside, read_regular_file
-from corpus.meaning.encoder import configure as configure_encoder
+from corpus import (
+    MAX_BYTES,
+    Corpus,
+    CorpusError,
+    SeedFileError,
+    configure_encoder,
+    limit_blas_threads,
+    meta_beside,
+    read_regular_file,
+    verify_cache,
+)
 from corpus.models import Answer
-from corpus.threads import limit_blas_threads
+from corpus.sources import DEFAULT_COLLECTION, Library, StoredArticle
 
 from ..settings import Settings, SettingsError, host_seeds_dir, load_settings, open_library
 from . import render
@@ -531,7 +536,7 @@ def _add_one(
     library: Library, collection: str, source: str, settings: Settings
 ) -> tuple[StoredArticle, bool]:
     if "://" in source:
-        from corpus.ingest.adding import add_url  # the fetcher: only for adding pages
+        from corpus.sources import add_url  # the fetcher: only for adding pages
 
         return add_url(
             library, collection, source, private_networks=settings.fetch_private_networks
@@ -614,7 +619,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.evaluate import evaluate_file
+    from corpus import evaluate_file
 
     report = evaluate_file(
         args.file, seeds_dir=_seeds_of(args, settings), top=args.top, vectors_dir=settings.cache_dir

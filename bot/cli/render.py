@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from corpus.meaning.limits import AHEAD_LIMIT
+from corpus import AHEAD_LIMIT, tokenize_text
 from corpus.models import Answer, CorpusStats, Quote, Summary, VectorStatus
-from corpus.tokenize import tokenize
 
 if TYPE_CHECKING:  # a question needs neither: not imported to answer one
-    from corpus.evaluate import EvalReport
+    from corpus import EvalReport
 
 __all__ = [
     "render_answer",
@@ -242,10 +241,10 @@ def surface_words(quote: Quote, question: str = "") -> dict[str, str]:
     words: dict[str, str] = {}
     for start, end in quote.highlights:
         word = quote.text[start:end]
-        for term in tokenize(word):
+        for term in tokenize_text(word):
             words.setdefault(term, word)
     for word in _WORD.findall(question):
-        for term in tokenize(word):
+        for term in tokenize_text(word):
             words.setdefault(term, word)
     return words
 

@@ -9,13 +9,9 @@ import logging
 from collections.abc import Callable
 from pathlib import PurePath
 
-from corpus import Corpus
-from corpus.indexing.store import cache_path
-from corpus.ingest.adding import add_fetched
-from corpus.ingest.fetch import fetch
-from corpus.ingest.library import LibraryError, StoredArticle
-from corpus.ingest.loader import read_article
+from corpus import Corpus, cache_path, read_article
 from corpus.models import DocumentStats
+from corpus.sources import LibraryError, StoredArticle, add_fetched, fetch_url
 
 from ..state.servers import collection_of, guild_of
 from ._service_base import (
@@ -44,7 +40,7 @@ class ServerArticles(ServiceBase):
         library = self._library()
         fetched = await self._in_thread(
             self._fetches,
-            lambda: fetch(url, private_networks=self.private_networks(guild_id)),
+            lambda: fetch_url(url, private_networks=self.private_networks(guild_id)),
             key=collection_of(guild_id),
         )
         return await self._add(

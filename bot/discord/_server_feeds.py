@@ -7,10 +7,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from corpus.ingest.database import DuplicateRow
-from corpus.ingest.feeds import Feed, FeedError, FeedStore, PollResult, UnpostedItem
-from corpus.ingest.library import StoredArticle
 from corpus.models import Summary
+from corpus.sources import (
+    DuplicateRow,
+    Feed,
+    FeedError,
+    FeedStore,
+    PollResult,
+    StoredArticle,
+    UnpostedItem,
+)
 
 from ..state.servers import collection_of, guild_of
 from ._server_articles import ServerArticles

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from corpus import Corpus
-from corpus.ingest.addresses import Network
-from corpus.ingest.feeds import FeedStore, PollResult
-from corpus.ingest.library import Library, LibraryError, StoredArticle
 from corpus.models import Answer, IndexConfig, Summary
+from corpus.sources import FeedStore, Library, LibraryError, Network, PollResult, StoredArticle
 
 from ..state.servers import collection_of, guild_of
 from .conversations import Conversations

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from corpus.answering.followup import Exchange
+from corpus import Exchange
 
 __all__ = ["FOLLOW_UP_SECONDS", "MAX_CONVERSATIONS", "Conversations"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import discord
 from discord.ext import commands
 
-from corpus.answering.question import too_long
+from corpus import too_long
 
 from ..settings import Settings
 from .budget import ReplyBudget

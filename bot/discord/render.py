@@ -11,9 +11,8 @@ import urllib.parse
 
 import discord
 
-from corpus.ingest.feeds import Feed
-from corpus.ingest.library import StoredArticle
 from corpus.models import Answer, Citation, CorpusStats, ParagraphText, Quote, Summary
+from corpus.sources import Feed, StoredArticle
 
 from ..state import FeedbackReport, Forgotten, Gap, ShownAnswer
 

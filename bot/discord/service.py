@@ -35,13 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from corpus import Corpus
-from corpus.answering.followup import Exchange
-from corpus.ingest.adding import linked_document
-from corpus.ingest.addresses import Network
-from corpus.ingest.feeds import POLL_INTERVAL, POSTING_LEASE, FeedStore, PollResult
-from corpus.ingest.fetch import fetch
-from corpus.ingest.library import DEFAULT_COLLECTION, Library, LibraryError
+from corpus import Corpus, Exchange
 from corpus.models import (
     Answer,
     CorpusStats,
@@ -49,6 +43,18 @@ from corpus.models import (
     Paragraph,
     Summary,
     SummaryLength,
+)
+from corpus.sources import (
+    DEFAULT_COLLECTION,
+    POLL_INTERVAL,
+    POSTING_LEASE,
+    FeedStore,
+    Library,
+    LibraryError,
+    Network,
+    PollResult,
+    fetch_url,
+    linked_document,
 )
 
 from ..state.servers import collection_of, guild_of
@@ -425,7 +431,7 @@ class CorpusService(ServerFeeds):
         fetched = await self._within_budget(
             self._in_thread(
                 self._fetches,
-                lambda: fetch(url, private_networks=self.private_networks(guild_id)),
+                lambda: fetch_url(url, private_networks=self.private_networks(guild_id)),
                 key=key,
             ),
             "link",

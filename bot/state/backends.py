@@ -1,10 +1,10 @@
 """Where the bot's state is kept: the SQLite file in DATA_DIR (the default), or PostgreSQL
 (DATABASE_URL), for several bot processes sharing one database. The backends are the
-library's (corpus/ingest/database.py); the state speaks of its own errors."""
+library's (corpus/sources/database.py); the state speaks of its own errors."""
 
 from __future__ import annotations
 
-from corpus.ingest.database import (
+from corpus.sources import (
     Backend,
     DatabaseError,
     Db,

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.ingest.sqlite import SchemaTooNew
+from corpus import tokenize_text
 from corpus.models import Answer
-from corpus.tokenize import tokenize
+from corpus.sources import SchemaTooNew
 
 from .backends import (
     SUBJECT,
@@ -272,7 +272,7 @@ class BotState:
     def _transaction(
         self, *, deleting: Sequence[str] = (), exclusive: bool = True
     ) -> contextlib.AbstractContextManager[Db]:
-        """One transaction, all or nothing (corpus/ingest/database.py). `deleting` names the
+        """One transaction, all or nothing (corpus/sources/database.py). `deleting` names the
         tables it may delete members' data from: their bytes are made to go after it. Not
         `exclusive`: one insert that reads nothing first, which needs no turn among the
         writers of every process (the answers kept as each is shown, above all)."""
@@ -783,7 +783,7 @@ def _shown(row: Sequence[object]) -> ShownAnswer:
 def gap_words(question: str) -> str:
     """A question's words as the gap queue merges them: stems, without order or repeats
     ("Who leads Wagner?" and "wagner: who leads it" are one question)."""
-    return " ".join(sorted(set(tokenize(question))))[:500]
+    return " ".join(sorted(set(tokenize_text(question))))[:500]
 
 
 def question_names(question: str) -> frozenset[str]:

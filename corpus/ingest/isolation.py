@@ -7,7 +7,7 @@ the interpreter lock that every other server's requests need. A child process ca
 it is killed at the deadline, its address space is capped, and it runs on a core of its own,
 so one hostile file neither stalls the bot nor starves another server's work.
 
-Adds read this way (corpus/ingest/library.py), and the bot's index of an article just added
+Adds read this way (corpus/sources/library.py), and the bot's index of an article just added
 (bot/discord/service.py), so that no server's file is parsed on the interpreter lock that
 serves every server; a file that was read within the limits once is read in-process when a
 whole collection's index is rebuilt. PDFs always, and web pages and Markdown that are gzip or of

@@ -16,8 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import tasks
 
-from corpus.ingest.fetch import MAX_BYTES
-from corpus.ingest.formats import SUFFIXES
+from corpus import MAX_BYTES, SUFFIXES
 
 from .. import render
 from ..cogbase import BotCog, cog_of

@@ -27,7 +27,7 @@ from ..respond import NO_PINGS
 from ..service import guild_of
 
 if TYPE_CHECKING:
-    from corpus.ingest.feeds import UnpostedItem
+    from corpus.sources import UnpostedItem
 
     from .cog import ArticlesCog
 

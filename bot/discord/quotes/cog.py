@@ -13,8 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from corpus.answering.followup import Exchange
-from corpus.answering.question import LONGEST_ALLOWED_QUESTION
+from corpus import LONGEST_ALLOWED_QUESTION, Exchange
 
 from .. import render
 from ..cogbase import BotCog

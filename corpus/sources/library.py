@@ -44,12 +44,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError, SeedFileError
+from ..ingest.bundled import bundled_seeds_dir
+from ..ingest.formats import SUFFIXES
+from ..ingest.loader import META_SUFFIX, article_document, meta_beside
 from ..models import AUTHOR_CHARS, SOURCE_CHARS, TITLE_CHARS, URL_CHARS, WEB_URL, Document
 from ..temporaries import is_abandoned, process_is_running, temporary_beside
-from .bundled import bundled_seeds_dir
 from .database import DatabaseError, Db, open_backend
-from .formats import SUFFIXES
-from .loader import META_SUFFIX, article_document, meta_beside
 from .sqlite import SchemaTooNew
 
 __all__ = [
@@ -99,7 +99,7 @@ MIGRATIONS = [
     );
     CREATE INDEX articles_by_url ON articles(collection, url);
     """,
-    # 2: RSS and Atom feeds (corpus/ingest/feeds.py), and each feed item seen, so a restart
+    # 2: RSS and Atom feeds (corpus/sources/feeds.py), and each feed item seen, so a restart
     # goes on where it stopped and an item is fetched, and posted to a channel, once.
     """
     CREATE TABLE feeds (

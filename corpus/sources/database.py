@@ -1,7 +1,7 @@
 """Where a store keeps its rows: a SQLite file (the default), or PostgreSQL (DATABASE_URL), for
 several processes, on several machines, sharing one database.
 
-The library (corpus/ingest/library.py, with its feeds) and the bot's own state
+The library (corpus/sources/library.py, with its feeds) and the bot's own state
 (bot/state/store.py) both run the same SQL on either: `?` placeholders, in the subset both
 speak (upserts with ON CONFLICT, RETURNING, no engine-specific functions), over the same
 schema, migrated in order on open. What differs is here: connecting, the schema's column

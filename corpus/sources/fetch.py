@@ -2,7 +2,7 @@
 
 Every URL is untrusted. Only http and https; a malformed link (a port out of range, an
 unclosed bracket) is a `BadURL`. The host is resolved once and every address it resolves to
-must be public (corpus/ingest/addresses.py: no loopback, private, link-local, multicast or
+must be public (corpus/sources/addresses.py: no loopback, private, link-local, multicast or
 reserved address, nor one that carries such an IPv4 address), unless it is in a range the
 caller passes as `private_networks` (the host's FETCH_PRIVATE_NETWORKS, for the host's own
 collections only); the connection goes to the address that was checked, so a DNS answer that
@@ -40,9 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CorpusError
-from . import encodings
-from .addresses import Network, is_allowed
-from .limits import (
+from ..ingest import encodings
+from ..ingest.limits import (
     FETCH_SECONDS,
     MAX_BYTES,
     STEP_SECONDS,
@@ -52,6 +51,7 @@ from .limits import (
     is_gzip,
     megabytes,
 )
+from .addresses import Network, is_allowed
 
 __all__ = ["MAX_BYTES", "BadURL", "FetchError", "Fetched", "NotModified", "fetch"]
 
@@ -141,7 +141,7 @@ def fetch(
 ) -> Fetched:
     """`private_networks`: the private address ranges this fetch may reach besides public
     addresses. `timeout` bounds each step, `deadline` the whole fetch. `accept` (content
-    type → suffix) replaces ACCEPTED, as feeds (corpus/ingest/feeds.py) do; `etag` and
+    type → suffix) replaces ACCEPTED, as feeds (corpus/sources/feeds.py) do; `etag` and
     `modified` (a previous Fetched's `etag` and `last_modified`) are sent as If-None-Match
     and If-Modified-Since, and an answer of 304 raises NotModified."""
     accepted = ACCEPTED if accept is None else accept

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from ..errors import SeedFileError
+from ..ingest.loader import article_document
 from ..models import Document
 from .addresses import Network
 from .fetch import Fetched, fetch
 from .library import Library, LibraryError, StoredArticle
-from .loader import article_document
 
 __all__ = ["add_fetched", "add_url", "linked_document"]
 
