@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -36,11 +35,9 @@ from corpus.sources import (
 from ..settings import Settings
 from ..state.store import MIGRATIONS as STATE_MIGRATIONS
 from ..state.store import STATE_FILE, BotState, StateError
-from .main import EXIT_ERROR, EXIT_OK, UsageError, _print
+from .common import EXIT_ERROR, EXIT_OK, Command, UsageError, print_out
 
 __all__ = ["add_database_command"]
-
-Command = Callable[[str, str, list[str]], argparse.ArgumentParser]
 
 
 def add_database_command(command: Command) -> None:
@@ -85,23 +82,23 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         BotState(data).close()
         compared = _copy(url, data)
     except (TransferError, DatabaseError, LibraryError, StateError) as error:
-        _print(f"Nothing was moved: {reason_of(error, secrets)}")
+        print_out(f"Nothing was moved: {reason_of(error, secrets)}")
         return EXIT_ERROR
     same = all(table.same for table in compared)
     if args.json:
         rows = [{**asdict(t), "same": t.same} for t in compared]
-        _print(json.dumps({"ok": same, "to": where, "tables": rows}))
+        print_out(json.dumps({"ok": same, "to": where, "tables": rows}))
     else:
         for table in compared:
             mark = "same" if table.same else "DIFFERS"
-            _print(f"{mark:7} {table.store}.{table.table}: {table.rows} row(s)")
+            print_out(f"{mark:7} {table.store}.{table.table}: {table.rows} row(s)")
         if same:
-            _print(
+            print_out(
                 f"Moved to PostgreSQL at {where}: every table's rows match. Set DATABASE_URL "
                 f"to it (in .env) for every bot process; {data} is left as it was."
             )
         else:
-            _print("Some tables differ: do not switch to the database; see above.")
+            print_out("Some tables differ: do not switch to the database; see above.")
     return EXIT_OK if same else EXIT_ERROR
 
 

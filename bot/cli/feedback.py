@@ -9,22 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from ..settings import Settings
 from ..state import BotState, StateError
 from ..state.export import question_rows
 from ..state.servers import guild_of
-from .main import EXIT_OK, UsageError, _print_error, _program, subcommand
+from .common import EXIT_OK, Command, UsageError, print_error, program_name, subcommand
 
 __all__ = ["add_feedback_command"]
 
-Command = Callable[[str, str, list[str]], argparse.ArgumentParser]
-
 
 def add_feedback_command(command: Command) -> None:
-    program = _program()
+    program = program_name()
     feedback = command(
         "feedback",
         "members' votes on the Discord bot's answers, as a question file for `eval`",
@@ -85,5 +82,5 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         else ""
     )
     where = f" to {args.out}" if args.out is not None else ""
-    _print_error(f"Exported {len(exported.rows)} question(s){where}{left_out}.")
+    print_error(f"Exported {len(exported.rows)} question(s){where}{left_out}.")
     return EXIT_OK

@@ -9,34 +9,32 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from corpus.sources import DEFAULT_COLLECTION
 
 from ..settings import Settings, open_library
-from .main import (
+from .common import (
     EXIT_OK,
     EXIT_USAGE,
-    _print,
-    _print_error,
-    _program,
-    _reindex,
-    _where,
+    Command,
+    chosen_articles,
+    print_error,
+    print_out,
+    program_name,
     subcommand,
 )
+from .library import reindex
 
 if TYPE_CHECKING:
     from corpus.sources import Feed, FeedStore, Network, PollResult
 
 __all__ = ["add_feed_command"]
 
-Command = Callable[[str, str, list[str]], argparse.ArgumentParser]
-
 
 def add_feed_command(command: Command) -> None:
     """Add `feed` and its actions, with `command` (build_parser's maker of a subcommand)."""
-    program = _program()
+    program = program_name()
     feed = command(
         "feed",
         "follow RSS and Atom feeds: each new item's article is added to a collection",
@@ -130,13 +128,13 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
     if not results:
         followed = store.feeds(args.collection)
         if not followed:
-            _print(
+            print_out(
                 f"No feed is followed{_in(args.collection)}. "
                 f"Follow one with: {_feed_command(args, 'add URL')}"
             )
         else:
             soonest = min(f.next_poll_at for f in followed)
-            _print(
+            print_out(
                 f"No feed is due{_in(args.collection)}; the next poll is at {_when(soonest)}. "
                 f"Poll every feed now with: {_feed_command(args, 'poll --all')}"
             )
@@ -152,44 +150,44 @@ def _report(
     poll did: articles on stdout, skipped items and errors on stderr."""
     sizes = {}
     for name in sorted({r.feed.collection for r in results if r.added}):
-        for shown in _reindex(store.library, name, settings).stats().documents:
+        for shown in reindex(store.library, name, settings).stats().documents:
             sizes[name, shown.id] = f"{shown.paragraphs} paragraphs, {shown.sentences} sentences"
     for result in results:
         if as_json:
-            _print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+            print_out(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
             continue
         feed = result.feed
         if result.error:
-            _print_error(
+            print_error(
                 f"Feed {feed.id} ({feed.url}): {result.error} Next try at "
                 f"{_when(feed.next_poll_at)} ({feed.failures} failure(s) in a row)."
             )
             continue
         if result.not_modified:
-            _print(f"{_name(feed)}: unchanged since the last poll.")
+            print_out(f"{_name(feed)}: unchanged since the last poll.")
             continue
-        _print(
+        print_out(
             f"{_name(feed)} in “{feed.collection}”: {len(result.added)} new article(s)"
             + (f", {len(result.skipped)} item(s) skipped" if result.skipped else "")
         )
         for article in result.added:
             size = sizes.get((feed.collection, article.id), "")
-            _print(f"  {article.id}: {article.title!r} ({size})")
+            print_out(f"  {article.id}: {article.title!r} ({size})")
         for item in result.skipped:
-            _print_error(f"  skipped {item.url}: {item.reason}")
+            print_error(f"  skipped {item.url}: {item.reason}")
         if result.deferred:
-            _print(f"  {result.deferred} more new item(s) wait for the next poll.")
+            print_out(f"  {result.deferred} more new item(s) wait for the next poll.")
         if result.older_not_fetched:
-            _print(f"  {result.older_not_fetched} older item(s) in the feed were not fetched.")
+            print_out(f"  {result.older_not_fetched} older item(s) in the feed were not fetched.")
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     feeds = _store(settings).feeds(args.collection)
     if args.json:
-        _print(json.dumps([f.model_dump(mode="json") for f in feeds], ensure_ascii=False))
+        print_out(json.dumps([f.model_dump(mode="json") for f in feeds], ensure_ascii=False))
         return EXIT_OK
     if not feeds:
-        _print(
+        print_out(
             f"No feed is followed{_in(args.collection)}. "
             f"Follow one with: {_feed_command(args, 'add URL')}"
         )
@@ -203,15 +201,15 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         ]
         if feed.channel_id is not None:
             facts.append(f"posts to channel {feed.channel_id}")
-        _print(f"{_name(feed)} {feed.url} in “{feed.collection}”: {', '.join(facts)}")
+        print_out(f"{_name(feed)} {feed.url} in “{feed.collection}”: {', '.join(facts)}")
         if feed.failures:
-            _print(f"  {feed.failures} failure(s) in a row; last error: {feed.last_error}")
+            print_out(f"  {feed.failures} failure(s) in a row; last error: {feed.last_error}")
     return EXIT_OK
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
     feed = _store(settings).remove(args.feed, collection=args.collection)
-    _print(
+    print_out(
         f"Stopped following {_name(feed)} ({feed.url}) in “{feed.collection}”; its "
         f"{feed.articles} article(s) stay (see `list --collection {feed.collection}`)."
     )
@@ -224,7 +222,7 @@ def _name(feed: Feed) -> str:
 
 def _feed_command(args: argparse.Namespace, words: str) -> str:
     """A feed command to suggest, as the user would type it (program and collection)."""
-    return f"{_program()} feed {words}{_where(args)}"
+    return f"{program_name()} feed {words}{chosen_articles(args)}"
 
 
 def _in(collection: str | None) -> str:

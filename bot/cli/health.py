@@ -24,11 +24,10 @@ from pathlib import Path
 from ..settings import Settings
 from ..state.backends import describe_database, reason_of
 from ..state.store import STATE_FILE
-from .main import EXIT_ERROR, EXIT_OK, _print
+from .common import EXIT_ERROR, EXIT_OK, Command, print_out
 
 __all__ = ["add_health_command"]
 
-Command = Callable[[str, str, list[str]], argparse.ArgumentParser]
 
 # How long Discord's API may take to answer (each step: connecting, reading) before it
 # counts as unreachable, and how long a database may take to answer its one query.
@@ -57,11 +56,13 @@ def add_health_command(command: Command) -> None:
 def _health(args: argparse.Namespace, settings: Settings) -> int:
     checks = [_state(settings), _library(settings), _discord(settings)]
     if args.json:
-        _print(json.dumps({"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]}))
+        print_out(
+            json.dumps({"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]})
+        )
     else:
         for check in checks:
             mark = "ok  " if check.ok else "FAIL"
-            _print(f"{mark} {check.name}: {check.detail} ({check.seconds * 1000:.0f} ms)")
+            print_out(f"{mark} {check.name}: {check.detail} ({check.seconds * 1000:.0f} ms)")
     return EXIT_OK if all(c.ok for c in checks) else EXIT_ERROR
 
 

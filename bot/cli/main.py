@@ -11,46 +11,49 @@ import io
 import json
 import logging
 import os
-import shlex
 import sys
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from corpus import (
-    MAX_BYTES,
     Corpus,
     CorpusError,
-    SeedFileError,
     configure_encoder,
     limit_blas_threads,
-    meta_beside,
-    read_regular_file,
     verify_cache,
 )
 from corpus.models import Answer
-from corpus.sources import DEFAULT_COLLECTION, Library, StoredArticle
 
 from ..settings import Settings, SettingsError, host_seeds_dir, load_settings, open_library
 from . import render
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    chosen_articles,
+    print_error,
+    print_out,
+    program_name,
+    subcommand,
+)
+from .database import add_database_command
+from .feedback import add_feedback_command
+from .feeds import add_feed_command
+from .health import add_health_command
+from .library import add_library_commands, existing_collection
 
 __all__ = ["main"]
 
 _log = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """The command line itself is wrong (a missing file, a malformed batch line)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:  # before or after the command's own handling
-        _print_error("Interrupted.")
+        print_error("Interrupted.")
         return 130
 
 
@@ -59,7 +62,7 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process
     _use_utf8_streams()
     if sys.stdout is None:
-        _print_error("Standard output is closed, so there is nowhere to print the result.")
+        print_error("Standard output is closed, so there is nowhere to print the result.")
         return EXIT_USAGE
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):  # a bare `quotebot`: what it can do
@@ -75,16 +78,16 @@ def _main(argv: Sequence[str] | None) -> int:
         limit_blas_threads(settings.blas_threads)
         return args.handler(args, settings)
     except (CorpusError, SettingsError, UsageError) as exc:
-        _print_error(str(exc))
+        print_error(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
-        _print_error("Interrupted.")
+        print_error("Interrupted.")
         return 130
     except BrokenPipeError:
         return EXIT_OK  # the reader went away (`| head`); nothing more to say
     except Exception as exc:
         _log.debug("Unexpected error", exc_info=True)
-        _print_error(
+        print_error(
             f"Unexpected error ({type(exc).__name__}: {exc}). "
             "Run again with LOG_LEVEL=DEBUG to see the traceback, and please report it."
         )
@@ -98,12 +101,6 @@ def _use_utf8_streams() -> None:
             stream.reconfigure(encoding="utf-8", errors="replace")
 
 
-def _program() -> str:
-    """How the user ran us, for usage lines: `quotebot`, or `python -m bot`."""
-    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
-    return name if name and name not in ("__main__.py", "-c", "-m") else "python -m bot"
-
-
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -113,23 +110,8 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def subcommand(
-    group: Any, prefix: str, name: str, help: str, examples: list[str]
-) -> argparse.ArgumentParser:
-    """A command of `group` (argparse's subparsers), its help with examples run as
-    `prefix name EXAMPLE`."""
-    lines = "\n".join(f"  {prefix} {name} {e}".rstrip() for e in examples)
-    return group.add_parser(
-        name,
-        help=help,
-        description=help[:1].upper() + help[1:] + ".",
-        epilog=f"Examples:\n{lines}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    program = _program()
+    program = program_name()
     parser = argparse.ArgumentParser(
         prog=program,
         description="Answer questions about news articles by quoting them, with citations.",
@@ -219,52 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(evaluate, doc_flag=False)
     evaluate.set_defaults(handler=_evaluate)
 
-    add = command(
-        "add",
-        "add articles from links or files (.txt, .md, .html, .pdf) to a collection",
-        [
-            "https://example.org/news/story.html",
-            "story.pdf notes.md --collection harbour",
-        ],
-    )
-    add.add_argument("sources", nargs="+", metavar="URL|FILE", help="links or files to add")
-    add.add_argument(
-        "--collection", metavar="NAME", help=f"where to (default: {DEFAULT_COLLECTION})"
-    )
-    add.add_argument("--json", action="store_true", help="print JSON instead of text")
-    add.set_defaults(handler=_add)
-
-    remove = command(
-        "remove", "remove an article from a collection", ["story", "story --collection harbour"]
-    )
-    remove.add_argument("id", help="the article's id (see `list`)")
-    remove.add_argument(
-        "--collection", metavar="NAME", help=f"from where (default: {DEFAULT_COLLECTION})"
-    )
-    remove.set_defaults(handler=_remove)
-
-    listing = command(
-        "list", "list a collection's articles: title, source, date, URL, size", ["", "--json"]
-    )
-    listing.add_argument(
-        "--collection", metavar="NAME", help=f"which (default: {DEFAULT_COLLECTION})"
-    )
-    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
-    listing.set_defaults(handler=_list)
-
-    from .feeds import add_feed_command  # here, as bot/cli/feeds.py imports this module
-
-    add_feed_command(command)
-
-    from .feedback import add_feedback_command
-    from .health import add_health_command
-
-    add_feedback_command(command)
-    add_health_command(command)
-
-    from .database import add_database_command
-
-    add_database_command(command)
+    for add_commands in (
+        add_library_commands,
+        add_feed_command,
+        add_feedback_command,
+        add_health_command,
+        add_database_command,
+    ):
+        add_commands(command)
 
     run = command("run", "run the Discord bot (needs DISCORD_TOKEN)", ["", "--seeds ~/articles"])
     run.add_argument(
@@ -314,7 +258,7 @@ def _open_corpus(args: argparse.Namespace, settings: Settings, **options: Any) -
         **options,
     )
     for problem in corpus.problems:
-        _print_error(f"warning: skipped {problem}")
+        print_error(f"warning: skipped {problem}")
     return corpus
 
 
@@ -335,15 +279,15 @@ def _answer(args: argparse.Namespace, settings: Settings, corpus: Corpus) -> int
         " ".join(args.question), top=args.top, doc_id=args.doc, explain=args.explain
     )
     if args.json:
-        _print(_answer_json(answer))
+        print_out(_answer_json(answer))
     else:
-        _print(
+        print_out(
             render.render_answer(
                 answer,
                 color=_color(settings),
                 explain=args.explain,
                 asked_for=args.top,
-                hint=render.not_found_hint(_program(), _where(args)),
+                hint=render.not_found_hint(program_name(), chosen_articles(args)),
             )
         )
     return EXIT_OK
@@ -358,11 +302,11 @@ def _ask_batch(corpus: Corpus, source: str, top: int, default_doc: str | None) -
         try:
             question, doc = _parse_batch_line(line, line_number)
             answer = corpus.ask(question, top=top, doc_id=doc or default_doc)
-            _print(_answer_json(answer))
+            print_out(_answer_json(answer))
         except (CorpusError, UsageError) as exc:
             bad_lines += 1
-            _print_error(f"line {line_number}: {exc}")
-            _print(_error_json(line, str(exc)))
+            print_error(f"line {line_number}: {exc}")
+            print_out(_error_json(line, str(exc)))
     return EXIT_USAGE if bad_lines else EXIT_OK
 
 
@@ -424,9 +368,9 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
     corpus = _open_corpus(args, settings)
     summary = corpus.summarize(length=args.length, topic=args.topic, doc_id=args.doc)
     if args.json:
-        _print(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False))
+        print_out(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False))
     else:
-        _print(render.render_summary(summary, color=_color(settings)))
+        print_out(render.render_summary(summary, color=_color(settings)))
     return EXIT_OK
 
 
@@ -437,39 +381,12 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     vectors = corpus.encode_all(_progress_bar("Encoding", "sentences") if show else None)
     if args.json:
         data = {**render.stats_json(stats, status, seconds), "vectors": vectors.model_dump()}
-        _print(json.dumps(data, ensure_ascii=False))
+        print_out(json.dumps(data, ensure_ascii=False))
     else:
-        _print(render.render_stats(stats, status, seconds) + "\n" + render.render_vectors(vectors))
+        print_out(
+            render.render_stats(stats, status, seconds) + "\n" + render.render_vectors(vectors)
+        )
     return EXIT_OK
-
-
-def _where(args: argparse.Namespace) -> str:
-    """The options that chose the articles, to repeat in a hint."""
-    if getattr(args, "collection", None):
-        return f" --collection {args.collection}"
-    if getattr(args, "seeds", None):
-        return f" --seeds {shlex.quote(str(args.seeds))}"
-    return ""
-
-
-def _existing_collection(library: Library, name: str) -> str:
-    """`name`, if the library has that collection; otherwise a UsageError that lists the
-    collections there are (a typo should not look like an empty collection)."""
-    if name == DEFAULT_COLLECTION:
-        library.seeds_dir(name)  # made on first use, with the bundled article
-        return name
-    known = library.collections()
-    if name in known:
-        return name
-    import difflib  # only for a collection name that is not there
-
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" Did you mean “{close[0]}”?" if close else ""
-    names = ", ".join(known) or "none yet"
-    raise UsageError(
-        f"There is no collection “{name}”.{hint} Collections: {names}. "
-        f"{_program()} add URL|FILE --collection {name} makes it."
-    )
 
 
 def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
@@ -478,125 +395,13 @@ def _seeds_of(args: argparse.Namespace, settings: Settings) -> Path:
     name = getattr(args, "collection", None)
     if name:
         library = open_library(settings)
-        if not library.articles(_existing_collection(library, name)):
+        if not library.articles(existing_collection(library, name)):
             raise UsageError(
                 f"The collection “{name}” has no articles yet. Add some with: "
-                f"{_program()} add URL|FILE --collection {name}"
+                f"{program_name()} add URL|FILE --collection {name}"
             )
         return library.seeds_dir(name)
     return host_seeds_dir(settings, getattr(args, "seeds", None))
-
-
-def _add(args: argparse.Namespace, settings: Settings) -> int:
-    library = open_library(settings)
-    collection = args.collection or DEFAULT_COLLECTION
-    failed = 0
-    added = []
-    for source in args.sources:
-        try:
-            article, new = _add_one(library, collection, source, settings)
-        except (CorpusError, UsageError) as exc:
-            failed += 1
-            said = str(exc)
-            try:
-                host = urllib.parse.urlsplit(source).netloc
-            except ValueError:  # a malformed link ("http://[::1"): the message quotes it
-                host = source
-            _print_error(said if host and host in said else f"{source}: {said}")
-            continue
-        added.append((article, new))
-    if not added:
-        return EXIT_USAGE
-    stats = {d.id: d for d in _reindex(library, collection, settings).stats().documents}
-    for article, new in added:
-        shown = stats.get(article.id)
-        size = f"{shown.paragraphs} paragraphs, {shown.sentences} sentences" if shown else ""
-        if args.json:
-            _print(
-                json.dumps(
-                    {
-                        **vars(article),
-                        "added": new,  # false: it was there already, and nothing changed
-                        "paragraphs": shown and shown.paragraphs,
-                        "sentences": shown and shown.sentences,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        elif new:
-            _print(f"Added {article.id}: {article.title!r} ({size}) to “{collection}”.")
-        else:
-            _print(
-                f"Already in “{collection}” as {article.id}: {article.title!r}; not added again."
-            )
-    return EXIT_USAGE if failed else EXIT_OK
-
-
-def _add_one(
-    library: Library, collection: str, source: str, settings: Settings
-) -> tuple[StoredArticle, bool]:
-    if "://" in source:
-        from corpus.sources import add_url  # the fetcher: only for adding pages
-
-        return add_url(
-            library, collection, source, private_networks=settings.fetch_private_networks
-        )
-    path = Path(source)
-    try:  # a regular file only, no bigger than a page or an upload may be
-        body = read_regular_file(path, limit=MAX_BYTES)
-    except SeedFileError as exc:
-        looks_like_a_link = not path.exists() and "." in source.split("/")[0]
-        hint = "; for a link, start it with https://" if looks_like_a_link else ""
-        raise UsageError(f"{exc.problem}{hint}") from exc
-    return library.add(collection, body, path.suffix, wanted_id=path.stem, meta=meta_beside(path))
-
-
-def _reindex(library: Library, collection: str, settings: Settings) -> Corpus:
-    """The collection's index brought up to date (only changed files are read)."""
-    return Corpus.open(
-        library.seeds_dir(collection), cache_dir=settings.cache_dir, config=settings.index_config()
-    )
-
-
-def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    library = open_library(settings)
-    collection = args.collection or DEFAULT_COLLECTION
-    article = library.remove(collection, args.id)
-    if library.articles(collection):
-        _reindex(library, collection, settings)  # the index forgets it now, not later
-    _print(f"Removed {article.id}: {article.title!r} from “{collection}”.")
-    return EXIT_OK
-
-
-def _list(args: argparse.Namespace, settings: Settings) -> int:
-    library = open_library(settings)
-    collection = _existing_collection(library, args.collection or DEFAULT_COLLECTION)
-    articles = library.articles(collection)
-    if args.json:
-        _print(json.dumps([vars(a) for a in articles], ensure_ascii=False))
-        return EXIT_OK
-    if not articles:
-        _print(
-            f"The collection “{collection}” has no articles yet. Add one with: "
-            f"{_program()} add URL|FILE{_where(args)}"
-        )
-        return EXIT_OK
-    for a in articles:
-        facts = ", ".join(f for f in (a.source, a.published, a.url, readable_size(a.bytes)) if f)
-        _print(f"{a.id}: {a.title!r} ({facts})")
-    return EXIT_OK
-
-
-def readable_size(size: int) -> str:
-    """A size as people read it: "465 bytes", "12 kB", "3.4 MB" (never "0 kB")."""
-    if size < 1000:
-        return f"{size} byte" if size == 1 else f"{size} bytes"
-    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
-        value = size / scale
-        shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"  # as rounded, not 10.0
-        if float(shown) < 1000 or unit == "TB":
-            return f"{shown} {unit}"
-    raise AssertionError("unreachable")
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -606,15 +411,15 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         config=settings.index_config(),
     )
     if args.json:
-        _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+        print_out(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
     elif report.intact:
-        _print(
+        print_out(
             f"The index cache is intact: {report.articles} article(s), each stored text "
             "matching its hash and its seed file."
         )
     else:
-        _print("\n".join(report.problems))
-        _print("Run `index --rebuild` to build it afresh.")
+        print_out("\n".join(report.problems))
+        print_out("Run `index --rebuild` to build it afresh.")
     return EXIT_OK if report.intact else EXIT_ERROR
 
 
@@ -625,9 +430,9 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         args.file, seeds_dir=_seeds_of(args, settings), top=args.top, vectors_dir=settings.cache_dir
     )
     if args.json:
-        _print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+        print_out(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
     else:
-        _print(render.render_eval(report, show_misses=args.show))
+        print_out(render.render_eval(report, show_misses=args.show))
     return EXIT_OK
 
 
@@ -668,13 +473,3 @@ def _progress_bar(doing: str = "Indexing", items: str = "files") -> Callable[[in
 
 def _color(settings: Settings) -> bool:
     return sys.stdout.isatty() and not settings.no_color and os.environ.get("TERM") != "dumb"
-
-
-def _print(text: str) -> None:
-    sys.stdout.write(render.terminal_safe(text) + "\n")
-    sys.stdout.flush()
-
-
-def _print_error(text: str) -> None:
-    sys.stderr.write(render.terminal_safe(text) + "\n")
-    sys.stderr.flush()
