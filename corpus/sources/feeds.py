@@ -347,11 +347,10 @@ class FeedStore:
         if collection is not None:
             sql, values = sql + " AND f.collection = ?", [*values, collection]
         if collections is not None:
-            names = sorted(set(collections))
-            if not names:
+            among = _among(collections)
+            if among is None:
                 return []
-            sql += f" AND f.collection IN ({', '.join('?' * len(names))})"
-            values += names
+            sql, values = sql + among[0], [*values, *among[1]]
         return self._select(sql + " ORDER BY f.next_poll_at, f.id", tuple(values))
 
     def following(self) -> list[str]:
@@ -442,11 +441,10 @@ class FeedStore:
         if channel_id is not None:
             sql, values = sql + " AND f.channel_id = ?", [*values, channel_id]
         if collections is not None:
-            names = sorted(set(collections))
-            if not names:
+            among = _among(collections)
+            if among is None:
                 return []
-            sql += f" AND f.collection IN ({', '.join('?' * len(names))})"
-            values += names
+            sql, values = sql + among[0], [*values, *among[1]]
         with self._reading() as db:
             rows = db.execute(
                 sql + " ORDER BY i.seen_at, i.feed_id, i.url LIMIT ?", (*values, limit)
@@ -743,6 +741,15 @@ class FeedStore:
             )
         _log.info("Feed %s failed (%d in a row): %s", feed_id, failures, error)
         return PollResult(feed=self.get(feed_id), error=error)
+
+
+def _among(collections: Iterable[str]) -> tuple[str, list[str]] | None:
+    """The condition keeping feeds `f` of these collections, and its values; None when
+    there are none (so nothing is)."""
+    names = sorted(set(collections))
+    if not names:
+        return None
+    return f" AND f.collection IN ({', '.join('?' * len(names))})", names
 
 
 def poll_feed(
