@@ -1,7 +1,8 @@
 """`quotebot health`: whether what the bot needs answers, for an operator or a container's
 health check. It looks at the bot's own state (the SQLite file, or DATABASE_URL's
-PostgreSQL), the library of articles in DATA_DIR, and Discord's API (DISCORD_API_BASE_URL's
-gateway endpoint, which needs no token). Exit status 0 when all answer, 1 when any does not.
+PostgreSQL), the library of articles (DATA_DIR's file, or the same PostgreSQL), and Discord's
+API (DISCORD_API_BASE_URL's gateway endpoint, which needs no token). Exit status 0 when all
+answer, 1 when any does not.
 It only reads: nothing is created or migrated, and each check has a time limit.
 
 Registered by `build_parser` in main.py (`add_health_command`).

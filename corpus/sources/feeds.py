@@ -3,7 +3,7 @@
 A feed is fetched like any link (corpus/sources/fetch.py: public addresses only, the same size and
 time limits), with feed content types accepted, and only its bytes are given to feedparser, which
 never fetches anything itself. Each item's link is then added as an article, as `add` adds a
-link (corpus/sources/adding.py). The state is in the library's SQLite database (schema 2), so a
+link (corpus/sources/adding.py). The state is in the library's database (schema 2 and 4), so a
 restart goes on where it stopped:
 
     feeds       each followed feed: its collection, when it was polled and is next due, failures

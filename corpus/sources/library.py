@@ -15,11 +15,13 @@ elsewhere (`changes_since`) and swaps its index.
 
 The collection directory is what the index is built from (corpus/indexing/store.py), so adding
 an article re-reads only that article, and the index can always be rebuilt from the stored
-texts. The schema is versioned (`PRAGMA user_version`) and migrated in order on open.
+texts. The schema is versioned (SQLite's `PRAGMA user_version`, PostgreSQL's `quotebot_schema`
+row) and migrated in order on open.
 
-Several writers (the bot's threads, `add` and `feed poll` from the command line) may share one
-data directory. Every change to the articles, in the database and in the folders, is made
-while holding the database's write lock (one `BEGIN IMMEDIATE` transaction): the duplicate
+Several writers (the bot's threads, `add` and `feed poll` from the command line, other bot
+processes) may share one data directory and database. Every change to the articles, in the
+database and in the folders, is made while holding the library's write lock (SQLite's, or
+PostgreSQL's advisory lock, for one transaction: corpus/sources/database.py): the duplicate
 check, the free id, the files and the row, so two writers never claim one id, and a failed add
 removes only the files it made itself. A writer killed half-way (kill -9, a power cut) can
 leave files without a row, or a row without its files; opening the library repairs that
