@@ -74,7 +74,7 @@ sys.path.insert(0, str(PROJECT))
 
 import psycopg  # noqa: E402
 
-from corpus.sources.database import _lock_of  # noqa: E402
+from corpus.sources.database import _PARTS, _lock_of  # noqa: E402
 from corpus.sources.library import Library  # noqa: E402
 from tests.fake_discord import (  # noqa: E402
     FakeDiscord,
@@ -154,6 +154,12 @@ def describe(name: str, seconds: list[float]) -> str:
 def with_options(base: str, **options: str) -> str:
     separator = "&" if "?" in base else "?"
     return base + separator + "&".join(f"{k}={v}" for k, v in options.items())
+
+
+def lock_name(key: int) -> str:
+    """An advisory lock the bots hold other than a store's: a server's own (two numbers, the
+    first corpus/sources/database.py's _PARTS), or by its number."""
+    return "a server's own lock" if key >> 32 == _PARTS else f"lock {key}"
 
 
 @contextlib.contextmanager
@@ -897,12 +903,13 @@ async def measure_servers(args: argparse.Namespace, work: Path) -> None:
             print(f"    idle, the 5 s before: {activity(idle_sampler.samples, 5.0)}")
             if sampler.lock_waits:
                 names = {
-                    _lock_of(store): f"the {store} writers' lock" for store in ("state", "library")
+                    _lock_of(store, schema): f"the {store} writers' lock"
+                    for store in ("state", "library")
                 }
                 print(
                     "    waiting for an advisory lock, connections x samples: "
                     + ", ".join(
-                        f"{names.get(key, f'lock {key}')} {times}"
+                        f"{names.get(key, lock_name(key))} {times}"
                         for key, times in sampler.lock_waits.most_common()
                     )
                 )

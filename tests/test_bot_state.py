@@ -352,3 +352,31 @@ def test_an_answer_or_link_id_is_never_given_again(new_state):
     assert again != first and state.share_link(GUILD, OTHER_MEMBER, "https://b.example/") != link
     assert not state.vote(first, MEMBER, 1, guild_id=GUILD)
     assert state.shared_link(link, GUILD) is None
+
+
+def test_servers_queue_gaps_side_by_side_and_each_server_numbers_its_own_in_turn(new_state):
+    """Two processes (two stores on one database), several threads each, queueing different
+    questions in two servers at once: each server's gaps are numbered 1, 2, 3… with none
+    given twice and none lost (a server's writers take turns; other servers' run beside
+    them), and a writer of the whole store (a member forgetting everything) still sees all."""
+    import concurrent.futures
+
+    stores = [new_state(), new_state()]
+    places = (
+        "harbour bridge castle market station orchard quarry mill chapel forge tannery "
+        "brewery granary lighthouse pier ferry abbey museum theatre stadium library school "
+        "hospital prison barracks airport canal dam reservoir tunnel viaduct tower palace "
+        "fortress cathedral monastery vineyard colliery foundry shipyard"
+    ).split()
+
+    def ask(n: int) -> int:
+        store, guild = stores[n % 2], (GUILD, OTHER_GUILD)[n // 2 % 2]
+        return store.queue_gap(guild, 1000 + n, f"Who rebuilt the old {places[n]}?")
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        list(pool.map(ask, range(40)))
+    for guild in (GUILD, OTHER_GUILD):
+        numbers = sorted(g.number for g in stores[0].gaps(guild, limit=100))
+        assert numbers == list(range(1, 21)), (guild, numbers)
+    gone = stores[1].forget_member(1000)
+    assert gone.gap_questions == 1 and len(stores[0].gaps(GUILD, limit=100)) == 19

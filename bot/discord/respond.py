@@ -73,10 +73,14 @@ class Responder:
         ephemeral: bool,
         busy: bool = False,
     ) -> T:
-        """Run `work`; if it is not done within `defer_after` (`busy`: it will not be, so at
-        once), defer so Discord keeps waiting."""
+        """Run `work`; if it is not done within `defer_after`, defer so Discord keeps
+        waiting. `busy`: it will not be, so the deferral goes first, before the work adds
+        to what the process is doing."""
+        if busy:
+            await self.acknowledge(interaction, ephemeral=ephemeral)
+            return await work
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=0 if busy else self.defer_after)
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         if not done and not interaction.response.is_done():
             await self.acknowledge(interaction, ephemeral=ephemeral)
         return await task

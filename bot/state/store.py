@@ -270,13 +270,14 @@ class BotState:
         return self._backend.reading()
 
     def _transaction(
-        self, *, deleting: Sequence[str] = (), exclusive: bool = True
+        self, *, deleting: Sequence[str] = (), exclusive: bool = True, server: int | None = None
     ) -> contextlib.AbstractContextManager[Db]:
         """One transaction, all or nothing (corpus/sources/database.py). `deleting` names the
         tables it may delete members' data from: their bytes are made to go after it. Not
         `exclusive`: one insert that reads nothing first, which needs no turn among the
-        writers of every process (the answers kept as each is shown, above all)."""
-        return self._backend.transaction(deleting=deleting, exclusive=exclusive)
+        writers of every process (the answers kept as each is shown, above all). `server`:
+        it reads and changes that server's rows only, beside other servers' writers."""
+        return self._backend.transaction(deleting=deleting, exclusive=exclusive, part=server)
 
     # Answers and votes
 
@@ -421,7 +422,7 @@ class BotState:
         question = question.replace("\x00", "")  # PostgreSQL's text holds none
         words, names = gap_words(question), question_names(question)
         blob = _unit(vector).tobytes() if vector is not None else None
-        with self._transaction() as db:
+        with self._transaction(server=guild_id) as db:
             gap_id = _same_gap(db, guild_id, words, names, vector)
             if gap_id is None:
                 gap_id = _new_gap(db, guild_id)
@@ -460,7 +461,7 @@ class BotState:
 
     def close_gaps(self, guild_id: int, numbers: Sequence[int]) -> int:
         """Take gaps off the server's queue (dismissed, or answered now); how many went."""
-        with self._transaction() as db:
+        with self._transaction(server=guild_id) as db:
             return sum(
                 db.execute(
                     "DELETE FROM gaps WHERE guild_id = ? AND number = ?", (guild_id, number)

@@ -79,6 +79,7 @@ class Backend(Protocol):
         deleting: Sequence[str] = (),
         undo: Callable[[], None] | None = None,
         exclusive: bool = True,
+        part: int | None = None,
     ) -> contextlib.AbstractContextManager[Db]: ...
 
     def finish_deleting(self, tables: Sequence[str]) -> None: ...
@@ -155,9 +156,10 @@ class SqliteBackend:
         deleting: Sequence[str] = (),
         undo: Callable[[], None] | None = None,
         exclusive: bool = True,
+        part: int | None = None,
     ) -> Iterator[sqlite3.Connection]:
         """One transaction, all or nothing, holding the write lock from the start (SQLite
-        has no other kind of write: `exclusive` changes nothing here). If it
+        has no other kind of write: `exclusive` and `part` change nothing here). If it
         fails (the commit too), `undo` runs first, still under the lock: what the caller did
         outside the database (files written) goes with it. After one that may delete
         members' data, the log is checkpointed into the database and truncated: the deleted
@@ -295,22 +297,30 @@ class PostgresBackend:
         deleting: Sequence[str] = (),
         undo: Callable[[], None] | None = None,
         exclusive: bool = True,
+        part: int | None = None,
     ) -> Iterator[Db]:
         """One transaction, all or nothing, holding the store's writers' advisory lock: one
         writer at a time across every process, as SQLite has it (rows read and then changed
-        must be the same rows). Not `exclusive`: a write that reads nothing first (one
-        insert) takes no lock, and runs beside the others, as PostgreSQL's rows allow. If it
-        fails, `undo` runs (under the lock, unless the commit itself failed). Tables it
-        deleted rows from are vacuumed after the commit."""
+        must be the same rows). With `part` (a server's id), it reads and changes that
+        part's rows only: it holds the part's own lock, and the store's shared, so writers
+        of other parts run beside it while a writer of the whole store still waits for all.
+        Not `exclusive`: a write that reads nothing first (one insert) takes no lock, and
+        runs beside the others, as PostgreSQL's rows allow. If it fails, `undo` runs (under
+        the lock, unless the commit itself failed). Tables it deleted rows from are vacuumed
+        after the commit."""
         lock = self._writers_lock if exclusive else None
-        with self._connected(lock=lock, undo=undo) as db:
+        with self._connected(lock=lock, part=part if exclusive else None, undo=undo) as db:
             yield db
         if deleting:
             self.finish_deleting(deleting)
 
     @contextlib.contextmanager
     def _connected(
-        self, *, lock: int | None, undo: Callable[[], None] | None = None
+        self,
+        *,
+        lock: int | None,
+        part: int | None = None,
+        undo: Callable[[], None] | None = None,
     ) -> Iterator[Db]:
         assert self._pool is not None
         try:
@@ -320,7 +330,13 @@ class PostgresBackend:
                 connection.transaction(),
             ):
                 db = _PostgresDb(connection)
-                if lock is not None:
+                if lock is not None and part is not None:
+                    db.execute(
+                        "SELECT pg_advisory_xact_lock_shared(CAST(? AS BIGINT)), "
+                        "pg_advisory_xact_lock(CAST(? AS INTEGER), CAST(? AS INTEGER))",
+                        (lock, _PARTS, _part_key(lock, part)),
+                    )
+                elif lock is not None:
                     db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
                 with failing():  # undone here, under the lock, when the work fails
                     yield db
@@ -521,6 +537,16 @@ def _lock_of(store: str, schema: str) -> int:
     migrations' lock)."""
     return _WRITERS_LOCKS + zlib.crc32(f"{store}\x00{schema}".encode())
 
+
+def _part_key(lock: int, part: int) -> int:
+    """A part's lock, in the two-number space of advisory locks (32 bits each): the store's
+    lock and the part's id folded together."""
+    return zlib.crc32(f"{lock}\x00{part}".encode()) - 2**31
+
+
+# The first number of every part's two-number advisory lock (theirs apart from the one-number
+# locks above: PostgreSQL keeps the two kinds apart).
+_PARTS = 0x5142
 
 # The advisory lock the migrations hold, and where the writers' locks start.
 _MIGRATION_LOCK = 0x51_0B07_57A7E
