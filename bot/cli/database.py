@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from corpus.sources import (
+    LIBRARY_FILE,
     LIBRARY_MIGRATIONS,
     CopiedTable,
     DatabaseError,
@@ -74,8 +75,8 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--to must be a postgresql:// URL.")
     where, secrets = describe_database(url)
     data = settings.data_dir
-    if not (data / "quotebot.db").is_file():
-        raise UsageError(f"{data} holds no library (quotebot.db): there is nothing to move.")
+    if not (data / LIBRARY_FILE).is_file():
+        raise UsageError(f"{data} holds no library ({LIBRARY_FILE}): there is nothing to move.")
     try:
         # The files brought up to this version's schema first (what the bot does on start).
         Library(data).close()
@@ -111,7 +112,7 @@ def _copy(url: str, data: Path) -> list[CopiedTable]:
             target.migrate(migrations, store=store)
         return copy_stores(
             [
-                Source("library", data / "quotebot.db", data / "texts"),
+                Source("library", data / LIBRARY_FILE, data / "texts"),
                 Source("state", data / STATE_FILE),
             ],
             target,

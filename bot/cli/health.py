@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from corpus.sources import LIBRARY_FILE, describe_database, reason_of
+
 from ..settings import Settings
-from ..state.backends import describe_database, reason_of
 from ..state.store import STATE_FILE
 from .common import EXIT_ERROR, EXIT_OK, Command, print_out
 
@@ -99,7 +100,7 @@ def _library(settings: Settings) -> Check:
         if url is not None:
             (count,) = _postgres_query(url, "library", "SELECT COUNT(*) FROM collections")
             return f"{count} collection(s) in PostgreSQL at {describe_database(url)[0]}"
-        path = settings.data_dir / "quotebot.db"
+        path = settings.data_dir / LIBRARY_FILE
         (count,) = _read_only_query(path, "SELECT COUNT(*) FROM collections")
         return f"{count} collection(s) in {settings.data_dir}"
 

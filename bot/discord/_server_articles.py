@@ -125,28 +125,31 @@ class ServerArticles(ServiceBase):
             self._reads, lambda: library.changes_since(seen), key=_HOST, bounded=False
         )
         if changes is None:  # fell too far behind to know which: everything held
-            names = {collection_of(g) for g in self._servers} | {self.host_collection or ""}
+            names = {collection_of(g) for g in self._servers}
+            names |= {self.host_collection} if self.host_collection else set()
         else:
             names = {change.collection for change in changes}
         names, self._changed_elsewhere = names | self._changed_elsewhere, set()
         self._library_seen = number
-        swapped, failure = [], None
+        if not names:
+            return []
         try:
             await self._in_thread(
                 self._reads, lambda: library.catch_up(sorted(names)), key=_HOST, bounded=False
             )
-            for name in sorted(names):
-                try:
-                    if await self._take_in(name):
-                        swapped.append(name)
-                except Exception as error:
-                    self._changed_elsewhere.add(name)
-                    failure = failure or error
         except Exception:
             self._changed_elsewhere |= names
             raise
-        if failure is not None:
-            raise failure
+        swapped, failures = [], []
+        for name in sorted(names):
+            try:
+                if await self._take_in(name):
+                    swapped.append(name)
+            except Exception as error:
+                self._changed_elsewhere.add(name)
+                failures.append(error)
+        if failures:
+            raise failures[0]
         return swapped
 
     async def _take_in(self, name: str) -> bool:
@@ -156,7 +159,7 @@ class ServerArticles(ServiceBase):
             await self.reload(keep_servers=True)
         elif guild_id is not None and guild_id in self._servers:
             await self._swap_in_changed(guild_id)
-        elif guild_id is not None and self._opening.get(guild_id, asyncio.Lock()).locked():
+        elif guild_id is not None and (opening := self._opening.get(guild_id)) and opening.locked():
             # Being opened now, perhaps as it was before the change: looked at again next time.
             self._changed_elsewhere.add(name)
             return False

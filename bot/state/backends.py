@@ -4,26 +4,15 @@ library's (corpus/sources/database.py); the state speaks of its own errors."""
 
 from __future__ import annotations
 
-from corpus.sources import (
-    Backend,
-    DatabaseError,
-    Db,
-    PostgresBackend,
-    SqliteBackend,
-    describe_database,
-    postgres_ddl,
-    reason_of,
-)
+from corpus.sources import Backend, DatabaseError, Db, describe_database, open_backend, reason_of
 
 __all__ = [
     "SUBJECT",
     "Backend",
     "Db",
-    "PostgresBackend",
-    "SqliteBackend",
     "StateError",
     "describe_database",
-    "postgres_ddl",
+    "open_backend",
     "reason_of",
 ]
 

@@ -33,10 +33,9 @@ from .backends import (
     SUBJECT,
     Backend,
     Db,
-    PostgresBackend,
-    SqliteBackend,
     StateError,
     describe_database,
+    open_backend,
     reason_of,
 )
 from .records import (
@@ -220,17 +219,16 @@ class BotState:
         self.default_retention_days = default_retention_days
         backend: Backend | None = None
         try:
-            if database_url:
-                backend = PostgresBackend(
-                    database_url,
-                    store="state",
-                    subject=SUBJECT,
-                    error=StateError,
-                    pool_size=POOL_SIZE,
-                )
-            else:
+            if not database_url:
                 data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-                backend = SqliteBackend(self.path, subject=SUBJECT, error=StateError)
+            backend = open_backend(
+                path=self.path,
+                database_url=database_url,
+                store="state",
+                subject=SUBJECT,
+                error=StateError,
+                pool_size=POOL_SIZE,
+            )
             backend.migrate(MIGRATIONS)
         except SchemaTooNew:
             if backend is not None:
@@ -261,7 +259,7 @@ class BotState:
     @property
     def in_file(self) -> bool:
         """Whether the state is the SQLite file `path` (else it is in PostgreSQL)."""
-        return isinstance(self._backend, SqliteBackend)
+        return not self._backend.shared
 
     def close(self) -> None:
         self._backend.close()

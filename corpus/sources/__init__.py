@@ -22,9 +22,8 @@ if TYPE_CHECKING:
         Db,
         DuplicateRow,
         PostgresBackend,
-        SqliteBackend,
         describe_database,
-        postgres_ddl,
+        open_backend,
         reason_of,
         unencoded_password,
     )
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from .fetch import fetch as fetch_url
     from .library import (
         DEFAULT_COLLECTION,
+        LIBRARY_FILE,
         Change,
         Library,
         LibraryError,
@@ -61,9 +61,8 @@ _FROM = {
         "Db",
         "DuplicateRow",
         "PostgresBackend",
-        "SqliteBackend",
         "describe_database",
-        "postgres_ddl",
+        "open_backend",
         "reason_of",
         "unencoded_password",
     ),
@@ -79,6 +78,7 @@ _FROM = {
     ".fetch": ("FetchError",),
     ".library": (
         "DEFAULT_COLLECTION",
+        "LIBRARY_FILE",
         "Change",
         "Library",
         "LibraryError",
@@ -95,6 +95,7 @@ _LAZY.update(_RENAMED)
 
 __all__ = [
     "DEFAULT_COLLECTION",
+    "LIBRARY_FILE",
     "LIBRARY_MIGRATIONS",
     "POLL_INTERVAL",
     "POSTING_LEASE",
@@ -116,7 +117,6 @@ __all__ = [
     "PostgresBackend",
     "SchemaTooNew",
     "Source",
-    "SqliteBackend",
     "StorageError",
     "StoredArticle",
     "TransferError",
@@ -127,8 +127,8 @@ __all__ = [
     "describe_database",
     "fetch_url",
     "linked_document",
+    "open_backend",
     "parse_networks",
-    "postgres_ddl",
     "reason_of",
     "unencoded_password",
 ]

@@ -44,6 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import CorpusError, SeedFileError
 from ..ingest.bundled import bundled_seeds_dir
@@ -56,6 +57,7 @@ from .sqlite import SchemaTooNew
 
 __all__ = [
     "DEFAULT_COLLECTION",
+    "LIBRARY_FILE",
     "MIGRATIONS",
     "Change",
     "Library",
@@ -66,8 +68,11 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_COLLECTION = "default"
+# The library's SQLite file in the data directory (with PostgreSQL, the database instead).
+LIBRARY_FILE = "quotebot.db"
 # Temporaries in the data directory are named `.part-<pid>-<random>`; one whose writer still
 # runs is removed only after this long (its process id may have been reused).
 _TEMPORARY = "part"
@@ -235,7 +240,7 @@ class Library:
             self._texts.mkdir(exist_ok=True)
             self._collections.mkdir(exist_ok=True)
             self._backend = open_backend(
-                path=data_dir / "quotebot.db",
+                path=data_dir / LIBRARY_FILE,
                 database_url=database_url,
                 store="library",
                 subject="The library",
@@ -316,11 +321,7 @@ class Library:
                 self.catch_up(_listing(self._collections))
                 self._forget_stray_texts()
                 return
-            with self.reading() as db:
-                if not self._disagreements(db, full=True):
-                    return
-            with self._folders, self.transaction() as db:
-                self._repair(db, self._disagreements(db, full=True))
+            self._mend(lambda db: self._disagreements(db, full=True), self._repair)
         except (OSError, DatabaseError) as error:  # the library still works; say so
             _log.warning("Could not check the data directory %s (%s).", self.data_dir, error)
 
@@ -332,16 +333,18 @@ class Library:
         directory = self._collections / name
         if directory.is_dir() and not self.shared:  # made after its row: it is there
             return directory
-        with self._storing(f"The collection “{name}”"):
-            created = 0
-            with self.reading() as db:
-                known = db.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone()
-            if not known:
-                created = self._create(name)
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if self.shared and not created:
+        if self._ensure_collection(name) and self.shared:
             self._copy_collection(name)
         return directory
+
+    def _ensure_collection(self, name: str) -> bool:
+        """The collection's row and folder, made now if new; True when it was there already."""
+        with self._storing(f"The collection “{name}”"):
+            with self.reading() as db:
+                known = db.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone()
+            created = 0 if known else self._create(name)
+            (self._collections / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+        return not created
 
     def _create(self, name: str) -> int:
         """The collection's row (1: made now, 0: another writer made it first). The default
@@ -367,7 +370,10 @@ class Library:
                 for body, suffix, stem, meta in bundled:
                     slug = _slug(stem) or "article"
                     document = _read_article(body, suffix, slug, None, meta)
-                    self._store(db, name, body, suffix, document, slug=slug, written=written)
+                    digest = hashlib.sha256(body).hexdigest()
+                    self._store(
+                        db, name, body, digest, suffix, document, slug=slug, written=written
+                    )
         return created
 
     def _copy_collection(self, name: str) -> None:
@@ -377,11 +383,7 @@ class Library:
         article being added, here or by another process sharing this data directory, is
         never taken for a leftover, nor one being removed copied back)."""
         with self._storing(f"The collection “{name}”"):
-            with self.reading() as db:
-                if not self._disagreements(db, collection=name):
-                    return
-            with self._folders, self.transaction() as db:
-                self._repair(db, self._disagreements(db, collection=name))
+            self._mend(lambda db: self._disagreements(db, collection=name), self._repair)
 
     def catch_up(self, collections: Iterable[str]) -> None:
         """With a shared database: this machine's copies of these collections (those it has
@@ -406,11 +408,17 @@ class Library:
             return list(_strays(self._texts, set(_listing(self._texts)), held))
 
         with self._storing("The stored texts"):
-            with self.reading() as db:
-                if not strays(db):
-                    return
-            with self._folders, self.transaction() as db:
-                _unlink_all(strays(db))
+            self._mend(strays, lambda db, found: _unlink_all(found))
+
+    def _mend(self, look: Callable[[Db], T], mend: Callable[[Db, T], None]) -> None:
+        """Look without a lock; only when something is wrong, take the write lock, which
+        every writer of the folders holds, look again (a writer half-way a moment ago is
+        done now, and what it did is no leftover) and mend what is found then."""
+        with self.reading() as db:
+            if not look(db):
+                return
+        with self._folders, self.transaction() as db:
+            mend(db, look(db))
 
     def add(
         self,
@@ -437,7 +445,7 @@ class Library:
                 f"Files of type {suffix or '(none)'} are not read ({', '.join(SUFFIXES)})."
             )
         name = checked_name(collection)
-        self.seeds_dir(name)
+        self._ensure_collection(name)  # its copy is brought up to date under the lock, below
         digest = hashlib.sha256(body).hexdigest()
         existing = self._find(name, digest, url)  # a duplicate needs no reading
         if existing is not None:
@@ -458,6 +466,7 @@ class Library:
                 db,
                 name,
                 body,
+                digest,
                 suffix,
                 document,
                 slug=slug,
@@ -473,6 +482,7 @@ class Library:
         db: Db,
         name: str,
         body: bytes,
+        digest: str,
         suffix: str,
         document: Document,
         *,
@@ -495,7 +505,7 @@ class Library:
             author=_clipped(document.author, AUTHOR_CHARS),
             published=_iso_date(document.date or published),
             url=_citable(url) or _citable(document.url),
-            sha256=hashlib.sha256(body).hexdigest(),
+            sha256=digest,
             suffix=suffix,
             bytes=len(body),
             added_at=_now(),
@@ -586,10 +596,7 @@ class Library:
         from the shared database here), for the caller to unlink."""
         unheld = []
         for article in gone:
-            if db.execute(
-                "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?",
-                (article.sha256, article.suffix),
-            ).fetchone():
+            if _held(db, article.sha256, article.suffix):
                 continue
             unheld.append(self._stored(article))
             if self.shared:
@@ -726,8 +733,7 @@ class Library:
         return found
 
     def _repair(self, db: Db, found: _Disagreements) -> None:
-        """Apply `found`; the caller holds the write lock (or, with a shared database, this
-        process's hold on its folders), so no writer is half-way now."""
+        """Apply `found`; the caller holds the write lock, so no writer is half-way now."""
         if not found:
             return
         if self.shared:  # a copy catching up, not a repair
@@ -762,10 +768,7 @@ class Library:
             except OSError:
                 continue
             suffix = path.suffix.casefold()
-            held = db.execute(
-                "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ?", (digest, suffix)
-            ).fetchone()
-            if not held:
+            if not _held(db, digest, suffix):
                 unheld.append(self._texts / f"{digest}{suffix}")
         return unheld
 
@@ -823,6 +826,14 @@ def _found(db: Db, collection: str, digest: str, url: str | None) -> StoredArtic
     return StoredArticle(*row) if row is not None else None
 
 
+def _held(db: Db, digest: str, suffix: str) -> bool:
+    """Whether an article of any collection holds this stored text."""
+    row = db.execute(
+        "SELECT 1 FROM articles WHERE sha256 = ? AND suffix = ? LIMIT 1", (digest, suffix)
+    ).fetchone()
+    return row is not None
+
+
 def _free_id(db: Db, collection: str, wanted: str) -> str:
     taken = {
         row[0] for row in db.execute("SELECT id FROM articles WHERE collection = ?", (collection,))
@@ -842,7 +853,7 @@ def _collection_names(article: StoredArticle) -> tuple[str, str]:
     return f"{article.id}{META_SUFFIX}", f"{article.id}{article.suffix}"
 
 
-def _strays(directory: Path, present: set[str], wanted: dict[str, object]) -> Iterator[Path]:
+def _strays(directory: Path, present: set[str], wanted: Iterable[str]) -> Iterator[Path]:
     """Files of `directory` not `wanted`, and temporaries whose writer is gone (one being
     written now stays)."""
     for name in present.difference(wanted):
